@@ -1,0 +1,16 @@
+# Production-like image for web, worker, beat and the carrier simulator (see docker-compose.yml).
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY pyproject.toml ./
+COPY portal ./portal
+COPY provisioning ./provisioning
+COPY compliance ./compliance
+COPY texting ./texting
+RUN pip install --no-cache-dir .
+COPY . .
+RUN DEBUG=1 python manage.py collectstatic --no-input
+RUN useradd --create-home app
+USER app
+EXPOSE 8000
+CMD ["gunicorn", "portal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

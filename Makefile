@@ -1,0 +1,54 @@
+# Texting Hub: the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export DEBUG ?= 1
+
+.PHONY: run test setup install migrate demo worker beat simulator benchmarks clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python manage.py migrate --no-input
+
+demo: migrate
+	$(BIN)/python manage.py seed_demo
+
+setup: demo
+
+## make run: set everything up and serve the portal on http://127.0.0.1:8000, with the carrier simulator
+## on 127.0.0.1:8765 answering after a few seconds and calling the portal back.
+run: export CARRIER_API_URL ?= http://127.0.0.1:8765
+run: export CARRIER_CALLBACK_BASE_URL ?= http://127.0.0.1:8000
+run: setup
+	@$(BIN)/python manage.py run_carrier_sim --port 8765 --delay 3 & sim=$$!; \
+	trap 'kill $$sim 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python manage.py seed_demo --logins-only; \
+	echo "Portal: http://127.0.0.1:8000   Carrier simulator: http://127.0.0.1:8765"; \
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+## make test: set everything up and run the whole test suite
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+worker: install
+	$(BIN)/celery -A portal worker --loglevel=INFO
+
+beat: install
+	$(BIN)/celery -A portal beat --loglevel=INFO
+
+simulator: install
+	$(BIN)/python manage.py run_carrier_sim --port 8765
+
+benchmarks: migrate
+	@for script in benchmarks/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache

@@ -1,0 +1,51 @@
+"""What customers, support staff and the carrier do to 10DLC registration cases. Views, tasks, commands and tests
+all call these functions; every state change goes through `transition`.
+
+- `cases`: the state machine, opening and cancelling a case, messages and internal notes;
+- `registration`: the registration form and support's steps with the registry;
+- `carrier`: the carrier's side (tasks and callbacks).
+"""
+
+from .carrier import (
+    apply_brand_status,
+    apply_campaign_status,
+    callback_url,
+    check_with_carrier,
+    confirm_numbers_assigned,
+    note_carrier_problem,
+    poll_case,
+    record_registry_id,
+    send_brand_to_carrier,
+    send_campaign_to_carrier,
+    send_numbers_to_carrier,
+)
+from .cases import (
+    GUARDS,
+    CaseRefused,
+    add_internal_note,
+    allowed_transitions,
+    cancel_case,
+    open_case,
+    post_message,
+    refusal,
+    transition,
+)
+from .registration import (
+    assign_numbers,
+    record_brand_decision,
+    record_campaign_decision,
+    save_registration_draft,
+    send_registration_form,
+    submit_brand,
+    submit_campaign,
+    submit_registration_form,
+)
+
+__all__ = [
+    "GUARDS", "CaseRefused", "add_internal_note", "allowed_transitions", "apply_brand_status",
+    "apply_campaign_status", "assign_numbers", "callback_url", "cancel_case", "check_with_carrier",
+    "confirm_numbers_assigned", "note_carrier_problem", "open_case", "poll_case", "post_message",
+    "record_brand_decision", "record_campaign_decision", "record_registry_id", "refusal", "save_registration_draft",
+    "send_brand_to_carrier", "send_campaign_to_carrier", "send_numbers_to_carrier", "send_registration_form",
+    "submit_brand", "submit_campaign", "submit_registration_form", "transition",
+]

@@ -1,0 +1,237 @@
+"""The carrier's side of a case, called by the Celery tasks and the callback view: register the brand and the
+campaign exactly once per round (reconciling by reference after a failure), apply the registry's answers once, assign
+the numbers and complete the case."""
+
+import logging
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from compliance.carrier import CarrierGateway, CarrierRejected, RegistrationStatus, callback_url
+from portal.models import User
+from provisioning.models import PhoneNumber
+from provisioning.phone import display_tn
+
+from ..models import CaseEvent, RegistrationCase
+from .cases import CaseRefused, _enqueue, _plural, _require_support, _timeline, transition
+from .registration import record_brand_decision, record_campaign_decision
+
+log = logging.getLogger(__name__)
+
+State = RegistrationCase.State
+
+
+# --- the carrier's side (called by tasks and the webhook) -----------------------------------------------------------
+
+def send_brand_to_carrier(case_id: int, gateway: CarrierGateway) -> None:
+    """Register the case's brand at the registry, exactly once per submission round.
+
+    The round's reference is the idempotency key, and the attempt is counted (and committed) before the request, so
+    after a timeout or crash the next attempt looks the brand up by reference (reconciles) instead of registering a
+    second, billable brand. Raises CarrierUnavailable for the task to retry; a refusal rejects the brand with the
+    registry's words.
+    """
+    case = RegistrationCase.objects.select_related("registration").get(pk=case_id)
+    if case.state != State.BRAND_SUBMITTED or case.brand_registry_id:
+        return
+    reference = case.brand_reference
+    reconcile = case.brand_attempts > 0
+    RegistrationCase.objects.filter(pk=case.pk).update(brand_attempts=case.brand_attempts + 1)
+    try:
+        status = gateway.find_brand(reference) if reconcile else None
+        if status is None:
+            status = _submit(gateway.submit_brand, reference=reference, brand=case.registration.brand_payload(),
+                             idempotency_key=reference)
+    except CarrierRejected as exc:
+        _refused_by_carrier(case, State.BRAND_SUBMITTED, reference, f"The registry refused the brand: {exc}")
+        return
+    record_registry_id(case, "brand", reference, status)
+    apply_brand_status(case.pk, status)
+
+
+def send_campaign_to_carrier(case_id: int, gateway: CarrierGateway) -> None:
+    """Register the case's campaign under its approved brand, exactly once per round (see `send_brand_to_carrier`).
+    The registry refuses a campaign under an UNVERIFIED brand: recorded as a campaign rejection with its reason."""
+    case = RegistrationCase.objects.select_related("registration").get(pk=case_id)
+    if case.state != State.CAMPAIGN_SUBMITTED or case.campaign_registry_id:
+        return
+    reference = case.campaign_reference
+    reconcile = case.campaign_attempts > 0
+    RegistrationCase.objects.filter(pk=case.pk).update(campaign_attempts=case.campaign_attempts + 1)
+    try:
+        status = gateway.find_campaign(reference) if reconcile else None
+        if status is None:
+            status = _submit(gateway.submit_campaign, reference=reference, brand_id=case.brand_registry_id,
+                             campaign=case.registration.campaign_payload(), idempotency_key=reference)
+    except CarrierRejected as exc:
+        _refused_by_carrier(case, State.CAMPAIGN_SUBMITTED, reference, f"The registry refused the campaign: {exc}")
+        return
+    record_registry_id(case, "campaign", reference, status)
+    apply_campaign_status(case.pk, status)
+
+
+def _submit(method, **kwargs) -> RegistrationStatus:
+    url = callback_url("compliance:registration_callback")
+    return method(**kwargs, callback_url=url) if url else method(**kwargs)
+
+
+def record_registry_id(case: RegistrationCase, what: str, reference: str, status: RegistrationStatus) -> None:
+    """Remember the registry's id for this round (once), with a timeline entry."""
+    field = f"{what}_registry_id"
+    waiting = State.BRAND_SUBMITTED if what == "brand" else State.CAMPAIGN_SUBMITTED
+    with transaction.atomic():
+        locked = RegistrationCase.objects.select_for_update().get(pk=case.pk)
+        current = locked.brand_reference if what == "brand" else locked.campaign_reference
+        if locked.state != waiting or getattr(locked, field) or current != reference:
+            return
+        setattr(locked, field, status.registry_id)
+        locked.carrier_problem = ""
+        locked.save(update_fields=[field, "carrier_problem"])
+        _timeline(locked, CaseEvent.Kind.CARRIER, None,
+                  f"The registry received the {what} as {status.registry_id} (reference {reference}).")
+
+
+def _refused_by_carrier(case: RegistrationCase, waiting: str, reference: str, reason: str) -> None:
+    """The registry refused the submission outright: a rejection the customer can correct, recorded once."""
+    try:
+        if waiting == State.BRAND_SUBMITTED:
+            record_brand_decision(case, None, approved=False, reason=reason, source="carrier",
+                                  expected=State.BRAND_SUBMITTED)
+        else:
+            record_campaign_decision(case, None, approved=False, reason=reason, source="carrier",
+                                     expected=State.CAMPAIGN_SUBMITTED)
+    except CaseRefused:
+        log.info("Case %s: carrier refusal of %s arrived after the case moved on", case.pk, reference)
+
+
+def apply_brand_status(case_id: int, status: RegistrationStatus) -> bool:
+    """Apply the registry's status of the case's current brand; True if it decided the brand now.
+
+    Idempotent: a pending status, a status of another (older) brand, or a case that already moved on changes
+    nothing, so a callback racing a poll, or a duplicate callback, applies the answer once.
+    """
+    case = RegistrationCase.objects.get(pk=case_id)
+    if case.state != State.BRAND_SUBMITTED or case.brand_registry_id != status.registry_id:
+        return False
+    decided = status.status.upper()
+    if decided == "PENDING":
+        return False
+    try:
+        record_brand_decision(case, None, approved=decided == "APPROVED", source="carrier",
+                              reason=status.reason or ("" if decided == "APPROVED"
+                                                       else f"The registry reports the brand as {decided}."),
+                              registry_id=status.registry_id, identity_status=status.identity_status,
+                              expected=State.BRAND_SUBMITTED)
+    except CaseRefused:
+        return False  # someone (support, another callback) decided it a moment ago
+    return True
+
+
+def apply_campaign_status(case_id: int, status: RegistrationStatus) -> bool:
+    """Apply the registry's status of the case's current campaign (idempotent, as `apply_brand_status`)."""
+    case = RegistrationCase.objects.get(pk=case_id)
+    if case.state != State.CAMPAIGN_SUBMITTED or case.campaign_registry_id != status.registry_id:
+        return False
+    decided = status.status.upper()
+    if decided in ("PENDING", "SUBMITTED", "DRAFT"):
+        return False
+    try:
+        record_campaign_decision(case, None, approved=decided == "ACTIVE", source="carrier",
+                                 reason=status.reason or ("" if decided == "ACTIVE"
+                                                          else f"The registry reports the campaign as {decided}."),
+                                 registry_id=status.registry_id, expected=State.CAMPAIGN_SUBMITTED)
+    except CaseRefused:
+        return False
+    return True
+
+
+def send_numbers_to_carrier(case_id: int, gateway: CarrierGateway) -> bool:
+    """Ask the carrier to put the case's numbers in its campaign and complete the case when it confirms.
+
+    Assigning is idempotent at the carrier (same key, and a number already in the campaign stays once), so a retry
+    is safe. Raises CarrierUnavailable for the task to retry; a refusal (campaign not active) is shown to support.
+    """
+    case = RegistrationCase.objects.get(pk=case_id)
+    if case.state != State.NUMBERS_ASSIGNED:
+        return False
+    numbers = list(case.case_numbers.order_by("number__e164").values_list("number__e164", flat=True))
+    RegistrationCase.objects.filter(pk=case.pk).update(assignment_attempts=case.assignment_attempts + 1)
+    try:
+        held = gateway.assign_numbers_to_campaign(campaign_id=case.campaign_registry_id, numbers=numbers,
+                                                  idempotency_key=case.assignment_reference)
+    except CarrierRejected as exc:
+        note_carrier_problem(case.pk, f"The carrier refused to assign the numbers: {exc}")
+        return False
+    return confirm_numbers_assigned(case.pk, held)
+
+
+def confirm_numbers_assigned(case_id: int, campaign_numbers: Iterable[str]) -> bool:
+    """The carrier holds `campaign_numbers` in the case's campaign: if that includes every number of the case, they
+    become *registered in campaign* and the case completes, in one transaction. Otherwise the missing ones are
+    reported to support and nothing changes. Idempotent: True only for the call that completed the case."""
+    held = set(campaign_numbers)
+    with transaction.atomic():
+        case = RegistrationCase.objects.select_for_update().get(pk=case_id)
+        if case.state != State.NUMBERS_ASSIGNED:
+            return False
+        numbers = list(case.case_numbers.values_list("number_id", "number__e164"))
+        missing = sorted(e164 for _pk, e164 in numbers if e164 not in held)
+        if missing:
+            note_carrier_problem(case.pk, "The carrier did not confirm " + ", ".join(display_tn(n) for n in missing)
+                                 + ". Try the assignment again.")
+            return False
+        now = timezone.now()
+        PhoneNumber.objects.filter(
+            pk__in=[pk for pk, _e164 in numbers], texting_state=PhoneNumber.TextingState.AUTHORISED
+        ).update(texting_state=PhoneNumber.TextingState.REGISTERED, texting_state_changed=now,
+                 texting_state_reason=f"Registered in campaign {case.campaign_registry_id}")
+        transition(case, State.COMPLETED, None, expected=State.NUMBERS_ASSIGNED,
+                   text=f"The carrier confirmed {_plural(len(numbers), 'number')} in campaign "
+                        f"{case.campaign_registry_id}: they are registered and can text.",
+                   fields={"carrier_problem": ""}, numbers=len(numbers))
+    return True
+
+
+def poll_case(case_id: int, gateway: CarrierGateway) -> None:
+    """Look at the carrier once for a case that waits on it, and apply what it says (idempotent).
+
+    A submission that never reached the carrier is (re)sent, reconciling by reference first; a brand or campaign is
+    fetched and its answer applied; an assignment is asked again (harmless twice). Raises CarrierUnavailable.
+    """
+    RegistrationCase.objects.filter(pk=case_id).update(last_polled_at=timezone.now())
+    case = RegistrationCase.objects.get(pk=case_id)
+    try:
+        if case.state == State.BRAND_SUBMITTED:
+            if not case.brand_registry_id:
+                send_brand_to_carrier(case.pk, gateway)
+            else:
+                apply_brand_status(case.pk, gateway.get_brand(case.brand_registry_id))
+        elif case.state == State.CAMPAIGN_SUBMITTED:
+            if not case.campaign_registry_id:
+                send_campaign_to_carrier(case.pk, gateway)
+            else:
+                apply_campaign_status(case.pk, gateway.get_campaign(case.campaign_registry_id))
+        elif case.state == State.NUMBERS_ASSIGNED:
+            send_numbers_to_carrier(case.pk, gateway)
+    except CarrierRejected as exc:
+        note_carrier_problem(case.pk, f"The carrier refused the status request: {exc}")
+
+
+def note_carrier_problem(case_id: int, problem: str) -> None:
+    """Show support a carrier failure on the case (and in its timeline, once per distinct problem)."""
+    with transaction.atomic():
+        case = RegistrationCase.objects.select_for_update().get(pk=case_id)
+        if case.carrier_problem == problem[:500]:
+            return
+        case.carrier_problem = problem[:500]
+        case.save(update_fields=["carrier_problem"])
+        _timeline(case, CaseEvent.Kind.INTERNAL_NOTE, None, problem)
+
+
+def check_with_carrier(case: RegistrationCase, by: User) -> None:
+    """Support asks the portal to look at the carrier now rather than at the next periodic poll."""
+    _require_support(by)
+    if not case.waits_for_carrier:
+        raise CaseRefused(f"This case is in '{case.get_state_display()}': it is not waiting for the carrier.")
+    _enqueue("poll_registration", case.pk)

@@ -1,0 +1,225 @@
+"""The case itself: its state machine (`transition`), opening and cancelling it, messages and internal notes.
+
+Every state change of a case goes through `transition`, under a row lock, with an audit event and a timeline entry.
+"""
+
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from portal import audit
+from portal.models import Organisation, User
+from provisioning.models import PhoneNumber
+from provisioning.phone import display_tn
+
+from ..models import CaseEvent, CaseNumber, RegistrationCase
+from ..notifications import notify_case_contact
+
+State = RegistrationCase.State
+
+
+class CaseRefused(Exception):
+    """The action cannot be done now; the message says why, in the user's words. Nothing was changed."""
+
+
+# --- the state machine ------------------------------------------------------------------------------------------------
+
+def _brand_already_approved(case: RegistrationCase) -> bool:
+    return case.brand_is_approved
+
+
+# Conditions on top of the table, checked under the lock: (from, to) -> (condition, why it is refused).
+GUARDS = {
+    (State.FORM_SUBMITTED, State.CAMPAIGN_SUBMITTED): (
+        _brand_already_approved, "a campaign can be submitted only once the brand is approved; submit the brand first",
+    ),
+}
+
+
+def refusal(case: RegistrationCase, to_state: str, expected: str | None = None) -> str | None:
+    """Why `case` (as it is now) cannot move to `to_state`, or None if it can. `expected` is the state the user saw
+    when they asked: if the case moved since, they are told so rather than acting on a page that is out of date."""
+    label = case.get_state_display()
+    if expected and expected != case.state:
+        return (f"This case changed while you were looking at it: it is now in '{label}'. "
+                "Reload the page to see what happened.")
+    if case.state == to_state:
+        return f"This case is already in '{label}': someone else just did this."
+    if to_state not in RegistrationCase.TRANSITIONS.get(case.state, ()):
+        return f"This case is in '{label}': {RegistrationCase.REFUSALS[to_state]}."
+    guard = GUARDS.get((case.state, to_state))
+    if guard is not None and not guard[0](case):
+        return f"This case is in '{label}': {guard[1]}."
+    return None
+
+
+def allowed_transitions(case: RegistrationCase) -> set[str]:
+    """The states `case` may move to now (what the support console offers)."""
+    return {to for to in RegistrationCase.TRANSITIONS[case.state] if refusal(case, to) is None}
+
+
+def transition(case: RegistrationCase, to_state: str, by: User | None, *, expected: str | None = None,
+               text: str = "", fields: dict | None = None, **details) -> RegistrationCase:
+    """Move `case` to `to_state`, or raise CaseRefused and change nothing.
+
+    Guarantees: the case row is locked (`select_for_update`) while the move is checked against
+    `RegistrationCase.TRANSITIONS` and `GUARDS`, so of two people acting on the same case at once one wins and the
+    other is refused with the state the case is now in. The new state, `fields` (other case fields to set in the same
+    save), an audit event, a timeline entry, and for a closed case the release of its numbers, land in one
+    transaction. States that need the customer to act email the case contact after commit. Returns the updated case
+    (`case` itself is refreshed too).
+    """
+    to_state = State(to_state)
+    with transaction.atomic():
+        # of=("self",): lock the case row only, not the organisation it joins.
+        locked = (RegistrationCase.objects.select_for_update(of=("self",)).select_related("organisation")
+                  .get(pk=case.pk))
+        why = refusal(locked, to_state, expected)
+        if why:
+            raise CaseRefused(why)
+        from_state = locked.state
+        now = timezone.now()
+        locked.state = to_state
+        locked.state_changed = now
+        changed = {"state", "state_changed"}
+        for name, value in (fields or {}).items():
+            setattr(locked, name, value)
+            changed.add(name)
+        if to_state in RegistrationCase.CLOSED_STATES:
+            locked.closed_at = now
+            changed.add("closed_at")
+            # The numbers are free again (cancelled) or registered (completed): either way in no open case.
+            CaseNumber.objects.filter(case=locked, is_open=True).update(is_open=False)
+        locked.save(update_fields=sorted(changed))
+        _timeline(locked, CaseEvent.Kind.TRANSITION, by, text, from_state=from_state, to_state=to_state,
+                  created=now)
+        audit.record(f"registration_case.{to_state}", actor=by, organisation=locked.organisation, target=locked,
+                     from_state=from_state, to_state=to_state, **details)
+        if to_state in RegistrationCase.CUSTOMER_ACTION_STATES:
+            case_id = locked.pk
+            transaction.on_commit(lambda: _notify(case_id, to_state))
+    case.refresh_from_db()
+    return locked
+
+
+def _timeline(case: RegistrationCase, kind: str, by: User | None, text: str = "", **fields) -> CaseEvent:
+    return CaseEvent.objects.create(
+        case=case, kind=kind, actor=by if by is not None and by.pk else None,
+        actor_name=(by.full_name or by.email) if by is not None else "",
+        by_support=bool(by is not None and by.is_support), text=text, **fields,
+    )
+
+
+def _notify(case_id: int, state: str) -> None:
+    notify_case_contact(case_id, state)
+
+
+# --- customer: opening a case -----------------------------------------------------------------------------------------
+
+def open_case(org: Organisation, by: User, number_ids: Iterable[int], *, contact_name: str, contact_email: str,
+              contact_phone: str = "", note: str = "") -> RegistrationCase:
+    """Open a 10DLC registration case for some of `org`'s authorised numbers.
+
+    Guarantees: every number is the organisation's, *authorised*, and in no other open case (the database settles a
+    race between two cases); all or nothing in one transaction with the audit event and the first timeline entry.
+    """
+    if not by.can_manage or by.organisation_id != org.pk:
+        raise CaseRefused("Only full administrators of this organisation can open a registration case.")
+    ids = sorted(set(number_ids))
+    if not ids:
+        raise CaseRefused("Select at least one authorised number to register.")
+    try:
+        with transaction.atomic():
+            numbers = list(
+                PhoneNumber.objects.select_for_update(of=("self",)).filter(pk__in=ids)
+                .values_list("pk", "e164", "texting_state", "location__organisation_id")
+            )
+            if len(numbers) != len(ids) or any(org_id != org.pk for *_rest, org_id in numbers):
+                raise CaseRefused("Some selected numbers are not numbers of your organisation. Reload the page.")
+            for _pk, e164, state, _org in numbers:
+                if state != PhoneNumber.TextingState.AUTHORISED:
+                    label = PhoneNumber.TextingState(state).label.lower()
+                    raise CaseRefused(f"{display_tn(e164)} cannot be registered: it is {label}. Only authorised "
+                                      "numbers can join a campaign.")
+            busy = CaseNumber.objects.filter(number_id__in=ids, is_open=True).select_related("number").first()
+            if busy is not None:
+                raise CaseRefused(f"{busy.number.display} is already in case #{busy.case_id}.")
+            case = RegistrationCase.objects.create(
+                organisation=org, opened_by=by, contact_name=contact_name.strip(),
+                contact_email=contact_email.strip().lower(), contact_phone=contact_phone.strip(), note=note.strip(),
+            )
+            CaseNumber.objects.bulk_create([CaseNumber(case=case, number_id=pk) for pk in ids])
+            _timeline(case, CaseEvent.Kind.TRANSITION, by, _plural(len(ids), "number") + " to register.",
+                      to_state=State.OPENED, created=case.opened_at)
+            audit.record("registration_case.opened", actor=by, organisation=org, target=case, numbers=len(ids),
+                         contact=case.contact_email)
+    except IntegrityError:
+        raise CaseRefused("Some of these numbers were just included in another case. Review the selection.") from None
+    return case
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def cancel_case(case: RegistrationCase, by: User, *, reason: str, expected: str | None = None) -> RegistrationCase:
+    """Cancel an open case (support, or the customer's full administrator): its numbers are free for another case."""
+    if not by.is_support:
+        _require_customer_admin(case, by)
+    if not reason.strip():
+        raise CaseRefused("Say why the case is cancelled.")
+    return transition(case, State.CANCELLED, by, expected=expected, text=f"Cancelled: {reason.strip()}",
+                      reason=reason.strip())
+
+
+# --- messages and notes -------------------------------------------------------------------------------------------
+
+def post_message(case: RegistrationCase, by: User, text: str) -> CaseEvent:
+    """A message between the customer's full administrator and support, shown to both."""
+    if not by.is_support:
+        _require_customer_admin(case, by)
+    if not case.is_open:
+        raise CaseRefused(f"This case is {case.get_state_display().lower()}: open a new case to ask support "
+                          "something else.")
+    text = text.strip()
+    if not text:
+        raise CaseRefused("Write a message first.")
+    with transaction.atomic():
+        event = _timeline(case, CaseEvent.Kind.MESSAGE, by, text[:4000])
+        audit.record("registration_case.message", actor=by, organisation=case.organisation, target=case)
+    return event
+
+
+def add_internal_note(case: RegistrationCase, by: User, text: str) -> CaseEvent:
+    """A support note on the case, never shown to the customer."""
+    _require_support(by)
+    text = text.strip()
+    if not text:
+        raise CaseRefused("Write the note first.")
+    with transaction.atomic():
+        event = _timeline(case, CaseEvent.Kind.INTERNAL_NOTE, by, text[:4000])
+        audit.record("registration_case.internal_note", actor=by, organisation=case.organisation, target=case)
+    return event
+
+
+# --- helpers ----------------------------------------------------------------------------------------------------------
+
+def _require_support(by: User | None) -> None:
+    if by is None or not by.is_support:
+        raise CaseRefused("Only Cisco PSTN support staff can do this.")
+
+
+def _require_customer_admin(case: RegistrationCase, by: User) -> None:
+    if not by.can_manage or by.organisation_id != case.organisation_id:
+        raise CaseRefused("Only full administrators of this organisation can do this.")
+
+
+def _enqueue(task_name: str, case_id: int) -> None:
+    """Run a task after the transaction that changed the case commits (the worker must see the change). Robust: if
+    enqueuing fails (no broker, or an in-process task gave up), the committed case stays as it is, the failure is
+    logged and the periodic poll picks the case up."""
+    from .. import tasks
+
+    task = getattr(tasks, task_name)
+    transaction.on_commit(lambda: task.delay(case_id), robust=True)

@@ -1,0 +1,226 @@
+"""The simulated carrier's objects (number orders, brands, campaigns, messages) in memory, and the API's actions on
+them, free of HTTP. Each object's outcome is decided when it is created and becomes visible `delay_seconds` later,
+computed whenever it is read, so no timer has to fire for a poll to see the answer.
+
+Like the real registry, creating is not idempotent: a second object for a reference already used is created, and
+counted in `duplicate_submissions`. (Idempotency keys are the server's job, one layer up.)
+"""
+
+import copy
+import logging
+import secrets
+import string
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+from . import rules
+from .rules import ApiError
+
+log = logging.getLogger(__name__)
+
+ORDERS, BRANDS, CAMPAIGNS, MESSAGES = "orders", "brands", "campaigns", "messages"
+KINDS = (ORDERS, BRANDS, CAMPAIGNS, MESSAGES)
+ID_ALPHABET = string.ascii_uppercase + string.digits
+
+
+@dataclass
+class Record:
+    """One object at the carrier: `fields` always show; `pending` shows before `due_at`, `outcome` from then on."""
+
+    kind: str
+    object_id: str
+    reference: str
+    due_at: float  # on the time.monotonic() clock
+    fields: dict
+    pending: dict
+    outcome: dict
+    callback_url: str
+    callback_type: str
+
+    def is_done(self, now: float) -> bool:
+        return now >= self.due_at
+
+    def view(self, now: float) -> dict:
+        """The object as the API shows it at `now` (a copy: changing it does not change the record)."""
+        return copy.deepcopy({**self.fields, **(self.outcome if self.is_done(now) else self.pending)})
+
+    def accepted_view(self) -> dict:
+        """The answer to the submission: accepted and pending, whatever the delay (the carrier decides later)."""
+        return copy.deepcopy({**self.fields, **self.pending})
+
+
+class Registry:
+    """Every object the carrier holds. Not thread-safe by itself: the simulator calls it with its lock held.
+
+    Actions take `(object_id, payload)`, where payload is the JSON body of a POST or the query of a GET, and return
+    the JSON answer, or raise ApiError.
+    """
+
+    def __init__(self, delay_seconds: float):
+        self.delay_seconds = delay_seconds
+        self.writes_created = Counter({kind: 0 for kind in KINDS})
+        self.duplicate_submissions = 0
+        self._records: dict[str, dict[str, Record]] = {kind: {} for kind in KINDS}
+        self._by_reference: dict[str, dict[str, list[str]]] = {kind: {} for kind in KINDS}
+        self._awaiting_callback: list[Record] = []
+
+    # --- callbacks ----------------------------------------------------------------------------------------------
+
+    def take_due_callbacks(self, now: float) -> list[Record]:
+        """The objects whose callback is due, each returned once."""
+        due = [record for record in self._awaiting_callback if record.is_done(now)]
+        self._awaiting_callback = [record for record in self._awaiting_callback if not record.is_done(now)]
+        return due
+
+    def next_callback_due(self) -> float | None:
+        return min((record.due_at for record in self._awaiting_callback), default=None)
+
+    def decide_now(self, now: float) -> int:
+        """Make every object still pending show its outcome from `now` on; returns how many there were."""
+        undecided = [record for records in self._records.values() for record in records.values()
+                     if not record.is_done(now)]
+        for record in undecided:
+            record.due_at = now
+        return len(undecided)
+
+    # --- number orders ------------------------------------------------------------------------------------------
+
+    def create_number_order(self, _, body: dict) -> dict:
+        reference, callback_url = rules.reference(body), rules.callback_url(body)
+        numbers = rules.numbers(body.get("numbers"))
+        return self._create(
+            ORDERS, "O", 9, reference, callback_url, "number_order.completed", id_field="order_id", fields={},
+            pending={"status": "pending", "numbers": [{"e164": n, "status": "pending", "reason": ""} for n in numbers]},
+            outcome={"status": "completed", "numbers": [rules.number_outcome(n) for n in numbers]},
+        )
+
+    def get_number_order(self, order_id: str, _) -> dict:
+        return self._get(ORDERS, order_id, "number order")
+
+    def list_number_orders(self, _, query: dict) -> dict:
+        return self._list(ORDERS, query)
+
+    # --- brands -------------------------------------------------------------------------------------------------
+
+    def create_brand(self, _, body: dict) -> dict:
+        reference, callback_url = rules.reference(body), rules.callback_url(body)
+        brand = rules.brand(body.get("brand"))
+        return self._create(
+            BRANDS, "B", 6, reference, callback_url, "brand.updated", id_field="brand_id", fields={},
+            pending={"status": "PENDING", "identity_status": "", "reason": ""},
+            outcome=rules.brand_outcome(brand),
+        )
+
+    def get_brand(self, brand_id: str, _) -> dict:
+        return self._get(BRANDS, brand_id, "brand")
+
+    def list_brands(self, _, query: dict) -> dict:
+        return self._list(BRANDS, query)
+
+    # --- campaigns ----------------------------------------------------------------------------------------------
+
+    def create_campaign(self, _, body: dict) -> dict:
+        """Refused unless the brand exists, is APPROVED and its identity is not UNVERIFIED (as TCR does)."""
+        reference, callback_url = rules.reference(body), rules.callback_url(body)
+        brand_id = body.get("brand_id")
+        if not isinstance(brand_id, str) or not brand_id:
+            raise ApiError(400, "brand_id is required: the registry id of an approved brand.")
+        campaign = rules.campaign(body.get("campaign"))
+        if brand_id not in self._records[BRANDS]:
+            raise ApiError(400, f"Unknown brand {brand_id!r}: register the brand first.")
+        brand = self._records[BRANDS][brand_id].view(time.monotonic())
+        if brand["status"] != "APPROVED":
+            raise ApiError(400, f"Brand {brand_id} is {brand['status']}: a campaign needs an APPROVED brand.")
+        if brand["identity_status"] == "UNVERIFIED":
+            raise ApiError(400, f"Brand {brand_id} has identity status UNVERIFIED: a campaign under an unverified "
+                                "brand is refused.")
+        return self._create(
+            CAMPAIGNS, "C", 6, reference, callback_url, "campaign.updated", id_field="campaign_id",
+            fields={"brand_id": brand_id, "use_case": campaign["use_case"], "numbers": []},
+            pending={"status": "PENDING", "reason": ""},
+            outcome=rules.campaign_outcome(campaign),
+        )
+
+    def get_campaign(self, campaign_id: str, _) -> dict:
+        return self._get(CAMPAIGNS, campaign_id, "campaign")
+
+    def list_campaigns(self, _, query: dict) -> dict:
+        return self._list(CAMPAIGNS, query)
+
+    def assign_campaign_numbers(self, campaign_id: str, body: dict) -> dict:
+        """Add numbers to an ACTIVE campaign (409 otherwise); answers every number the campaign now holds."""
+        record = self._find(CAMPAIGNS, campaign_id, "campaign")
+        numbers = rules.numbers(body.get("numbers"))
+        status = record.view(time.monotonic())["status"]
+        if status != "ACTIVE":
+            raise ApiError(409, f"Campaign {campaign_id} is {status}: numbers can only join an ACTIVE campaign.")
+        assigned = record.fields["numbers"]
+        assigned.extend(e164 for e164 in numbers if e164 not in assigned)
+        assigned.sort()
+        return {"campaign_id": campaign_id, "numbers": list(assigned)}
+
+    # --- messages -----------------------------------------------------------------------------------------------
+
+    def create_message(self, _, body: dict) -> dict:
+        reference, callback_url = rules.reference(body), rules.callback_url(body)
+        sender = rules.number(body.get("from"), "from")
+        recipient = rules.number(body.get("to"), "to")
+        rules.message_text(body.get("body"))
+        return self._create(
+            MESSAGES, "M", 12, reference, callback_url, "message.updated", id_field="message_id",
+            fields={"from": sender, "to": recipient},
+            pending={"status": "queued", "reason": ""},
+            outcome=rules.message_outcome(recipient),
+        )
+
+    def get_message(self, message_id: str, _) -> dict:
+        return self._get(MESSAGES, message_id, "message")
+
+    # --- shared -------------------------------------------------------------------------------------------------
+
+    def _create(self, kind: str, prefix: str, id_length: int, reference: str, callback_url: str,
+                callback_type: str, *, id_field: str, fields: dict, pending: dict, outcome: dict) -> dict:
+        """Store a new object (called only once the request is valid); answers it as accepted, still pending."""
+        object_id = self._new_id(kind, prefix, id_length)
+        now = time.monotonic()
+        record = Record(
+            kind=kind, object_id=object_id, reference=reference, due_at=now + self.delay_seconds,
+            fields={id_field: object_id, "reference": reference, **fields}, pending=pending, outcome=outcome,
+            callback_url=callback_url, callback_type=callback_type,
+        )
+        self._records[kind][object_id] = record
+        same_reference = self._by_reference[kind].setdefault(reference, [])
+        if same_reference:
+            self.duplicate_submissions += 1
+            log.warning("Carrier simulator: duplicate %s submission, reference %r now has %d objects",
+                        kind, reference, len(same_reference) + 1)
+        same_reference.append(object_id)
+        self.writes_created[kind] += 1
+        if callback_url:
+            self._awaiting_callback.append(record)
+        return record.accepted_view()
+
+    def _new_id(self, kind: str, prefix: str, length: int) -> str:
+        while True:
+            object_id = prefix + "".join(secrets.choice(ID_ALPHABET) for _ in range(length))
+            if object_id not in self._records[kind]:
+                return object_id
+
+    def _find(self, kind: str, object_id: str, name: str) -> Record:
+        record = self._records[kind].get(object_id)
+        if record is None:
+            raise ApiError(404, f"Unknown {name} {object_id!r}.")
+        return record
+
+    def _get(self, kind: str, object_id: str, name: str) -> dict:
+        return self._find(kind, object_id, name).view(time.monotonic())
+
+    def _list(self, kind: str, query: dict) -> dict:
+        """`{"results": [...]}`: every object created with `?reference=`, oldest first."""
+        reference = query.get("reference", [""])[0]
+        if not reference:
+            raise ApiError(400, "Give the reference to look up: ?reference=...")
+        now = time.monotonic()
+        return {"results": [self._records[kind][object_id].view(now)
+                            for object_id in self._by_reference[kind].get(reference, [])]}

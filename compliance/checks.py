@@ -1,0 +1,77 @@
+"""Pre-submission checks: the common reasons carriers reject a 10DLC registration, caught while the customer can
+still fix them. Warnings, not errors: the customer may submit anyway (support sees the same warnings)."""
+
+import re
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+
+from .models.registration import MARKETING_USE_CASES, SAMPLE_FIELDS, RegistrationForm
+
+OPT_OUT_LANGUAGE = re.compile(r"\b(stop|stopall|unsubscribe|opt[ -]?out)\b", re.IGNORECASE)
+# Legal-form suffixes a brand is rarely called by in a text ("Acme Corp, Inc." is "Acme Corp" to recipients).
+LEGAL_SUFFIX = re.compile(r"[,\s]+(inc|incorporated|llc|l\.l\.c|ltd|limited|corp|corporation|co|company|plc|lp|llp|"
+                          r"ulc|ltée|ltee)\.?$", re.IGNORECASE)
+MIN_OPT_IN_DESCRIPTION = 40
+https_url = URLValidator(schemes=["https"])
+
+
+@dataclass(frozen=True)
+class Warning:
+    field: str  # the form field it is about, to show the warning next to it
+    message: str
+
+
+def brand_names(registration: RegistrationForm) -> list[str]:
+    """Names recipients may know the brand by: DBA, legal name, legal name without its legal-form suffix."""
+    names = []
+    for name in (registration.dba_name, registration.legal_name):
+        name = name.strip()
+        if name:
+            names.append(name)
+            short = LEGAL_SUFFIX.sub("", name).strip()
+            if short and short != name:
+                names.append(short)
+    return names
+
+
+def names_brand(text: str, names: list[str]) -> bool:
+    lowered = text.lower()
+    return any(name.lower() in lowered for name in names)
+
+
+def presubmission_warnings(registration: RegistrationForm) -> list[Warning]:
+    """The warnings for the form as saved (draft or submitted), in the order the form shows the fields."""
+    warnings = []
+    names = brand_names(registration)
+    shown = names[0] if names else ""
+
+    samples = [(name, getattr(registration, name).strip()) for name in SAMPLE_FIELDS]
+    samples = [(name, text) for name, text in samples if text]
+    if names:
+        unnamed = [index for index, (name, text) in enumerate(samples, start=1) if not names_brand(text, names)]
+        if unnamed:
+            which = ", ".join(str(i) for i in unnamed)
+            warnings.append(Warning(samples[unnamed[0] - 1][0],
+                                    f"Sample message{'s' if len(unnamed) > 1 else ''} {which} "
+                                    f"{'do' if len(unnamed) > 1 else 'does'} not name your brand (“{shown}”). "
+                                    "Carriers reject messages that do not say who is sending."))
+    if samples and not any(OPT_OUT_LANGUAGE.search(text) for _name, text in samples):
+        warnings.append(Warning("sample_1", "No sample message tells recipients how to opt out. Add opt-out "
+                                            "language such as “Reply STOP to opt out” to at least one sample."))
+    opt_out = registration.opt_out_message.strip()
+    if opt_out and names and not names_brand(opt_out, names):
+        warnings.append(Warning("opt_out_message", f"The opt-out reply does not name your brand (“{shown}”): "
+                                                   "recipients must know whom they unsubscribed from."))
+    website = registration.website.strip()
+    try:
+        https_url(website)
+    except ValidationError:
+        warnings.append(Warning("website", "The website is not a valid https:// address. The registry checks that "
+                                           "the brand's website exists and is secure."))
+    if registration.use_case in MARKETING_USE_CASES and len(registration.message_flow.strip()) < MIN_OPT_IN_DESCRIPTION:
+        warnings.append(Warning("message_flow", "A marketing campaign needs an opt-in description: explain how "
+                                                "recipients agree to receive your texts (web form, keyword, paper "
+                                                "form...), in at least a sentence or two."))
+    return warnings

@@ -1,0 +1,367 @@
+"""Forms of the case pages: opening a case, the registration form (draft and submit), and support's actions."""
+
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator, validate_email
+from django.utils import timezone
+
+from provisioning.phone import normalise_tn
+
+from .models import RegistrationCase, RegistrationForm
+from .models.registration import SAMPLE_FIELDS, EntityType
+from .validation import normalise_postal_code, normalise_registry_id, normalise_tax_number
+
+BRAND_FIELDS = (
+    "legal_name", "dba_name", "entity_type", "tax_number", "country", "street", "city", "region", "postal_code",
+    "website", "vertical", "support_email", "support_phone", "stock_symbol", "stock_exchange",
+)
+CAMPAIGN_FIELDS = (
+    "use_case", "description", *SAMPLE_FIELDS, "message_flow", "opt_in_keywords", "opt_in_message",
+    "opt_out_keywords", "opt_out_message", "help_keywords", "help_message", "embedded_links",
+    "embedded_phone_numbers", "age_gated", "monthly_volume",
+)
+REQUIRED = {
+    "legal_name", "entity_type", "country", "street", "city", "region", "postal_code", "website", "vertical",
+    "support_email", "support_phone", "use_case", "description", "message_flow",
+    "opt_out_keywords", "opt_out_message", "help_keywords", "help_message", "monthly_volume",
+}
+SAMPLE_LENGTH = (20, 1024)
+REPLY_LENGTH = (20, 320)
+DESCRIPTION_LENGTH = (40, 4096)
+KEYWORD = re.compile(r"^[A-Z0-9]{1,20}$")
+STOCK_SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
+https_url = URLValidator(schemes=["https"])
+
+
+def _length(text: str, bounds: tuple[int, int], what: str) -> None:
+    low, high = bounds
+    if not low <= len(text) <= high:
+        raise ValidationError(f"{what} must be {low} to {high} characters long (now {len(text)}).", code="length")
+
+
+def _keywords(text: str, what: str, must_include: str | None = None) -> str:
+    words = [word.strip().upper() for word in text.replace(";", ",").split(",") if word.strip()]
+    bad = [word for word in words if not KEYWORD.match(word)]
+    if bad:
+        raise ValidationError(f"{what}: “{bad[0]}” is not a keyword. Use single words of letters and digits, "
+                              "separated by commas.", code="keywords")
+    if must_include and must_include not in words:
+        raise ValidationError(f"{what} must include {must_include}.", code="keywords")
+    return ", ".join(dict.fromkeys(words))
+
+
+class RegistrationFormForm(forms.ModelForm):
+    """The 10DLC registration form. Submitting needs every field valid; `save_draft` keeps whatever was typed.
+
+    The brand part is read-only once the registry approved the brand (the form came back after a campaign
+    rejection): only the campaign is corrected.
+    """
+
+    class Meta:
+        model = RegistrationForm
+        fields = BRAND_FIELDS + CAMPAIGN_FIELDS
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "message_flow": forms.Textarea(attrs={"rows": 3}),
+            "opt_in_message": forms.Textarea(attrs={"rows": 2}),
+            "opt_out_message": forms.Textarea(attrs={"rows": 2}),
+            "help_message": forms.Textarea(attrs={"rows": 2}),
+            **{name: forms.Textarea(attrs={"rows": 2}) for name in SAMPLE_FIELDS},
+            "website": forms.TextInput(attrs={"type": "url", "placeholder": "https://"}),
+            "support_email": forms.TextInput(attrs={"type": "email"}),
+            "support_phone": forms.TextInput(attrs={"type": "tel"}),
+        }
+        help_texts = {
+            "legal_name": "Exactly as registered with the IRS (US) or the CRA (Canada).",
+            "tax_number": "US: EIN as NN-NNNNNNN. Canada: Business Number, 9 digits. Not needed for a sole "
+                          "proprietor.",
+            "website": "A secure (https://) address the registry can check.",
+            "stock_symbol": "Public companies only.",
+            "description": "What the campaign sends and why (40 characters or more).",
+            "sample_1": "20 to 1024 characters. Name your brand and say how to opt out (Reply STOP to opt out).",
+            "message_flow": "How recipients agree to receive your texts: web form, keyword, paper form, ...",
+            "opt_out_keywords": "Comma-separated; must include STOP.",
+            "help_keywords": "Comma-separated; must include HELP.",
+            "opt_out_message": "Sent once when someone opts out. Name your brand.",
+            "help_message": "Sent when someone texts HELP: your brand and how to reach you.",
+        }
+
+    def __init__(self, *args, case: RegistrationCase, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.case = case
+        self.brand_locked = case.brand_is_approved
+        for name, field in self.fields.items():
+            field.required = name in REQUIRED
+            if self.brand_locked and name in BRAND_FIELDS:
+                field.disabled = True  # the page says once why the brand part is read-only
+                field.help_text = ""
+            if isinstance(field, forms.CharField):
+                max_length = RegistrationForm._meta.get_field(name).max_length
+                if max_length:
+                    field.widget.attrs.setdefault("maxlength", max_length)
+        for name in SAMPLE_FIELDS:
+            self.fields[name].widget.attrs["maxlength"] = SAMPLE_LENGTH[1]
+
+    # --- fields ---------------------------------------------------------------------------------------------------
+
+    def clean_website(self):
+        website = self.cleaned_data["website"].strip()
+        try:
+            https_url(website)
+        except ValidationError:
+            raise ValidationError("Enter the brand's website as a full https:// address, for example "
+                                  "https://www.example.com.", code="website") from None
+        return website
+
+    def clean_support_email(self):
+        email = self.cleaned_data["support_email"].strip()
+        validate_email(email)
+        return email.lower()
+
+    def clean_description(self):
+        text = self.cleaned_data["description"].strip()
+        _length(text, DESCRIPTION_LENGTH, "The description")
+        return text
+
+    def clean_message_flow(self):
+        text = self.cleaned_data["message_flow"].strip()
+        _length(text, DESCRIPTION_LENGTH, "The opt-in description")
+        return text
+
+    def clean_opt_out_keywords(self):
+        return _keywords(self.cleaned_data["opt_out_keywords"], "Opt-out keywords", must_include="STOP")
+
+    def clean_help_keywords(self):
+        return _keywords(self.cleaned_data["help_keywords"], "Help keywords", must_include="HELP")
+
+    def clean_opt_in_keywords(self):
+        return _keywords(self.cleaned_data["opt_in_keywords"], "Opt-in keywords")
+
+    def clean_opt_out_message(self):
+        text = self.cleaned_data["opt_out_message"].strip()
+        _length(text, REPLY_LENGTH, "The opt-out reply")
+        return text
+
+    def clean_help_message(self):
+        text = self.cleaned_data["help_message"].strip()
+        _length(text, REPLY_LENGTH, "The help reply")
+        return text
+
+    def clean_opt_in_message(self):
+        text = self.cleaned_data["opt_in_message"].strip()
+        if text:
+            _length(text, REPLY_LENGTH, "The opt-in confirmation")
+        return text
+
+    def _clean_sample(self, name):
+        text = self.cleaned_data[name].strip()
+        if text:
+            _length(text, SAMPLE_LENGTH, "A sample message")
+        return text
+
+    def clean_sample_1(self):
+        return self._clean_sample("sample_1")
+
+    def clean_sample_2(self):
+        return self._clean_sample("sample_2")
+
+    def clean_sample_3(self):
+        return self._clean_sample("sample_3")
+
+    def clean_sample_4(self):
+        return self._clean_sample("sample_4")
+
+    def clean_sample_5(self):
+        return self._clean_sample("sample_5")
+
+    # --- fields that depend on others -------------------------------------------------------------------------------
+
+    def clean(self):
+        data = super().clean()
+        if self.brand_locked:
+            return data
+        country = data.get("country")
+        entity_type = data.get("entity_type")
+        tax_number = (self.data.get(self.add_prefix("tax_number")) or "").strip()
+        if country and entity_type:
+            if tax_number:
+                try:
+                    data["tax_number"] = normalise_tax_number(tax_number, country)
+                except ValidationError as error:
+                    self.add_error("tax_number", error)
+            elif entity_type != EntityType.SOLE_PROPRIETOR:
+                self.add_error("tax_number", ValidationError(
+                    "Enter the tax number: the EIN for a US company, the Business Number for a Canadian one.",
+                    code="required"))
+        if country and data.get("support_phone"):
+            try:
+                data["support_phone"] = normalise_tn(data["support_phone"], default_region=country)
+            except ValidationError as error:
+                self.add_error("support_phone", error)
+        if country and data.get("postal_code"):
+            try:
+                data["postal_code"] = normalise_postal_code(data["postal_code"], country)
+            except ValidationError as error:
+                self.add_error("postal_code", error)
+        if entity_type == EntityType.PUBLIC_PROFIT:
+            symbol = (data.get("stock_symbol") or "").strip().upper()
+            if not symbol:
+                self.add_error("stock_symbol", ValidationError("A public company gives its stock symbol.",
+                                                               code="required"))
+            elif not STOCK_SYMBOL.match(symbol):
+                self.add_error("stock_symbol", "Enter the ticker symbol, for example CSCO.")
+            else:
+                data["stock_symbol"] = symbol
+            if not data.get("stock_exchange"):
+                self.add_error("stock_exchange", ValidationError("A public company gives the exchange its stock "
+                                                                 "trades on.", code="required"))
+        return data
+
+    def _post_clean(self):
+        super()._post_clean()
+        # At least two samples, whichever slots they are typed in.
+        if len([name for name in SAMPLE_FIELDS if (self.data.get(self.add_prefix(name)) or "").strip()]) < 2:
+            for name in ("sample_1", "sample_2"):
+                if not (self.data.get(self.add_prefix(name)) or "").strip() and name not in self.errors:
+                    self.add_error(name, ValidationError("Give at least two sample messages.", code="required"))
+
+    # --- drafts ---------------------------------------------------------------------------------------------------
+
+    def save_draft(self, by, *, for_submission: bool = False) -> RegistrationForm:
+        """Store every field as typed (normalised where it is valid), whatever the errors. A plain draft then shows
+        only the errors of fields that hold something (an empty field is fine in a draft); a failed submission
+        shows them all."""
+        self.is_valid()
+        registration = self.instance
+        for name, field in self.fields.items():
+            if field.disabled:
+                continue
+            model_field = RegistrationForm._meta.get_field(name)
+            if name in self.cleaned_data and name not in self.errors:
+                value = self.cleaned_data[name]
+            elif isinstance(field, forms.BooleanField):
+                value = bool(self.data.get(self.add_prefix(name)))
+            else:
+                value = (self.data.get(self.add_prefix(name)) or "")
+                if model_field.choices and value and value not in dict(model_field.flatchoices):
+                    continue  # a choice that does not exist: keep what was there
+                if model_field.max_length:
+                    value = value[:model_field.max_length]
+            setattr(registration, name, value)
+        registration.saved_at = timezone.now()
+        registration.saved_by = by
+        registration.save()
+        if not for_submission:
+            self.drop_required_errors()
+        return registration
+
+    def drop_required_errors(self) -> None:
+        """A draft may leave fields empty: forget "required" errors, keep the ones about what was typed."""
+        for name in list(self._errors or {}):
+            kept = [error for error in self._errors[name].as_data() if error.code != "required"]
+            if kept:
+                self._errors[name] = self.error_class(kept, renderer=self.renderer)
+            else:
+                del self._errors[name]
+
+    @classmethod
+    def for_saved_draft(cls, registration: RegistrationForm, case: RegistrationCase) -> "RegistrationFormForm":
+        """The saved draft as a bound form, so what was wrong with it when saved shows again on a later visit."""
+        data = {}
+        for name in BRAND_FIELDS + CAMPAIGN_FIELDS:
+            value = getattr(registration, name)
+            if isinstance(value, bool):
+                if value:
+                    data[name] = "on"
+            else:
+                data[name] = value
+        form = cls(data, instance=registration, case=case)
+        form.is_valid()
+        form.drop_required_errors()
+        return form
+
+    def brand_fields(self):
+        return [self[name] for name in BRAND_FIELDS]
+
+    def campaign_fields(self):
+        return [self[name] for name in CAMPAIGN_FIELDS]
+
+
+class OpenCaseForm(forms.Form):
+    label_suffix = ""
+    contact_name = forms.CharField(max_length=200, label="Contact name")
+    contact_email = forms.EmailField(label="Contact email", help_text="Support writes to this address, and the "
+                                                                      "portal emails it when the case needs you.")
+    contact_phone = forms.CharField(max_length=40, required=False, label="Contact phone",
+                                    widget=forms.TextInput(attrs={"type": "tel"}))
+    note = forms.CharField(max_length=2000, required=False, label="Note for support",
+                           widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean_contact_phone(self):
+        phone = self.cleaned_data["contact_phone"].strip()
+        return normalise_tn(phone) if phone else ""
+
+
+class MessageForm(forms.Form):
+    label_suffix = ""
+    prefix = "message"  # several small forms share the case pages: keep their field ids apart
+    text = forms.CharField(max_length=4000, label="Message", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class NoteForm(forms.Form):
+    label_suffix = ""
+    prefix = "note"
+    text = forms.CharField(max_length=4000, label="Internal note", widget=forms.Textarea(attrs={"rows": 2}),
+                           help_text="Only Cisco PSTN support staff see internal notes.")
+
+
+class CancelForm(forms.Form):
+    label_suffix = ""
+    prefix = "cancel"
+    reason = forms.CharField(max_length=500, label="Why is the case cancelled?",
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class DecisionForm(forms.Form):
+    """Support records the registry's decision on the brand or campaign by hand."""
+
+    decision = forms.ChoiceField(choices=[("approved", "Approved"), ("rejected", "Rejected")],
+                                 widget=forms.RadioSelect)
+    registry_id = forms.CharField(max_length=20, required=False, label="Registry id")
+    reason = forms.CharField(max_length=500, required=False, label="Reason (for a rejection)",
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+    label_suffix = ""
+
+    def __init__(self, *args, kind: str, case: RegistrationCase, **kwargs):
+        kwargs.setdefault("prefix", kind)
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+        self.case = case
+        known = case.brand_registry_id if kind == "brand" else case.campaign_registry_id
+        self.fields["registry_id"].label = f"{kind.capitalize()} id (The Campaign Registry)"
+        self.fields["registry_id"].help_text = (
+            f"Known: {known}." if known else f"Needed to approve: the registry's {kind} id."
+        )
+        if kind == "brand":
+            self.fields["identity_status"] = forms.ChoiceField(
+                required=False, label="Identity status",
+                choices=[("", "—"), ("VERIFIED", "VERIFIED"), ("VETTED_VERIFIED", "VETTED_VERIFIED"),
+                         ("SELF_DECLARED", "SELF_DECLARED"), ("UNVERIFIED", "UNVERIFIED")])
+
+    def clean_registry_id(self):
+        value = self.cleaned_data["registry_id"].strip()
+        return normalise_registry_id(value, self.kind) if value else ""
+
+    def clean(self):
+        data = super().clean()
+        known = self.case.brand_registry_id if self.kind == "brand" else self.case.campaign_registry_id
+        if data.get("decision") == "approved" and not (data.get("registry_id") or known) \
+                and "registry_id" not in self.errors:
+            self.add_error("registry_id", f"Give the {self.kind} id the registry assigned.")
+        if data.get("decision") == "rejected" and not data.get("reason", "").strip():
+            self.add_error("reason", "Say why: the customer needs the reason to correct the form.")
+        return data

@@ -1,0 +1,245 @@
+"""The registration case, the numbers it covers and its timeline."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from portal.models import Organisation
+from provisioning.models import PhoneNumber
+
+# SPEC.md 4: "The whole process takes about four weeks". A case open longer than this is overdue.
+CASE_DURATION = timedelta(days=28)
+
+
+class CaseState(models.TextChoices):
+    """Where a registration case is in its life (see RegistrationCase.TRANSITIONS)."""
+
+    OPENED = "opened", "Opened"
+    FORM_SENT = "form_sent", "Form sent"
+    FORM_SUBMITTED = "form_submitted", "Form submitted"
+    BRAND_SUBMITTED = "brand_submitted", "Brand submitted"
+    BRAND_APPROVED = "brand_approved", "Brand approved"
+    BRAND_REJECTED = "brand_rejected", "Brand rejected"
+    CAMPAIGN_SUBMITTED = "campaign_submitted", "Campaign submitted"
+    CAMPAIGN_APPROVED = "campaign_approved", "Campaign approved"
+    CAMPAIGN_REJECTED = "campaign_rejected", "Campaign rejected"
+    NUMBERS_ASSIGNED = "numbers_assigned", "Numbers assigned"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+CLOSED_CASE_STATES = (CaseState.COMPLETED.value, CaseState.CANCELLED.value)
+OPEN_CASE_STATES = tuple(s.value for s in CaseState if s.value not in CLOSED_CASE_STATES)
+
+
+def _cancellable(table: dict, open_states: frozenset, cancelled: str) -> dict:
+    """The table with "→ cancelled" added to every open state: a case can be cancelled until it is closed."""
+    return {state: targets | {cancelled} if state in open_states else targets for state, targets in table.items()}
+
+
+class RegistrationCase(models.Model):
+    """A Cisco Calling Plan support case that registers an organisation's authorised numbers for 10DLC texting.
+
+    Its state changes only through `compliance.actions.transition`, which follows `TRANSITIONS` under a row lock.
+    """
+
+    State = S = CaseState  # S: short for the table below
+    # The case's life, declared once. Every open state may also be cancelled (added below).
+    # - A rejected brand or campaign returns the form to the customer, who corrects it and submits it again.
+    # - form_submitted → campaign_submitted is allowed only when the brand is already approved (the form came back
+    #   after a *campaign* rejection): registering the same brand twice would be billed twice.
+    # - numbers_assigned: support asked the carrier to put the numbers in the campaign; the case completes (and the
+    #   numbers become *registered in campaign*) when the carrier confirms.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        S.OPENED: frozenset({S.FORM_SENT}),
+        S.FORM_SENT: frozenset({S.FORM_SUBMITTED}),
+        S.FORM_SUBMITTED: frozenset({S.BRAND_SUBMITTED, S.CAMPAIGN_SUBMITTED}),
+        S.BRAND_SUBMITTED: frozenset({S.BRAND_APPROVED, S.BRAND_REJECTED}),
+        S.BRAND_APPROVED: frozenset({S.CAMPAIGN_SUBMITTED}),
+        S.BRAND_REJECTED: frozenset({S.FORM_SUBMITTED}),
+        S.CAMPAIGN_SUBMITTED: frozenset({S.CAMPAIGN_APPROVED, S.CAMPAIGN_REJECTED}),
+        S.CAMPAIGN_APPROVED: frozenset({S.NUMBERS_ASSIGNED}),
+        S.CAMPAIGN_REJECTED: frozenset({S.FORM_SUBMITTED}),
+        S.NUMBERS_ASSIGNED: frozenset({S.COMPLETED}),
+        S.COMPLETED: frozenset(),
+        S.CANCELLED: frozenset(),
+    }
+    CLOSED_STATES = frozenset(CLOSED_CASE_STATES)
+    OPEN_STATES = frozenset(OPEN_CASE_STATES)
+    TRANSITIONS = _cancellable(TRANSITIONS, OPEN_STATES, S.CANCELLED)
+
+    # Why a transition into a state was refused, completing "This case is in 'X': ...".
+    REFUSALS = {
+        S.OPENED: "a case cannot be opened again",
+        S.FORM_SENT: "the registration form is sent once, right after the case is opened",
+        S.FORM_SUBMITTED: "the form can be submitted only after support sent it, or after the carrier rejected it",
+        S.BRAND_SUBMITTED: "a brand can be submitted only after the customer submitted the form",
+        S.BRAND_APPROVED: "a brand cannot be approved before it was submitted",
+        S.BRAND_REJECTED: "a brand cannot be rejected before it was submitted",
+        S.CAMPAIGN_SUBMITTED: "a campaign can be submitted only once the brand is approved",
+        S.CAMPAIGN_APPROVED: "a campaign cannot be approved before it was submitted",
+        S.CAMPAIGN_REJECTED: "a campaign cannot be rejected before it was submitted",
+        S.NUMBERS_ASSIGNED: "numbers can be assigned only to an approved campaign",
+        S.COMPLETED: "a case completes only when the carrier confirms its numbers are assigned",
+        S.CANCELLED: "a completed or cancelled case cannot be cancelled",
+    }
+    # States in which the customer may edit the registration form (a draft, or a form the carrier returned).
+    CUSTOMER_EDITABLE_STATES = frozenset({S.FORM_SENT, S.BRAND_REJECTED, S.CAMPAIGN_REJECTED})
+    # States in which the portal waits for the carrier (polled by `compliance.tasks.poll_open_registrations`).
+    CARRIER_STATES = frozenset({S.BRAND_SUBMITTED, S.CAMPAIGN_SUBMITTED, S.NUMBERS_ASSIGNED})
+    # States that need the customer to act: each sends the case contact an email.
+    CUSTOMER_ACTION_STATES = frozenset({S.FORM_SENT, S.BRAND_REJECTED, S.CAMPAIGN_REJECTED, S.COMPLETED})
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="registration_cases")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.OPENED)
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    opened_at = models.DateTimeField(default=timezone.now)
+    state_changed = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    # Whom support and the notifications address about this case.
+    contact_name = models.CharField(max_length=200)
+    contact_email = models.EmailField()
+    contact_phone = models.CharField(max_length=40, blank=True)
+    note = models.TextField("Note for support", blank=True, max_length=2000)
+
+    # The carrier side. A *round* counts submissions of the brand (or campaign): a corrected form is a new round
+    # with its own reference; *attempts* count tries within a round so a retry reconciles by reference first.
+    brand_round = models.PositiveIntegerField(default=0)
+    brand_attempts = models.PositiveIntegerField(default=0)
+    brand_registry_id = models.CharField("Brand id (TCR)", max_length=20, blank=True)
+    brand_identity_status = models.CharField(max_length=20, blank=True)
+    brand_reason = models.CharField(max_length=500, blank=True)
+    brand_approved_at = models.DateTimeField(null=True, blank=True)
+    campaign_round = models.PositiveIntegerField(default=0)
+    campaign_attempts = models.PositiveIntegerField(default=0)
+    campaign_registry_id = models.CharField("Campaign id (TCR)", max_length=20, blank=True)
+    campaign_reason = models.CharField(max_length=500, blank=True)
+    assignment_attempts = models.PositiveIntegerField(default=0)
+    # The last carrier failure that needs support's attention (cleared when the carrier next answers).
+    carrier_problem = models.CharField(max_length=500, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(state__in=OPEN_CASE_STATES + CLOSED_CASE_STATES),
+                                   name="case_state_valid"),
+            models.CheckConstraint(
+                condition=(Q(closed_at__isnull=True, state__in=OPEN_CASE_STATES)
+                           | Q(closed_at__isnull=False, state__in=CLOSED_CASE_STATES)),
+                name="case_closed_iff_terminal",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organisation", "-opened_at"], name="case_org_opened_idx"),
+            models.Index(fields=["state", "opened_at"], name="case_state_opened_idx"),
+        ]
+
+    def __str__(self):
+        return f"Case #{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in self.OPEN_STATES
+
+    @property
+    def expected_completion(self):
+        return self.opened_at + CASE_DURATION
+
+    def age(self, now=None):
+        return ((self.closed_at or now or timezone.now()) - self.opened_at)
+
+    @property
+    def age_days(self) -> int:
+        return self.age().days
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_open and timezone.now() > self.expected_completion
+
+    @property
+    def customer_may_edit_form(self) -> bool:
+        return self.state in self.CUSTOMER_EDITABLE_STATES
+
+    @property
+    def waits_for_carrier(self) -> bool:
+        return self.state in self.CARRIER_STATES
+
+    @property
+    def brand_is_approved(self) -> bool:
+        return self.brand_approved_at is not None and bool(self.brand_registry_id)
+
+    # The references the carrier knows this case's registrations by (also their idempotency keys).
+    @property
+    def brand_reference(self) -> str:
+        return f"case-{self.pk}-brand-{self.brand_round}"
+
+    @property
+    def campaign_reference(self) -> str:
+        return f"case-{self.pk}-campaign-{self.campaign_round}"
+
+    @property
+    def assignment_reference(self) -> str:
+        return f"case-{self.pk}-campaign-{self.campaign_registry_id}-numbers"
+
+
+class CaseNumber(models.Model):
+    """A number the case registers. `is_open` marks the numbers of open cases: the database lets a number be in at
+    most one open case (a partial unique index), so two cases opened at once cannot both take it."""
+
+    case = models.ForeignKey(RegistrationCase, on_delete=models.CASCADE, related_name="case_numbers")
+    number = models.ForeignKey(PhoneNumber, on_delete=models.PROTECT, related_name="registration_case_lines")
+    is_open = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["case", "number__e164"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "number"], name="case_number_once_per_case"),
+            models.UniqueConstraint(fields=["number"], condition=Q(is_open=True), name="case_number_in_one_open_case"),
+        ]
+
+    def __str__(self):
+        return f"{self.number} in case #{self.case_id}"
+
+
+class CaseEvent(models.Model):
+    """One entry of a case's timeline: a state change, a message between the customer and support, an internal
+    support note (never shown to the customer) or something the carrier did."""
+
+    class Kind(models.TextChoices):
+        TRANSITION = "transition", "State change"
+        MESSAGE = "message", "Message"
+        INTERNAL_NOTE = "internal_note", "Internal note"
+        CARRIER = "carrier", "Carrier"
+
+    case = models.ForeignKey(RegistrationCase, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    created = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    # Who, as shown: kept even if the user is deleted. Empty: the portal itself or the carrier.
+    actor_name = models.CharField(max_length=200, blank=True)
+    by_support = models.BooleanField(default=False)
+    from_state = models.CharField(max_length=20, blank=True, choices=RegistrationCase.State.choices)
+    to_state = models.CharField(max_length=20, blank=True, choices=RegistrationCase.State.choices)
+    text = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created", "id"]
+        indexes = [models.Index(fields=["case", "kind", "created"], name="case_event_case_kind_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="transition") | ~Q(to_state=""), name="case_event_transition_has_state"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on case #{self.case_id}"
+
+    @property
+    def customer_visible(self) -> bool:
+        return self.kind != self.Kind.INTERNAL_NOTE

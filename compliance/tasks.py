@@ -1,0 +1,102 @@
+"""Background work for registration cases: register brands and campaigns at the carrier, poll for its answers,
+assign numbers. Every task is thin (load by id, call an action), idempotent (the action checks the case's state
+and the submission round's reference is the idempotency key) and acks late, so a task delivered twice, or redelivered
+after a worker crash, never registers twice and never applies an answer twice.
+"""
+
+import logging
+
+from celery import Task, shared_task
+from django.conf import settings
+
+from compliance.carrier import get_gateway
+from compliance.carrier.gateway import CarrierUnavailable
+
+from . import actions
+from .models import RegistrationCase
+
+log = logging.getLogger(__name__)
+
+MAX_RETRIES = 8
+# The first re-poll after a submission waits REGISTRATION_POLL_SECONDS; doubled each time up to ten minutes, then
+# the beat takes over.
+POLL_MAX_SECONDS = 600.0
+POLL_CHAIN = 12
+
+
+
+class CarrierTask(Task):
+    """A task that talks to the carrier. When the last retry fails, the case stays consistent (still waiting on the
+    carrier, which the periodic poll resumes) and support is told why nothing is happening."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        if isinstance(exc, CarrierUnavailable) and args:
+            actions.note_carrier_problem(args[0], f"The carrier could not be reached after {MAX_RETRIES} retries "
+                                                  f"({exc}). The portal tries again every 10 minutes.")
+
+
+CARRIER_TASK = dict(base=CarrierTask, bind=True, acks_late=True, autoretry_for=(CarrierUnavailable,),
+                    retry_backoff=True, retry_backoff_max=300, retry_jitter=True, max_retries=MAX_RETRIES)
+
+
+def _poll_seconds() -> float:
+    return settings.REGISTRATION_POLL_SECONDS
+
+
+def _chain_poll(case_id: int) -> None:
+    poll_registration.apply_async((case_id,), {"chain": 1}, countdown=_poll_seconds())
+
+
+@shared_task(**CARRIER_TASK)
+def submit_brand_registration(self, case_id: int) -> None:
+    """Register the brand of a case in *brand submitted* (once per round: reconciles by reference on retry), then
+    start polling for the registry's decision. Any other state: nothing to do."""
+    actions.send_brand_to_carrier(case_id, get_gateway())
+    if RegistrationCase.objects.filter(pk=case_id, state=RegistrationCase.State.BRAND_SUBMITTED).exists():
+        _chain_poll(case_id)
+
+
+@shared_task(**CARRIER_TASK)
+def submit_campaign_registration(self, case_id: int) -> None:
+    """Register the campaign of a case in *campaign submitted* under its approved brand (once per round), then
+    poll. A refusal (e.g. an UNVERIFIED brand) rejects the campaign with the registry's reason."""
+    actions.send_campaign_to_carrier(case_id, get_gateway())
+    if RegistrationCase.objects.filter(pk=case_id, state=RegistrationCase.State.CAMPAIGN_SUBMITTED).exists():
+        _chain_poll(case_id)
+
+
+@shared_task(**CARRIER_TASK)
+def assign_campaign_numbers(self, case_id: int) -> None:
+    """Put the numbers of a case in *numbers assigned* into its campaign at the carrier; completes the case (numbers
+    *registered in campaign*) once the carrier confirms. Safe to repeat."""
+    actions.send_numbers_to_carrier(case_id, get_gateway())
+
+
+@shared_task(bind=True, acks_late=True, max_retries=POLL_CHAIN)
+def poll_registration(self, case_id: int, chain: int = 0) -> None:
+    """Look at the carrier once for a case waiting on it and apply the answer (idempotent).
+
+    With `chain`, re-polls itself with a growing delay (5 s, 10 s, ... up to 10 min) a bounded number of times
+    while the case still waits; after that the periodic `poll_open_registrations` (and the carrier's callbacks)
+    carry on. A carrier that cannot be reached is retried at the next poll, not blindly.
+    """
+    try:
+        actions.poll_case(case_id, get_gateway())
+    except CarrierUnavailable as exc:
+        log.info("Case %s: carrier unavailable while polling, will look again: %s", case_id, exc)
+    still_waiting = RegistrationCase.objects.filter(pk=case_id, state__in=RegistrationCase.CARRIER_STATES).exists()
+    if chain and still_waiting and not self.request.is_eager and chain < POLL_CHAIN:
+        countdown = min(POLL_MAX_SECONDS, _poll_seconds() * 2 ** chain)
+        poll_registration.apply_async((case_id,), {"chain": chain + 1}, countdown=countdown)
+
+
+@shared_task(name="compliance.tasks.poll_open_registrations", acks_late=True)
+def poll_open_registrations() -> int:
+    """Periodic (beat, every 10 minutes): poll every case waiting on the carrier — brand or campaign submitted,
+    numbers being assigned. Returns how many it queued. Harmless if run twice."""
+    queued = 0
+    for case_id in RegistrationCase.objects.filter(state__in=RegistrationCase.CARRIER_STATES).values_list(
+            "pk", flat=True):
+        poll_registration.delay(case_id)
+        queued += 1
+    return queued

@@ -1,0 +1,21 @@
+from django.urls import path
+
+from . import views
+
+app_name = "compliance"
+
+urlpatterns = [
+    # The customer's cases (Control Hub, one organisation).
+    path("cases/", views.case_list, name="cases"),
+    path("cases/open/", views.case_open, name="case_open"),
+    path("cases/<int:pk>/", views.case_detail, name="case"),
+    path("cases/<int:pk>/form/", views.case_form, name="case_form"),
+    path("cases/<int:pk>/messages/", views.case_message, name="case_message"),
+    path("cases/<int:pk>/cancel/", views.case_cancel, name="case_cancel"),
+    # The Cisco PSTN support console (every organisation).
+    path("support/cases/", views.support_queue, name="support_queue"),
+    path("support/cases/<int:pk>/", views.support_case, name="support_case"),
+    path("support/cases/<int:pk>/<slug:action>/", views.support_action, name="support_action"),
+    # The carrier's signed callbacks (server to server).
+    path("carrier/callbacks/registrations", views.registration_callback, name="registration_callback"),
+]

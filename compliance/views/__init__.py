@@ -1,0 +1,11 @@
+"""Case pages: the customer's (cases, opening a case, the case and its registration form), the support console
+(queue and case), and the carrier's callback."""
+
+from .callbacks import registration_callback
+from .customer import case_cancel, case_detail, case_form, case_list, case_message, case_open
+from .support import support_action, support_case, support_queue
+
+__all__ = [
+    "case_cancel", "case_detail", "case_form", "case_list", "case_message", "case_open", "registration_callback",
+    "support_action", "support_case", "support_queue",
+]

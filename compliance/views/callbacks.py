@@ -1,0 +1,55 @@
+"""The carrier's callback when a brand or campaign is decided. Server to server: authenticated by the carrier's HMAC
+signature over the raw body, not by a session, hence exempt from CSRF. Applying an answer is idempotent, so a
+duplicate callback (or one racing the poll) is harmless."""
+
+import json
+import re
+
+from django.http import HttpResponseBadRequest, HttpResponseForbidden, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from compliance.carrier import SIGNATURE_HEADER, parse_brand, parse_campaign, verify_webhook_signature
+
+from .. import actions
+from ..models import RegistrationCase
+
+# Our references: case-<id>-brand-<round> / case-<id>-campaign-<round> (see RegistrationCase.brand_reference).
+REFERENCE = re.compile(r"^case-(\d+)-(brand|campaign)-(\d+)$")
+KINDS = {"brand.updated": ("brand", parse_brand), "campaign.updated": ("campaign", parse_campaign)}
+
+
+@csrf_exempt
+@require_POST
+def registration_callback(request):
+    if not verify_webhook_signature(request.body, request.headers.get(SIGNATURE_HEADER, "")):
+        return HttpResponseForbidden("Invalid signature.")
+    try:
+        event = json.loads(request.body)
+        kind, parse = KINDS[event["type"]]
+        status = parse(event["payload"])
+    except (ValueError, KeyError, TypeError):
+        return HttpResponseBadRequest("Malformed callback.")
+    case = _case_for(kind, status)
+    if case is None:
+        # Not ours, or the submitting task has not recorded the registry's id yet: the poll catches up.
+        return JsonResponse({"applied": False, "known": False}, status=202)
+    apply = actions.apply_brand_status if kind == "brand" else actions.apply_campaign_status
+    return JsonResponse({"applied": apply(case.pk, status), "known": True})
+
+
+def _case_for(kind: str, status) -> RegistrationCase | None:
+    field = f"{kind}_registry_id"
+    case = RegistrationCase.objects.filter(**{field: status.registry_id}).order_by("-pk").first()
+    if case is not None:
+        return case
+    # The callback can beat the submitting task to recording the id: match our reference, current round only.
+    match = REFERENCE.match(status.reference)
+    if not match or match.group(2) != kind:
+        return None
+    case = RegistrationCase.objects.filter(pk=int(match.group(1))).first()
+    if case is None:
+        return None
+    actions.record_registry_id(case, kind, status.reference, status)
+    case.refresh_from_db()
+    return case if getattr(case, field) == status.registry_id else None

@@ -1,0 +1,66 @@
+"""What the customer's and support's case pages share: the step indicator, "what happens next", live refresh."""
+
+from django.http import HttpResponse
+from django_htmx.http import HttpResponseClientRefresh
+
+from ..models import RegistrationCase
+
+State = RegistrationCase.State
+
+STEPS = [
+    ("Opened", {State.OPENED}),
+    ("Registration form", {State.FORM_SENT, State.FORM_SUBMITTED}),
+    ("Brand", {State.BRAND_SUBMITTED, State.BRAND_APPROVED, State.BRAND_REJECTED}),
+    ("Campaign", {State.CAMPAIGN_SUBMITTED, State.CAMPAIGN_APPROVED, State.CAMPAIGN_REJECTED}),
+    ("Numbers", {State.NUMBERS_ASSIGNED}),
+    ("Completed", {State.COMPLETED}),
+]
+
+NEXT_FOR_CUSTOMER = {
+    State.OPENED: "Cisco PSTN support will send you the 10DLC registration form.",
+    State.FORM_SENT: "Fill in the 10DLC registration form below and submit it.",
+    State.FORM_SUBMITTED: "Support is reviewing your form and will register your brand and campaign.",
+    State.BRAND_SUBMITTED: "The Campaign Registry is checking your brand. This takes minutes to a few days.",
+    State.BRAND_APPROVED: "Your brand is approved. Support will now register your campaign.",
+    State.BRAND_REJECTED: "The registry rejected your brand. Correct the form below and submit it again.",
+    State.CAMPAIGN_SUBMITTED: "The registry and the mobile operators are reviewing your campaign.",
+    State.CAMPAIGN_APPROVED: "Your campaign is approved. Support will assign your numbers to it.",
+    State.CAMPAIGN_REJECTED: "The registry rejected your campaign. Correct the campaign below and submit it again.",
+    State.NUMBERS_ASSIGNED: "The carrier is adding your numbers to the campaign.",
+    State.COMPLETED: "Your numbers are registered in the campaign and can send business texts.",
+    State.CANCELLED: "This case was cancelled. Its numbers can be included in a new case.",
+}
+
+NEXT_FOR_SUPPORT = {
+    State.OPENED: "Send the 10DLC registration form to the customer.",
+    State.FORM_SENT: "Waiting for the customer to fill in and submit the form.",
+    State.FORM_SUBMITTED: "Review the form and submit the brand (or the campaign, if the brand is already approved).",
+    State.BRAND_SUBMITTED: "Waiting for the registry's decision on the brand (polled, or by callback).",
+    State.BRAND_APPROVED: "Submit the campaign.",
+    State.BRAND_REJECTED: "Waiting for the customer to correct and resubmit the form.",
+    State.CAMPAIGN_SUBMITTED: "Waiting for the registry's decision on the campaign (polled, or by callback).",
+    State.CAMPAIGN_APPROVED: "Assign the numbers to the campaign.",
+    State.CAMPAIGN_REJECTED: "Waiting for the customer to correct and resubmit the form.",
+    State.NUMBERS_ASSIGNED: "Waiting for the carrier to confirm the numbers in the campaign.",
+    State.COMPLETED: "Nothing: the case is complete.",
+    State.CANCELLED: "Nothing: the case is cancelled.",
+}
+
+
+def steps(case: RegistrationCase) -> list[tuple[str, str]]:
+    """(label, "done" | "current" | "") for the step indicator."""
+    current = next((index for index, (_label, states) in enumerate(STEPS) if case.state in states), None)
+    if case.state == State.COMPLETED:
+        return [(label, "done") for label, _states in STEPS]
+    return [(label, "done" if current is not None and index < current else "current" if index == current else "")
+            for index, (label, _states) in enumerate(STEPS)]
+
+
+def live_refresh(request, case: RegistrationCase) -> HttpResponse | None:
+    """Answer the page's poll (`?seen=<state>` while the case waits on the carrier): reload the page when the state
+    changed, else nothing to swap."""
+    if not (request.htmx and "seen" in request.GET):
+        return None
+    if request.GET["seen"] != case.state:
+        return HttpResponseClientRefresh()
+    return HttpResponse(status=204)

@@ -1,0 +1,169 @@
+"""The customer's case pages (Control Hub): the list, Manage → Open Cisco Calling Plan Support Case, and the case
+with its 10DLC registration form. Reading needs an administrator of the organisation; acting, a full one."""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from portal.access import organisation_view
+from portal.lists import paginate, query_without_page
+from provisioning.models import Location, PhoneNumber
+
+from .. import actions, queries
+from ..actions import CaseRefused
+from ..checks import presubmission_warnings
+from ..forms import CancelForm, MessageForm, OpenCaseForm, RegistrationFormForm
+from ..models import RegistrationCase
+from .common import NEXT_FOR_CUSTOMER, live_refresh, steps
+
+# The open-case page lists at most this many matching numbers to tick; "include all matching" covers the rest.
+NUMBERS_SHOWN = 200
+State = RegistrationCase.State
+
+
+@organisation_view
+def case_list(request):
+    cases = queries.cases_of(request.organisation)
+    page = paginate(request, cases, per_page=25)
+    template = "compliance/cases.html#rows" if request.htmx and not request.htmx.boosted else "compliance/cases.html"
+    return render(request, template, {"page": page, "query": query_without_page(request)})
+
+
+def _matching_numbers(org, source):
+    numbers = queries.numbers_available_for_case(org)
+    location_id = source.get("location", "")
+    q = (source.get("q", "") or "").strip()[:20]
+    if location_id.isdigit():
+        numbers = numbers.filter(location_id=int(location_id))
+    if q:
+        numbers = numbers.filter(e164__contains="".join(ch for ch in q if ch.isdigit()) or q)
+    return numbers, {"location": location_id, "q": q}
+
+
+@organisation_view(manage=True)
+def case_open(request):
+    """Manage → Open Cisco Calling Plan Support Case: pick authorised numbers, add a contact and a note."""
+    org = request.organisation
+    source = request.POST if request.method == "POST" else request.GET
+    matching, filters = _matching_numbers(org, source)
+    selected = {int(pk) for pk in request.POST.getlist("numbers") if pk.isdigit()}
+    form = OpenCaseForm(initial={"contact_name": request.user.full_name, "contact_email": request.user.email})
+    if request.method == "POST":
+        form = OpenCaseForm(request.POST)
+        ids = list(matching.values_list("pk", flat=True)) if request.POST.get("all_matching") else selected
+        if form.is_valid():
+            try:
+                case = actions.open_case(org, request.user, ids, **form.cleaned_data)
+            except CaseRefused as refused:
+                form.add_error(None, str(refused))
+            else:
+                messages.success(request, f"Case #{case.pk} is open. Cisco PSTN support will send you the 10DLC "
+                                          "registration form.")
+                return redirect("compliance:case", pk=case.pk)
+    available = queries.numbers_available_for_case(org)
+    total_available = available.count()
+    shown = list(matching[:NUMBERS_SHOWN])
+    for number in shown:
+        number.selected = number.pk in selected
+    context = {
+        "any_authorised": total_available or PhoneNumber.objects.filter(
+            location__organisation=org, texting_state=PhoneNumber.TextingState.AUTHORISED).exists(),
+        "form": form, "numbers": shown, "matching_count": matching.count(), "total_available": total_available,
+        "filters": filters, "shown_limit": NUMBERS_SHOWN,
+        "locations": Location.objects.filter(pk__in=available.values("location_id")).order_by("name"),
+    }
+    if request.htmx and request.method == "GET":
+        return render(request, "compliance/case_open.html#numbers", context)
+    return render(request, "compliance/case_open.html", context)
+
+
+def _customer_case(request, pk) -> RegistrationCase:
+    return get_object_or_404(
+        RegistrationCase.objects.select_related("organisation", "opened_by"), pk=pk, organisation=request.organisation
+    )
+
+
+def _case_page(request, case, *, form=None, message_form=None, cancel_form=None):
+    registration = getattr(case, "registration", None)
+    may_act = request.user.can_manage and case.organisation_id == request.user.organisation_id
+    editing = may_act and case.customer_may_edit_form and registration is not None
+    if editing and form is None:
+        form = (RegistrationFormForm.for_saved_draft(registration, case) if registration.saved_at
+                else RegistrationFormForm(instance=registration, case=case))
+    warnings = presubmission_warnings(registration) if registration is not None and case.state != State.OPENED else []
+    if editing:
+        for warning in warnings:
+            bound = form[warning.field]
+            bound.warnings = [*getattr(bound, "warnings", []), warning.message]
+    context = {
+        "case": case, "steps": steps(case), "next_step": NEXT_FOR_CUSTOMER[case.state],
+        "numbers": queries.case_numbers(case), "timeline": queries.timeline(case, for_support=False),
+        "conversation": queries.messages(case), "registration": registration, "form": form if editing else None,
+        "warnings": warnings,
+        "may_act": may_act, "message_form": message_form or MessageForm(),
+        "cancel_form": cancel_form or CancelForm(),
+    }
+    return render(request, "compliance/case_detail.html", context)
+
+
+@organisation_view
+def case_detail(request, pk):
+    case = _customer_case(request, pk)
+    return live_refresh(request, case) or _case_page(request, case)
+
+
+@organisation_view(manage=True)
+@require_POST
+def case_form(request, pk):
+    """Save the registration form as a draft (kept as typed, errors shown) or submit it (only when complete)."""
+    case = _customer_case(request, pk)
+    try:
+        if "submit" in request.POST:
+            form, submitted = actions.submit_registration_form(case, request.user, request.POST,
+                                                               expected=request.POST.get("expected_state"))
+            if submitted:
+                messages.success(request, "Your registration form is submitted. Support will register your brand "
+                                          "and campaign.")
+                return redirect("compliance:case", pk=case.pk)
+            messages.error(request, "The form is not complete: fix the marked fields, then submit again. What you "
+                                    "typed is saved as a draft.")
+            case.refresh_from_db()
+            return _case_page(request, case, form=form)
+        actions.save_registration_draft(case, request.user, request.POST)
+    except CaseRefused as refused:
+        messages.error(request, str(refused))
+        return redirect("compliance:case", pk=case.pk)
+    messages.success(request, "Draft saved.")
+    return redirect(reverse("compliance:case", args=[case.pk]) + "#registration-form")
+
+
+@organisation_view(manage=True)
+@require_POST
+def case_message(request, pk):
+    case = _customer_case(request, pk)
+    form = MessageForm(request.POST)
+    if not form.is_valid():
+        return _case_page(request, case, message_form=form)
+    try:
+        actions.post_message(case, request.user, form.cleaned_data["text"])
+    except CaseRefused as refused:
+        messages.error(request, str(refused))
+    return redirect(reverse("compliance:case", args=[case.pk]) + "#messages")
+
+
+@organisation_view(manage=True)
+@require_POST
+def case_cancel(request, pk):
+    case = _customer_case(request, pk)
+    form = CancelForm(request.POST)
+    if not form.is_valid():
+        return _case_page(request, case, cancel_form=form)
+    try:
+        actions.cancel_case(case, request.user, reason=form.cleaned_data["reason"],
+                            expected=request.POST.get("expected_state"))
+    except CaseRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(request, f"Case #{case.pk} is cancelled. Its numbers can be included in a new case.")
+    return redirect("compliance:case", pk=case.pk)

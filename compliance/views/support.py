@@ -1,0 +1,170 @@
+"""The Cisco PSTN support console: the queue of every organisation's cases and the support case page, with only
+the actions the case's current state allows."""
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from portal.access import support_view
+from portal.lists import paginate, query_without_page
+from portal.models import Organisation
+
+from .. import actions, queries
+from ..actions import CaseRefused
+from ..checks import presubmission_warnings
+from ..forms import CancelForm, DecisionForm, MessageForm, NoteForm
+from ..models import RegistrationCase
+from .common import NEXT_FOR_SUPPORT, live_refresh, steps
+
+State = RegistrationCase.State
+
+
+@support_view
+def support_queue(request):
+    """Every case across organisations: counts per state, filters (state, organisation, age), sorting, paging."""
+    state = request.GET.get("state", "open")
+    org_id = request.GET.get("organisation", "")
+    age = request.GET.get("age", "")
+    sort = request.GET.get("sort", queries.DEFAULT_SORT)
+    cases = queries.support_queue(state=state, organisation_id=int(org_id) if org_id.isdigit() else None, age=age,
+                                  sort=sort)
+    page = paginate(request, cases, per_page=25)
+    context = {
+        "page": page, "query": query_without_page(request), "now": timezone.now(),
+        "filters": {"state": state, "organisation": org_id, "age": age, "sort": sort},
+        "states": State.choices, "ages": {k: label for k, (label, _f) in queries.AGE_FILTERS.items()},
+        "sorts": {k: label for k, (label, _o) in queries.SORTS.items()},
+    }
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "compliance/support_queue.html#queue", context)
+    context["counts"] = queries.state_counts()
+    context["count_states"] = [(value, label, context["counts"][value]) for value, label in State.choices]
+    context["organisations"] = Organisation.objects.filter(registration_cases__isnull=False).distinct().order_by(
+        "name")
+    return render(request, "compliance/support_queue.html", context)
+
+
+def _support_case(pk) -> RegistrationCase:
+    return get_object_or_404(RegistrationCase.objects.select_related("organisation", "opened_by"), pk=pk)
+
+
+def _page(request, case, *, forms=None, status=200):
+    registration = getattr(case, "registration", None)
+    allowed = actions.allowed_transitions(case)
+    forms = forms or {}
+    context = {
+        "case": case, "steps": steps(case), "next_step": NEXT_FOR_SUPPORT[case.state], "allowed": allowed,
+        "numbers": queries.case_numbers(case), "timeline": queries.timeline(case, for_support=True),
+        "conversation": queries.messages(case), "registration": registration,
+        "warnings": presubmission_warnings(registration) if registration is not None and registration.submitted_at
+        else [],
+        "brand_form": forms.get("brand-decision") or DecisionForm(kind="brand", case=case),
+        "campaign_form": forms.get("campaign-decision") or DecisionForm(kind="campaign", case=case),
+        "cancel_form": forms.get("cancel") or CancelForm(),
+        "message_form": forms.get("message") or MessageForm(),
+        "note_form": forms.get("note") or NoteForm(),
+        "can_submit_campaign": State.CAMPAIGN_SUBMITTED in allowed,
+    }
+    return render(request, "compliance/support_case.html", context, status=status)
+
+
+@support_view
+def support_case(request, pk):
+    case = _support_case(pk)
+    return live_refresh(request, case) or _page(request, case)
+
+
+def _decision(kind):
+    record = actions.record_brand_decision if kind == "brand" else actions.record_campaign_decision
+
+    def act(request, case, expected):
+        form = DecisionForm(request.POST, kind=kind, case=case)
+        if not form.is_valid():
+            return form
+        data = form.cleaned_data
+        extra = {"identity_status": data.get("identity_status", "")} if kind == "brand" else {}
+        record(case, request.user, approved=data["decision"] == "approved", reason=data["reason"].strip(),
+               registry_id=data["registry_id"], expected=expected, **extra)
+        return f"The {kind} decision is recorded."
+
+    return act
+
+
+def _with_form(form_class, call, done):
+    def act(request, case, expected):
+        form = form_class(request.POST)
+        if not form.is_valid():
+            return form
+        call(request, case, expected, form.cleaned_data)
+        return done
+
+    return act
+
+
+def _send_form(request, case, expected):
+    actions.send_registration_form(case, request.user, expected=expected)
+    return "The registration form is sent; the customer's contact was emailed."
+
+
+def _submit_brand(request, case, expected):
+    actions.submit_brand(case, request.user, expected=expected)
+    return "The brand is being registered with The Campaign Registry."
+
+
+def _submit_campaign(request, case, expected):
+    actions.submit_campaign(case, request.user, expected=expected)
+    return "The campaign is being registered with The Campaign Registry."
+
+
+def _assign_numbers(request, case, expected):
+    actions.assign_numbers(case, request.user, expected=expected)
+    return "The carrier is assigning the numbers to the campaign."
+
+
+def _check_carrier(request, case, expected):
+    actions.check_with_carrier(case, request.user)
+    return "The portal asked the carrier for news."
+
+
+# action (URL slug) -> function(request, case, expected_state) returning a success message, or a bound form with
+# errors to show again. Each calls one domain action; a refusal raises CaseRefused.
+ACTIONS = {
+    "send-form": _send_form,
+    "submit-brand": _submit_brand,
+    "brand-decision": _decision("brand"),
+    "submit-campaign": _submit_campaign,
+    "campaign-decision": _decision("campaign"),
+    "assign-numbers": _assign_numbers,
+    "check-carrier": _check_carrier,
+    "cancel": _with_form(CancelForm, lambda request, case, expected, data: actions.cancel_case(
+        case, request.user, reason=data["reason"], expected=expected), "The case is cancelled."),
+    "message": _with_form(MessageForm, lambda request, case, expected, data: actions.post_message(
+        case, request.user, data["text"]), "Your message is posted; the customer sees it on the case page."),
+    "note": _with_form(NoteForm, lambda request, case, expected, data: actions.add_internal_note(
+        case, request.user, data["text"]), "Internal note added."),
+}
+
+
+@support_view
+@require_POST
+def support_action(request, pk, action):
+    """One support action on the case. A form with errors is shown again with them; a refusal (the case moved on,
+    or the state does not allow it) is shown as a message and changes nothing."""
+    case = _support_case(pk)
+    act = ACTIONS.get(action)
+    if act is None:
+        raise Http404("No such action.")
+    try:
+        outcome = act(request, case, request.POST.get("expected_state") or None)
+    except CaseRefused as refused:
+        messages.error(request, str(refused))
+        return redirect("compliance:support_case", pk=case.pk)
+    if not isinstance(outcome, str):  # a bound form with errors
+        messages.error(request, "Check the marked fields.")
+        return _page(request, case, forms={action: outcome})
+    messages.success(request, outcome)
+    anchor = {"message": "#messages", "note": "#timeline"}.get(action, "")
+    return redirect(reverse("compliance:support_case", args=[case.pk]) + anchor)

@@ -1,0 +1,50 @@
+"""Who may see and change what. Every view goes through one of these decorators.
+
+- `organisation_view`: a page of one customer organisation (the Control Hub shell). Customer administrators see
+  their own organisation; support staff see the organisation they switched to, read-only. End users have no
+  Control Hub. With `manage=True` only full administrators pass (support staff do not act for customers).
+- `support_view`: the Cisco PSTN support console.
+Objects are always fetched through `request.organisation`, so another organisation's id answers 404.
+"""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+
+from .models import User
+
+
+def organisation_view(view=None, *, manage: bool = False):
+    def decorate(func):
+        @login_required
+        @wraps(func)
+        def wrapper(request, *args, **kwargs):
+            user = request.user
+            if user.role == User.Role.END_USER:
+                raise PermissionDenied("Control Hub is for administrators. Use the Webex App to text.")
+            if manage and not user.can_manage:
+                raise PermissionDenied("Only full administrators of this organisation can make this change.")
+            if user.is_support and request.organisation is None:
+                return redirect("portal:switch_organisation")
+            if request.method not in ("GET", "HEAD", "OPTIONS") and not user.can_manage:
+                raise PermissionDenied("Read-only access: only full administrators of this organisation can make changes.")
+            return func(request, *args, **kwargs)
+
+        wrapper.access = "manage" if manage else "organisation"
+        return wrapper
+
+    return decorate(view) if view is not None else decorate
+
+
+def support_view(func):
+    @login_required
+    @wraps(func)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_support:
+            raise PermissionDenied("This page is for Cisco PSTN support staff.")
+        return func(request, *args, **kwargs)
+
+    wrapper.access = "support"
+    return wrapper

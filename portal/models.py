@@ -1,0 +1,180 @@
+"""The Control Hub shell's own nouns: partners, customer organisations, users and their roles, the audit log."""
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Partner(models.Model):
+    """The reseller that sells Cisco Calling Plan and the Business Texting Add-On to customers."""
+
+    name = models.CharField(max_length=200, unique=True)
+
+    def __str__(self):
+        return self.name
+
+
+class Organisation(models.Model):
+    class CustomerType(models.TextChoices):
+        ENTERPRISE = "enterprise", "Enterprise"
+        ONLINE = "online", "Online (self-service)"
+        TRIAL = "trial", "Trial"
+
+    name = models.CharField(max_length=200, unique=True)
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="organisations")
+    customer_type = models.CharField(max_length=20, choices=CustomerType.choices)
+    # ISO 3166-1 alpha-2 country of the organisation's Cisco Calling Plan service.
+    country = models.CharField(max_length=2)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(customer_type__in=["enterprise", "online", "trial"]),
+                name="organisation_customer_type_valid",
+            ),
+            models.CheckConstraint(condition=Q(country__regex=r"^[A-Z]{2}$"), name="organisation_country_iso2"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create(self, email, password, **extra):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        extra.setdefault("role", User.Role.SUPPORT)
+        return self._create(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """Everyone who signs in. Customer users belong to one organisation; Cisco PSTN support staff to none."""
+
+    class Role(models.TextChoices):
+        FULL_ADMIN = "full_admin", "Full administrator"
+        READONLY_ADMIN = "readonly_admin", "Read-only administrator"
+        SUPPORT = "support", "Cisco PSTN support"
+        END_USER = "end_user", "End user"
+
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=200, blank=True)
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.CASCADE, related_name="users"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.END_USER)
+    # Dotted version string reported by the user's Webex App, e.g. "42.12.0.2345". Empty: unknown.
+    webex_app_version = models.CharField(max_length=32, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False, help_text="May use the Django admin.")
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            # Support staff work across organisations; everyone else belongs to exactly one.
+            models.CheckConstraint(
+                condition=(Q(role="support", organisation__isnull=True) | (~Q(role="support") & Q(organisation__isnull=False))),
+                name="user_support_has_no_organisation",
+            ),
+        ]
+        indexes = [models.Index(fields=["organisation", "role"])]
+
+    def __str__(self):
+        return self.full_name or self.email
+
+    def clean(self):
+        super().clean()
+        if self.role == self.Role.SUPPORT and self.organisation_id:
+            raise ValidationError({"organisation": "Cisco PSTN support staff do not belong to a customer organisation."})
+        if self.role != self.Role.SUPPORT and not self.organisation_id:
+            raise ValidationError({"organisation": "Customer users must belong to an organisation."})
+
+    @property
+    def is_support(self) -> bool:
+        return self.role == self.Role.SUPPORT
+
+    @property
+    def is_customer_admin(self) -> bool:
+        return self.role in (self.Role.FULL_ADMIN, self.Role.READONLY_ADMIN)
+
+    @property
+    def can_manage(self) -> bool:
+        """Only full administrators change their organisation's configuration."""
+        return self.role == self.Role.FULL_ADMIN
+
+    def webex_app_version_tuple(self) -> tuple[int, ...] | None:
+        return parse_version(self.webex_app_version)
+
+
+def parse_version(text: str) -> tuple[int, ...] | None:
+    """"42.12.0.2345" -> (42, 12, 0, 2345); None when empty or not a dotted version."""
+    try:
+        return tuple(int(part) for part in text.strip().split(".")) if text and text.strip() else None
+    except ValueError:
+        return None
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise ValidationError("Audit events are append-only.")
+
+    def delete(self):
+        raise ValidationError("Audit events are append-only.")
+
+
+class AuditEvent(models.Model):
+    """Append-only record of who did what to which object. Written by domain actions via `portal.audit.record`."""
+
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_email = models.CharField(max_length=254, blank=True)
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    action = models.CharField(max_length=80)
+    target_type = models.CharField(max_length=80, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_repr = models.CharField(max_length=200, blank=True)
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["organisation", "-created"])]
+
+    def __str__(self):
+        return f"{self.created:%Y-%m-%d %H:%M} {self.actor_email or 'system'} {self.action} {self.target_repr}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Audit events are append-only.")

@@ -1,0 +1,283 @@
+"""Texting Hub settings: everything a deployment changes comes from the environment.
+
+Safe by default: DEBUG is off unless DEBUG=1, and with DEBUG off the portal refuses to start without
+SECRET_KEY. With no DATABASE_URL it uses a SQLite file; with no CELERY_BROKER_URL tasks run in-process.
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", False)
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random string "
+            "(for example: python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+            "or set DEBUG=1 for local development."
+        )
+    SECRET_KEY = "insecure-development-key-only-used-with-DEBUG-on"
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "template_partials",
+    "csp",
+    "axes",
+    "portal",
+    "provisioning",
+    "compliance",
+    "texting",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.errors.DatabaseUnavailableMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "portal.middleware.OrganisationMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "portal.context_processors.shell",
+            ],
+            # {% partialdef %} everywhere without {% load %}: pages and their HTMX fragments share one template.
+            "builtins": ["template_partials.templatetags.partials"],
+        },
+    },
+]
+
+# With no DATABASE_URL: a SQLite file under var/ (the embedded default for `make run` and `make test`).
+SQLITE_PATH = BASE_DIR / "var" / "db.sqlite3"
+DATABASES = {
+    "default": dj_database_url.config(
+        env="DATABASE_URL",
+        default=f"sqlite:///{SQLITE_PATH}",
+        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # An unreachable database answers the clear 503 page within seconds instead of holding a web worker.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", int(os.environ.get("DB_CONNECT_TIMEOUT", "5")))
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "portal.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "portal:overview"
+LOGOUT_REDIRECT_URL = "login"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Login throttling (django-axes; portal/throttling.py): 5 wrong passwords for one email from one address lock that
+# pair for 15 minutes (each further attempt restarts the wait); a right password resets the count. Axes' backend must
+# come first: it refuses a locked pair before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "portal.throttling.locked_out"
+AXES_CLIENT_IP_CALLABLE = "portal.throttling.client_ip"
+AXES_USERNAME_CALLABLE = "portal.throttling.username"
+AXES_VERBOSE = False
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+WHITENOISE_AUTOREFRESH = DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Texting Hub <no-reply@texting-hub.example>")
+
+# Security headers. Production (DEBUG off) gets HTTPS-only cookies and HSTS; tune with the environment.
+SESSION_COOKIE_HTTPONLY = True
+# The CSRF token reaches htmx through hx-headers on <body>, so no script needs to read the cookie.
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY") else None
+X_FRAME_OPTIONS = "DENY"
+
+# Content Security Policy: no inline scripts or styles anywhere (htmx is told not to inject its indicator CSS).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# Celery. With no broker URL, tasks run in-process (eagerly) so `make run` needs no Redis.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL or None)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Periodic work (celery -A portal beat). Each task is idempotent, so a missed or doubled beat is harmless.
+RETENTION_PURGE_HOUR = int(os.environ.get("RETENTION_PURGE_HOUR", "3"))
+RETENTION_PURGE_MINUTE = int(os.environ.get("RETENTION_PURGE_MINUTE", "15"))
+CELERY_BEAT_SCHEDULE = {
+    "repoll-stuck-authorisation-orders": {
+        "task": "provisioning.tasks.repoll_stuck_orders",
+        "schedule": 300.0,
+    },
+    "poll-open-registrations": {
+        "task": "compliance.tasks.poll_open_registrations",
+        "schedule": 600.0,
+    },
+    "repoll-pending-texts": {
+        "task": "texting.tasks.repoll_pending_messages",
+        "schedule": 300.0,
+    },
+    "purge-expired-messages": {
+        "task": "texting.tasks.purge_expired_messages",
+        "schedule": crontab(hour=RETENTION_PURGE_HOUR, minute=RETENTION_PURGE_MINUTE),
+    },
+}
+
+# Redis for shared counters and locks (defaults to the broker's Redis).
+REDIS_URL = os.environ.get("REDIS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")
+
+# The carrier (TCR / operators). `make run` points this at the bundled simulator.
+CARRIER_API_URL = os.environ.get("CARRIER_API_URL", "http://127.0.0.1:8765")
+CARRIER_API_KEY = os.environ.get("CARRIER_API_KEY", "sim-key")
+CARRIER_TIMEOUT_SECONDS = float(os.environ.get("CARRIER_TIMEOUT_SECONDS", "5"))
+# Shared secret of the carrier's callback signatures (X-Carrier-Signature). Without it every callback is refused.
+CARRIER_WEBHOOK_SECRET = os.environ.get("CARRIER_WEBHOOK_SECRET", "sim-webhook-secret" if DEBUG else "")
+# The portal's own address as the carrier reaches it, for callbacks; empty: no callbacks, polling only.
+CARRIER_CALLBACK_BASE_URL = os.environ.get("CARRIER_CALLBACK_BASE_URL", "")
+
+# Authorising numbers (provisioning): chunk size per carrier request, polling and retry pacing.
+AUTHORISATION_CHUNK_SIZE = int(os.environ.get("AUTHORISATION_CHUNK_SIZE", "500"))
+AUTHORISATION_POLL_SECONDS = float(os.environ.get("AUTHORISATION_POLL_SECONDS", "10"))
+AUTHORISATION_POLL_MAX = int(os.environ.get("AUTHORISATION_POLL_MAX", "360"))
+AUTHORISATION_RETRY_BASE_SECONDS = float(os.environ.get("AUTHORISATION_RETRY_BASE_SECONDS", "2"))
+AUTHORISATION_MAX_RETRIES = int(os.environ.get("AUTHORISATION_MAX_RETRIES", "8"))
+AUTHORISATION_STUCK_MINUTES = int(os.environ.get("AUTHORISATION_STUCK_MINUTES", "15"))
+
+# 10DLC registration (compliance): first re-poll of the registry after a submission.
+REGISTRATION_POLL_SECONDS = float(os.environ.get("REGISTRATION_POLL_SECONDS", "5"))
+# Business texts sent to the carrier (texting): retries of a send, and status polling.
+TEXTING_SEND_MAX_RETRIES = int(os.environ.get("TEXTING_SEND_MAX_RETRIES", "6"))
+TEXTING_POLL_SECONDS = float(os.environ.get("TEXTING_POLL_SECONDS", "5"))
+TEXTING_POLL_MAX = int(os.environ.get("TEXTING_POLL_MAX", "60"))
+
+# The portal's public address, for links in emails (e.g. https://hub.example.com); empty: links are paths only.
+PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "")
+
+# Demo data password (seed_demo).
+PORTAL_DEMO_PASSWORD = os.environ.get("PORTAL_DEMO_PASSWORD", "texting-demo")
+
+# Business texting: the minimum Webex App version a texting user needs (SPEC.md section 1).
+MIN_WEBEX_APP_VERSION = (42, 12)
+
+# Business texting volumes (SPEC.md 5: texting is not unlimited): per business number, per UTC day and per minute.
+TEXTING_DAILY_CAP_PER_NUMBER = int(os.environ.get("TEXTING_DAILY_CAP_PER_NUMBER", "1000"))
+TEXTING_BURST_PER_MINUTE = int(os.environ.get("TEXTING_BURST_PER_MINUTE", "30"))
+# Message retention (SPEC.md 5): kept this many days, then deleted by the nightly purge. Not editable in the portal.
+MESSAGE_RETENTION_DAYS = int(os.environ.get("MESSAGE_RETENTION_DAYS", "400"))
+# Rows the purge deletes per transaction (tuned with benchmarks/retention.py: each batch well under one second).
+MESSAGE_RETENTION_BATCH_SIZE = int(os.environ.get("MESSAGE_RETENTION_BATCH_SIZE", "50000"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # axes: failed sign-ins and lockouts (WARNING) are worth a line; its INFO chatter on every sign-in is not.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+}

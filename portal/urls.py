@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from . import views
+
+
+shell_patterns = [
+    path("overview/", views.overview, name="overview"),
+    path("users/", views.user_list, name="users"),
+    path("users/<int:pk>/", views.user_detail, name="user"),
+    path("audit/", views.audit_log, name="audit_log"),
+    path("support/organisations/", views.switch_organisation, name="switch_organisation"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("", include((shell_patterns, "portal"))),
+    path("", include("provisioning.urls")),
+    path("", include("compliance.urls")),
+    path("", include("texting.urls")),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,102 @@
+from django.contrib import messages
+from django.db import DatabaseError, connection
+from django.http import HttpResponse
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect, render
+
+from provisioning.eligibility import check_eligibility, has_texting_addon
+
+from . import audit
+from .access import organisation_view, support_view
+from .lists import paginate, query_without_page, search_term
+from .middleware import SUPPORT_ORG_SESSION_KEY
+from .models import AuditEvent, Organisation, User
+
+
+def home(request):
+    if request.user.is_authenticated and request.user.is_support and request.organisation is None:
+        return redirect("portal:switch_organisation")
+    return redirect("portal:overview")
+
+
+@organisation_view
+def overview(request):
+    org = request.organisation
+    addon = has_texting_addon(org)
+    context = {
+        "addon": addon,
+        "eligibility": check_eligibility(org) if addon else None,
+        "counts": {
+            "users": org.users.count(),
+            "locations": org.locations.count(),
+        },
+        "recent_events": AuditEvent.objects.filter(organisation=org)[:8],
+    }
+    return render(request, "portal/overview.html", context)
+
+
+@organisation_view
+def user_list(request):
+    org = request.organisation
+    q = search_term(request)
+    users = (
+        User.objects.filter(organisation=org)
+        .annotate(number_count=Count("numbers"))
+        .order_by("email")
+    )
+    if q:
+        users = users.filter(Q(email__icontains=q) | Q(full_name__icontains=q) | Q(numbers__e164__contains=q)).distinct()
+    page = paginate(request, users, per_page=25)
+    primaries = {n.assigned_user_id: n for n in _primary_numbers([u.pk for u in page.object_list])}
+    for u in page.object_list:
+        u.primary_number = primaries.get(u.pk)
+    context = {"page": page, "q": q, "query": query_without_page(request)}
+    template = "portal/users.html#rows" if request.htmx and not request.htmx.boosted else "portal/users.html"
+    return render(request, template, context)
+
+
+def _primary_numbers(user_ids):
+    from provisioning.models import PhoneNumber
+
+    return PhoneNumber.objects.filter(assigned_user_id__in=user_ids, is_primary=True).select_related("location")
+
+
+@organisation_view
+def user_detail(request, pk):
+    user = get_object_or_404(User, pk=pk, organisation=request.organisation)
+    numbers = user.numbers.select_related("location").order_by("-is_primary", "e164")
+    return render(request, "portal/user_detail.html", {"subject": user, "numbers": numbers})
+
+
+@organisation_view
+def audit_log(request):
+    events = AuditEvent.objects.filter(organisation=request.organisation)
+    page = paginate(request, events, per_page=50)
+    return render(request, "portal/audit_log.html", {"page": page, "query": query_without_page(request)})
+
+
+@support_view
+def switch_organisation(request):
+    """Support staff choose which customer organisation the Control Hub shell shows."""
+    if request.method == "POST":
+        org = get_object_or_404(Organisation, pk=request.POST.get("organisation") or 0)
+        request.session[SUPPORT_ORG_SESSION_KEY] = org.pk
+        audit.record("support.switch_organisation", actor=request.user, organisation=org, target=org)
+        messages.info(request, f"You are viewing {org.name}.")
+        return redirect("portal:overview")
+    q = search_term(request)
+    orgs = Organisation.objects.select_related("partner").order_by("name")
+    if q:
+        orgs = orgs.filter(name__icontains=q)
+    page = paginate(request, orgs, per_page=25)
+    return render(request, "portal/switch_organisation.html", {"page": page, "q": q, "query": query_without_page(request)})
+
+
+def healthz(request):
+    """Load balancer and compose health check: 200 when the database answers, 503 when it does not."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return HttpResponse("database unavailable\n", status=503, content_type="text/plain")
+    return HttpResponse("ok\n", content_type="text/plain")

@@ -1,0 +1,252 @@
+"""What administrators and the carrier do to numbers and authorisation orders. Every state change goes through here."""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from compliance.carrier import CarrierGateway, NumberResult, callback_url
+from portal import audit
+from portal.models import Organisation, User
+
+from .eligibility import check_eligibility
+from .models import AuthorisationOrder, Location, OrderChunk, OrderLine, PhoneNumber
+from .phone import display_tn
+
+AUTHORISABLE_STATES = (PhoneNumber.TextingState.NOT_AUTHORISED, PhoneNumber.TextingState.FAILED)
+
+
+class OrderRefused(Exception):
+    """The order cannot be placed as asked; the message says why, in the administrator's words."""
+
+
+def check_selectable(location: Location, number_ids: Iterable[int]) -> list[int]:
+    """The ids, if every one is a number of `location` that can be authorised now; else OrderRefused naming one."""
+    ids = set(number_ids)
+    if not ids:
+        raise OrderRefused("Select at least one number to authorise.")
+    rows = PhoneNumber.objects.filter(pk__in=ids).values_list("pk", "location_id", "texting_state", "e164")
+    found = {pk: (loc, state, e164) for pk, loc, state, e164 in rows}
+    if len(found) != len(ids):
+        raise OrderRefused("Some selected numbers do not exist. Reload the page and select again.")
+    for _pk, (loc, state, e164) in sorted(found.items(), key=lambda item: item[1][2]):
+        if loc != location.pk:
+            raise OrderRefused(f"{display_tn(e164)} is not a number of {location.name}.")
+        if state not in AUTHORISABLE_STATES:
+            label = PhoneNumber.TextingState(state).label.lower()
+            raise OrderRefused(f"{display_tn(e164)} cannot be authorised: it is already {label}.")
+    return sorted(ids)
+
+
+def place_authorisation_order(
+    org: Organisation, user: User, location: Location | None, number_ids: Iterable[int], submission_token: str
+) -> tuple[AuthorisationOrder, bool]:
+    """Place an order to authorise `number_ids` of `location`; returns (order, created).
+
+    Guarantees: all or nothing in one transaction (order, chunks, lines, numbers → *authorisation pending*, audit
+    event); a number is in at most one open order (a database constraint settles races); the same
+    `submission_token` never places a second order (double click, reload, back); the carrier submission task is
+    enqueued only after commit. Statements issued are O(1) per chunk of numbers, not per number.
+    """
+    try:
+        token = uuid.UUID(str(submission_token))
+    except ValueError:
+        raise OrderRefused("This order summary is no longer valid. Review the numbers and submit again.") from None
+    existing = AuthorisationOrder.objects.filter(submission_token=token, organisation=org).first()
+    if existing is not None:
+        return existing, False
+    if not user.can_manage:
+        raise OrderRefused("Only full administrators can authorise numbers.")
+    if location is None or location.organisation_id != org.pk or not location.is_cisco_calling_plan:
+        raise OrderRefused("Choose one of your Cisco Calling Plan locations.")
+    if not check_eligibility(org, advisory=False).eligible:
+        raise OrderRefused("Your organisation does not meet the prerequisites for Business Texting.")
+
+    chunk_size = settings.AUTHORISATION_CHUNK_SIZE
+    try:
+        with transaction.atomic():
+            # Lock the numbers so a concurrent order cannot take them between our check and our update.
+            list(PhoneNumber.objects.select_for_update().filter(pk__in=list(number_ids)).values_list("pk"))
+            ids = check_selectable(location, number_ids)
+            order = AuthorisationOrder.objects.create(
+                organisation=org, location=location, placed_by=user, submission_token=token, number_count=len(ids)
+            )
+            chunks = OrderChunk.objects.bulk_create(
+                [OrderChunk(order=order, index=i) for i in range((len(ids) + chunk_size - 1) // chunk_size)]
+            )
+            OrderLine.objects.bulk_create(
+                [OrderLine(order=order, chunk=chunks[i // chunk_size], number_id=pk) for i, pk in enumerate(ids)],
+                batch_size=chunk_size,
+            )
+            PhoneNumber.objects.filter(pk__in=ids).update(
+                texting_state=PhoneNumber.TextingState.PENDING, texting_state_changed=timezone.now(),
+                texting_state_reason="",
+            )
+            audit.record(
+                "authorisation_order.placed", actor=user, organisation=org, target=order,
+                location=location.name, numbers=len(ids),
+            )
+            transaction.on_commit(lambda: _enqueue_submission(order.pk))
+    except IntegrityError:
+        # Another request with the same token won the race, or another order took one of these numbers.
+        existing = AuthorisationOrder.objects.filter(submission_token=token, organisation=org).first()
+        if existing is not None:
+            return existing, False
+        raise OrderRefused("Some of these numbers were just ordered by someone else. Review the selection.") from None
+    return order, True
+
+
+def _enqueue_submission(order_id: int) -> None:
+    from .tasks import submit_authorisation_order
+
+    submit_authorisation_order.delay(order_id)
+
+
+def set_order_status(order_id: int, to: str) -> AuthorisationOrder:
+    """Move an order along its life (AuthorisationOrder.TRANSITIONS) under a row lock; refuse anything else."""
+    with transaction.atomic():
+        order = AuthorisationOrder.objects.select_for_update().get(pk=order_id)
+        if order.status == to:
+            return order
+        if to not in AuthorisationOrder.TRANSITIONS[order.status]:
+            raise ValueError(f"An order that is {order.get_status_display().lower()} cannot become {to}.")
+        order.status = to
+        now = timezone.now()
+        if to == AuthorisationOrder.Status.SUBMITTED:
+            order.submitted_at = now
+        if to == AuthorisationOrder.Status.COMPLETED:
+            order.completed_at = now
+        order.save(update_fields=["status", "submitted_at", "completed_at"])
+        if to == AuthorisationOrder.Status.COMPLETED:
+            audit.record(
+                "authorisation_order.completed", actor=None, organisation=order.organisation, target=order,
+                **_line_counts(order),
+            )
+    return order
+
+
+def _line_counts(order: AuthorisationOrder) -> dict[str, int]:
+    counts = {state: 0 for state in OrderLine.State.values}
+    for state in order.lines.values_list("state", flat=True):
+        counts[state] += 1
+    return counts
+
+
+def submit_chunk(chunk_id: int, gateway: CarrierGateway) -> None:
+    """Send one chunk to the carrier, exactly once.
+
+    The chunk's reference is the idempotency key, and the attempt is counted (and committed) before the request,
+    so after a crash or timeout the next attempt first looks the carrier order up by reference (reconcile) instead
+    of submitting blind. Raises CarrierUnavailable for the task to retry; CarrierRejected is recorded as failure.
+    """
+    chunk = OrderChunk.objects.select_related("order").get(pk=chunk_id)
+    if chunk.status != OrderChunk.Status.PENDING:
+        return
+    reconcile = chunk.attempts > 0
+    OrderChunk.objects.filter(pk=chunk.pk).update(attempts=chunk.attempts + 1)
+    carrier_order = gateway.find_number_order(chunk.reference) if reconcile else None
+    if carrier_order is None:
+        numbers = list(chunk.lines.order_by("number__e164").values_list("number__e164", flat=True))
+        carrier_order = gateway.submit_number_order(
+            reference=chunk.reference, numbers=numbers, idempotency_key=chunk.reference,
+            callback_url=callback_url("provisioning:number_order_callback"),
+        )
+    with transaction.atomic():
+        locked = OrderChunk.objects.select_for_update().get(pk=chunk.pk)
+        if locked.status == OrderChunk.Status.PENDING:
+            locked.status = OrderChunk.Status.SUBMITTED
+            locked.carrier_order_id = carrier_order.order_id
+            locked.save(update_fields=["status", "carrier_order_id"])
+    if carrier_order.status == "completed":
+        apply_carrier_results(chunk.pk, carrier_order.numbers)
+
+
+def apply_carrier_results(chunk_id: int, results: list[NumberResult]) -> int:
+    """Apply the carrier's final answer for one chunk; returns how many lines it decided.
+
+    Idempotent: only lines still pending change, so a duplicate callback, a poll racing a callback or a redelivered
+    task decides nothing twice. Each number ends *authorised*, or *authorisation failed* with the carrier's reason.
+    One UPDATE per outcome and reason, not per number. Completes the order when its last line is decided.
+    """
+    by_outcome: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for result in results:
+        if result.status == "authorised":
+            by_outcome[(OrderLine.State.AUTHORISED, "")].append(result.e164)
+        elif result.status == "rejected":
+            by_outcome[(OrderLine.State.FAILED, result.reason or "Rejected by the carrier")].append(result.e164)
+    decided = 0
+    now = timezone.now()
+    with transaction.atomic():
+        chunk = OrderChunk.objects.select_for_update().get(pk=chunk_id)
+        if chunk.status == OrderChunk.Status.COMPLETED:
+            return 0
+        for (state, reason), e164s in by_outcome.items():
+            decided += _decide_lines(chunk.lines.filter(number__e164__in=e164s), state, reason, now)
+        if not chunk.lines.filter(state=OrderLine.State.PENDING).exists():
+            chunk.status = OrderChunk.Status.COMPLETED
+            chunk.save(update_fields=["status"])
+    _complete_if_decided(chunk.order_id)
+    return decided
+
+
+def fail_chunk(chunk_id: int, reason: str) -> int:
+    """Give up on one chunk the carrier refused or could not be sent: its undecided numbers end *authorisation
+    failed* with `reason`; the order completes once nothing is left pending. Idempotent."""
+    now = timezone.now()
+    with transaction.atomic():
+        chunk = OrderChunk.objects.select_for_update().get(pk=chunk_id)
+        if chunk.status == OrderChunk.Status.COMPLETED:
+            return 0
+        decided = _decide_lines(chunk.lines.all(), OrderLine.State.FAILED, reason, now)
+        chunk.status = OrderChunk.Status.COMPLETED
+        chunk.save(update_fields=["status"])
+    _complete_if_decided(chunk.order_id)
+    return decided
+
+
+def fail_unsent_chunks(order_id: int, reason: str) -> int:
+    """The carrier stayed unreachable: every chunk not yet accepted by it fails with `reason` (chunks it did accept
+    keep waiting for its answer), so the order ends consistent and visible to the administrator."""
+    unsent = OrderChunk.objects.filter(order_id=order_id, status=OrderChunk.Status.PENDING).values_list("pk", flat=True)
+    return sum(fail_chunk(chunk_id, reason) for chunk_id in list(unsent))
+
+
+def _decide_lines(lines, state: str, reason: str, now) -> int:
+    """Decide the still-pending `lines` and move their numbers to the matching texting state (two UPDATEs)."""
+    pending = lines.filter(state=OrderLine.State.PENDING)
+    number_ids = list(pending.values_list("number_id", flat=True))
+    if not number_ids:
+        return 0
+    count = pending.update(state=state, reason=reason[:300], is_open=False, decided_at=now)
+    PhoneNumber.objects.filter(pk__in=number_ids, texting_state=PhoneNumber.TextingState.PENDING).update(
+        texting_state=(
+            PhoneNumber.TextingState.AUTHORISED if state == OrderLine.State.AUTHORISED
+            else PhoneNumber.TextingState.FAILED
+        ),
+        texting_state_reason=reason[:300],
+        texting_state_changed=now,
+    )
+    return count
+
+
+def _complete_if_decided(order_id: int) -> None:
+    order = AuthorisationOrder.objects.get(pk=order_id)
+    if order.is_open and not order.lines.filter(state=OrderLine.State.PENDING).exists():
+        set_order_status(order_id, AuthorisationOrder.Status.COMPLETED)
+
+
+def mark_sent(order_id: int) -> None:
+    """Once no chunk is left unsent and the carrier holds some, the order is *submitted* (and waits for answers)."""
+    order = AuthorisationOrder.objects.get(pk=order_id)
+    chunks = order.chunks.all()
+    if (order.status == AuthorisationOrder.Status.PLACED
+            and not chunks.filter(status=OrderChunk.Status.PENDING).exists()
+            and chunks.filter(status=OrderChunk.Status.SUBMITTED).exists()):
+        set_order_status(order_id, AuthorisationOrder.Status.SUBMITTED)
+
+
+def record_poll(order_id: int) -> None:
+    AuthorisationOrder.objects.filter(pk=order_id).update(last_polled_at=timezone.now())

@@ -1,0 +1,166 @@
+"""Who may use Business Texting (SPEC.md section 1), as a checklist the portal shows in words.
+
+Requirements 1–4 are organisation-wide and block authorising numbers. 5–7 concern the people who will text and
+the 10DLC registration: the portal shows them so the admin knows what is left, but they do not block the wizard
+(a number is authorised before its campaign exists, and users can be given numbers later).
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from portal.models import Organisation, User, parse_version
+
+from .models import Licence, Location, PhoneNumber
+
+
+@dataclass(frozen=True)
+class Requirement:
+    key: str
+    label: str
+    met: bool
+    detail: str
+    blocking: bool = True
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    requirements: list[Requirement]
+
+    @property
+    def eligible(self) -> bool:
+        """May the organisation authorise numbers for Business Texting?"""
+        return all(r.met for r in self.requirements if r.blocking)
+
+    @property
+    def unmet(self) -> list[Requirement]:
+        return [r for r in self.requirements if not r.met]
+
+
+def has_texting_addon(org: Organisation) -> bool:
+    """The Business Texting card is not shown at all until the add-on licence exists (SPEC.md 1.4)."""
+    return Licence.objects.filter(organisation=org, sku=Licence.Sku.BUSINESS_TEXTING_ADDON).exists()
+
+
+def version_at_least(version: tuple[int, ...] | None, minimum: tuple[int, ...]) -> bool:
+    return version is not None and version[: len(minimum)] >= minimum
+
+
+def check_eligibility(org: Organisation, *, advisory: bool = True) -> Eligibility:
+    """The checklist for `org`. With advisory=False only the blocking requirements (1–4) are computed: what the
+    wizard and the order action need on every request, in two queries."""
+    blocking = _blocking_requirements(org)
+    return Eligibility(blocking + _advisory_requirements(org) if advisory else blocking)
+
+
+def _blocking_requirements(org: Organisation) -> list[Requirement]:
+    licences = {lic.sku: lic for lic in Licence.objects.filter(organisation=org)}
+    calling_plan = licences.get(Licence.Sku.CISCO_CALLING_PLAN)
+    addon = licences.get(Licence.Sku.BUSINESS_TEXTING_ADDON)
+    ccp_locations = Location.objects.filter(
+        organisation=org, pstn_connection=Location.PstnConnection.CISCO_CALLING_PLAN
+    ).count()
+    enterprise = org.customer_type == Organisation.CustomerType.ENTERPRISE
+    calling_plan_active = calling_plan is not None and calling_plan.status == Licence.Status.ACTIVE
+    calling_plan_ok = calling_plan_active and org.country in ("US", "CA")
+    addon_ok = addon is not None and addon.status == Licence.Status.ACTIVE
+    return [
+        Requirement(
+            "enterprise",
+            "Enterprise customer",
+            enterprise,
+            "This is an Enterprise organisation."
+            if enterprise
+            else f"This organisation is a {org.get_customer_type_display().lower()} customer. "
+            "Business Texting is available only to Enterprise customers: ask your partner to convert the organisation.",
+        ),
+        Requirement(
+            "calling_plan",
+            "Cisco Calling Plan in the United States or Canada",
+            calling_plan_ok,
+            "Cisco Calling Plan is active in the United States or Canada."
+            if calling_plan_ok
+            else (
+                "There is no active Cisco Calling Plan licence: order Cisco Calling Plan through your partner."
+                if not calling_plan_active
+                else "Cisco Calling Plan service is not in the United States or Canada, where Business Texting is offered."
+            ),
+        ),
+        Requirement(
+            "cisco_pstn_location",
+            "A location that uses Cisco PSTN",
+            ccp_locations > 0,
+            f"{ccp_locations} location{'s' if ccp_locations != 1 else ''} use{'s' if ccp_locations == 1 else ''} Cisco Calling Plan as PSTN connection."
+            if ccp_locations
+            else "No location uses Cisco Calling Plan as its PSTN connection. Locations on Cloud Connected PSTN or "
+            "premises-based PSTN cannot text: move a location to Cisco Calling Plan under Calling → PSTN.",
+        ),
+        Requirement(
+            "addon_licence",
+            "Business Texting Add-On licence",
+            addon_ok,
+            f"Business Texting Add-On: {addon.quantity} licences."
+            if addon_ok
+            else "The Business Texting Add-On licence is not active: buy it through your partner together with Cisco Calling Plan.",
+        ),
+    ]
+
+
+def _advisory_requirements(org: Organisation) -> list[Requirement]:
+    texters = list(
+        User.objects.filter(
+            organisation=org,
+            numbers__is_primary=True,
+            numbers__location__pstn_connection=Location.PstnConnection.CISCO_CALLING_PLAN,
+        ).values_list("webex_app_version", flat=True)
+    )
+    users_total = User.objects.filter(organisation=org).exclude(role=User.Role.SUPPORT).count()
+    minimum = settings.MIN_WEBEX_APP_VERSION
+    outdated = sum(1 for v in texters if not version_at_least(parse_version(v), minimum))
+    registered = PhoneNumber.objects.filter(
+        location__organisation=org, texting_state=PhoneNumber.TextingState.REGISTERED
+    ).exists()
+    minimum_text = ".".join(str(p) for p in minimum)
+    return [
+        Requirement(
+            "primary_numbers",
+            "Users with a Cisco Calling Plan primary number",
+            len(texters) > 0,
+            f"{len(texters)} of {users_total} users have a primary number from Cisco Calling Plan. Users without one cannot text."
+            if texters
+            else "No user has a primary number from Cisco Calling Plan in a US or Canadian location: assign numbers under Users.",
+            blocking=False,
+        ),
+        Requirement(
+            "webex_app_version",
+            f"Webex App {minimum_text} or later",
+            outdated == 0 and len(texters) > 0,
+            f"All texting users run Webex App {minimum_text} or later."
+            if outdated == 0 and texters
+            else (
+                f"{outdated} texting user{'s' if outdated != 1 else ''} need{'s' if outdated == 1 else ''} to upgrade to Webex App {minimum_text} or later."
+                if texters
+                else "No texting users yet."
+            ),
+            blocking=False,
+        ),
+        Requirement(
+            "ten_dlc",
+            "10DLC brand and campaign registered (to text in the US)",
+            registered,
+            "Numbers are registered in an approved 10DLC campaign."
+            if registered
+            else "Authorise numbers, then open a Cisco Calling Plan support case to register your 10DLC brand and campaign.",
+            blocking=False,
+        ),
+    ]
+
+
+def authorisable_numbers(location: Location):
+    """Numbers of a Cisco Calling Plan location that can be authorised: not already authorised or pending."""
+    if not location.is_cisco_calling_plan:
+        return PhoneNumber.objects.none()
+    return PhoneNumber.objects.filter(
+        location=location,
+        texting_state__in=[PhoneNumber.TextingState.NOT_AUTHORISED, PhoneNumber.TextingState.FAILED],
+    )

@@ -1,0 +1,55 @@
+"""Telephone numbers: parsed and validated with `phonenumbers`, stored in E.164. US and Canada only (SPEC.md 5)."""
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+
+TEXTING_REGIONS = frozenset({"US", "CA"})
+# The North American Numbering Plan country code both countries share.
+NANP_COUNTRY_CODE = 1
+
+
+def normalise_tn(raw: str, default_region: str = "US") -> str:
+    """Return the E.164 form of a valid US or Canadian number, or raise ValidationError saying what is wrong."""
+    text = (raw or "").strip()
+    if not text:
+        raise ValidationError("Enter a telephone number.", code="required")
+    if len(text) > 40:
+        raise ValidationError("That is too long to be a telephone number.", code="invalid")
+    try:
+        parsed = phonenumbers.parse(text, default_region)
+    except phonenumbers.NumberParseException:
+        raise ValidationError(f"“{text}” is not a telephone number.", code="invalid") from None
+    if parsed.country_code != NANP_COUNTRY_CODE:
+        raise ValidationError(
+            f"“{text}” is not a US or Canadian number: Business Texting supports only US and Canadian numbers.",
+            code="international",
+        )
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValidationError(f"“{text}” is not a valid US or Canadian telephone number.", code="invalid")
+    region = phonenumbers.region_code_for_number(parsed)
+    if region not in TEXTING_REGIONS:
+        raise ValidationError(
+            f"“{text}” belongs to {region or 'another country'}: Business Texting supports only US and Canadian numbers.",
+            code="international",
+        )
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def region_of(e164: str) -> str | None:
+    """US or CA for a stored number."""
+    return phonenumbers.region_code_for_number(phonenumbers.parse(e164))
+
+
+def display_tn(e164: str) -> str:
+    """How Control Hub shows a number: +1 415-555-0123."""
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    except phonenumbers.NumberParseException:
+        return e164
+
+
+def validate_e164_tn(value: str) -> None:
+    """Model field validator: the stored value must already be the canonical E.164 of a US/CA number."""
+    canonical = normalise_tn(value)
+    if canonical != value:
+        raise ValidationError(f"Store numbers in E.164 form ({canonical}).", code="not_e164")

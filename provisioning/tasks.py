@@ -1,0 +1,97 @@
+"""Background work for authorisation orders: submit to the carrier, poll for its answer, rescue stuck orders.
+
+Every task is idempotent (it checks state first; the chunk reference is the carrier idempotency key) and
+acks late, so a task delivered twice or redelivered after a worker crash never submits twice and never applies a
+result twice.
+"""
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from compliance.carrier import get_gateway
+from compliance.carrier.gateway import CarrierRejected, CarrierUnavailable
+from portal.retrying import backoff, retry_later
+
+from . import actions
+from .models import AuthorisationOrder, OrderChunk
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def submit_authorisation_order(self, order_id: int) -> None:
+    """Send every unsent chunk of an open order to the carrier, then start polling.
+
+    In: an order *placed* (or *submitted* with chunks left after a crash). Out: *submitted* (or *completed* when the
+    carrier answered at once). Transient carrier errors retry with backoff and jitter, reusing each chunk's
+    idempotency key; after AUTHORISATION_MAX_RETRIES the unsent chunks fail with the reason (chunks the carrier
+    accepted keep waiting for its answer); a chunk the carrier refuses fails with the carrier's words.
+    """
+    order = AuthorisationOrder.objects.filter(pk=order_id).first()
+    if order is None or not order.is_open:
+        return
+    gateway = get_gateway()
+    for chunk_id in order.chunks.filter(status=OrderChunk.Status.PENDING).values_list("pk", flat=True):
+        try:
+            actions.submit_chunk(chunk_id, gateway)
+        except CarrierUnavailable as exc:
+            if self.request.retries < settings.AUTHORISATION_MAX_RETRIES:
+                retry_later(self, exc=exc, countdown=backoff(self.request.retries, settings.AUTHORISATION_RETRY_BASE_SECONDS))
+                return
+            log.warning("Order %s: carrier unavailable after %s retries: %s", order_id, self.request.retries, exc)
+            actions.fail_unsent_chunks(order_id, f"The carrier could not be reached ({exc}). Try again later.")
+            break
+        except CarrierRejected as exc:
+            actions.fail_chunk(chunk_id, f"The carrier refused the order: {exc}")
+    actions.mark_sent(order_id)
+    if order.chunks.filter(status=OrderChunk.Status.SUBMITTED).exists():
+        poll_authorisation_order.apply_async((order_id,), countdown=settings.AUTHORISATION_POLL_SECONDS)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def poll_authorisation_order(self, order_id: int) -> None:
+    """Ask the carrier for the answer to each submitted chunk and apply it (idempotent).
+
+    Re-polls itself while the order is open, up to AUTHORISATION_POLL_MAX times; after that (or if the poll chain is
+    lost) the periodic `repoll_stuck_orders` picks the order up. Run in-process (no broker), it polls once and leaves
+    the rest to the carrier's callback.
+    """
+    order = AuthorisationOrder.objects.filter(pk=order_id).first()
+    if order is None or not order.is_open:
+        return
+    gateway = get_gateway()
+    try:
+        for chunk in order.chunks.filter(status=OrderChunk.Status.SUBMITTED):
+            carrier_order = gateway.get_number_order(chunk.carrier_order_id)
+            if carrier_order.status == "completed":
+                actions.apply_carrier_results(chunk.pk, carrier_order.numbers)
+    except CarrierUnavailable as exc:
+        log.info("Order %s: poll failed, will retry: %s", order_id, exc)
+    actions.record_poll(order_id)
+    order.refresh_from_db()
+    if order.is_open and order.chunks.filter(status=OrderChunk.Status.PENDING).exists():
+        submit_authorisation_order.delay(order_id)
+        return
+    if order.is_open and not self.request.is_eager and self.request.retries < settings.AUTHORISATION_POLL_MAX:
+        retry_later(self, countdown=settings.AUTHORISATION_POLL_SECONDS)
+
+
+@shared_task(acks_late=True)
+def repoll_stuck_orders() -> int:
+    """Periodic (beat): find open orders nobody has looked at for AUTHORISATION_STUCK_MINUTES and resume them —
+    unsent chunks are submitted (reconciling first), submitted ones polled. Returns how many orders it resumed."""
+    cutoff = timezone.now() - timedelta(minutes=settings.AUTHORISATION_STUCK_MINUTES)
+    stuck = AuthorisationOrder.objects.filter(status__in=AuthorisationOrder.OPEN_STATUSES, created__lt=cutoff).filter(
+        Q(last_polled_at__isnull=True) | Q(last_polled_at__lt=cutoff)
+    )
+    resumed = 0
+    for order_id in stuck.values_list("pk", flat=True):
+        actions.record_poll(order_id)
+        poll_authorisation_order.delay(order_id)
+        resumed += 1
+    return resumed

@@ -1,0 +1,108 @@
+"""The case's state machine: every allowed transition (from the table) happens with an audit event and a timeline
+entry; every other one is refused with a clear message and changes nothing."""
+
+import itertools
+
+import pytest
+
+from compliance.actions import CaseRefused, allowed_transitions, transition
+from compliance.models import CaseEvent, CaseNumber, RegistrationCase
+from portal.models import AuditEvent
+
+from .factories import make_case
+
+pytestmark = pytest.mark.django_db
+
+State = RegistrationCase.State
+ALL_PAIRS = list(itertools.product(State.values, State.values))
+ALLOWED = [(a, b) for a, b in ALL_PAIRS if b in RegistrationCase.TRANSITIONS[a]
+           and (a, b) != (State.FORM_SUBMITTED, State.CAMPAIGN_SUBMITTED)]  # guarded: tested on its own below
+REFUSED = [(a, b) for a, b in ALL_PAIRS if b not in RegistrationCase.TRANSITIONS[a]]
+
+
+def test_the_table_is_the_issue_s_life_of_a_case():
+    happy = [State.OPENED, State.FORM_SENT, State.FORM_SUBMITTED, State.BRAND_SUBMITTED, State.BRAND_APPROVED,
+             State.CAMPAIGN_SUBMITTED, State.CAMPAIGN_APPROVED, State.NUMBERS_ASSIGNED, State.COMPLETED]
+    for a, b in itertools.pairwise(happy):
+        assert b in RegistrationCase.TRANSITIONS[a]
+    assert State.BRAND_REJECTED in RegistrationCase.TRANSITIONS[State.BRAND_SUBMITTED]
+    assert State.CAMPAIGN_REJECTED in RegistrationCase.TRANSITIONS[State.CAMPAIGN_SUBMITTED]
+    assert RegistrationCase.TRANSITIONS[State.BRAND_REJECTED] == {State.FORM_SUBMITTED, State.CANCELLED}
+    assert RegistrationCase.TRANSITIONS[State.CAMPAIGN_REJECTED] == {State.FORM_SUBMITTED, State.CANCELLED}
+    for state in RegistrationCase.OPEN_STATES:
+        assert State.CANCELLED in RegistrationCase.TRANSITIONS[state]
+    assert RegistrationCase.TRANSITIONS[State.COMPLETED] == RegistrationCase.TRANSITIONS[State.CANCELLED] == set()
+
+
+@pytest.mark.parametrize(("from_state", "to_state"), ALLOWED)
+def test_allowed_transition_changes_state_with_audit_and_timeline(org, support, from_state, to_state):
+    case = make_case(org, from_state)
+    audits, events = AuditEvent.objects.count(), case.events.count()
+
+    moved = transition(case, to_state, support, text="because")
+
+    assert moved.state == to_state and case.state == to_state
+    case.refresh_from_db()
+    assert case.state == to_state
+    assert AuditEvent.objects.count() == audits + 1
+    audit = AuditEvent.objects.first()
+    assert audit.action == f"registration_case.{to_state}" and audit.organisation == org
+    assert audit.details["from_state"] == from_state and audit.details["to_state"] == to_state
+    entry = case.events.get(kind=CaseEvent.Kind.TRANSITION, to_state=to_state)
+    assert case.events.count() == events + 1 and entry.from_state == from_state and entry.text == "because"
+    closed = to_state in RegistrationCase.CLOSED_STATES
+    assert (case.closed_at is not None) == closed
+    assert CaseNumber.objects.filter(case=case, is_open=True).exists() == (not closed)
+
+
+@pytest.mark.parametrize(("from_state", "to_state"), REFUSED)
+def test_refused_transition_says_why_and_changes_nothing(org, support, from_state, to_state):
+    case = make_case(org, from_state)
+    before = RegistrationCase.objects.filter(pk=case.pk).values().get()
+    audits, events = AuditEvent.objects.count(), CaseEvent.objects.count()
+
+    with pytest.raises(CaseRefused) as refused:
+        transition(case, to_state, support)
+
+    label = State(from_state).label
+    message = str(refused.value)
+    if from_state == to_state:
+        assert message == f"This case is already in '{label}': someone else just did this."
+    else:
+        assert message == f"This case is in '{label}': {RegistrationCase.REFUSALS[to_state]}."
+    assert RegistrationCase.objects.filter(pk=case.pk).values().get() == before
+    assert AuditEvent.objects.count() == audits and CaseEvent.objects.count() == events
+
+
+def test_example_message_approving_a_brand_never_submitted(org, support):
+    case = make_case(org, State.FORM_SENT)
+    with pytest.raises(CaseRefused, match=r"^This case is in 'Form sent': a brand cannot be approved before it "
+                                          r"was submitted\.$"):
+        transition(case, State.BRAND_APPROVED, support)
+
+
+def test_campaign_straight_from_a_resubmitted_form_only_when_the_brand_was_approved(org, support):
+    fresh = make_case(org, State.FORM_SUBMITTED)
+    with pytest.raises(CaseRefused, match="submit the brand first"):
+        transition(fresh, State.CAMPAIGN_SUBMITTED, support)
+    assert State.CAMPAIGN_SUBMITTED not in allowed_transitions(fresh)
+
+    returned = make_case(org, State.FORM_SUBMITTED, brand_registry_id="BTEST02", brand_approved_at=fresh.opened_at)
+    assert State.CAMPAIGN_SUBMITTED in allowed_transitions(returned)
+    assert transition(returned, State.CAMPAIGN_SUBMITTED, support).state == State.CAMPAIGN_SUBMITTED
+
+
+def test_a_page_out_of_date_is_refused_with_the_current_state(org, support):
+    case = make_case(org, State.BRAND_SUBMITTED)
+    with pytest.raises(CaseRefused, match="changed while you were looking at it: it is now in 'Brand submitted'"):
+        transition(case, State.CANCELLED, support, expected=State.FORM_SUBMITTED)
+    case.refresh_from_db()
+    assert case.state == State.BRAND_SUBMITTED
+
+
+def test_allowed_transitions_match_the_table(org):
+    for state in State.values:
+        case = make_case(org, state)
+        expected = set(RegistrationCase.TRANSITIONS[state]) - (
+            {State.CAMPAIGN_SUBMITTED} if state == State.FORM_SUBMITTED else set())
+        assert allowed_transitions(case) == expected

@@ -1,0 +1,178 @@
+"""Shared fixtures: small factory functions for the domain, and the real services (PostgreSQL, Redis, a Celery
+worker, Chromium) that some tests need. Without a service those tests skip; with REQUIRE_SERVICES=1 (CI) they fail.
+"""
+
+import os
+import shutil
+
+import pytest
+from django.db import connection
+
+from portal.models import User
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def service_missing(reason: str):
+    """Skip a test that needs a missing service, or fail it when CI said every service must be there."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
+    pytest.skip(reason)
+
+
+from tests.factories import PASSWORD, make_location, make_numbers, make_org, make_user  # noqa: E402,F401
+
+
+@pytest.fixture
+def org(db):
+    return make_org("Acme Test")
+
+
+@pytest.fixture
+def other_org(db):
+    return make_org("Globex Test")
+
+
+@pytest.fixture
+def admin(org):
+    return make_user(org, role=User.Role.FULL_ADMIN, email="admin@acme.test")
+
+
+@pytest.fixture
+def readonly(org):
+    return make_user(org, role=User.Role.READONLY_ADMIN, email="readonly@acme.test")
+
+
+@pytest.fixture
+def support(db):
+    return make_user(None, role=User.Role.SUPPORT, email="support@pstn.test")
+
+
+@pytest.fixture
+def admin_client(client, admin):
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
+def readonly_client(readonly):
+    """A client of its own, so a test can use admin_client and readonly_client side by side."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(readonly)
+    return client
+
+
+# --- services --------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def postgres(db):
+    if connection.vendor != "postgresql":
+        service_missing("this test needs PostgreSQL (set DATABASE_URL=postgres://...)")
+    return connection
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    import redis
+
+    url = os.environ.get("REDIS_URL") or os.environ.get("CELERY_BROKER_URL", "")
+    if not url.startswith("redis"):
+        service_missing("this test needs Redis (set REDIS_URL or CELERY_BROKER_URL=redis://...)")
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.RedisError as exc:
+        service_missing(f"Redis at {url} does not answer: {exc}")
+    return url
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager_by_default(request):
+    """Tests run Celery tasks in-process unless they ask for a real worker (fixture `celery_worker`)."""
+    from portal.celery import app
+
+    if "celery_worker" in request.fixturenames:
+        yield
+        return
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture
+def celery_worker(transactional_db, redis_url):
+    """A real Celery worker thread consuming from Redis. Use with @pytest.mark.django_db(transaction=True)."""
+    from celery.contrib.testing.worker import start_worker
+
+    from portal.celery import app
+
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    if not broker.startswith("redis"):
+        service_missing("this test needs a Celery broker on Redis (set CELERY_BROKER_URL=redis://...)")
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    app.conf.broker_url = broker
+    app.conf.result_backend = broker
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
+        yield worker
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        service_missing(f"this test needs Chromium at {CHROMIUM} (apt-get install chromium)")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def login(page, email, password=PASSWORD):
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/accounts/login" not in url)
+
+
+# --- the carrier ---------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def carrier_sim(settings):
+    """The carrier simulator on a free loopback port, deciding at once (delay 0), with the portal's carrier settings
+    pointed at it. Yields the `CarrierSimulator`: `url`, `set_faults(**changes)`, `faults()`, `stats()`,
+    `decide_pending()`, `reset()`.
+
+    The client gives up after 0.5 s and an injected timeout answers after 1 s, so the client always gives up first.
+    """
+    from compliance.carrier.simulator import CarrierSimulator
+
+    settings.CARRIER_TIMEOUT_SECONDS = 0.5
+    settings.CARRIER_WEBHOOK_SECRET = settings.CARRIER_WEBHOOK_SECRET or "test-webhook-secret"
+    sim = CarrierSimulator(api_key="test-carrier-key", webhook_secret=settings.CARRIER_WEBHOOK_SECRET,
+                           delay_seconds=0.0, timeout_seconds=1.0).start()
+    settings.CARRIER_API_URL = sim.url
+    settings.CARRIER_API_KEY = sim.api_key
+    yield sim
+    sim.stop()

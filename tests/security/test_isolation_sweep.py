@@ -1,0 +1,368 @@
+"""Tenant isolation, swept over EVERY URL pattern of the project.
+
+The URL patterns come from the resolver (recursively through includes), so a new view is swept without anyone
+remembering. Each is requested by every role of one organisation ("home": anonymous, end user, read-only admin,
+full admin, support staff switched to it) with the ids and data of ANOTHER organisation ("other"), by GET (plain
+and as HTMX) and by POST, and:
+
+- never answers 500;
+- never shows the other organisation's data (its name, locations, numbers in E.164 and display form, users'
+  emails, case contact, texts, API token) unless the request itself sent that string (a search box echoes it);
+- answers what `EXPECTED` declares for that URL name and role;
+- changes none of the other organisation's rows, and when it refuses (4xx, or the sign-in redirect) changes
+  nothing at all (fingerprints of every table before and after: tests/security/snapshot.py).
+
+Machine-to-machine endpoints (carrier callbacks, the texting JSON API) are swept too: without a signature or token
+they refuse (400/401/403) and change nothing, whatever session cookie comes along.
+
+A URL name the resolver knows but `EXPECTED` does not FAILS `test_every_url_pattern_has_declared_expectations`:
+declare the new view below (copy the entry of a similar view: the building blocks are right under here).
+"""
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Callable
+from urllib.parse import urlencode
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from .snapshot import differences, fingerprint
+from .world import ROLES, World, build_world, client_for
+
+# --- what a response may be ---------------------------------------------------------------------------------------
+
+LOGIN = "login"  # 302 to the sign-in page
+REDIRECT = "redirect"  # 302 somewhere else (after a POST, to the organisation switcher, ...)
+SIGNED_OUT = "signed out"  # 302 to the sign-in page after signing out (audited: a change of the user's own)
+OK = 200
+
+
+@dataclass(frozen=True)
+class ByDesign:
+    """Access to another organisation's data that the product intends (support staff work every organisation's
+    cases). Still never a 500; the leak and no-change checks do not apply. Say why."""
+
+    status: int | str
+    why: str
+
+
+SUPPORT_SEES_ALL = "Cisco PSTN support staff work every organisation's cases (support console)"
+
+
+def roles(anonymous, end_user, readonly_admin, full_admin, support):
+    return {"anonymous": anonymous, "end_user": end_user, "readonly_admin": readonly_admin,
+            "full_admin": full_admin, "support": support}
+
+
+def everyone(expectation):
+    return roles(*[expectation] * 5)
+
+
+# Building blocks (GET, POST). Customer pages refuse end users (403) and changes by anyone but a full admin (403);
+# another organisation's object is a 404; support staff are switched to the home organisation and read-only.
+ORG_PAGE = (roles(LOGIN, 403, OK, OK, OK), roles(LOGIN, 403, 403, OK, 403))
+ORG_OBJECT = (roles(LOGIN, 403, 404, 404, 404), roles(LOGIN, 403, 403, 404, 403))
+MANAGE_PAGE = (roles(LOGIN, 403, 403, OK, 403), roles(LOGIN, 403, 403, OK, 403))
+# organisation_view(manage=True) then require_POST: GET by a full admin is 405.
+MANAGE_POST_OBJECT = (roles(LOGIN, 403, 403, 405, 403), roles(LOGIN, 403, 403, 404, 403))
+# require_POST then organisation_view(manage=True): GET is 405 for everyone.
+POST_ONLY_MANAGE = (everyone(405), roles(LOGIN, 403, 403, REDIRECT, 403))
+MACHINE_SIGNED = (everyone(405), everyone(403))  # provisioning/compliance callbacks: 403 without the signature
+MACHINE_API = (everyone(405), everyone(401))  # texting API: 401 without a token / signature
+PUBLIC_PAGE = (everyone(OK), everyone(OK))
+PUBLIC_GET_ONLY = (everyone(OK), everyone(405))
+SIGNED_IN_PAGE = (roles(LOGIN, OK, OK, OK, OK), roles(LOGIN, OK, OK, OK, OK))
+
+
+@dataclass
+class Target:
+    """How to request one URL name with the other organisation's ids, and what each role must get."""
+
+    get: dict
+    post: dict
+    kwargs: Callable[[World], dict] = lambda w: {}
+    query: Callable[[World], dict] = lambda w: {}  # GET parameters (sent on both methods)
+    data: Callable[[World], dict] = lambda w: {}  # POST form fields
+    json: Callable[[World], dict] | None = None  # POST a JSON body instead of a form
+    hx_target: str = ""  # the HTMX target the page's partial answers to
+    note: str = ""
+
+    @classmethod
+    def of(cls, pair, **kwargs):
+        return cls(get=pair[0], post=pair[1], **kwargs)
+
+
+def _uid(user) -> str:
+    return base64.urlsafe_b64encode(str(user.pk).encode()).decode().rstrip("=")
+
+
+def _signed_callback(w: World):
+    chunk = w.other.order.chunks.first()
+    return {"type": "number_order.updated", "payload": {"order_id": chunk.carrier_order_id, "status": "completed",
+                                                       "numbers": [{"e164": w.other.numbers[0].e164,
+                                                                    "status": "rejected", "reason": "forged"}]}}
+
+
+# --- THE TABLE: every URL name of the project, and what each role must get ----------------------------------------
+
+EXPECTED: dict[str, Target] = {
+    # The shell.
+    "home": Target.of((everyone(REDIRECT), everyone(REDIRECT)), note="redirects to the overview (or the switcher)"),
+    "healthz": Target.of(PUBLIC_PAGE, note="load balancer health check: says ok/unavailable, nothing else"),
+    "portal:overview": Target.of(ORG_PAGE),
+    "portal:users": Target.of(ORG_PAGE, query=lambda w: {"q": w.other.end_user.email}),
+    "portal:user": Target.of(ORG_OBJECT, kwargs=lambda w: {"pk": w.other.admin.pk}),
+    "portal:audit_log": Target.of(ORG_PAGE),
+    "portal:switch_organisation": Target.of(
+        (roles(LOGIN, 403, 403, 403, ByDesign(OK, "support staff choose any organisation to look at")),
+         roles(LOGIN, 403, 403, 403, ByDesign(REDIRECT, "support staff switch to any organisation (audited)"))),
+        query=lambda w: {"q": w.other.org.name}, data=lambda w: {"organisation": w.other.org.pk}),
+    # Provisioning: locations, numbers, the Authorize wizard, orders.
+    "provisioning:locations": Target.of(ORG_PAGE),
+    "provisioning:location": Target.of(ORG_OBJECT, kwargs=lambda w: {"pk": w.other.location.pk},
+                                       query=lambda w: {"q": w.other.numbers[0].e164[-4:]}),
+    "provisioning:calling_pstn": Target.of(ORG_PAGE),
+    "provisioning:authorize": Target.of(
+        (roles(LOGIN, 403, 403, 404, 403), roles(LOGIN, 403, 403, 404, 403)),
+        query=lambda w: {"location": w.other.location.pk}, hx_target="wizard-numbers"),
+    "provisioning:authorize_selection": Target.of(
+        (everyone(405), roles(LOGIN, 403, 403, 404, 403)),
+        data=lambda w: {"location": w.other.location.pk, "op": "toggle", "id": w.other.authorisable.pk,
+                        "number": w.other.authorisable.pk}),
+    "provisioning:authorize_summary": Target.of(
+        (roles(LOGIN, 403, 403, REDIRECT, 403), roles(LOGIN, 403, 403, REDIRECT, 403)),
+        note="the selection lives in the session and only ever holds the home organisation's numbers"),
+    "provisioning:authorize_submit": Target.of(
+        POST_ONLY_MANAGE, data=lambda w: {"token": str(w.other.order.submission_token)},
+        note="the other organisation's order token finds nothing: back to the summary, no order placed"),
+    "provisioning:orders": Target.of(ORG_PAGE),
+    "provisioning:order": Target.of(ORG_OBJECT, kwargs=lambda w: {"pk": w.other.order.pk}, hx_target="order-live"),
+    "provisioning:number_order_callback": Target.of(MACHINE_SIGNED, json=_signed_callback),
+    # Compliance: the customer's 10DLC cases, the support console, the registry callback.
+    "compliance:cases": Target.of(ORG_PAGE),
+    "compliance:case_open": Target.of(
+        MANAGE_PAGE, query=lambda w: {"location": w.other.location.pk},
+        data=lambda w: {"numbers": [n.pk for n in w.other.numbers[:2]], "contact_name": "Mallory",
+                        "contact_email": "mallory@alderhome.test"},
+        note="the other organisation's numbers are refused with a message on the form; no case opens"),
+    "compliance:case": Target.of(ORG_OBJECT, kwargs=lambda w: {"pk": w.other.case.pk},
+                                 query=lambda w: {"seen": "opened"}),
+    "compliance:case_form": Target.of(MANAGE_POST_OBJECT, kwargs=lambda w: {"pk": w.other.case.pk},
+                                      data=lambda w: {"legal_name": "Hijacked", "submit": "1"}),
+    "compliance:case_message": Target.of(MANAGE_POST_OBJECT, kwargs=lambda w: {"pk": w.other.case.pk},
+                                         data=lambda w: {"message-text": "Hello from elsewhere"}),
+    "compliance:case_cancel": Target.of(MANAGE_POST_OBJECT, kwargs=lambda w: {"pk": w.other.case.pk},
+                                        data=lambda w: {"cancel-reason": "Cancelled by a stranger"}),
+    "compliance:support_queue": Target.of(
+        (roles(LOGIN, 403, 403, 403, ByDesign(OK, SUPPORT_SEES_ALL)),
+         roles(LOGIN, 403, 403, 403, ByDesign(OK, SUPPORT_SEES_ALL))),
+        query=lambda w: {"organisation": w.other.org.pk, "state": "all"}),
+    "compliance:support_case": Target.of(
+        (roles(LOGIN, 403, 403, 403, ByDesign(OK, SUPPORT_SEES_ALL)),
+         roles(LOGIN, 403, 403, 403, ByDesign(OK, SUPPORT_SEES_ALL))),
+        kwargs=lambda w: {"pk": w.other.case.pk}),
+    "compliance:support_action": Target.of(
+        (roles(LOGIN, 403, 403, 403, ByDesign(405, "support actions are POST only")),
+         roles(LOGIN, 403, 403, 403, ByDesign(REDIRECT, SUPPORT_SEES_ALL))),
+        kwargs=lambda w: {"pk": w.other.case.pk, "action": "note"}, data=lambda w: {"note-text": "Internal"}),
+    "compliance:registration_callback": Target.of(
+        MACHINE_SIGNED, json=lambda w: {"type": "brand.updated", "payload": {
+            "brand_id": "BFORGED", "reference": f"case-{w.other.case.pk}-brand-1", "status": "approved"}}),
+    # Texting: the switch, activity, API tokens, the messaging API and its callbacks.
+    "texting:service_settings": Target.of(ORG_PAGE),
+    "texting:set_business_texting": Target.of(
+        (roles(LOGIN, 403, 403, 405, 403), roles(LOGIN, 403, 403, REDIRECT, 403)), data=lambda w: {"enabled": "on"},
+        note="acts on the requester's own organisation only (it is already on: nothing changes)"),
+    "texting:activity": Target.of(ORG_PAGE, query=lambda w: {"number": w.other.numbers[2].e164},
+                                  hx_target="texts"),
+    "texting:api_tokens": Target.of(ORG_PAGE),
+    "texting:issue_api_token": Target.of(
+        (roles(LOGIN, 403, 403, 405, 403), roles(LOGIN, 403, 403, 422, 403)),
+        data=lambda w: {"email": w.other.end_user.email, "label": "stolen"},
+        note="a token for another organisation's user is refused (422) and nothing is issued"),
+    "texting:revoke_api_token": Target.of(MANAGE_POST_OBJECT, kwargs=lambda w: {"pk": w.other.token_row.pk}),
+    "texting:api_send_message": Target.of(
+        MACHINE_API, json=lambda w: {"to": w.other.recipient, "body": "hi", "from": w.other.numbers[2].e164}),
+    "texting:api_inbound": Target.of(
+        MACHINE_API, json=lambda w: {"message_id": "forged-1", "from": "+14165550123",
+                                     "to": w.other.numbers[2].e164, "body": "STOP"}),
+    "texting:carrier_message_callback": Target.of(
+        MACHINE_API, json=lambda w: {"type": "message.updated", "payload": {
+            "message_id": "M1", "reference": f"message-{w.other.texts[0].pk}", "status": "failed"}}),
+    # Django's sign-in and password pages (ours: templates/registration/).
+    "login": Target.of((everyone(OK), everyone(OK)),
+                       data=lambda w: {"username": w.other.admin.email, "password": "guess"},
+                       note="a wrong password re-shows the form (and is audited)"),
+    "logout": Target.of((everyone(405), everyone(SIGNED_OUT))),
+    "password_change": Target.of(SIGNED_IN_PAGE, data=lambda w: {"old_password": "wrong", "new_password1": "x",
+                                                                 "new_password2": "y"}),
+    "password_change_done": Target.of((SIGNED_IN_PAGE[0], roles(LOGIN, 405, 405, 405, 405))),
+    "password_reset": Target.of((everyone(OK), everyone(REDIRECT)), data=lambda w: {"email": w.other.admin.email},
+                                note="always 'check your email', whether the address exists or not"),
+    "password_reset_done": Target.of(PUBLIC_GET_ONLY),
+    "password_reset_confirm": Target.of(
+        (everyone(OK), everyone(OK)), kwargs=lambda w: {"uidb64": _uid(w.other.admin), "token": "set-password"},
+        data=lambda w: {"new_password1": "Hijacked-Passw0rd!", "new_password2": "Hijacked-Passw0rd!"},
+        note="a forged token shows 'link expired'; the password does not change"),
+    "password_reset_complete": Target.of(PUBLIC_GET_ONLY),
+}
+
+# Patterns deliberately not swept, with the reason.
+EXCLUDED_NAMESPACES = {
+    "admin": "Django's admin site: staff only (is_staff), guarded by Django's own admin permissions, not by "
+             "organisation; not part of Control Hub",
+}
+# Static files are served by WhiteNoise (middleware), not through the URL resolver, so they never appear here.
+
+
+# --- walking the resolver -----------------------------------------------------------------------------------------
+
+def url_patterns(resolver=None, namespace=None):
+    """(name, pattern) for every named URL pattern, through includes."""
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            inner = ":".join(part for part in (namespace, entry.namespace) if part) or None
+            yield from url_patterns(entry, inner)
+        elif isinstance(entry, URLPattern):
+            yield (f"{namespace}:{entry.name}" if namespace else entry.name), entry
+
+
+def swept_names() -> list[str]:
+    names = []
+    for name, pattern in url_patterns():
+        if name and name.split(":")[0] in EXCLUDED_NAMESPACES:
+            continue
+        assert name, f"URL pattern {pattern.pattern} has no name: name it so the sweep can declare it"
+        names.append(name)
+    return sorted(set(names))
+
+
+def test_every_url_pattern_has_declared_expectations():
+    missing = [name for name in swept_names() if name not in EXPECTED]
+    assert not missing, (
+        f"These URL names have no expectations in tests/security/test_isolation_sweep.py EXPECTED: {missing}. "
+        "Declare each one there: what every role of one organisation gets when it asks with another "
+        "organisation's ids (copy the entry of a similar view)."
+    )
+    stale = sorted(set(EXPECTED) - set(swept_names()))
+    assert not stale, f"EXPECTED declares URL names the project no longer has: {stale}"
+
+
+# --- the sweep ----------------------------------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    failures: list[str] = field(default_factory=list)
+    requests: int = 0
+
+
+def _matches(response, expectation) -> bool:
+    status = response.status_code
+    if expectation in (LOGIN, SIGNED_OUT):
+        return status == 302 and response["Location"].startswith(reverse("login"))
+    if expectation == REDIRECT:
+        return status == 302 and not response["Location"].startswith(reverse("login"))
+    return status == expectation
+
+
+def _leaks(response, markers, sent: str) -> list[str]:
+    text = response.content.decode(errors="replace") + response.get("Location", "")
+    return [m for m in markers if m in text and m not in sent]
+
+
+def _request(client, method, name, target, world, htmx=False):
+    path = reverse(name, kwargs=target.kwargs(world))
+    query = target.query(world)
+    url = f"{path}?{urlencode(query, doseq=True)}" if query else path
+    headers = {}
+    if htmx:
+        headers = {"HTTP_HX_REQUEST": "true", **({"HTTP_HX_TARGET": target.hx_target} if target.hx_target else {})}
+    if method == "get":
+        return client.get(url, **headers), json.dumps(query)
+    if target.json is not None:
+        body = json.dumps(target.json(world))
+        return client.post(url, data=body, content_type="application/json", **headers), body + json.dumps(query)
+    data = target.data(world)
+    return client.post(url, data, **headers), json.dumps(data) + json.dumps(query)
+
+
+def sweep(role: str, world: World) -> Outcome:
+    outcome = Outcome()
+    scopes = {world.home.org.pk: "home", world.other.org.pk: "other"}
+    markers = world.other.markers
+    for name in swept_names():
+        target = EXPECTED[name]
+        for method, htmx in (("get", False), ("get", True), ("post", False)):
+            expectation = (target.get if method == "get" else target.post)[role]
+            by_design = isinstance(expectation, ByDesign)
+            wanted = expectation.status if by_design else expectation
+            label = f"{role} {method.upper()}{' (htmx)' if htmx else ''} {name}"
+            client = client_for(role, world)  # a fresh sign-in each time (a POST may switch or end the session)
+            before = fingerprint(scopes)
+            response, sent = _request(client, method, name, target, world, htmx)
+            outcome.requests += 1
+            if response.status_code >= 500:
+                outcome.failures.append(f"{label}: answered {response.status_code}")
+            elif not _matches(response, wanted):
+                where = f" → {response['Location']}" if response.status_code in (301, 302) else ""
+                outcome.failures.append(f"{label}: expected {wanted}, got {response.status_code}{where}")
+            if not by_design:
+                leaked = _leaks(response, markers, sent)
+                if leaked:
+                    outcome.failures.append(f"{label}: shows the other organisation's data {leaked[:3]}")
+            after = fingerprint(scopes)
+            if not by_design:
+                refused = response.status_code >= 400 or (wanted == LOGIN and _matches(response, LOGIN))
+                changed = differences(before, after, None if refused else {"other"})
+                if changed:
+                    outcome.failures.append(f"{label} ({response.status_code}) changed data: {changed[:4]}")
+    return outcome
+
+
+@pytest.fixture
+def world(carrier_sim, django_capture_on_commit_callbacks):
+    return build_world(django_capture_on_commit_callbacks)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_no_role_reaches_another_organisations_data(role, world):
+    outcome = sweep(role, world)
+    assert outcome.requests >= 3 * len(EXPECTED)
+    assert not outcome.failures, f"{len(outcome.failures)} problems:\n" + "\n".join(outcome.failures)
+
+
+@pytest.mark.django_db
+def test_an_api_token_cannot_send_from_another_organisations_number(client, world):
+    """The machine side of the sweep with valid credentials: a home token naming the other organisation's number as
+    sender is refused (403) and nothing is stored."""
+    scopes = {world.home.org.pk: "home", world.other.org.pk: "other"}
+    before = fingerprint(scopes)
+    response = client.post(reverse("texting:api_send_message"), content_type="application/json",
+                           data={"to": world.home.recipient, "body": "hi", "from": world.other.numbers[2].e164},
+                           HTTP_AUTHORIZATION=f"Bearer {world.home.token}", HTTP_X_WEBEX_APP_VERSION="42.12.0.1")
+    assert response.status_code == 403 and response.json()["reason"] == "number_not_in_organisation"
+    assert not [m for m in world.other.markers if m in response.content.decode()
+                and m != world.other.numbers[2].e164 and m != world.other.numbers[2].e164]
+    after = fingerprint(scopes)
+    assert differences(before, after, {"other", "global"}) == []
+
+
+@pytest.mark.django_db
+def test_the_leak_detector_sees_an_organisations_data_on_its_own_pages(world):
+    """Control for the sweep: the strings it looks for do appear when the other organisation's own full administrator
+    opens the same pages, so a page that leaked them would be caught."""
+    own = client_for("full_admin", World(home=world.other, other=world.home, support=world.support))
+    unseen = []
+    for name, target in EXPECTED.items():
+        if target.get["full_admin"] in (OK, 404) and target.json is None and name.split(":")[0] != "texting" \
+                or name in ("texting:activity", "texting:api_tokens"):
+            response, sent = _request(own, "get", name, target, world)
+            if response.status_code == 200 and not _leaks(response, world.other.markers, sent):
+                unseen.append(name)
+    # Pages that show no organisation data at all (sign-in, health check, ...) are expected here, nothing else.
+    assert set(unseen) <= {"healthz", "login", "password_reset", "password_reset_done", "password_reset_confirm",
+                           "password_reset_complete", "password_change", "password_change_done"}, unseen

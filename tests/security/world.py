@@ -1,0 +1,135 @@
+"""A rich two-organisation world for the security tests, built through the apps' own actions (and the test
+factories where no action exists: organisations, locations, numbers and users come from provisioning and identity
+systems outside the portal).
+
+Every organisation has: two locations (one on Cisco Calling Plan), numbers, a full administrator, a read-only
+administrator, an end user with a primary number, a completed authorisation order (the carrier simulator answered),
+a 10DLC registration case with its form sent, business texts in and out, and a messaging API token. Support staff
+belong to no organisation.
+
+Each organisation's data carries strings no other organisation has (`Side.markers`), so a page that shows another
+organisation's data is caught by looking for them.
+"""
+
+import uuid
+from dataclasses import dataclass, field
+
+from compliance import actions as case_actions
+from compliance.models import RegistrationCase
+from portal.middleware import SUPPORT_ORG_SESSION_KEY
+from portal.models import Organisation, User
+from provisioning.actions import place_authorisation_order
+from provisioning.models import AuthorisationOrder, Location, PhoneNumber
+from provisioning.phone import display_tn
+from tests.factories import make_location, make_numbers, make_org, make_user
+from texting import actions as texting_actions
+from texting.models import ApiToken, Message
+
+APP_VERSION = "42.12.0.2345"
+
+
+@dataclass
+class Side:
+    """One organisation of the world and everything it owns."""
+
+    tag: str
+    org: Organisation
+    location: Location  # Cisco Calling Plan
+    other_location: Location  # Cloud Connected PSTN
+    numbers: list[PhoneNumber]
+    admin: User
+    readonly: User
+    end_user: User
+    order: AuthorisationOrder
+    case: RegistrationCase
+    token_row: ApiToken
+    token: str
+    texts: list[Message]
+    recipient: str
+    markers: list[str] = field(default_factory=list)
+
+    @property
+    def authorisable(self) -> PhoneNumber:
+        return next(n for n in self.numbers if n.texting_state == PhoneNumber.TextingState.NOT_AUTHORISED)
+
+
+@dataclass
+class World:
+    home: Side  # the organisation of the people making requests
+    other: Side  # the organisation whose objects they ask for
+    support: User
+
+
+def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Side:
+    org = make_org(f"{tag} Holdings Ltd")
+    location = make_location(org, f"{tag} Harbour Depot")
+    other_location = make_location(org, f"{tag} Cloud Annex", pstn=Location.PstnConnection.CLOUD_CONNECTED)
+    numbers = make_numbers(location, 8, start=1)
+    make_numbers(other_location, 2, start=1)
+    admin = make_user(org, role=User.Role.FULL_ADMIN, email=f"admin@{tag.lower()}.test")
+    readonly = make_user(org, role=User.Role.READONLY_ADMIN, email=f"readonly@{tag.lower()}.test")
+    end_user = make_user(org, role=User.Role.END_USER, email=f"texter@{tag.lower()}.test", app_version=APP_VERSION)
+    User.objects.filter(pk=admin.pk).update(full_name=f"{tag} Administrator")
+
+    # An authorisation order for four numbers, submitted to the carrier simulator and answered.
+    with capture_on_commit(execute=True):
+        order, _ = place_authorisation_order(org, admin, location, [n.pk for n in numbers[:4]], str(uuid.uuid4()))
+    order.refresh_from_db()
+    authorised = list(PhoneNumber.objects.filter(location=location, texting_state=PhoneNumber.TextingState.AUTHORISED))
+    assert len(authorised) >= 3, "the carrier simulator should have authorised the order's numbers"
+
+    # A 10DLC case for two authorised numbers; support sends the registration form.
+    with capture_on_commit(execute=True):
+        case = case_actions.open_case(org, admin, [n.pk for n in authorised[:2]], contact_name=f"{tag} Contact",
+                                      contact_email=f"contact@{tag.lower()}.test", note=f"{tag} case note")
+        case = case_actions.send_registration_form(case, support)
+
+    # Business texting: the switch on, the end user's primary number registered (what a completed case leads to),
+    # a text out and a text in, and an API token for the end user.
+    primary = authorised[2]
+    PhoneNumber.objects.filter(pk=primary.pk).update(assigned_user=end_user, is_primary=True,
+                                                     texting_state=PhoneNumber.TextingState.REGISTERED)
+    with capture_on_commit(execute=True):
+        texting_actions.set_business_texting(org, admin, True)
+        sent = texting_actions.send_text(end_user, to=recipient, body=f"{tag} outbound secret", app_version=APP_VERSION)
+        received, _ = texting_actions.receive_text(carrier_message_id=f"{tag}-in-1", sender=recipient,
+                                                   recipient=primary.e164, body=f"{tag} inbound secret")
+    token_row, token = texting_actions.issue_api_token(org, admin, end_user, label=f"{tag} integration")
+
+    numbers = list(PhoneNumber.objects.filter(location__organisation=org).order_by("e164"))
+    markers = [org.name, location.name, other_location.name, f"{tag} Administrator", f"{tag} Contact",
+               f"{tag} case note", f"{tag} outbound secret", f"{tag} inbound secret", f"{tag} integration",
+               recipient, display_tn(recipient), token_row.hint]
+    markers += [u.email for u in (admin, readonly, end_user)] + [case.contact_email]
+    for number in numbers:
+        markers += [number.e164, display_tn(number.e164)]
+    return Side(tag=tag, org=org, location=location, other_location=other_location, numbers=numbers, admin=admin,
+                readonly=readonly, end_user=end_user, order=order, case=case, token_row=token_row, token=token,
+                texts=[sent, received], recipient=recipient, markers=markers)
+
+
+def build_world(capture_on_commit) -> World:
+    """Needs the carrier simulator (fixture `carrier_sim`) and `django_capture_on_commit_callbacks`."""
+    support = make_user(None, role=User.Role.SUPPORT, email="support@pstn-sweep.test")
+    home = build_side("Alderhome", support, "+14165550111", capture_on_commit)
+    other = build_side("Zenithvictim", support, "+14165550199", capture_on_commit)
+    return World(home=home, other=other, support=support)
+
+
+ROLES = ("anonymous", "end_user", "readonly_admin", "full_admin", "support")
+
+
+def client_for(role: str, world: World):
+    """A test client signed in as `role` of the home organisation (support staff: switched to it)."""
+    from django.test import Client
+
+    client = Client()
+    user = {"end_user": world.home.end_user, "readonly_admin": world.home.readonly, "full_admin": world.home.admin,
+            "support": world.support}.get(role)
+    if user is not None:
+        client.force_login(user)
+    if role == "support":
+        session = client.session
+        session[SUPPORT_ORG_SESSION_KEY] = world.home.org.pk
+        session.save()
+    return client

@@ -1,0 +1,140 @@
+"""The messaging JSON API: what the Webex App (sending) and the carrier (receiving, delivery reports) call.
+
+Not cookie-authenticated, so exempt from CSRF:
+- `POST /api/texting/messages`: `Authorization: Bearer <token>` (a token an administrator issued to the user),
+  `X-Webex-App-Version: 42.12.0.1234`, JSON `{"to": "+14155550123", "body": "...", "media": [...], "from": "..."}`
+  (`media` and `from` optional; a text goes out from the user's primary number).
+- `POST /api/texting/inbound` and `POST /carrier/callbacks/messages`: signed by the carrier, HMAC-SHA256 of the raw
+  body with CARRIER_WEBHOOK_SECRET in `X-Carrier-Signature` (compliance.carrier.verify_webhook_signature).
+
+Every answer is JSON. Every refusal carries a machine-readable `reason` and words in `detail`; every refusal of a
+text is stored as a *blocked* text — except a request that is not authenticated (401), not readable (400/413),
+or names another organisation's number as sender (403 `number_not_in_organisation`): those belong to nobody.
+"""
+
+import json
+from functools import wraps
+
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from compliance.carrier import SIGNATURE_HEADER, parse_message, verify_webhook_signature
+
+from . import actions
+from .models import Message
+from .policy import HTTP_STATUS, ForeignNumber
+from .volume import CountersUnavailable
+
+APP_VERSION_HEADER = "X-Webex-App-Version"
+# A text is at most a few kilobytes; anything much bigger is not a text.
+MAX_REQUEST_BYTES = 64 * 1024
+
+
+def refuse(status: int, reason: str, detail: str, **extra) -> JsonResponse:
+    return JsonResponse({"status": "refused", "reason": reason, "detail": detail, **extra}, status=status)
+
+
+def _json_object(request) -> dict | None:
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def api_token_view(func):
+    """Token-authenticated API view: `request.api_user` is the token's user; 401 (nothing stored) otherwise."""
+
+    @csrf_exempt
+    @require_POST
+    @wraps(func)
+    def wrapper(request, *args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            response = refuse(401, "authentication_required",
+                              "Send the user's API token as `Authorization: Bearer <token>`.")
+        else:
+            request.api_user = actions.authenticate_api_token(token.strip())
+            if request.api_user is not None:
+                return func(request, *args, **kwargs)
+            response = refuse(401, "invalid_token", "This API token is not valid (unknown or revoked).")
+        response["WWW-Authenticate"] = 'Bearer realm="texting"'
+        return response
+
+    wrapper.access = "api_token"
+    return wrapper
+
+
+def carrier_signed_view(func):
+    """Carrier webhook: the body must carry the carrier's HMAC signature; 401 (nothing stored) otherwise."""
+
+    @csrf_exempt
+    @require_POST
+    @wraps(func)
+    def wrapper(request, *args, **kwargs):
+        if not verify_webhook_signature(request.body, request.headers.get(SIGNATURE_HEADER, "")):
+            return refuse(401, "invalid_signature", f"The {SIGNATURE_HEADER} header does not sign this body.")
+        return func(request, *args, **kwargs)
+
+    wrapper.access = "carrier_signature"
+    return wrapper
+
+
+@api_token_view
+def send_message(request):
+    if len(request.body) > MAX_REQUEST_BYTES:
+        return refuse(413, "request_too_large", f"A request may be at most {MAX_REQUEST_BYTES // 1024} KB.")
+    data = _json_object(request)
+    if data is None:
+        return refuse(400, "malformed_request", 'Send a JSON object: {"to": "+1…", "body": "…"}.')
+    try:
+        message = actions.send_text(
+            request.api_user, to=data.get("to"), body=data.get("body"), media=data.get("media"),
+            app_version=request.headers.get(APP_VERSION_HEADER, "").strip()[:32],
+            from_number=data.get("from") if isinstance(data.get("from"), str) else None,
+        )
+    except ForeignNumber as exc:
+        return refuse(403, "number_not_in_organisation", str(exc))
+    except CountersUnavailable:
+        return refuse(503, "service_unavailable", "Texting is briefly unavailable. Try again in a moment.")
+    answer = {"id": message.pk, "status": message.status, "from": message.business_number,
+              "to": message.other_party, "segments": message.segments, "encoding": message.encoding}
+    if message.status == Message.Status.BLOCKED:
+        answer.update(reason=message.blocked_reason, detail=message.status_detail)
+        return JsonResponse(answer, status=HTTP_STATUS[message.blocked_reason])
+    return JsonResponse(answer, status=202)
+
+
+@carrier_signed_view
+def receive_message(request):
+    """An inbound text: JSON `{"message_id": "...", "from": "+1...", "to": "<our number>", "body": "...",
+    "media": [...]}`, bare or wrapped as the carrier's events are (`{"type": ..., "payload": {...}}`)."""
+    data = _json_object(request)
+    if data is not None and isinstance(data.get("payload"), dict):
+        data = data["payload"]
+    if data is None or not isinstance(data.get("message_id", ""), str):
+        return refuse(400, "malformed_request", "Send a JSON object with message_id, from, to and body.")
+    try:
+        message, created = actions.receive_text(
+            carrier_message_id=data.get("message_id", ""), sender=data.get("from"), recipient=data.get("to"),
+            body=data.get("body"), media=data.get("media"),
+        )
+    except actions.UnknownNumber as exc:
+        return refuse(404, "unknown_number", str(exc))
+    answer = {"id": message.pk, "status": message.status, "duplicate": not created}
+    if message.status == Message.Status.BLOCKED:
+        answer.update(reason=message.blocked_reason, detail=message.status_detail)
+    return JsonResponse(answer, status=201 if created else 200)
+
+
+@carrier_signed_view
+def message_status_callback(request):
+    """The carrier's `message.updated` event for a text we sent. Duplicates and late arrivals change nothing."""
+    data = _json_object(request)
+    try:
+        result = parse_message(data["payload"])
+    except (KeyError, TypeError, ValueError):
+        return refuse(400, "malformed_request", "Expected a message.updated event with a payload.")
+    return JsonResponse({"applied": actions.apply_carrier_status(result)})

@@ -1,0 +1,258 @@
+"""Business text messages, the organisation's Business Texting switch, opt-outs, API tokens and the purge log.
+
+Nothing references `Message` with a foreign key: the retention purge deletes messages with plain SQL in batches
+(Django's Python-side cascades never run), so a foreign key to a message would make that DELETE fail.
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from portal.models import Organisation
+from provisioning.phone import display_tn
+
+
+class ServiceSettings(models.Model):
+    """Calling → Service Settings: the organisation-wide Business Texting switch (SPEC.md 2). Off by default;
+    created the first time someone looks. Off stops sending; nothing is deleted."""
+
+    organisation = models.OneToOneField(Organisation, on_delete=models.CASCADE, related_name="texting_settings")
+    business_texting_enabled = models.BooleanField(default=False)
+    changed = models.DateTimeField(default=timezone.now)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        verbose_name = "service settings"
+        verbose_name_plural = "service settings"
+
+    def __str__(self):
+        return f"Business Texting {'on' if self.business_texting_enabled else 'off'} for {self.organisation}"
+
+    @classmethod
+    def for_organisation(cls, org: Organisation) -> "ServiceSettings":
+        return cls.objects.get_or_create(organisation=org)[0]
+
+
+class BlockReason(models.TextChoices):
+    """Why a text was refused. The value is the machine-readable `reason` the API answers with."""
+
+    NO_ADDON_LICENCE = "no_addon_licence", "No Business Texting Add-On licence"
+    TEXTING_DISABLED = "texting_disabled", "Business Texting switched off"
+    NOT_PRIMARY_NUMBER = "not_primary_number", "Not the user's primary number"
+    NUMBER_NOT_REGISTERED = "number_not_registered", "Number not registered in a campaign"
+    APP_VERSION_TOO_OLD = "app_version_too_old", "Webex App too old"
+    INVALID_DESTINATION = "invalid_destination", "Invalid destination"
+    INTERNATIONAL_DESTINATION = "international_destination", "International destination"
+    INVALID_SENDER = "invalid_sender", "Invalid sender"
+    INTERNATIONAL_SENDER = "international_sender", "International sender"
+    MEDIA_NOT_SUPPORTED = "media_not_supported", "Media (MMS) not supported"
+    EMPTY_BODY = "empty_body", "Empty text"
+    BODY_TOO_LONG = "body_too_long", "Text too long"
+    RECIPIENT_OPTED_OUT = "recipient_opted_out", "Recipient opted out"
+    DAILY_CAP_EXCEEDED = "daily_cap_exceeded", "Daily cap reached"
+    BURST_LIMIT_EXCEEDED = "burst_limit_exceeded", "Burst limit reached"
+
+
+class Message(models.Model):
+    """One business text, in or out, including every refused one (status *blocked* with its reason)."""
+
+    class Direction(models.TextChoices):
+        OUTBOUND = "outbound", "Outbound"
+        INBOUND = "inbound", "Inbound"
+
+    class Status(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+        BLOCKED = "blocked", "Blocked"
+        RECEIVED = "received", "Received"
+
+    # An outbound text's life after the policy accepted it; `texting.actions.set_message_status` refuses the rest.
+    # Blocked and received texts never change.
+    TRANSITIONS = {
+        Status.ACCEPTED: {Status.SENT, Status.DELIVERED, Status.FAILED},
+        Status.SENT: {Status.DELIVERED, Status.FAILED},
+        Status.DELIVERED: set(),
+        Status.FAILED: set(),
+        Status.BLOCKED: set(),
+        Status.RECEIVED: set(),
+    }
+    FINAL_STATUSES = (Status.DELIVERED, Status.FAILED, Status.BLOCKED, Status.RECEIVED)
+
+    class Encoding(models.TextChoices):
+        GSM7 = "gsm7", "GSM-7"
+        UCS2 = "ucs2", "UCS-2"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="texts")
+    # The texting user (outbound); empty for inbound texts and automatic replies (STOP / HELP).
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="texts")
+    # Ours, E.164 (or, for a refused request, whatever number the sender tried).
+    business_number = models.CharField(max_length=40, blank=True)
+    # The other party: recipient of an outbound text, sender of an inbound one. E.164 when valid; a refused
+    # destination is stored as given (trimmed) so the admin sees what was tried.
+    other_party = models.CharField(max_length=40)
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    body = models.TextField(blank=True)
+    encoding = models.CharField(max_length=4, choices=Encoding.choices, default=Encoding.GSM7)
+    segments = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    blocked_reason = models.CharField(max_length=32, choices=BlockReason.choices, blank=True)
+    # In words: why it was blocked, or why the carrier failed it.
+    status_detail = models.CharField(max_length=300, blank=True)
+    # STOP/HELP confirmations the portal sent on the organisation's behalf.
+    is_automatic_reply = models.BooleanField(default=False)
+    carrier_message_id = models.CharField(max_length=64, blank=True)
+    # The timestamp the 400-day retention runs on.
+    created_at = models.DateTimeField(default=timezone.now)
+    status_changed = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # A carrier message id is unique per direction: a redelivered inbound webhook is recognised, not stored
+            # twice.
+            models.UniqueConstraint(
+                fields=["direction", "carrier_message_id"], condition=~Q(carrier_message_id=""),
+                name="message_carrier_id_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="blocked", blocked_reason__gt="") | (~Q(status="blocked") & Q(blocked_reason="")),
+                name="message_blocked_has_reason",
+            ),
+        ]
+        indexes = [
+            # The retention purge walks this index in order (`created_at < cutoff ORDER BY created_at LIMIT n`).
+            models.Index(fields=["created_at"], name="message_created_idx"),
+            # The activity page: one organisation's texts over a period (per day, by reason, recent).
+            models.Index(fields=["organisation", "created_at"], name="message_org_created_idx"),
+            # Per-number views and the per-number volume counted without Redis.
+            models.Index(fields=["business_number", "created_at"], name="message_number_created_idx"),
+            # Status polling: outbound texts still waiting for their final status.
+            models.Index(fields=["status", "status_changed"], name="message_status_idx",
+                         condition=Q(status__in=["accepted", "sent"])),
+        ]
+
+    def __str__(self):
+        arrow = "→" if self.direction == self.Direction.OUTBOUND else "←"
+        return f"Text #{self.pk} {display_tn(self.business_number)} {arrow} {display_tn(self.other_party)}"
+
+    @property
+    def reference(self) -> str:
+        """Our reference at the carrier, and the idempotency key of the send: one carrier message per text."""
+        return f"texting-message-{self.pk}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL_STATUSES
+
+
+class OptOut(models.Model):
+    """A party who texted STOP (or a CTIA synonym) to one of the organisation's numbers: no outbound text from the
+    organisation reaches them until they text START. Kept after opting back in (with `opted_in_at`) for history."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="opt_outs")
+    party = models.CharField(max_length=16)
+    # The business number the STOP reached, and the keyword used.
+    business_number = models.CharField(max_length=16)
+    keyword = models.CharField(max_length=16)
+    opted_out_at = models.DateTimeField(default=timezone.now)
+    opted_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opted_out_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["organisation", "party"], name="opt_out_one_per_party")]
+        indexes = [models.Index(fields=["organisation", "opted_in_at", "-opted_out_at"], name="opt_out_active_idx")]
+
+    def __str__(self):
+        return f"{display_tn(self.party)} opted out of {self.organisation}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.opted_in_at is None
+
+
+def hash_token(token: str) -> str:
+    """Tokens are long random strings, so one SHA-256 is enough (no need for a slow password hash)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A user's key to the messaging API (what the Webex App would hold). Only the hash is stored; the token is
+    shown once, when an administrator issues it."""
+
+    PREFIX = "thx_"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="texting_api_tokens")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="texting_api_tokens")
+    label = models.CharField(max_length=100, blank=True)
+    # The first characters of the token, so admins can tell tokens apart without seeing them.
+    hint = models.CharField(max_length=16)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["organisation", "-created"], name="api_token_org_idx")]
+
+    def __str__(self):
+        return f"API token {self.hint}… of {self.user}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class PurgeRun(models.Model):
+    """One run of the retention purge (nightly task or `manage.py purge_expired_messages`)."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+        STOPPED = "stopped", "Stopped after the batch limit (the next run continues)"
+        SKIPPED = "skipped", "Skipped: another purge was running"
+        INTERRUPTED = "interrupted", "Interrupted (the next run continued)"
+        FAILED = "failed", "Failed"
+
+    cutoff = models.DateTimeField()
+    retention_days = models.PositiveIntegerField()
+    started = models.DateTimeField(default=timezone.now)
+    finished = models.DateTimeField(null=True, blank=True)
+    rows_deleted = models.PositiveBigIntegerField(default=0)
+    # Dry run: how many messages were older than the cutoff (and would have been deleted).
+    rows_matched = models.PositiveBigIntegerField(null=True, blank=True)
+    batches = models.PositiveIntegerField(default=0)
+    batch_size = models.PositiveIntegerField()
+    longest_batch_ms = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, default=Outcome.RUNNING)
+    detail = models.CharField(max_length=300, blank=True)
+    dry_run = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-started", "-id"]
+
+    def __str__(self):
+        return f"Purge {self.started:%Y-%m-%d %H:%M} ({self.get_outcome_display()})"
+
+
+class PurgeLease(models.Model):
+    """The purge's lock when there is no Redis: one row per lock name, held by a token until it expires. Taking it
+    is a single conditional UPDATE, which both SQLite and PostgreSQL apply atomically."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    holder = models.CharField(max_length=64, blank=True)
+    expires = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.name} held by {self.holder or 'nobody'} until {self.expires}"

@@ -1,0 +1,172 @@
+"""The sending policy (issue 5, SPEC.md 1 and 5): may this user send this text now?
+
+Rules are checked in this order and the first one that fails is THE reason (machine-readable, stored with the
+blocked text and answered by the API):
+
+1. the organisation has the Business Texting Add-On licence (active) — `no_addon_licence`
+2. its Business Texting switch (Calling → Service Settings) is on — `texting_disabled`
+3. the sender uses their primary number — `not_primary_number`
+4. that number is registered in an approved 10DLC campaign (texting state *registered*) — `number_not_registered`
+5. the Webex App (header) is 42.12 or later — `app_version_too_old`
+6. the destination is a valid US or Canadian number — `invalid_destination` / `international_destination`
+7. text only — `media_not_supported`; not empty — `empty_body`; at most MAX_SEGMENTS segments — `body_too_long`
+8. the recipient has not opted out of the organisation's texts — `recipient_opted_out`
+9. the number's volume: burst per minute and cap per day — `burst_limit_exceeded` / `daily_cap_exceeded`
+
+The volume counters are taken last, so a text refused for any other reason does not use up the allowance.
+A user naming a number of ANOTHER organisation as sender is refused with `ForeignNumber` before any rule runs:
+nothing is stored, because the text belongs to neither organisation.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from portal.models import User, parse_version
+from provisioning.eligibility import version_at_least
+from provisioning.models import Licence, PhoneNumber
+from provisioning.phone import display_tn, normalise_tn
+
+from . import volume
+from .models import BlockReason, OptOut, ServiceSettings
+from .segments import SegmentCount, count_segments
+
+# 10 segments (1,530 GSM-7 characters): longer texts are refused rather than sent as a stream of parts.
+MAX_SEGMENTS = 10
+
+# The HTTP status the API answers each refusal with: who may send (403), what was sent (422), how much (429).
+HTTP_STATUS = {
+    BlockReason.NO_ADDON_LICENCE: 403,
+    BlockReason.TEXTING_DISABLED: 403,
+    BlockReason.NOT_PRIMARY_NUMBER: 403,
+    BlockReason.NUMBER_NOT_REGISTERED: 403,
+    BlockReason.APP_VERSION_TOO_OLD: 403,
+    BlockReason.INVALID_DESTINATION: 422,
+    BlockReason.INTERNATIONAL_DESTINATION: 422,
+    BlockReason.MEDIA_NOT_SUPPORTED: 422,
+    BlockReason.EMPTY_BODY: 422,
+    BlockReason.BODY_TOO_LONG: 422,
+    BlockReason.RECIPIENT_OPTED_OUT: 403,
+    BlockReason.BURST_LIMIT_EXCEEDED: 429,
+    BlockReason.DAILY_CAP_EXCEEDED: 429,
+}
+
+
+class ForeignNumber(Exception):
+    """The sender named a number that is not one of their organisation's."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    reason: str  # a BlockReason value
+    detail: str  # in words, for the person sending
+
+    @property
+    def http_status(self) -> int:
+        return HTTP_STATUS[self.reason]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the policy decided, and what to store either way."""
+
+    business_number: str  # E.164 of the sender's number, or what they tried
+    other_party: str  # E.164 of the destination when valid, else as given
+    segments: SegmentCount
+    refusal: Refusal | None
+
+    @property
+    def allowed(self) -> bool:
+        return self.refusal is None
+
+
+def minimum_app_version_text() -> str:
+    return ".".join(str(part) for part in settings.MIN_WEBEX_APP_VERSION)
+
+
+def check_sending_policy(
+    user: User, *, to: str, body: str, media=None, app_version: str = "", from_number: str | None = None,
+    now: datetime,
+) -> Decision:
+    """Apply every rule to one text; when all pass, take one text from the number's volume allowance.
+
+    Raises ForeignNumber (nothing to store) and volume.CountersUnavailable (Redis down: nothing decided).
+    """
+    org = user.organisation
+    primary = (
+        PhoneNumber.objects.filter(assigned_user=user, is_primary=True, location__organisation=org)
+        .only("e164", "texting_state").first()
+    )
+    business_number = primary.e164 if primary else ""
+    if from_number:
+        try:
+            wanted = normalise_tn(from_number)
+        except ValidationError:
+            wanted = None
+        if wanted is None or not PhoneNumber.objects.filter(e164=wanted, location__organisation=org).exists():
+            raise ForeignNumber(f"{from_number} is not a number of {org.name}.")
+        business_number = wanted
+
+    destination, destination_refusal = _destination(to)
+    segments = count_segments(body if isinstance(body, str) else "")
+
+    def refuse(reason, detail):
+        return Decision(business_number, destination, segments, Refusal(reason, detail))
+
+    if not Licence.objects.filter(organisation=org, sku=Licence.Sku.BUSINESS_TEXTING_ADDON,
+                                  status=Licence.Status.ACTIVE).exists():
+        return refuse(BlockReason.NO_ADDON_LICENCE,
+                      f"{org.name} has no active Business Texting Add-On licence.")
+    if not ServiceSettings.objects.filter(organisation=org, business_texting_enabled=True).exists():
+        return refuse(BlockReason.TEXTING_DISABLED,
+                      f"Business Texting is switched off for {org.name} (Calling → Service Settings).")
+    if primary is None:
+        return refuse(BlockReason.NOT_PRIMARY_NUMBER,
+                      "You have no primary number from Cisco Calling Plan, so you cannot text.")
+    if business_number != primary.e164:
+        return refuse(BlockReason.NOT_PRIMARY_NUMBER,
+                      f"Texts go out from your primary number {display_tn(primary.e164)}, "
+                      f"not {display_tn(business_number)}.")
+    if primary.texting_state != PhoneNumber.TextingState.REGISTERED:
+        return refuse(BlockReason.NUMBER_NOT_REGISTERED,
+                      f"{display_tn(primary.e164)} is not registered in an approved 10DLC campaign "
+                      f"(it is {primary.get_texting_state_display().lower()}).")
+    if not version_at_least(parse_version(app_version or ""), tuple(settings.MIN_WEBEX_APP_VERSION)):
+        shown = f"Webex App {app_version}" if app_version else "This Webex App (it did not say its version)"
+        return refuse(BlockReason.APP_VERSION_TOO_OLD,
+                      f"{shown} cannot text: update to Webex App {minimum_app_version_text()} or later.")
+    if destination_refusal is not None:
+        return Decision(business_number, destination, segments, destination_refusal)
+    if media:
+        return refuse(BlockReason.MEDIA_NOT_SUPPORTED,
+                      "Business Texting sends text only: pictures and other attachments (MMS) are not supported.")
+    if not isinstance(body, str) or not body.strip():
+        return refuse(BlockReason.EMPTY_BODY, "The text is empty.")
+    if segments.segments > MAX_SEGMENTS:
+        return refuse(BlockReason.BODY_TOO_LONG,
+                      f"The text needs {segments.segments} segments; at most {MAX_SEGMENTS} are allowed.")
+    if OptOut.objects.filter(organisation=org, party=destination, opted_in_at__isnull=True).exists():
+        return refuse(BlockReason.RECIPIENT_OPTED_OUT,
+                      f"{display_tn(destination)} replied STOP to {org.name}: they receive no texts until they "
+                      "reply START.")
+    over = volume.reserve(business_number, now)
+    if over == BlockReason.BURST_LIMIT_EXCEEDED:
+        return refuse(over, f"{display_tn(business_number)} has sent {settings.TEXTING_BURST_PER_MINUTE} texts "
+                            "this minute, the most allowed. Try again in a minute.")
+    if over == BlockReason.DAILY_CAP_EXCEEDED:
+        return refuse(over, f"{display_tn(business_number)} has sent {settings.TEXTING_DAILY_CAP_PER_NUMBER} texts "
+                            "today (UTC), the most allowed per number per day.")
+    return Decision(business_number, destination, segments, None)
+
+
+def _destination(raw) -> tuple[str, Refusal | None]:
+    """(E.164, None) for a valid US/CA number, else (what was given, trimmed, and the refusal)."""
+    text = raw.strip()[:40] if isinstance(raw, str) else ""
+    try:
+        return normalise_tn(text), None
+    except ValidationError as exc:
+        reason = (BlockReason.INTERNATIONAL_DESTINATION if exc.code == "international"
+                  else BlockReason.INVALID_DESTINATION)
+        return text, Refusal(reason, exc.messages[0])

@@ -1,0 +1,130 @@
+"""Read queries for the Business Texting pages. Metadata and counts only: no query here selects a text's body."""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from portal.models import Organisation
+from provisioning.models import PhoneNumber
+
+from .models import ApiToken, BlockReason, Message, OptOut, PurgeRun, ServiceSettings
+
+PERIODS = (7, 30, 90)
+BLOCKED = Q(status=Message.Status.BLOCKED)
+# Columns the pages may show: everything about a text except what it said.
+METADATA_FIELDS = ("id", "created_at", "direction", "business_number", "other_party", "status", "blocked_reason",
+                   "status_detail", "segments", "encoding", "is_automatic_reply", "user__email", "user__full_name")
+
+
+def service_settings(org: Organisation) -> ServiceSettings:
+    return ServiceSettings.for_organisation(org)
+
+
+def period_start(days: int, now: datetime | None = None) -> date:
+    """First UTC day of the last `days` days, today included."""
+    return (now or timezone.now()).astimezone(UTC).date() - timedelta(days=days - 1)
+
+
+def _since(first_day: date) -> datetime:
+    return datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
+
+
+@dataclass
+class DayCount:
+    day: date
+    outbound: int = 0
+    inbound: int = 0
+    blocked: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.outbound + self.inbound + self.blocked
+
+
+def texts_per_day(org: Organisation, days: int, now: datetime | None = None) -> list[DayCount]:
+    """One entry per UTC day of the period (days without texts included): sent, received and blocked."""
+    first = period_start(days, now)
+    rows = (
+        Message.objects.filter(organisation=org, created_at__gte=_since(first))
+        .annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .values("day")
+        .annotate(
+            outbound=Count("id", filter=Q(direction=Message.Direction.OUTBOUND) & ~BLOCKED),
+            inbound=Count("id", filter=Q(direction=Message.Direction.INBOUND) & ~BLOCKED),
+            blocked=Count("id", filter=BLOCKED),
+        )
+        .order_by("day")
+    )
+    by_day = {row["day"]: row for row in rows}
+    result = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        row = by_day.get(day, {})
+        result.append(DayCount(day, row.get("outbound", 0), row.get("inbound", 0), row.get("blocked", 0)))
+    return result
+
+
+def blocked_by_reason(org: Organisation, days: int, now: datetime | None = None) -> list[dict]:
+    rows = (
+        Message.objects.filter(organisation=org, created_at__gte=_since(period_start(days, now)), status="blocked")
+        .values("blocked_reason").annotate(count=Count("id")).order_by("-count", "blocked_reason")
+    )
+    labels = dict(BlockReason.choices)
+    return [{"reason": r["blocked_reason"], "label": labels.get(r["blocked_reason"], r["blocked_reason"]),
+             "count": r["count"]} for r in rows]
+
+
+def top_numbers(org: Organisation, days: int, now: datetime | None = None, limit: int = 10) -> list[dict]:
+    """The organisation's busiest business numbers over the period, with the user each belongs to now."""
+    rows = list(
+        Message.objects.filter(organisation=org, created_at__gte=_since(period_start(days, now)))
+        .exclude(business_number="")
+        .values("business_number")
+        .annotate(
+            total=Count("id"),
+            outbound=Count("id", filter=Q(direction=Message.Direction.OUTBOUND) & ~BLOCKED),
+            inbound=Count("id", filter=Q(direction=Message.Direction.INBOUND) & ~BLOCKED),
+            blocked=Count("id", filter=BLOCKED),
+            segments=Sum("segments", filter=Q(direction=Message.Direction.OUTBOUND) & ~BLOCKED),
+        )
+        .order_by("-total", "business_number")[:limit]
+    )
+    owners = {
+        n.e164: n for n in PhoneNumber.objects.filter(
+            e164__in=[r["business_number"] for r in rows], location__organisation=org
+        ).select_related("assigned_user", "location")
+    }
+    for row in rows:
+        row["number"] = owners.get(row["business_number"])
+        row["segments"] = row["segments"] or 0
+    return rows
+
+
+def active_opt_outs(org: Organisation):
+    return OptOut.objects.filter(organisation=org, opted_in_at__isnull=True).order_by("-opted_out_at", "-id")
+
+
+def recent_texts(org: Organisation, *, number: str = "", status: str = ""):
+    """Texts of the organisation, newest first, as metadata dicts (never the body)."""
+    texts = Message.objects.filter(organisation=org)
+    if number:
+        texts = texts.filter(business_number=number)
+    if status in Message.Status.values:
+        texts = texts.filter(status=status)
+    return texts.order_by("-created_at", "-id").values(*METADATA_FIELDS)
+
+
+def purge_runs(limit: int = 5):
+    return PurgeRun.objects.filter(dry_run=False)[:limit]
+
+
+def retention_days() -> int:
+    return settings.MESSAGE_RETENTION_DAYS
+
+
+def api_tokens(org: Organisation):
+    return ApiToken.objects.filter(organisation=org).select_related("user", "created_by", "revoked_by")
