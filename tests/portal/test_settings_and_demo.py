@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 
 from portal.models import Organisation, User
 from provisioning.models import Licence, Location, PhoneNumber
+from tests.security.production import production_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,10 +66,7 @@ def test_seed_demo_refuses_with_debug_off(settings):
 
 
 def test_deploy_checks_report_nothing_with_production_settings():
-    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
-    env.update(DEBUG="0", SECRET_KEY="p" * 20 + "production-secret-key-with-enough-variety-0123456789",
-               ALLOWED_HOSTS="hub.example.com")
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+                            cwd=ROOT, env=production_env(), capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
