@@ -15,7 +15,7 @@ from django.utils import timezone
 from compliance.carrier import CarrierGateway, MessageStatus
 from compliance.carrier import callback_url as carrier_callback
 from portal import audit
-from portal.models import Organisation, User
+from portal.models import Organisation, User, parse_version
 from provisioning.models import Licence, PhoneNumber
 from provisioning.phone import normalise_tn
 
@@ -69,7 +69,17 @@ def send_text(user: User, *, to, body, media=None, app_version: str = "", from_n
         )
         if refusal is None:
             transaction.on_commit(lambda: _enqueue_send(message.pk))
+        _remember_app_version(user, app_version)
     return message
+
+
+def _remember_app_version(user: User, app_version: str) -> None:
+    """Keep the version the user's Webex App reports on the user, so the Business Texting checklist counts users on
+    an outdated app from what their apps say (only a well-formed version that differs from the stored one)."""
+    version = (app_version or "").strip()
+    if parse_version(version) and version != user.webex_app_version:
+        User.objects.filter(pk=user.pk).update(webex_app_version=version)
+        user.webex_app_version = version
 
 
 def _enqueue_send(message_id: int) -> None:

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from compliance.carrier import SIGNATURE_HEADER, sign_webhook_body
 from portal.models import AuditEvent
+from provisioning.eligibility import check_eligibility
 from tests.texting.factories import APP_VERSION, RECIPIENT, enable_texting, issue_token, make_texter
 from texting.actions import receive_text, revoke_api_token
 from texting.models import ApiToken, Message, OptOut
@@ -277,3 +278,22 @@ def test_stop_and_help_use_the_replies_registered_in_the_campaign(org):
     receive_text(carrier_message_id="M1", sender=RECIPIENT, recipient=number.e164, body="HELP")
     receive_text(carrier_message_id="M2", sender=RECIPIENT, recipient=number.e164, body="STOP")
     assert [m.body for m in replies_to(RECIPIENT)] == [VALID_FORM["help_message"], VALID_FORM["opt_out_message"]]
+
+
+def test_the_checklist_follows_the_app_version_the_users_app_reports(api, org, admin):
+    """An outdated app is refused and counted on the Business Texting checklist; once the user's app reports an
+    upgrade, the checklist counts them as up to date. A garbled version header changes nothing."""
+    def app_check():
+        return next(r for r in check_eligibility(org).requirements if r.key == "webex_app_version")
+
+    user, _ = make_texter(org)
+    token = issue_token(admin, user)
+    assert post_text(api, token, {"to": RECIPIENT, "body": "hi"}, version="42.11.0").status_code == 403
+    assert not app_check().met and "1 texting user needs to upgrade" in app_check().detail
+
+    assert post_text(api, token, {"to": RECIPIENT, "body": "hi"}, version="not-a-version").status_code == 403
+    user.refresh_from_db()
+    assert user.webex_app_version == "42.11.0"
+
+    assert post_text(api, token, {"to": RECIPIENT, "body": "hi"}, version=APP_VERSION).status_code == 202
+    assert app_check().met
