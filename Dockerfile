@@ -9,7 +9,8 @@ COPY compliance ./compliance
 COPY texting ./texting
 RUN pip install --no-cache-dir .
 COPY . .
-RUN DEBUG=1 python manage.py collectstatic --no-input
+# With DEBUG off, as the image runs: WhiteNoise then needs the hashed names and manifest collectstatic writes.
+RUN DEBUG=0 SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input
 RUN useradd --create-home app
 USER app
 EXPOSE 8000

@@ -1,4 +1,9 @@
+import logging
+
+from .errors import DATABASE_ERRORS, database_unavailable_response
 from .models import Organisation
+
+log = logging.getLogger(__name__)
 
 SUPPORT_ORG_SESSION_KEY = "support_organisation_id"
 
@@ -20,5 +25,11 @@ class OrganisationMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request.organisation = _organisation_for(request)
+        try:
+            request.organisation = _organisation_for(request)  # the first database access of a signed-in request
+        except DATABASE_ERRORS as exc:
+            # Answer the 503 page here: raised out of a middleware, Django would log it as a server error with a
+            # traceback on every request for as long as the outage lasts.
+            log.warning("Database unavailable while serving %s: %s", request.path, exc)
+            return database_unavailable_response()
         return self.get_response(request)

@@ -151,7 +151,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))  # filled by collectstatic
 WHITENOISE_AUTOREFRESH = DEBUG
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -213,7 +213,7 @@ RETENTION_PURGE_MINUTE = int(os.environ.get("RETENTION_PURGE_MINUTE", "15"))
 CELERY_BEAT_SCHEDULE = {
     "repoll-stuck-authorisation-orders": {
         "task": "provisioning.tasks.repoll_stuck_orders",
-        "schedule": 300.0,
+        "schedule": float(os.environ.get("AUTHORISATION_REPOLL_SECONDS", "300")),
     },
     "poll-open-registrations": {
         "task": "compliance.tasks.poll_open_registrations",
@@ -247,7 +247,7 @@ AUTHORISATION_POLL_SECONDS = float(os.environ.get("AUTHORISATION_POLL_SECONDS", 
 AUTHORISATION_POLL_MAX = int(os.environ.get("AUTHORISATION_POLL_MAX", "360"))
 AUTHORISATION_RETRY_BASE_SECONDS = float(os.environ.get("AUTHORISATION_RETRY_BASE_SECONDS", "2"))
 AUTHORISATION_MAX_RETRIES = int(os.environ.get("AUTHORISATION_MAX_RETRIES", "8"))
-AUTHORISATION_STUCK_MINUTES = int(os.environ.get("AUTHORISATION_STUCK_MINUTES", "15"))
+AUTHORISATION_STUCK_MINUTES = float(os.environ.get("AUTHORISATION_STUCK_MINUTES", "15"))
 
 # 10DLC registration (compliance): first re-poll of the registry after a submission.
 REGISTRATION_POLL_SECONDS = float(os.environ.get("REGISTRATION_POLL_SECONDS", "5"))

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from compliance.carrier import CarrierGateway, NumberResult, callback_url
+from compliance.carrier import CarrierGateway, CarrierUnavailable, NumberResult, callback_url
 from portal import audit
 from portal.models import Organisation, User
 
@@ -150,10 +150,15 @@ def submit_chunk(chunk_id: int, gateway: CarrierGateway) -> None:
     carrier_order = gateway.find_number_order(chunk.reference) if reconcile else None
     if carrier_order is None:
         numbers = list(chunk.lines.order_by("number__e164").values_list("number__e164", flat=True))
-        carrier_order = gateway.submit_number_order(
-            reference=chunk.reference, numbers=numbers, idempotency_key=chunk.reference,
-            callback_url=callback_url("provisioning:number_order_callback"),
-        )
+        try:
+            carrier_order = gateway.submit_number_order(
+                reference=chunk.reference, numbers=numbers, idempotency_key=chunk.reference,
+                callback_url=callback_url("provisioning:number_order_callback"),
+            )
+        except CarrierUnavailable as exc:
+            if exc.may_have_taken_effect:
+                OrderChunk.objects.filter(pk=chunk.pk).update(unconfirmed=True)
+            raise
     with transaction.atomic():
         locked = OrderChunk.objects.select_for_update().get(pk=chunk.pk)
         if locked.status == OrderChunk.Status.PENDING:
@@ -208,10 +213,13 @@ def fail_chunk(chunk_id: int, reason: str) -> int:
 
 
 def fail_unsent_chunks(order_id: int, reason: str) -> int:
-    """The carrier stayed unreachable: every chunk not yet accepted by it fails with `reason` (chunks it did accept
-    keep waiting for its answer), so the order ends consistent and visible to the administrator."""
-    unsent = OrderChunk.objects.filter(order_id=order_id, status=OrderChunk.Status.PENDING).values_list("pk", flat=True)
-    return sum(fail_chunk(chunk_id, reason) for chunk_id in list(unsent))
+    """The carrier stayed unreachable: every chunk it certainly does not hold fails with `reason`, so the
+    administrator sees the outcome and can order those numbers again. Chunks it accepted keep waiting for its answer,
+    and so do *unconfirmed* ones (a submission went unanswered: the carrier may hold them): failing those blind could
+    show "failed" for numbers the carrier authorises. The periodic `repoll_stuck_orders` resumes them, and the next
+    attempt looks them up by reference first. Returns how many lines failed."""
+    unsent = OrderChunk.objects.filter(order_id=order_id, status=OrderChunk.Status.PENDING, unconfirmed=False)
+    return sum(fail_chunk(chunk_id, reason) for chunk_id in list(unsent.values_list("pk", flat=True)))
 
 
 def _decide_lines(lines, state: str, reason: str, now) -> int:

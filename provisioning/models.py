@@ -197,6 +197,9 @@ class OrderChunk(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     carrier_order_id = models.CharField(max_length=40, blank=True, db_index=True)
     attempts = models.PositiveIntegerField(default=0)
+    # A submission went unanswered (timeout): the carrier may hold this chunk. It is never failed blind; the next
+    # attempt (or the periodic re-poll) looks it up by reference first.
+    unconfirmed = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["order", "index"]

@@ -29,8 +29,9 @@ def submit_authorisation_order(self, order_id: int) -> None:
 
     In: an order *placed* (or *submitted* with chunks left after a crash). Out: *submitted* (or *completed* when the
     carrier answered at once). Transient carrier errors retry with backoff and jitter, reusing each chunk's
-    idempotency key; after AUTHORISATION_MAX_RETRIES the unsent chunks fail with the reason (chunks the carrier
-    accepted keep waiting for its answer); a chunk the carrier refuses fails with the carrier's words.
+    idempotency key; after AUTHORISATION_MAX_RETRIES the chunks the carrier certainly does not hold fail with a reason
+    the administrator can act on (accepted and unconfirmed chunks keep waiting: actions.fail_unsent_chunks); a chunk
+    the carrier refuses fails with the carrier's words.
     """
     order = AuthorisationOrder.objects.filter(pk=order_id).first()
     if order is None or not order.is_open:
@@ -44,7 +45,9 @@ def submit_authorisation_order(self, order_id: int) -> None:
                 retry_later(self, exc=exc, countdown=backoff(self.request.retries, settings.AUTHORISATION_RETRY_BASE_SECONDS))
                 return
             log.warning("Order %s: carrier unavailable after %s retries: %s", order_id, self.request.retries, exc)
-            actions.fail_unsent_chunks(order_id, f"The carrier could not be reached ({exc}). Try again later.")
+            actions.fail_unsent_chunks(order_id, (
+                f"The carrier could not be reached after {self.request.retries + 1} attempts. "
+                "Authorize these numbers again later."))
             break
         except CarrierRejected as exc:
             actions.fail_chunk(chunk_id, f"The carrier refused the order: {exc}")

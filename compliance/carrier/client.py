@@ -191,12 +191,14 @@ class HttpCarrierGateway:
         except httpx.TimeoutException as exc:
             raise CarrierUnavailable(f"The carrier did not answer within {self.timeout:g} s ({what}).") from exc
         except httpx.TransportError as exc:
-            raise CarrierUnavailable(f"Could not reach the carrier at {self.base_url} ({what}): {exc}") from exc
+            raise CarrierUnavailable(f"Could not reach the carrier at {self.base_url} ({what}): {exc}",
+                                     may_have_taken_effect=not isinstance(exc, httpx.ConnectError)) from exc
 
         if response.status_code == 429 or response.status_code >= 500:
             log.warning("Carrier unavailable: %s answered %s", what, response.status_code)
             raise CarrierUnavailable(
-                f"The carrier is unavailable (HTTP {response.status_code}, {what}): {_error_text(response)}"
+                f"The carrier is unavailable (HTTP {response.status_code}, {what}): {_error_text(response)}",
+                may_have_taken_effect=response.status_code not in (429, 503),
             )
         if response.status_code >= 400:
             log.warning("Carrier refused %s with %s: %s", what, response.status_code, _error_text(response))

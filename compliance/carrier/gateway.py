@@ -18,7 +18,14 @@ class CarrierError(Exception):
 
 
 class CarrierUnavailable(CarrierError):
-    """Transient failure: timeout, connection error, 5xx or 429. Safe to retry with the same idempotency key."""
+    """Transient failure: timeout, connection error, 5xx or 429. Safe to retry with the same idempotency key.
+
+    `may_have_taken_effect` is False only when the carrier certainly did nothing (the connection was refused, or it
+    answered 429/503 "not now"); after a timeout or another server error the write may have happened unseen."""
+
+    def __init__(self, message: str, *, may_have_taken_effect: bool = True):
+        super().__init__(message)
+        self.may_have_taken_effect = may_have_taken_effect
 
 
 class CarrierRejected(CarrierError):

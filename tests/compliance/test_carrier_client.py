@@ -244,8 +244,9 @@ def test_a_new_key_with_a_used_reference_creates_a_duplicate(gateway, carrier_si
 
 def test_a_503_is_unavailable_and_creates_nothing(gateway, carrier_sim):
     carrier_sim.set_faults(error_rate=1.0)
-    with pytest.raises(CarrierUnavailable, match="HTTP 503"):
+    with pytest.raises(CarrierUnavailable, match="HTTP 503") as refused:
         register_brand(gateway, "brand-1")
+    assert refused.value.may_have_taken_effect is False  # "not now": the carrier did nothing
     assert carrier_sim.stats()["writes_created"]["brands"] == 0
     assert carrier_sim.stats()["injected_errors"] == 1
 
@@ -256,8 +257,9 @@ def test_a_503_is_unavailable_and_creates_nothing(gateway, carrier_sim):
 
 def test_a_timeout_is_unavailable_but_the_write_happened_and_reconciliation_finds_it(gateway, carrier_sim):
     carrier_sim.set_faults(timeout_rate=1.0)
-    with pytest.raises(CarrierUnavailable, match="did not answer within 0.5 s"):
+    with pytest.raises(CarrierUnavailable, match="did not answer within 0.5 s") as unanswered:
         gateway.submit_number_order(reference="chunk-9", numbers=[NUMBER], idempotency_key="chunk-9")
+    assert unanswered.value.may_have_taken_effect is True
     carrier_sim.set_faults(timeout_rate=0.0)
 
     found = gateway.find_number_order("chunk-9")
@@ -274,8 +276,9 @@ def test_an_unreachable_carrier_is_unavailable():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     gateway = HttpCarrierGateway(f"http://127.0.0.1:{port}", "key", timeout=1)
-    with pytest.raises(CarrierUnavailable, match="Could not reach the carrier"):
+    with pytest.raises(CarrierUnavailable, match="Could not reach the carrier") as refused:
         gateway.get_brand("B123456")
+    assert refused.value.may_have_taken_effect is False  # nothing was listening: nothing was sent
     gateway.close()
 
 
@@ -304,18 +307,19 @@ def canned_carrier():
     server.server_close()
 
 
-@pytest.mark.parametrize("status, body, error", [
-    (429, b'{"error": "Slow down"}', CarrierUnavailable),
-    (502, b"<html>Bad gateway</html>", CarrierUnavailable),
-    (200, b"not json", CarrierUnavailable),
-    (200, b'{"brand_id": 7}', CarrierUnavailable),
-    (403, b'{"error": "Account suspended"}', CarrierRejected),
+@pytest.mark.parametrize("status, body, error, may_have_taken_effect", [
+    (429, b'{"error": "Slow down"}', CarrierUnavailable, False),
+    (502, b"<html>Bad gateway</html>", CarrierUnavailable, True),
+    (200, b"not json", CarrierUnavailable, True),
+    (200, b'{"brand_id": 7}', CarrierUnavailable, True),
+    (403, b'{"error": "Account suspended"}', CarrierRejected, None),
 ])
-def test_answers_map_to_the_gateway_errors(canned_carrier, status, body, error):
+def test_answers_map_to_the_gateway_errors(canned_carrier, status, body, error, may_have_taken_effect):
     server, gateway = canned_carrier
     server.answer = (status, body)
-    with pytest.raises(error):
+    with pytest.raises(error) as raised:
         gateway.get_brand("B123456")
+    assert getattr(raised.value, "may_have_taken_effect", None) is may_have_taken_effect
 
 
 def test_a_refusal_carries_the_carriers_words(canned_carrier):

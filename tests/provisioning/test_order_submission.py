@@ -77,15 +77,26 @@ def test_large_orders_go_in_chunks_and_a_redelivered_task_submits_nothing_twice(
 
 @pytest.mark.django_db
 def test_after_a_timeout_the_chunk_is_reconciled_not_submitted_again(
-        admin, location, carrier_sim, django_capture_on_commit_callbacks):
+        admin, location, carrier_sim, settings, django_capture_on_commit_callbacks):
+    settings.AUTHORISATION_MAX_RETRIES = 2
     numbers = make_numbers(location, 5, start=1)
-    carrier_sim.set_faults(timeout_rate=1.0)  # the carrier does the work but answers too late
+    carrier_sim.set_faults(timeout_rate=1.0)  # the carrier does the work but every answer comes too late
     order = place(admin, location, numbers, django_capture_on_commit_callbacks)
-    carrier_sim.set_faults(timeout_rate=0.0)
-    # The task retried (eagerly) until it found the carrier order by its reference.
+
+    # Out of retries, but the carrier may hold the order: nothing is failed blind, the numbers stay pending.
     chunk = order.chunks.get()
-    assert chunk.attempts >= 2
+    assert chunk.unconfirmed and chunk.attempts == 3
+    assert set(order.lines.values_list("state", flat=True)) == {OrderLine.State.PENDING}
+    assert order.is_open and carrier_sim.stats()["writes_created"]["orders"] == 1
+
+    # The carrier answers again; the periodic re-poll finds the order by its reference instead of sending it again.
+    carrier_sim.set_faults(timeout_rate=0.0)
+    AuthorisationOrder.objects.filter(pk=order.pk).update(created=timezone.now() - timedelta(minutes=30))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.repoll_stuck_orders() == 1
+    order.refresh_from_db()
     assert_every_number_decided_once(order)
+    assert order.lines.filter(state=OrderLine.State.AUTHORISED).count() == 5
     stats = carrier_sim.stats()
     assert stats["writes_created"]["orders"] == 1 and stats["duplicate_submissions"] == 0
 
