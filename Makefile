@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export DEBUG ?= 1
 
-.PHONY: run test setup install migrate demo worker beat simulator benchmarks clean
+.PHONY: run test setup install migrate demo worker beat simulator benchmarks faults clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ simulator: install
 
 benchmarks: migrate
 	@for script in benchmarks/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+## make faults: the fault-survival scripts (each starts what it needs on loopback and prints PASS/FAIL per claim)
+faults: install
+	@for script in scripts/faults/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache
