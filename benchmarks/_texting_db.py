@@ -67,3 +67,33 @@ def make_organisation(name: str = "Benchmark Corp"):
     from tests.factories import make_org
 
     return make_org(name)
+
+
+def insert_texts(organisation_id: int, total: int, expired: int) -> None:
+    """`total` texts of one organisation in time order, as they would have been written (PostgreSQL: one
+    `INSERT ... SELECT generate_series`): `expired` of them older than the retention period, one every 31 s back from
+    a day past it, the rest within it, one every 17 s from a day inside it."""
+    from django.conf import settings
+    from django.db import connection
+
+    from texting.models import Message
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            INSERT INTO {Message._meta.db_table} (organisation_id, user_id, business_number, other_party, direction,
+                        body, encoding, segments, status, blocked_reason, status_detail, is_automatic_reply,
+                        carrier_message_id, created_at, status_changed)
+            SELECT %(org)s, NULL, '+1512555' || lpad((g %% 400)::text, 4, '0'),
+                   '+1737555' || lpad((g %% 9000)::text, 4, '0'),
+                   CASE WHEN g %% 3 = 0 THEN 'inbound' ELSE 'outbound' END,
+                   'Hi, this is Acme: your order ' || g || ' has shipped and arrives Thursday. Reply STOP to opt out.',
+                   'gsm7', 1, CASE WHEN g %% 3 = 0 THEN 'received' ELSE 'delivered' END, '', '', false,
+                   'M' || g, ts, ts
+            FROM (
+                SELECT g, CASE WHEN g <= %(expired)s
+                          THEN now() - make_interval(days => %(days)s + 1) - (%(expired)s - g) * interval '31 seconds'
+                          ELSE now() - make_interval(days => %(days)s - 1) + (g - %(expired)s) * interval '17 seconds'
+                          END AS ts
+                FROM generate_series(1, %(total)s) AS g
+            ) AS s
+        """, {"org": organisation_id, "expired": expired, "total": total, "days": settings.MESSAGE_RETENTION_DAYS})

@@ -90,10 +90,9 @@ def run():
     print(f"  query counts equal: {len({q for _, (_, q) in rows}) == 1}")
 
     # Count only what placing the order issues: the carrier submission goes to a broker nobody consumes here.
-    from portal.celery import app
+    from portal.celery import override
 
-    app.conf.task_always_eager = False
-    app.conf.broker_url = "memory://"
+    override(task_always_eager=False, broker_url="memory://")
     ids = [n.pk for n in large_numbers[:5000]]
     with CaptureQueriesContext(connection) as ctx:
         start = time.perf_counter()

@@ -42,7 +42,7 @@ def run(args):
     from django.test.utils import CaptureQueriesContext, setup_test_environment
     from django.utils import timezone
 
-    from portal.celery import app
+    from portal.celery import override
     from tests.texting.factories import APP_VERSION, issue_token, make_texter
     from texting.models import Message, OptOut
     from texting.policy import check_sending_policy
@@ -55,8 +55,7 @@ def run(args):
     # check runs every rule and is allowed.
     settings.TEXTING_DAILY_CAP_PER_NUMBER = settings.TEXTING_BURST_PER_MINUTE = 10**9
     # Accepted texts are queued for the carrier, not sent in-process (no broker needed).
-    app.conf.task_always_eager = False
-    app.conf.broker_url = "memory://localhost/"
+    override(task_always_eager=False, broker_url="memory://localhost/")
 
     from portal.models import User
     from tests.factories import make_user

@@ -68,25 +68,7 @@ def run(args):
           f"purge batch size {batch_size:,}; lock in {'Redis' if settings.REDIS_URL else 'the database'}")
 
     started = time.perf_counter()
-    # Expired texts spread over the year before the cutoff, the rest over the retention period, in time order.
-    sql(f"""
-        INSERT INTO {table} (organisation_id, user_id, business_number, other_party, direction, body, encoding,
-                             segments, status, blocked_reason, status_detail, is_automatic_reply, carrier_message_id,
-                             created_at, status_changed)
-        SELECT %(org)s, NULL, '+1512555' || lpad((g %% 400)::text, 4, '0'),
-               '+1737555' || lpad((g %% 9000)::text, 4, '0'),
-               CASE WHEN g %% 3 = 0 THEN 'inbound' ELSE 'outbound' END,
-               'Hi, this is Acme: your order ' || g || ' has shipped and arrives Thursday. Reply STOP to opt out.',
-               'gsm7', 1, CASE WHEN g %% 3 = 0 THEN 'received' ELSE 'delivered' END, '', '', false,
-               'M' || g, ts, ts
-        FROM (
-            SELECT g, CASE WHEN g <= %(expired)s
-                      THEN now() - make_interval(days => %(days)s + 1) - (%(expired)s - g) * interval '31 seconds'
-                      ELSE now() - make_interval(days => %(days)s - 1) + (g - %(expired)s) * interval '17 seconds'
-                      END AS ts
-            FROM generate_series(1, %(total)s) AS g
-        ) AS s
-    """, {"org": org.pk, "expired": expired, "total": total, "days": days})
+    _texting_db.insert_texts(org.pk, total, expired)
     sql("DROP TABLE IF EXISTS bench_copy")
     sql(f"CREATE TABLE bench_copy (LIKE {table} INCLUDING ALL)")
     sql(f"INSERT INTO bench_copy SELECT * FROM {table}")

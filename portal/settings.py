@@ -201,12 +201,16 @@ CONTENT_SECURITY_POLICY = {
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL or None)
+# No result store unless one is named: nothing in the portal reads task results, and with one every .delay() from a
+# web request first subscribes to its result, which holds the request about 20 s and then fails it while Redis is down.
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A task a worker took but never acknowledged (the whole worker died) goes back to the queue after this many
+# seconds. Keep it above RETENTION_LOCK_TTL_SECONDS: a purge redelivered sooner finds its dead run's lock held.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": float(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
 # Periodic work (celery -A portal beat). Each task is idempotent, so a missed or doubled beat is harmless.
 RETENTION_PURGE_HOUR = int(os.environ.get("RETENTION_PURGE_HOUR", "3"))
 RETENTION_PURGE_MINUTE = int(os.environ.get("RETENTION_PURGE_MINUTE", "15"))
@@ -272,6 +276,8 @@ TEXTING_BURST_PER_MINUTE = int(os.environ.get("TEXTING_BURST_PER_MINUTE", "30"))
 MESSAGE_RETENTION_DAYS = int(os.environ.get("MESSAGE_RETENTION_DAYS", "400"))
 # Rows the purge deletes per transaction (tuned with benchmarks/retention.py: each batch well under one second).
 MESSAGE_RETENTION_BATCH_SIZE = int(os.environ.get("MESSAGE_RETENTION_BATCH_SIZE", "50000"))
+# The purge's lock lease, renewed after every batch: a purge killed halfway blocks the next one at most this long.
+RETENTION_LOCK_TTL_SECONDS = float(os.environ.get("RETENTION_LOCK_TTL_SECONDS", "300"))
 
 LOGGING = {
     "version": 1,

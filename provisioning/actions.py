@@ -49,7 +49,8 @@ def place_authorisation_order(
     Guarantees: all or nothing in one transaction (order, chunks, lines, numbers → *authorisation pending*, audit
     event); a number is in at most one open order (a database constraint settles races); the same
     `submission_token` never places a second order (double click, reload, back); the carrier submission task is
-    enqueued only after commit. Statements issued are O(1) per chunk of numbers, not per number.
+    enqueued only after commit (with the broker down, the order is placed all the same and the periodic
+    repoll_stuck_orders submits it). Statements issued are O(1) per chunk of numbers, not per number.
     """
     try:
         token = uuid.UUID(str(submission_token))
@@ -89,7 +90,9 @@ def place_authorisation_order(
                 "authorisation_order.placed", actor=user, organisation=org, target=order,
                 location=location.name, numbers=len(ids),
             )
-            transaction.on_commit(lambda: _enqueue_submission(order.pk))
+            # Robust: if the broker cannot be reached, the placed order stays as it is (the administrator is shown
+            # it), the failure is logged, and the periodic repoll_stuck_orders submits it.
+            transaction.on_commit(lambda: _enqueue_submission(order.pk), robust=True)
     except IntegrityError:
         # Another request with the same token won the race, or another order took one of these numbers.
         existing = AuthorisationOrder.objects.filter(submission_token=token, organisation=org).first()

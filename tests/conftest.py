@@ -91,16 +91,14 @@ def redis_url():
 @pytest.fixture(autouse=True)
 def _celery_eager_by_default(request):
     """Tests run Celery tasks in-process unless they ask for a real worker (fixture `celery_worker`)."""
-    from portal.celery import app
+    from portal.celery import override
 
     if "celery_worker" in request.fixturenames:
         yield
         return
-    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager = True
-    app.conf.task_eager_propagates = True
+    previous = override(task_always_eager=True, task_eager_propagates=True)
     yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+    override(**previous)
 
 
 @pytest.fixture
@@ -108,18 +106,15 @@ def celery_worker(transactional_db, redis_url):
     """A real Celery worker thread consuming from Redis. Use with @pytest.mark.django_db(transaction=True)."""
     from celery.contrib.testing.worker import start_worker
 
-    from portal.celery import app
+    from portal.celery import app, override
 
     broker = os.environ.get("CELERY_BROKER_URL", "")
     if not broker.startswith("redis"):
         service_missing("this test needs a Celery broker on Redis (set CELERY_BROKER_URL=redis://...)")
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    app.conf.broker_url = broker
-    app.conf.result_backend = broker
+    previous = override(task_always_eager=False, broker_url=broker, result_backend=broker)
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
         yield worker
-    app.conf.task_always_eager = previous
+    override(**previous)
 
 
 @pytest.fixture(scope="session")

@@ -30,9 +30,6 @@ from .models import Message, PurgeRun
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "retention-purge"
-# Renewed after every batch (a batch takes well under a second); a purge killed with kill -9 blocks the next one for
-# at most this long.
-LOCK_TTL_SECONDS = 300
 
 
 def retention_cutoff(now: datetime | None = None) -> datetime:
@@ -62,7 +59,9 @@ def purge_expired_messages(
         return PurgeRun.objects.create(**common, rows_matched=matched, outcome=PurgeRun.Outcome.COMPLETED,
                                        finished=timezone.now())
 
-    lease = locks.lease(LOCK_NAME, LOCK_TTL_SECONDS)
+    # Renewed after every batch (a batch takes well under a second); a purge killed with kill -9 blocks the next one
+    # for at most RETENTION_LOCK_TTL_SECONDS.
+    lease = locks.lease(LOCK_NAME, settings.RETENTION_LOCK_TTL_SECONDS)
     if not lease.acquire():
         log.info("Retention purge skipped: another purge holds the lock.")
         return PurgeRun.objects.create(**common, outcome=PurgeRun.Outcome.SKIPPED, finished=timezone.now(),

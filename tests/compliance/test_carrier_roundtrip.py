@@ -34,9 +34,9 @@ def run_on_commit(django_capture_on_commit_callbacks):
 def eager_retries():
     """In-process tasks retry as a worker would: eager Celery re-raises a task's Retry when it propagates errors, so
     let it keep errors to itself (it still runs each retry at once, and the task's on_failure on the last)."""
-    from portal.celery import app
+    from portal.celery import override
 
-    app.conf.task_eager_propagates = False  # the autouse eager fixture restores it after the test
+    override(task_eager_propagates=False)  # the autouse eager fixture restores it after the test
 
 
 def submitted_case(org, **form):
