@@ -112,6 +112,7 @@ def celery_worker(transactional_db, redis_url):
     if not broker.startswith("redis"):
         service_missing("this test needs a Celery broker on Redis (set CELERY_BROKER_URL=redis://...)")
     previous = override(task_always_eager=False, broker_url=broker, result_backend=broker)
+    app.control.purge()  # messages left by an earlier run name ids of another test database
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
         yield worker
     override(**previous)
