@@ -245,7 +245,8 @@ class RegistrationFormForm(forms.ModelForm):
             elif isinstance(field, forms.BooleanField):
                 value = bool(self.data.get(self.add_prefix(name)))
             else:
-                value = (self.data.get(self.add_prefix(name)) or "")
+                # As typed, minus NUL characters: no database text column holds them (PostgreSQL refuses them).
+                value = (self.data.get(self.add_prefix(name)) or "").replace("\x00", "")
                 if model_field.choices and value and value not in dict(model_field.flatchoices):
                     continue  # a choice that does not exist: keep what was there
                 if model_field.max_length:

@@ -15,5 +15,18 @@ def query_without_page(request) -> str:
     return params.urlencode()
 
 
+# The largest id a database column holds (a BigAutoField): larger numbers overflow SQLite's integers.
+MAX_ID = 2**63 - 1
+
+
+def parse_id(value) -> int | None:
+    """An object id written in decimal digits (from a form, a query string, a reference), or None for anything else:
+    signs, spaces, digits int() refuses although str.isdigit() accepts them ("²"), numbers too big for any column."""
+    if not isinstance(value, str) or not value.isdecimal() or len(value) > len(str(MAX_ID)):
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_ID else None
+
+
 def search_term(request, name: str = "q", max_length: int = 100) -> str:
     return request.GET.get(name, "").strip()[:max_length]

@@ -8,7 +8,7 @@ from provisioning.eligibility import check_eligibility, has_texting_addon
 
 from . import audit
 from .access import organisation_view, support_view
-from .lists import paginate, query_without_page, search_term
+from .lists import paginate, parse_id, query_without_page, search_term
 from .middleware import SUPPORT_ORG_SESSION_KEY
 from .models import AuditEvent, Organisation, User
 
@@ -79,7 +79,10 @@ def audit_log(request):
 def switch_organisation(request):
     """Support staff choose which customer organisation the Control Hub shell shows."""
     if request.method == "POST":
-        org = get_object_or_404(Organisation, pk=request.POST.get("organisation") or 0)
+        org = Organisation.objects.filter(pk=parse_id(request.POST.get("organisation"))).first()
+        if org is None:
+            messages.error(request, "Choose an organisation from the list.")
+            return redirect("portal:switch_organisation")
         request.session[SUPPORT_ORG_SESSION_KEY] = org.pk
         audit.record("support.switch_organisation", actor=request.user, organisation=org, target=org)
         messages.info(request, f"You are viewing {org.name}.")

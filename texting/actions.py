@@ -15,6 +15,7 @@ from django.utils import timezone
 from compliance.carrier import CarrierGateway, MessageStatus
 from compliance.carrier import callback_url as carrier_callback
 from portal import audit
+from portal.lists import parse_id
 from portal.models import Organisation, User, parse_version
 from provisioning.models import Licence, PhoneNumber
 from provisioning.phone import normalise_tn
@@ -145,9 +146,7 @@ def apply_carrier_status(result: MessageStatus) -> bool:
 
 def _message_id_from_reference(reference: str) -> int | None:
     prefix = "texting-message-"
-    if reference and reference.startswith(prefix) and reference[len(prefix):].isdigit():
-        return int(reference[len(prefix):])
-    return None
+    return parse_id(reference[len(prefix):]) if reference and reference.startswith(prefix) else None
 
 
 def set_message_status(message_id: int, to: str, *, detail: str = "") -> Message:

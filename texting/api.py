@@ -29,6 +29,7 @@ from .volume import CountersUnavailable
 APP_VERSION_HEADER = "X-Webex-App-Version"
 # A text is at most a few kilobytes; anything much bigger is not a text.
 MAX_REQUEST_BYTES = 64 * 1024
+CARRIER_ID_LENGTH = Message._meta.get_field("carrier_message_id").max_length
 
 
 def refuse(status: int, reason: str, detail: str, **extra) -> JsonResponse:
@@ -36,11 +37,29 @@ def refuse(status: int, reason: str, detail: str, **extra) -> JsonResponse:
 
 
 def _json_object(request) -> dict | None:
+    """The body's JSON object, or None when it is not one we can read and store: not JSON, not UTF-8, nested deeper
+    than the parser goes, not an object, or carrying a NUL character (no text column holds one)."""
     try:
         data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
         return None
-    return data if isinstance(data, dict) else None
+    return data if isinstance(data, dict) and not _has_nul(data) else None
+
+
+def _has_nul(data) -> bool:
+    """Whether any string (key or value) in decoded JSON holds a NUL. Iterative: the JSON may be nested deep."""
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def api_token_view(func):
@@ -114,7 +133,8 @@ def receive_message(request):
     data = _json_object(request)
     if data is not None and isinstance(data.get("payload"), dict):
         data = data["payload"]
-    if data is None or not isinstance(data.get("message_id", ""), str):
+    if data is None or not all(isinstance(data.get(key, ""), str) for key in ("message_id", "from", "to")) \
+            or len(data.get("message_id", "")) > CARRIER_ID_LENGTH:
         return refuse(400, "malformed_request", "Send a JSON object with message_id, from, to and body.")
     try:
         message, created = actions.receive_text(

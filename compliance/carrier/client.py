@@ -27,12 +27,23 @@ T = TypeVar("T")
 # Strict on purpose: a malformed payload raises KeyError, TypeError or ValueError instead of becoming a half-filled
 # status that a caller might act on. Webhook views catch those three for a 400.
 
-def _text(data: dict, key: str, *, required: bool = True) -> str:
+# The longest carrier ids and codes the portal stores (its columns: OrderChunk.carrier_order_id,
+# RegistrationCase.brand_registry_id / campaign_registry_id / brand_identity_status, Message.carrier_message_id).
+ORDER_ID_LENGTH, REGISTRY_ID_LENGTH, MESSAGE_ID_LENGTH = 40, 20, 64
+
+
+def _text(data: dict, key: str, *, required: bool = True, max_length: int | None = None) -> str:
+    """A string field of the carrier's JSON; ValueError for what the portal could not store or look up (a NUL
+    character: PostgreSQL refuses it; an id longer than its column)."""
     value = data[key] if required else data.get(key, "")
     if value is None and not required:
         return ""
     if not isinstance(value, str):
         raise TypeError(f"carrier field {key!r} should be a string, got {type(value).__name__}")
+    if "\x00" in value:
+        raise ValueError(f"carrier field {key!r} contains a NUL character")
+    if max_length is not None and len(value) > max_length:
+        raise ValueError(f"carrier field {key!r} is longer than {max_length} characters")
     return value
 
 
@@ -42,7 +53,7 @@ def parse_number_order(data: dict) -> NumberOrderStatus:
     if not isinstance(numbers, list):
         raise TypeError("carrier field 'numbers' should be a list")
     return NumberOrderStatus(
-        order_id=_text(data, "order_id"),
+        order_id=_text(data, "order_id", max_length=ORDER_ID_LENGTH),
         reference=_text(data, "reference"),
         status=_text(data, "status"),
         numbers=[
@@ -56,18 +67,18 @@ def parse_number_order(data: dict) -> NumberOrderStatus:
 def parse_brand(data: dict) -> RegistrationStatus:
     """A brand (`GET /v1/brands/{id}` or a `brand.updated` callback payload)."""
     return RegistrationStatus(
-        registry_id=_text(data, "brand_id"),
+        registry_id=_text(data, "brand_id", max_length=REGISTRY_ID_LENGTH),
         reference=_text(data, "reference"),
         status=_text(data, "status"),
         reason=_text(data, "reason", required=False),
-        identity_status=_text(data, "identity_status", required=False),
+        identity_status=_text(data, "identity_status", required=False, max_length=REGISTRY_ID_LENGTH),
     )
 
 
 def parse_campaign(data: dict) -> RegistrationStatus:
     """A campaign (`GET /v1/campaigns/{id}` or a `campaign.updated` callback payload)."""
     return RegistrationStatus(
-        registry_id=_text(data, "campaign_id"),
+        registry_id=_text(data, "campaign_id", max_length=REGISTRY_ID_LENGTH),
         reference=_text(data, "reference"),
         status=_text(data, "status"),
         reason=_text(data, "reason", required=False),
@@ -77,7 +88,7 @@ def parse_campaign(data: dict) -> RegistrationStatus:
 def parse_message(data: dict) -> MessageStatus:
     """A message (`GET /v1/messages/{id}` or a `message.updated` callback payload)."""
     return MessageStatus(
-        message_id=_text(data, "message_id"),
+        message_id=_text(data, "message_id", max_length=MESSAGE_ID_LENGTH),
         reference=_text(data, "reference"),
         status=_text(data, "status"),
         reason=_text(data, "reason", required=False),

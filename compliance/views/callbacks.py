@@ -28,7 +28,7 @@ def registration_callback(request):
         event = json.loads(request.body)
         kind, parse = KINDS[event["type"]]
         status = parse(event["payload"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: JSON nested too deep to read
         return HttpResponseBadRequest("Malformed callback.")
     case = _case_for(kind, status)
     if case is None:

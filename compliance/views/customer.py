@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from portal.access import organisation_view
-from portal.lists import paginate, query_without_page
+from portal.lists import paginate, parse_id, query_without_page
 from provisioning.models import Location, PhoneNumber
 
 from .. import actions, queries
@@ -34,8 +34,8 @@ def _matching_numbers(org, source):
     numbers = queries.numbers_available_for_case(org)
     location_id = source.get("location", "")
     q = (source.get("q", "") or "").strip()[:20]
-    if location_id.isdigit():
-        numbers = numbers.filter(location_id=int(location_id))
+    if parse_id(location_id) is not None:
+        numbers = numbers.filter(location_id=parse_id(location_id))
     if q:
         numbers = numbers.filter(e164__contains="".join(ch for ch in q if ch.isdigit()) or q)
     return numbers, {"location": location_id, "q": q}
@@ -47,7 +47,7 @@ def case_open(request):
     org = request.organisation
     source = request.POST if request.method == "POST" else request.GET
     matching, filters = _matching_numbers(org, source)
-    selected = {int(pk) for pk in request.POST.getlist("numbers") if pk.isdigit()}
+    selected = {pk for pk in map(parse_id, request.POST.getlist("numbers")) if pk is not None}
     form = OpenCaseForm(initial={"contact_name": request.user.full_name, "contact_email": request.user.email})
     if request.method == "POST":
         form = OpenCaseForm(request.POST)
@@ -107,6 +107,16 @@ def _case_page(request, case, *, form=None, message_form=None, cancel_form=None)
     return render(request, "compliance/case_detail.html", context)
 
 
+def _form_errors_page(request, case, **forms):
+    """The case page showing a form's errors. A closed case no longer offers the message and cancel forms, so their
+    errors could not be seen there: say instead why the case takes nothing more."""
+    if not case.is_open:
+        messages.error(request, f"This case is {case.get_state_display().lower()}: it takes no more messages or "
+                                "changes. Open a new case if you need support.")
+        return redirect("compliance:case", pk=case.pk)
+    return _case_page(request, case, **forms)
+
+
 @organisation_view
 def case_detail(request, pk):
     case = _customer_case(request, pk)
@@ -144,7 +154,7 @@ def case_message(request, pk):
     case = _customer_case(request, pk)
     form = MessageForm(request.POST)
     if not form.is_valid():
-        return _case_page(request, case, message_form=form)
+        return _form_errors_page(request, case, message_form=form)
     try:
         actions.post_message(case, request.user, form.cleaned_data["text"])
     except CaseRefused as refused:
@@ -158,7 +168,7 @@ def case_cancel(request, pk):
     case = _customer_case(request, pk)
     form = CancelForm(request.POST)
     if not form.is_valid():
-        return _case_page(request, case, cancel_form=form)
+        return _form_errors_page(request, case, cancel_form=form)
     try:
         actions.cancel_case(case, request.user, reason=form.cleaned_data["reason"],
                             expected=request.POST.get("expected_state"))

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from portal.access import support_view
-from portal.lists import paginate, query_without_page
+from portal.lists import paginate, parse_id, query_without_page
 from portal.models import Organisation
 
 from .. import actions, queries
@@ -29,8 +29,7 @@ def support_queue(request):
     org_id = request.GET.get("organisation", "")
     age = request.GET.get("age", "")
     sort = request.GET.get("sort", queries.DEFAULT_SORT)
-    cases = queries.support_queue(state=state, organisation_id=int(org_id) if org_id.isdigit() else None, age=age,
-                                  sort=sort)
+    cases = queries.support_queue(state=state, organisation_id=parse_id(org_id), age=age, sort=sort)
     page = paginate(request, cases, per_page=25)
     context = {
         "page": page, "query": query_without_page(request), "now": timezone.now(),

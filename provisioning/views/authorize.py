@@ -12,7 +12,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from portal.access import organisation_view
-from portal.lists import paginate
+from portal.lists import paginate, parse_id
 
 from ..actions import OrderRefused, check_selectable, place_authorisation_order
 from ..eligibility import check_eligibility
@@ -21,13 +21,6 @@ from ..queries import ASSIGNMENT_FILTERS, cisco_calling_plan_locations, wizard_n
 from ..wizard import Selection
 
 PAGE_SIZE = 50
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _filters(params) -> dict:
@@ -74,7 +67,7 @@ def authorize(request):
     selection = Selection(request.session)
     location = None
     if "location" in request.GET:
-        location_id = _int(request.GET["location"])
+        location_id = parse_id(request.GET["location"])
         if request.GET["location"] and location_id is None:
             raise Http404("No such location.")
         location = get_object_or_404(locations, pk=location_id) if location_id else None
@@ -97,7 +90,7 @@ def authorize_selection(request):
     Every number added is checked first (this location, can be authorised); a refused change changes nothing.
     HTMX gets the updated numbers partial; without JavaScript the form posts the page and is redirected back.
     """
-    location = get_object_or_404(cisco_calling_plan_locations(request.organisation), pk=_int(request.POST.get("location")))
+    location = get_object_or_404(cisco_calling_plan_locations(request.organisation), pk=parse_id(request.POST.get("location")))
     selection = Selection(request.session).for_location(location.pk)
     filters = _filters(request.POST)
     op = request.POST.get("op", "")
@@ -105,7 +98,7 @@ def authorize_selection(request):
     try:
         if op == "toggle":
             # `id` names the checkbox that changed; it is ticked if its value is among the ticked `number`s.
-            number_id = _int(request.POST.get("id"))
+            number_id = parse_id(request.POST.get("id"))
             if number_id is None:
                 raise OrderRefused("Choose a number.")
             if str(number_id) in request.POST.getlist("number"):
@@ -113,9 +106,9 @@ def authorize_selection(request):
             else:
                 selection.remove([number_id])
         elif op in ("select_page", "save_page"):
-            page_ids = [i for i in map(_int, request.POST.getlist("page_ids")) if i is not None]
+            page_ids = [i for i in map(parse_id, request.POST.getlist("page_ids")) if i is not None]
             chosen = page_ids if op == "select_page" else \
-                [i for i in map(_int, request.POST.getlist("number")) if i is not None]
+                [i for i in map(parse_id, request.POST.getlist("number")) if i is not None]
             if set(chosen) - set(page_ids):
                 raise OrderRefused("The selection does not match the numbers on this page. Reload and try again.")
             if chosen:
@@ -123,7 +116,7 @@ def authorize_selection(request):
             selection.remove(set(page_ids) - set(chosen))
             selection.add(chosen)
         elif op == "clear_page":
-            selection.remove([i for i in map(_int, request.POST.getlist("page_ids")) if i is not None])
+            selection.remove([i for i in map(parse_id, request.POST.getlist("page_ids")) if i is not None])
         elif op == "select_matching":
             selection.add(wizard_numbers(location, **filters).values_list("pk", flat=True))
         elif op == "clear":

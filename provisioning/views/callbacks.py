@@ -21,7 +21,7 @@ def number_order_callback(request):
     try:
         event = json.loads(request.body)
         carrier_order = parse_number_order(event["payload"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: JSON nested too deep to read
         return HttpResponseBadRequest("Malformed callback.")
     chunk = OrderChunk.objects.filter(carrier_order_id=carrier_order.order_id).first()
     if chunk is None:

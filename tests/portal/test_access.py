@@ -5,6 +5,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from portal.middleware import SUPPORT_ORG_SESSION_KEY
 from portal.models import AuditEvent, User
 
 from tests.factories import make_location, make_numbers, make_org, make_user
@@ -73,6 +74,15 @@ def test_support_staff_switch_organisation_and_view_read_only(client, support, o
     assert client.post(reverse("provisioning:calling_pstn")).status_code == 403
     event = AuditEvent.objects.get(action="support.switch_organisation")
     assert event.actor == support and event.organisation == org
+
+
+@pytest.mark.parametrize("value", ["", "abc", "-1", "²", "9" * 30, "0"])
+def test_support_switcher_refuses_an_organisation_not_in_the_list(client, support, org, value):
+    client.force_login(support)
+    response = client.post(reverse("portal:switch_organisation"), {"organisation": value}, follow=True)
+    assert "Choose an organisation from the list." in response.content.decode()
+    assert SUPPORT_ORG_SESSION_KEY not in client.session
+    assert not AuditEvent.objects.filter(action="support.switch_organisation").exists()
 
 
 def test_customer_admins_cannot_open_the_support_switcher(admin_client, other_org):
