@@ -1,0 +1,520 @@
+"""Every form and the JSON API, driven by hypothesis with arbitrary input.
+
+For each submission: never a server error; a refused submission saves nothing (a fingerprint of every table before
+and after, tests/security/snapshot.py) and the user is told (a 4xx answer, or the page shown again with the error);
+an accepted one changes only what that form is about. Hypothesis often produces valid submissions too (inputs are
+valid forms with a few fields replaced), so every test decides from the answer which one it got.
+
+Covered (URL name: what is fuzzed):
+- `login`: sign-in (username, password, next: open redirects too);
+- `password_change`: old and new passwords;
+- `portal:switch_organisation`: support staff's choice of organisation;
+- `provisioning:authorize_selection`: the Authorize wizard's selection changes (op, location, id, number, page_ids,
+  q, assigned, page), plain and HTMX; the selection never holds a number that cannot be authorised;
+- `provisioning:authorize_summary` + `provisioning:authorize_submit`: the summary's one-time token (right, stale,
+  another order's, anything) over selections that may have gone stale;
+- `compliance:case_open`: contact fields, numbers, location, "include all matching";
+- `compliance:case_form`: the 10DLC registration form, every field, as a draft and submitted, brand unlocked and
+  locked (after a campaign rejection);
+- `compliance:case_message`, `compliance:case_cancel`: the customer's message and cancellation;
+- `compliance:support_action`: every action slug (and unknown ones) on cases in every state support acts on, with
+  every action's fields;
+- `texting:set_business_texting`: the switch, with and without the add-on licence;
+- `texting:issue_api_token`: email and label;
+- `texting:api_send_message`: JSON bodies of every shape, not-JSON bytes, huge bodies, any token and app version;
+- `texting:api_inbound`, `texting:carrier_message_callback`, `provisioning:number_order_callback`,
+  `compliance:registration_callback`: bodies of every shape, signed and not.
+
+Not here: GET-only pages and filters (tests/security/test_isolation_sweep.py requests every URL), the password reset
+pages (Django's own, and they change nothing before the emailed link), Django's admin site.
+
+Each example runs in a savepoint rolled back afterwards (tests/security/fuzzing.py: `undone`), so examples do not
+leak into one another and a failure replays exactly. Examples are derandomised: CI sees the same inputs every run.
+"""
+
+import os
+from urllib.parse import quote, urlsplit
+
+import pytest
+from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from compliance.models import RegistrationCase
+from compliance.models.registration import EntityType, MonthlyVolume, StockExchange, UseCase, Vertical
+from compliance.views.support import ACTIONS
+from portal.lists import parse_id
+from portal.middleware import SUPPORT_ORG_SESSION_KEY
+from portal.models import AuditEvent, User
+from provisioning.actions import AUTHORISABLE_STATES
+from provisioning.models import AuthorisationOrder, Licence, PhoneNumber
+from provisioning.wizard import SESSION_KEY
+from tests.compliance.factories import VALID_FORM
+from tests.factories import PASSWORD
+from texting.models import ApiToken, BlockReason, Message, ServiceSettings
+
+from .snapshot import fingerprint
+from .fuzzing import (
+    APP_VERSION,
+    RECIPIENT,
+    build_bench,
+    header_text,
+    hostile_text,
+    ids,
+    json_object,
+    json_values,
+    mutated,
+    raw_bodies,
+    signed,
+    submit,
+    undone,
+    value,
+)
+
+pytestmark = pytest.mark.django_db
+
+# FUZZ_EXAMPLES=500 searches deeper (minutes): worth a run after changing a form or a parser.
+FUZZ = settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "40")), deadline=None, derandomize=True, database=None, print_blob=False,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@pytest.fixture
+def bench(db):
+    return build_bench()
+
+
+def as_int(text) -> int | None:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
+
+
+# --- the shell: signing in, changing one's password ---------------------------------------------------------------
+
+@FUZZ
+@given(data=st.data())
+def test_sign_in_form(bench, data):
+    form = data.draw(mutated(
+        {"username": bench.admin.email, "password": PASSWORD, "next": "/cases/"},
+        {"username": value(bench.admin.email, bench.admin.email.upper(), bench.support.email),
+         "password": value(PASSWORD, PASSWORD.upper()),
+         "next": value("/cases/", "https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:x()")},
+    ))
+    with undone():
+        client = bench.client()
+        last_event = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        seen = submit(client, bench, reverse("login"), form=form)
+        if seen.status == 302:
+            assert "_auth_user_id" in client.session and form.get("password") == PASSWORD, seen.describe()
+            target = urlsplit(seen.response["Location"].replace("\\", "/"))
+            assert not target.scheme and not target.netloc, f"sent off-site: {seen.response['Location']}"
+            assert seen.changed <= {"portal.User", "portal.AuditEvent"}, seen.describe()
+        else:
+            assert seen.status == 200 and seen.shows_error, f"sign-in refused without saying why: {seen.describe()}"
+            assert "_auth_user_id" not in client.session
+            # Nothing saved but the audit of the failed attempt (README: every failed sign-in is in the audit log).
+            assert seen.changed <= {"portal.AuditEvent"}, seen.describe()
+            new_events = AuditEvent.objects.filter(pk__gt=last_event).values_list("action", flat=True)
+            assert set(new_events) <= {"auth.login_failed"}
+
+
+NEW_PASSWORD = "Fuzz-Strong-Passw0rd!"
+
+
+@FUZZ
+@given(data=st.data())
+def test_password_change_form(bench, data):
+    form = data.draw(mutated(
+        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        {name: value(PASSWORD, NEW_PASSWORD, "short", bench.admin.email)
+         for name in ("old_password", "new_password1", "new_password2")},
+    ))
+    with undone():
+        client = bench.client(bench.admin)
+        seen = submit(client, bench, reverse("password_change"), form=form)
+        admin = User.objects.get(pk=bench.admin.pk)
+        if seen.status == 302:
+            assert form.get("old_password") == PASSWORD and admin.check_password(form["new_password1"])
+            assert seen.changed <= {"portal.User", "portal.AuditEvent"}, seen.describe()
+        else:
+            assert seen.status == 200 and seen.shows_error, seen.describe()
+            assert not seen.changes and admin.check_password(PASSWORD), seen.describe()
+
+
+@FUZZ
+@given(data=st.data())
+def test_support_organisation_switcher(bench, data):
+    form = data.draw(st.fixed_dictionaries({}, optional={"organisation": ids(bench.org.pk)}))
+    with undone():
+        client = bench.client(bench.support)
+        seen = submit(client, bench, reverse("portal:switch_organisation"), form=form)
+        assert seen.status == 302, seen.describe()
+        if parse_id(form.get("organisation")) == bench.org.pk:
+            assert "info" in seen.levels and client.session[SUPPORT_ORG_SESSION_KEY] == bench.org.pk
+            assert seen.changed <= {"portal.AuditEvent"}, seen.describe()
+        else:
+            assert "error" in seen.levels and SUPPORT_ORG_SESSION_KEY not in client.session, seen.describe()
+            assert not seen.changes, seen.describe()
+
+
+# --- provisioning: the Authorize wizard -----------------------------------------------------------------------------
+
+SELECTION_OPS = ("toggle", "select_page", "save_page", "clear_page", "select_matching", "clear")
+
+
+@FUZZ
+@given(data=st.data())
+def test_authorize_wizard_selection(bench, data):
+    numbers = [n.pk for n in bench.authorisable] + [bench.authorised[0].pk, bench.order.lines.first().number_id]
+    number_ids = ids(*numbers)
+    form = data.draw(st.fixed_dictionaries(
+        {"location": ids(bench.location.pk, bench.other_location.pk), "op": value(*SELECTION_OPS)},
+        optional={"id": number_ids, "number": st.lists(number_ids, max_size=4),
+                  "page_ids": st.lists(number_ids, max_size=4), "q": value("415", "0000", "2"),
+                  "assigned": value("assigned", "unassigned"), "page": value("1", "2")},
+    ))
+    htmx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "wizard-numbers"} if data.draw(st.booleans()) else {}
+    selectable = set(PhoneNumber.objects.filter(location=bench.location, texting_state__in=AUTHORISABLE_STATES)
+                     .values_list("pk", flat=True))
+    with undone():
+        client = bench.client(bench.admin)
+        seen = submit(client, bench, reverse("provisioning:authorize_selection"), form=form, **htmx)
+        assert not seen.changes, f"the selection lives in the session, yet data changed: {seen.describe()}"
+        if seen.status == 404:
+            assert as_int(form["location"]) != bench.location.pk, seen.describe()
+            return
+        assert seen.status == (200 if htmx else 302), seen.describe()
+        held = set((client.session.get(SESSION_KEY) or {}).get("ids", []))
+        assert held <= selectable, f"the selection holds numbers that cannot be authorised: {held - selectable}"
+        if form["op"] not in SELECTION_OPS or (form["op"] == "toggle" and as_int(form.get("id")) is None):
+            assert seen.shows_error, f"a meaningless change was not refused visibly: {seen.describe()}"
+
+
+SUMMARY_TOKEN = "<the summary's token>"
+
+
+@FUZZ
+@given(data=st.data())
+def test_authorize_submit_with_any_token(bench, data):
+    candidates = [n.pk for n in bench.authorisable] + [bench.authorised[0].pk, 2**40]
+    # The session's selection as it may be by now: numbers another order took meanwhile, numbers deleted.
+    chosen = data.draw(st.lists(st.sampled_from(candidates), max_size=3, unique=True))
+    token = data.draw(st.one_of(st.just(SUMMARY_TOKEN), st.just(str(bench.order.submission_token)),
+                                st.uuids().map(str), hostile_text))
+    valid = bool(chosen) and set(chosen) <= {n.pk for n in bench.authorisable} and token == SUMMARY_TOKEN
+    with undone():
+        client = bench.client(bench.admin)
+        session = client.session
+        session[SESSION_KEY] = {"location_id": bench.location.pk, "ids": sorted(chosen), "token": None}
+        session.save()
+        assert client.get(reverse("provisioning:authorize_summary")).status_code in (200, 302)
+        shown = (client.session.get(SESSION_KEY) or {}).get("token") or ""
+        orders = AuthorisationOrder.objects.count()
+        seen = submit(client, bench, reverse("provisioning:authorize_submit"),
+                      form={"token": shown if token == SUMMARY_TOKEN else token})
+        assert seen.status == 302, seen.describe()
+        if "success" in seen.levels:
+            assert valid, f"an order was placed from a stale selection or token: {seen.describe()}"
+            assert AuthorisationOrder.objects.count() == orders + 1
+            assert seen.changed <= {"provisioning.AuthorisationOrder", "provisioning.OrderChunk",
+                                    "provisioning.OrderLine", "provisioning.PhoneNumber", "portal.AuditEvent"}
+        else:
+            assert not valid, f"a valid order was refused: {seen.describe()}"
+            assert not seen.changes, seen.describe()
+            # Refused, or (the earlier order's token: a double submission) shown the order already placed.
+            assert seen.levels & {"error", "info"}, seen.describe()
+
+
+# --- compliance: the customer's case pages ------------------------------------------------------------------------
+
+@FUZZ
+@given(data=st.data())
+def test_open_case_form(bench, data):
+    numbers = ids(*[n.pk for n in bench.authorised], bench.authorisable[0].pk, bench.cases["opened"].pk)
+    form = data.draw(mutated(
+        {"contact_name": "Casey Contact", "contact_email": "casey@fuzz.test", "contact_phone": "+1 415 555 0100",
+         "note": "Please register these.", "numbers": [str(bench.authorised[0].pk)]},
+        {"numbers": st.lists(numbers, max_size=3), "location": ids(bench.location.pk, bench.other_location.pk),
+         "all_matching": value("1"), "q": value("415", "0"),
+         "contact_email": value("casey@fuzz.test", "CASEY@FUZZ.TEST", "casey@"),
+         "contact_phone": value("+1 415 555 0100", "+44 20 7946 0000", "555")},
+    ))
+    with undone():
+        seen = submit(bench.client(bench.admin), bench, reverse("compliance:case_open"), form=form)
+        if seen.status == 302:
+            assert "success" in seen.levels, seen.describe()
+            assert seen.changed <= {"compliance.RegistrationCase", "compliance.CaseNumber", "compliance.CaseEvent",
+                                    "portal.AuditEvent"}, seen.describe()
+        else:
+            assert seen.status == 200 and seen.shows_error, f"refused without saying why: {seen.describe()}"
+            assert not seen.changes, seen.describe()
+
+
+REGISTRATION_FIELDS = {
+    "entity_type": value(*EntityType.values), "country": value("US", "CA"),
+    "tax_number": value("12-3456789", "00-1234567", "123456782", "123456789"),
+    "postal_code": value("94105", "M5V 1L9", "D0D 0D0"), "website": value("https://www.acme.example", "http://acme"),
+    "vertical": value(*Vertical.values), "stock_symbol": value("CSCO", "1BAD"),
+    "stock_exchange": value(*StockExchange.values), "use_case": value(*UseCase.values),
+    "monthly_volume": value(*MonthlyVolume.values), "support_phone": value("+1 415 555 0100", "+44 20 7946 0000"),
+    "opt_out_keywords": value("STOP", "QUIT", "STOP, NOT A WORD"), "help_keywords": value("HELP", "INFO"),
+    "embedded_links": value("on"), "age_gated": value("on"), "sample_3": value("Acme: a third sample. Reply STOP."),
+}
+CUSTOMER_EDITS = {"compliance.RegistrationForm"}  # a refused submission still keeps what was typed, as a draft
+
+
+@FUZZ
+@given(data=st.data())
+def test_registration_form(bench, data):
+    case = bench.cases[data.draw(st.sampled_from(["form_sent", "campaign_rejected"]))]  # brand editable, locked
+    form = data.draw(mutated({**VALID_FORM, "expected_state": case.state},
+                             {**REGISTRATION_FIELDS, "expected_state": value(case.state, "form_submitted")}))
+    submitting = data.draw(st.booleans())
+    if submitting:
+        form["submit"] = "1"
+    with undone():
+        seen = submit(bench.client(bench.admin), bench, reverse("compliance:case_form", args=[case.pk]), form=form)
+        state = RegistrationCase.objects.get(pk=case.pk).state
+        if seen.status == 200:  # the form shown again with what is wrong
+            assert submitting and seen.shows_error and "error" in seen.levels, seen.describe()
+            assert seen.changed <= CUSTOMER_EDITS and state == case.state, seen.describe()
+            return
+        assert seen.status == 302, seen.describe()
+        if "error" in seen.levels:  # refused outright (the case moved on): nothing kept
+            assert not seen.changes, seen.describe()
+        elif submitting:
+            assert "success" in seen.levels and state == RegistrationCase.State.FORM_SUBMITTED, seen.describe()
+            assert seen.changed <= CUSTOMER_EDITS | {"compliance.RegistrationCase", "compliance.CaseEvent",
+                                                     "portal.AuditEvent"}, seen.describe()
+        else:  # a draft: kept as typed, whatever is wrong with it, and the case does not move
+            assert "success" in seen.levels and state == case.state, seen.describe()
+            assert seen.changed <= CUSTOMER_EDITS | {"portal.AuditEvent"}, seen.describe()
+
+
+@FUZZ
+@given(data=st.data())
+def test_case_message_and_cancel_forms(bench, data):
+    case = bench.cases[data.draw(st.sampled_from(["form_sent", "opened", "cancelled"]))]
+    which = data.draw(st.sampled_from(["case_message", "case_cancel"]))
+    if which == "case_message":
+        form = data.draw(mutated({"message-text": "When will the brand be registered?"}))
+        allowed = {"compliance.CaseEvent", "portal.AuditEvent"}
+    else:
+        form = data.draw(mutated({"cancel-reason": "We no longer need texting.", "expected_state": case.state},
+                                 {"expected_state": value(case.state, "completed")}))
+        allowed = {"compliance.RegistrationCase", "compliance.CaseEvent", "compliance.CaseNumber", "portal.AuditEvent"}
+    with undone():
+        seen = submit(bench.client(bench.admin), bench, reverse(f"compliance:{which}", args=[case.pk]), form=form)
+        if seen.status == 200:
+            assert seen.shows_error, f"the form came back without saying what is wrong: {seen.describe()}"
+            assert not seen.changes, seen.describe()
+        else:
+            assert seen.status == 302, seen.describe()
+            if seen.changes:
+                assert "error" not in seen.levels and seen.changed <= allowed, seen.describe()
+            else:
+                assert "error" in seen.levels, f"nothing happened and nobody said why: {seen.describe()}"
+
+
+SUPPORT_FORM = {
+    "brand-decision": "approved", "brand-registry_id": "B4K9Q2X", "brand-reason": "",
+    "brand-identity_status": "VERIFIED", "campaign-decision": "approved", "campaign-registry_id": "C4K9Q2X",
+    "campaign-reason": "", "cancel-reason": "The customer asked.", "message-text": "We are on it.",
+    "note-text": "Checked the EIN.",
+}
+SUPPORT_FIELDS = {
+    "brand-decision": value("approved", "rejected"), "campaign-decision": value("approved", "rejected"),
+    "brand-registry_id": value("B4K9Q2X", "b4k9q2x", "C4K9Q2X", ""), "campaign-registry_id": value("C4K9Q2X", ""),
+    "brand-identity_status": value("VERIFIED", "UNVERIFIED", ""), "brand-reason": value("", "EIN mismatch"),
+    "campaign-reason": value("", "Samples do not match"),
+}
+SUPPORT_EDITS = {"compliance.RegistrationCase", "compliance.CaseEvent", "compliance.CaseNumber",
+                 "compliance.RegistrationForm", "portal.AuditEvent"}
+
+
+@FUZZ
+@given(data=st.data())
+def test_support_actions(bench, data):
+    action = data.draw(st.one_of(st.sampled_from(sorted(ACTIONS)), hostile_text))
+    case = data.draw(st.sampled_from(sorted(bench.cases.values(), key=lambda c: c.pk)))
+    case_pk = data.draw(st.one_of(st.just(case.pk), st.integers(0, 2**64)))
+    form = data.draw(mutated({**SUPPORT_FORM, "expected_state": case.state},
+                             {**SUPPORT_FIELDS, "expected_state": value(*RegistrationCase.State.values)}))
+    with undone():
+        seen = submit(bench.client(bench.support), bench, f"/support/cases/{case_pk}/{quote(action, safe='')}/",
+                      form=form)
+        if seen.status == 404:
+            assert action not in ACTIONS or case_pk != case.pk, seen.describe()
+            assert not seen.changes, seen.describe()
+        elif seen.status == 200:  # the case page with the action's form and its errors
+            assert seen.shows_error and "error" in seen.levels, seen.describe()
+            assert not seen.changes, seen.describe()
+        else:
+            assert seen.status == 302, seen.describe()
+            if "error" in seen.levels:
+                assert not seen.changes, f"refused, yet data changed: {seen.describe()}"
+            else:
+                assert "success" in seen.levels and seen.changed <= SUPPORT_EDITS, seen.describe()
+
+
+# --- texting: the switch, API tokens ----------------------------------------------------------------------------
+
+@FUZZ
+@given(data=st.data())
+def test_business_texting_switch(bench, data):
+    form = data.draw(st.fixed_dictionaries({}, optional={"enabled": value("on", "off", "ON", "true")}))
+    has_addon = data.draw(st.booleans())
+    with undone():
+        before = None
+        if not has_addon:
+            Licence.objects.filter(organisation=bench.org, sku=Licence.Sku.BUSINESS_TEXTING_ADDON).delete()
+            before = fingerprint(bench.scopes)
+        seen = submit(bench.client(bench.admin), bench, reverse("texting:set_business_texting"), form=form,
+                      before=before)
+        assert seen.status == 302, seen.describe()
+        switched_on = ServiceSettings.objects.get(organisation=bench.org).business_texting_enabled
+        if "error" in seen.levels:
+            assert form.get("enabled") == "on" and not has_addon and not seen.changes, seen.describe()
+        else:
+            assert "success" in seen.levels and switched_on == (form.get("enabled") == "on"), seen.describe()
+            assert seen.changed <= {"texting.ServiceSettings", "portal.AuditEvent"}, seen.describe()
+
+
+@FUZZ
+@given(data=st.data())
+def test_issue_api_token_form(bench, data):
+    emails = (bench.texter.email, bench.texter.email.upper(), bench.admin.email, bench.support.email, "no@fuzz.test")
+    form = data.draw(mutated({"email": bench.texter.email, "label": "Dana's Webex App"}, {"email": value(*emails)}))
+    with undone():
+        tokens = ApiToken.objects.count()
+        seen = submit(bench.client(bench.admin), bench, reverse("texting:issue_api_token"), form=form)
+        if seen.status == 201:
+            assert ApiToken.objects.count() == tokens + 1 and ApiToken.PREFIX in seen.page, seen.describe()
+            assert seen.changed <= {"texting.ApiToken", "portal.AuditEvent"}, seen.describe()
+        else:
+            assert seen.status == 422 and seen.shows_error, seen.describe()
+            assert not seen.changes, seen.describe()
+
+
+# --- texting: the messaging API and the carrier's callbacks ---------------------------------------------------------
+
+# The token's "last used" time is bookkeeping of the authentication (at most one write a minute), not the request.
+BOOKKEEPING = {"texting.ApiToken"}
+UNSTORED = {401: None, 400: "malformed_request", 413: "request_too_large", 403: "number_not_in_organisation"}
+
+
+@FUZZ
+@given(data=st.data())
+def test_send_message_api(bench, data):
+    shape = {"to": value(RECIPIENT, "+1 (416) 555-0123", "+44 20 7946 0000", "911"),
+             "body": value("Your table is ready.", "é" * 200, "x" * 1600, "   "),
+             "media": st.one_of(st.just([]), st.just(["https://example.com/a.png"]), json_values),
+             "from": value(bench.primary.e164, bench.authorised[0].e164, "+14165550199")}
+    body = data.draw(raw_bodies(json_object(shape)))
+    authorization = data.draw(st.one_of(st.just(f"Bearer {bench.token}"), st.just(f"Bearer {bench.token}"),
+                                        header_text.map(lambda text: f"Bearer {text}"), header_text))
+    version = data.draw(st.one_of(st.just(APP_VERSION), header_text))
+    with undone():
+        texts = Message.objects.count()
+        seen = submit(bench.client(), bench, reverse("texting:api_send_message"), body=body,
+                      HTTP_AUTHORIZATION=authorization, HTTP_X_WEBEX_APP_VERSION=version)
+        answer = seen.json  # every answer is JSON
+        stored = seen.changed - BOOKKEEPING
+        reason = answer.get("reason")
+        if seen.status in UNSTORED and UNSTORED[seen.status] in (None, reason):
+            assert not stored and Message.objects.count() == texts, seen.describe()
+            assert reason, f"a refusal without a reason: {answer}"
+            return
+        # Accepted, or refused by the sending policy: either way stored, once.
+        assert stored <= {"texting.Message", "portal.User"} and Message.objects.count() == texts + 1, seen.describe()
+        text = Message.objects.get(pk=answer["id"])
+        if seen.status == 202:
+            assert text.status == Message.Status.ACCEPTED and answer["status"] == "accepted"
+        else:
+            assert seen.status in (403, 422, 429) and reason in BlockReason.values, seen.describe()
+            assert text.status == Message.Status.BLOCKED and text.blocked_reason == reason
+
+
+SIGNATURES = ("signed", "unsigned", "forged")
+
+
+def _signature(kind: str, body: bytes, settings) -> dict:
+    if kind == "signed":
+        return signed(body, settings.CARRIER_WEBHOOK_SECRET)
+    return {} if kind == "unsigned" else signed(body, "not-the-secret")
+
+
+@FUZZ
+@given(data=st.data())
+def test_inbound_text_webhook(bench, data, settings):
+    shape = {"message_id": value("fuzz-in-1", "carrier-" + "9" * 70), "from": value(RECIPIENT, "+44 7700 900123"),
+             "to": value(bench.primary.e164, bench.authorised[0].e164, "+14155550000"),
+             "body": value("STOP", "help", "START", "Hello there"), "media": json_values}
+    event = st.one_of(json_object(shape), st.fixed_dictionaries({"type": value("message.received"),
+                                                                 "payload": json_object(shape)}))
+    body = data.draw(raw_bodies(event))
+    signature = data.draw(st.sampled_from(SIGNATURES))
+    with undone():
+        texts = Message.objects.count()
+        seen = submit(bench.client(), bench, reverse("texting:api_inbound"), body=body,
+                      **_signature(signature, body, settings))
+        answer = seen.json
+        if signature != "signed":
+            assert seen.status == 401 and not seen.changes, seen.describe()
+        elif seen.status == 201:
+            assert Message.objects.filter(direction="inbound").count() > 0 and not answer["duplicate"]
+            assert seen.changed <= {"texting.Message", "texting.OptOut"} and Message.objects.count() > texts
+        else:
+            assert seen.status in (200, 400, 404) and not seen.changes, seen.describe()
+            assert seen.status == 200 or answer.get("reason"), answer
+
+
+@FUZZ
+@given(data=st.data())
+def test_carrier_callbacks(bench, data, settings):
+    brand_case, campaign_case = bench.cases["brand_submitted"], bench.cases["campaign_submitted"]
+    order_number = bench.order.lines.first().number.e164
+    endpoints = {
+        "provisioning:number_order_callback": (
+            st.fixed_dictionaries({"type": value("number_order.updated"), "payload": json_object({
+                "order_id": value("fuzz-order-1"), "reference": value(str(bench.order.pk)),
+                "status": value("completed", "pending"),
+                "numbers": st.lists(json_object({"e164": value(order_number, bench.primary.e164),
+                                                 "status": value("authorised", "rejected"),
+                                                 "reason": value("Not a mobile-capable number")}), max_size=3)})}),
+            {"provisioning.OrderLine", "provisioning.OrderChunk", "provisioning.AuthorisationOrder",
+             "provisioning.PhoneNumber", "portal.AuditEvent"}, 403),
+        "compliance:registration_callback": (
+            st.fixed_dictionaries({"type": value("brand.updated", "campaign.updated"), "payload": json_object({
+                "brand_id": value(brand_case.brand_registry_id, "BNEW001"),
+                "campaign_id": value(campaign_case.campaign_registry_id, "CNEW001"),
+                "reference": value(brand_case.brand_reference, campaign_case.campaign_reference,
+                                   f"case-{brand_case.pk}-brand-²"),
+                "status": value("APPROVED", "REJECTED", "ACTIVE", "PENDING", "approved"),
+                "reason": value("", "EIN mismatch"), "identity_status": value("VERIFIED", "UNVERIFIED")})}),
+            {"compliance.RegistrationCase", "compliance.CaseEvent", "compliance.CaseNumber", "portal.AuditEvent"},
+            403),
+        "texting:carrier_message_callback": (
+            st.fixed_dictionaries({"type": value("message.updated"), "payload": json_object({
+                "message_id": value("carrier-msg-1", "m" * 80), "reference": value(bench.text.reference,
+                                                                                   "texting-message-²"),
+                "status": value("sent", "delivered", "failed", "queued"), "reason": value("Handset off")})}),
+            {"texting.Message"}, 401),
+    }
+    name = data.draw(st.sampled_from(sorted(endpoints)))
+    shaped, allowed, unsigned_status = endpoints[name]
+    body = data.draw(raw_bodies(shaped))
+    signature = data.draw(st.sampled_from(SIGNATURES))
+    with undone():
+        seen = submit(bench.client(), bench, reverse(name), body=body,
+                      **_signature(signature, body, settings))
+        if signature != "signed":
+            assert seen.status == unsigned_status and not seen.changes, seen.describe()
+        elif seen.status == 200:
+            assert seen.changed <= allowed, seen.describe()
+        else:
+            assert seen.status in (202, 400), seen.describe()
+            assert not seen.changes, f"a callback we did not apply changed data: {seen.describe()}"
