@@ -96,12 +96,12 @@ TEMPLATES = [
     },
 ]
 
-# With no DATABASE_URL: a SQLite file under var/ (the embedded default for `make run` and `make test`).
+# With no DATABASE_URL (or an empty one): a SQLite file under var/ (the embedded default for `make run` and
+# `make test`).
 SQLITE_PATH = BASE_DIR / "var" / "db.sqlite3"
 DATABASES = {
-    "default": dj_database_url.config(
-        env="DATABASE_URL",
-        default=f"sqlite:///{SQLITE_PATH}",
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{SQLITE_PATH}",
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
