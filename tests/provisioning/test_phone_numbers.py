@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from provisioning.models import PhoneNumber
-from provisioning.phone import normalise_tn
+from provisioning.phone import display_tn, normalise_tn
 
 from tests.factories import make_location, make_org
 
@@ -108,3 +108,15 @@ def test_a_user_has_at_most_one_primary_number():
         PhoneNumber.objects.create(e164="+14155550124", location=location, assigned_user=user, is_primary=True)
     PhoneNumber.objects.create(e164="+14155550125", location=location, assigned_user=user, is_primary=False)
     assert user.numbers.filter(is_primary=True).count() == 1
+
+
+@given(area=st.integers(200, 999), exchange=st.integers(200, 999), line=st.integers(0, 9999))
+def test_display_of_a_north_american_number_is_what_phonenumbers_shows(area, exchange, line):
+    e164 = f"+1{area}{exchange}{line:04d}"
+    expected = phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    assert display_tn(e164) == expected
+
+
+@pytest.mark.parametrize("e164, shown", [("+442079460000", "+44 20 7946 0000"), ("not a number", "not a number")])
+def test_display_of_other_numbers_goes_through_phonenumbers(e164, shown):
+    assert display_tn(e164) == shown
