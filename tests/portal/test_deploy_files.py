@@ -22,6 +22,23 @@ def test_docker_compose_file_is_valid_and_has_the_production_services():
                             env={"SECRET_KEY": "validate-only", "PATH": "/usr/bin:/bin"}, timeout=60)
     assert result.returncode == 0, result.stderr
     assert {"postgres", "redis", "web", "worker", "beat", "carrier-sim"} <= set(result.stdout.split())
+    resolved = subprocess.run([compose, "config"], cwd=ROOT, capture_output=True, text=True,
+                              env={"SECRET_KEY": "validate-only", "PATH": "/usr/bin:/bin"}, timeout=60).stdout
+    checked = _services_with_health_checks(resolved)
+    assert {"postgres", "redis", "web", "worker", "beat", "carrier-sim"} <= checked, f"no health check: {checked}"
+
+
+def _services_with_health_checks(resolved: str) -> set[str]:
+    """The services of `docker-compose config`'s normalised YAML (two-space indents) that declare a health check."""
+    services, current, checked = False, None, set()
+    for line in resolved.splitlines():
+        if line and not line.startswith(" "):
+            services = line == "services:"
+        elif services and line.startswith("  ") and not line.startswith("   ") and line.endswith(":"):
+            current = line.strip()[:-1]
+        elif services and current and line == "    healthcheck:":
+            checked.add(current)
+    return checked
 
 
 @pytest.mark.django_db
