@@ -181,7 +181,7 @@ def report(order_ids: list[int], stats: dict, placed_in: float, drained_in: floa
     print(f"  idempotent replays     {stats['idempotent_replays']:6d}")
     print(f"  orders created         {stats['writes_created'].get('orders', 0):6d}  at the carrier")
     print(f"  duplicate submissions  {stats['duplicate_submissions']:6d}")
-    print(f"  time to drain          " + ("not drained" if drained_in is None else f"{drained_in:6.1f} s")
+    print("  time to drain          " + ("not drained" if drained_in is None else f"{drained_in:6.1f} s")
           + f"  (from the first order placed; limit {DRAIN_TIMEOUT_SECONDS} s)")
 
     verdict = Verdict()

@@ -194,7 +194,7 @@ def report(visitor: Visitor, timings: dict, gunicorn_still_running: bool) -> int
     down_health = [answer for answer in down if answer.path == "/healthz"]
     after = visitor.after("after")
     recovery = recovery_seconds(after, timings["back_at"])
-    print(f"Time to recover after PostgreSQL accepted connections again: "
+    print("Time to recover after PostgreSQL accepted connections again: "
           + ("never" if recovery is None else f"{recovery:.2f} s"))
 
     verdict = Verdict()
