@@ -37,6 +37,13 @@ def test_admin_authorises_three_numbers_across_two_pages(page, live_server, carr
     page.get_by_text("1 number can be authorised").wait_for()
     page.get_by_label("Select +1 415-555-0012").check()
     page.get_by_text("1 number selected").wait_for()
+    # Changed their mind: the bar offers to clear the selection as soon as something is ticked.
+    page.locator("#wizard-selection").get_by_role("button", name="Clear selection").click()
+    page.get_by_text("0 numbers selected").wait_for()
+    assert not page.get_by_label("Select +1 415-555-0012").is_checked()
+    assert page.locator("#wizard-selection").get_by_role("button", name="Clear selection").count() == 0
+    page.get_by_label("Select +1 415-555-0012").check()
+    page.get_by_text("1 number selected").wait_for()
 
     # Clear the search, tick one number on page 1 and one on page 2.
     page.get_by_label("Search numbers by digits").fill("")
