@@ -29,6 +29,8 @@ def test_admin_authorises_three_numbers_across_two_pages(page, live_server, carr
 
     page.get_by_label("Cisco Calling Plan location").select_option(label="San Francisco HQ (San Francisco, US)")
     page.get_by_text("800 numbers can be authorised").wait_for()
+    steps = page.get_by_role("list", name="Steps")
+    assert steps.locator("[aria-current=step]").inner_text() == "Select numbers"
     next_button = page.locator("#wizard-selection").get_by_role("button", name="Next")
     assert next_button.is_disabled()
 
