@@ -69,7 +69,7 @@ def send_text(user: User, *, to, body, media=None, app_version: str = "", from_n
             created_at=now, status_changed=now,
         )
         if refusal is None:
-            transaction.on_commit(lambda: _enqueue_send(message.pk))
+            transaction.on_commit(lambda: _enqueue_send(message.pk), robust=True)
         _remember_app_version(user, app_version)
     return message
 
@@ -264,7 +264,7 @@ def _answer_keyword(org: Organisation, number: PhoneNumber, party: str, keyword:
             direction=Message.Direction.OUTBOUND, body=reply, encoding=segments.encoding,
             segments=segments.segments, status=Message.Status.ACCEPTED, is_automatic_reply=True,
         )
-        transaction.on_commit(lambda: _enqueue_send(message.pk))
+        transaction.on_commit(lambda: _enqueue_send(message.pk), robust=True)
 
 
 def _opt_out(org: Organisation, number: PhoneNumber, party: str, keyword: str) -> bool:

@@ -177,3 +177,40 @@ def test_a_text_still_waiting_when_texting_is_switched_off_is_not_sent(carrier_s
     message.refresh_from_db()
     assert message.status == "failed" and "switched off" in message.status_detail
     assert carrier_sim.stats()["writes_created"]["messages"] == 0
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """Celery publishing to a broker nobody answers (a closed port), as when the broker's Redis is down."""
+    from portal.celery import app, override
+
+    down = "redis://127.0.0.1:9/0"
+    monkeypatch.setenv("CELERY_BROKER_URL", down)  # Celery reads the variable before its configuration
+    previous = override(task_always_eager=False, broker_url=down, broker_connection_timeout=0.5,
+                        broker_connection_retry=False, broker_connection_max_retries=0, task_publish_retry=False)
+    pools = app._pool, app.amqp._producer_pool  # connections to the real broker, if any: set aside, not closed
+    app._pool = app.amqp._producer_pool = None
+    yield
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool, app.amqp._producer_pool = pools
+    override(**previous)
+
+
+@pytest.mark.django_db
+def test_a_text_accepted_while_the_broker_is_down_is_answered_and_sent_later(
+        client, admin, broker_down, django_capture_on_commit_callbacks, caplog):
+    """The text is stored before the hand-over to the worker is attempted: the sender gets their 202 (not a 500 for
+    a text that exists) and the failed hand-over is logged. The periodic re-poll sends such a text later
+    (test_stale_texts_are_resumed_by_the_periodic_task)."""
+    user, _ = make_texter(admin.organisation)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/api/texting/messages", {"to": "+14165550123", "body": "On our way."},
+                               content_type="application/json",
+                               HTTP_AUTHORIZATION=f"Bearer {issue_token(admin, user)}",
+                               HTTP_X_WEBEX_APP_VERSION=APP_VERSION)
+    assert response.status_code == 202, response.content
+    message = Message.objects.get(pk=response.json()["id"])
+    assert message.status == "accepted" and not message.carrier_message_id
+    assert any("on_commit" in record.getMessage() and "127.0.0.1:9" in record.getMessage()
+               for record in caplog.records if record.levelname == "ERROR")
