@@ -28,5 +28,11 @@ def parse_id(value) -> int | None:
     return number if 0 < number <= MAX_ID else None
 
 
+def typed_text(value, max_length: int = 100) -> str:
+    """What was typed into a search box: trimmed, at most `max_length` characters, and without NUL characters (no
+    text column holds one, and PostgreSQL refuses them even in a query's parameters)."""
+    return (value if isinstance(value, str) else "").replace("\x00", "").strip()[:max_length]
+
+
 def search_term(request, name: str = "q", max_length: int = 100) -> str:
-    return request.GET.get(name, "").strip()[:max_length]
+    return typed_text(request.GET.get(name), max_length)

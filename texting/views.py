@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from portal.access import organisation_view
-from portal.lists import paginate, query_without_page
+from portal.lists import paginate, query_without_page, typed_text
 from portal.models import User
 from provisioning.eligibility import has_texting_addon
 from provisioning.phone import normalise_tn
@@ -71,7 +71,7 @@ def activity(request):
     except ValueError:
         days = 30
     days = days if days in queries.PERIODS else 30
-    number = request.GET.get("number", "").strip()[:40]
+    number = typed_text(request.GET.get("number"), 40)
     if number:
         try:
             number = normalise_tn(number)

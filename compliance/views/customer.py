@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from portal.access import organisation_view
-from portal.lists import paginate, parse_id, query_without_page
+from portal.lists import paginate, parse_id, query_without_page, typed_text
 from provisioning.models import Location, PhoneNumber
 
 from .. import actions, queries
@@ -33,7 +33,7 @@ def case_list(request):
 def _matching_numbers(org, source):
     numbers = queries.numbers_available_for_case(org)
     location_id = source.get("location", "")
-    q = (source.get("q", "") or "").strip()[:20]
+    q = typed_text(source.get("q"), 20)
     if parse_id(location_id) is not None:
         numbers = numbers.filter(location_id=parse_id(location_id))
     if q:

@@ -12,7 +12,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from portal.access import organisation_view
-from portal.lists import paginate, parse_id
+from portal.lists import paginate, parse_id, typed_text
 
 from ..actions import OrderRefused, check_selectable, place_authorisation_order
 from ..eligibility import check_eligibility
@@ -26,7 +26,7 @@ PAGE_SIZE = 50
 def _filters(params) -> dict:
     """The wizard's number filters from a query string or form: digits to search for, and assignment."""
     assigned = params.get("assigned", "")
-    return {"q": params.get("q", "").strip()[:40], "assigned": assigned if assigned in ASSIGNMENT_FILTERS else ""}
+    return {"q": typed_text(params.get("q"), 40), "assigned": assigned if assigned in ASSIGNMENT_FILTERS else ""}
 
 
 def _wizard_url(location_id, filters=None, page=None) -> str:
@@ -77,7 +77,7 @@ def authorize(request):
     if location is not None:
         selection.for_location(location.pk)
         context.update(_numbers_context(location, selection, _filters(request.GET), request.GET.get("page")))
-    if request.htmx and location is not None and request.htmx.target == "wizard-numbers":
+    if request.htmx and request.htmx.target == "wizard-numbers":  # with no location: the prompt to choose one
         return render(request, "provisioning/authorize.html#numbers", context)
     return render(request, "provisioning/authorize.html", context)
 
