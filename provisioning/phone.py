@@ -9,7 +9,7 @@ TEXTING_REGIONS = frozenset({"US", "CA"})
 # The North American Numbering Plan country code both countries share.
 NANP_COUNTRY_CODE = 1
 # +1, an area code and an exchange code (neither starting with 0 or 1), four digits.
-NANP_E164 = re.compile(r"\+1[2-9]\d{2}[2-9]\d{6}")
+NANP_E164 = re.compile(r"\+1[2-9][0-9]{2}[2-9][0-9]{6}")  # ASCII digits: \d would match any script's digits
 
 
 def normalise_tn(raw: str, default_region: str = "US") -> str:

@@ -31,6 +31,13 @@ def test_admin_authorises_three_numbers_across_two_pages(page, live_server, carr
     page.get_by_text("800 numbers can be authorised").wait_for()
     steps = page.get_by_role("list", name="Steps")
     assert steps.locator("[aria-current=step]").inner_text() == "Select numbers"
+    # Back to no location, and to this one again: the page stays one page, its steps follow.
+    page.get_by_label("Cisco Calling Plan location").select_option(label="Choose a location…")
+    page.get_by_text("Choose a location to list the numbers").wait_for()
+    assert page.get_by_role("heading", name="Authorize Business Texting").count() == 1
+    assert steps.locator("[aria-current=step]").inner_text() == "Choose location"
+    page.get_by_label("Cisco Calling Plan location").select_option(label="San Francisco HQ (San Francisco, US)")
+    page.get_by_text("800 numbers can be authorised").wait_for()
     next_button = page.locator("#wizard-selection").get_by_role("button", name="Next")
     assert next_button.is_disabled()
 
@@ -39,9 +46,11 @@ def test_admin_authorises_three_numbers_across_two_pages(page, live_server, carr
     page.get_by_text("1 number can be authorised").wait_for()
     page.get_by_label("Select +1 415-555-0012").check()
     page.get_by_text("1 number selected").wait_for()
-    # Changed their mind: the bar offers to clear the selection as soon as something is ticked.
+    # Changed their mind: the bar offers to clear the selection as soon as something is ticked (htmx: no reload).
+    page.evaluate("window.sameDocument = true")
     page.locator("#wizard-selection").get_by_role("button", name="Clear selection").click()
     page.get_by_text("0 numbers selected").wait_for()
+    assert page.evaluate("window.sameDocument === true"), "clearing reloaded the page instead of swapping the list"
     assert not page.get_by_label("Select +1 415-555-0012").is_checked()
     assert page.locator("#wizard-selection").get_by_role("button", name="Clear selection").count() == 0
     page.get_by_label("Select +1 415-555-0012").check()

@@ -117,6 +117,7 @@ def test_display_of_a_north_american_number_is_what_phonenumbers_shows(area, exc
     assert display_tn(e164) == expected
 
 
-@pytest.mark.parametrize("e164, shown", [("+442079460000", "+44 20 7946 0000"), ("not a number", "not a number")])
+@pytest.mark.parametrize("e164, shown", [("+442079460000", "+44 20 7946 0000"), ("not a number", "not a number"),
+                                         ("+14१5555०१२३", "+1 415-555-0123")])  # Devanagari digits: read as digits
 def test_display_of_other_numbers_goes_through_phonenumbers(e164, shown):
     assert display_tn(e164) == shown

@@ -459,13 +459,15 @@ def test_inbound_text_webhook(bench, data, settings):
     signature = data.draw(st.sampled_from(SIGNATURES))
     with undone():
         texts = Message.objects.count()
+        newest = Message.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         seen = submit(bench.client(), bench, reverse("texting:api_inbound"), body=body,
                       **_signature(signature, body, settings))
         answer = seen.json
         if signature != "signed":
             assert seen.status == 401 and not seen.changes, seen.describe()
-        elif seen.status == 201:
-            assert Message.objects.filter(direction="inbound").count() > 0 and not answer["duplicate"]
+        elif seen.status == 201:  # a new text: stored once, inbound (and perhaps the automatic STOP/HELP reply)
+            assert not answer["duplicate"] and answer["id"] > newest, seen.describe()
+            assert Message.objects.get(pk=answer["id"]).direction == Message.Direction.INBOUND
             assert seen.changed <= {"texting.Message", "texting.OptOut"} and Message.objects.count() > texts
         else:
             assert seen.status in (200, 400, 404) and not seen.changes, seen.describe()
