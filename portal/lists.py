@@ -28,6 +28,11 @@ def parse_id(value) -> int | None:
     return number if 0 < number <= MAX_ID else None
 
 
+def parse_ids(values) -> list[int]:
+    """The ids among `values` (a form's list of ids), in their order; whatever is not one (parse_id) is left out."""
+    return [pk for pk in map(parse_id, values) if pk is not None]
+
+
 def typed_text(value, max_length: int = 100) -> str:
     """What was typed into a search box: trimmed, at most `max_length` characters, and without NUL characters (no
     text column holds one, and PostgreSQL refuses them even in a query's parameters)."""

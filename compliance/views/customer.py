@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from portal.access import organisation_view
-from portal.lists import paginate, parse_id, query_without_page, typed_text
+from portal.lists import paginate, parse_id, parse_ids, query_without_page, typed_text
 from provisioning.models import Location, PhoneNumber
 
 from .. import actions, queries
@@ -34,8 +34,8 @@ def _matching_numbers(org, source):
     numbers = queries.numbers_available_for_case(org)
     location_id = source.get("location", "")
     q = typed_text(source.get("q"), 20)
-    if parse_id(location_id) is not None:
-        numbers = numbers.filter(location_id=parse_id(location_id))
+    if (location_pk := parse_id(location_id)) is not None:
+        numbers = numbers.filter(location_id=location_pk)
     if q:
         numbers = numbers.filter(e164__contains="".join(ch for ch in q if ch.isdigit()) or q)
     return numbers, {"location": location_id, "q": q}
@@ -47,7 +47,7 @@ def case_open(request):
     org = request.organisation
     source = request.POST if request.method == "POST" else request.GET
     matching, filters = _matching_numbers(org, source)
-    selected = {pk for pk in map(parse_id, request.POST.getlist("numbers")) if pk is not None}
+    selected = set(parse_ids(request.POST.getlist("numbers")))
     form = OpenCaseForm(initial={"contact_name": request.user.full_name, "contact_email": request.user.email})
     if request.method == "POST":
         form = OpenCaseForm(request.POST)

@@ -12,7 +12,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from portal.access import organisation_view
-from portal.lists import paginate, parse_id, typed_text
+from portal.lists import paginate, parse_id, parse_ids, typed_text
 
 from ..actions import OrderRefused, check_selectable, place_authorisation_order
 from ..eligibility import check_eligibility
@@ -106,9 +106,8 @@ def authorize_selection(request):
             else:
                 selection.remove([number_id])
         elif op in ("select_page", "save_page"):
-            page_ids = [i for i in map(parse_id, request.POST.getlist("page_ids")) if i is not None]
-            chosen = page_ids if op == "select_page" else \
-                [i for i in map(parse_id, request.POST.getlist("number")) if i is not None]
+            page_ids = parse_ids(request.POST.getlist("page_ids"))
+            chosen = page_ids if op == "select_page" else parse_ids(request.POST.getlist("number"))
             if set(chosen) - set(page_ids):
                 raise OrderRefused("The selection does not match the numbers on this page. Reload and try again.")
             if chosen:
@@ -116,7 +115,7 @@ def authorize_selection(request):
             selection.remove(set(page_ids) - set(chosen))
             selection.add(chosen)
         elif op == "clear_page":
-            selection.remove([i for i in map(parse_id, request.POST.getlist("page_ids")) if i is not None])
+            selection.remove(parse_ids(request.POST.getlist("page_ids")))
         elif op == "select_matching":
             selection.add(wizard_numbers(location, **filters).values_list("pk", flat=True))
         elif op == "clear":

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal.lists import MAX_ID, parse_id
+from portal.lists import MAX_ID, parse_id, parse_ids
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -21,3 +21,7 @@ def test_examples(text, expected):
 def test_any_text_gives_none_or_an_id_a_column_holds(text):
     number = parse_id(text)
     assert number is None or (0 < number <= MAX_ID and number == int(text))
+
+
+def test_a_list_keeps_only_the_ids_in_order():
+    assert parse_ids(["7", "²", "", "3", "-1", "7"]) == [7, 3, 7]
