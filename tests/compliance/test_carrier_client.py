@@ -362,3 +362,20 @@ def test_webhook_signatures(settings):
     assert not verify_webhook_signature(body, "é" * 64)  # garbage in a header is refused, not a crash
     settings.CARRIER_WEBHOOK_SECRET = ""  # no secret configured: nothing is trusted, not even an empty-key HMAC
     assert not verify_webhook_signature(body, sign_webhook_body(body, ""))
+
+
+def test_the_longest_carrier_ids_accepted_are_what_the_portal_columns_hold():
+    """The carrier client stands apart from the models (no imports from them), so its limits are written out; a
+    column changed without them would let an over-long id through to a database error."""
+    from compliance.carrier import client
+    from compliance.models import RegistrationCase
+    from provisioning.models import OrderChunk
+    from texting.models import Message
+
+    def length(model, name):
+        return model._meta.get_field(name).max_length
+
+    assert client.ORDER_ID_LENGTH == length(OrderChunk, "carrier_order_id")
+    assert client.REGISTRY_ID_LENGTH == length(RegistrationCase, "brand_registry_id") \
+        == length(RegistrationCase, "campaign_registry_id") == length(RegistrationCase, "brand_identity_status")
+    assert client.MESSAGE_ID_LENGTH == length(Message, "carrier_message_id")
