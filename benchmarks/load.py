@@ -50,9 +50,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts" / "faults"))
 # The fault scripts' process helpers and production environment, and their sign-in through the real login form.
-from _services import (BIN, _port_answers, background, flush_redis_db, migrated_database,  # noqa: E402
-                       tail, wait_until)
-from postgres_down import PRODUCTION_ENV, sign_in  # noqa: E402
+from _services import (BIN, PRODUCTION_ENV, answers_ok, background, flush_redis_db, migrated_database,  # noqa: E402
+                       port_in_use, sign_in, wait_started, wait_until, worker_answers)
 
 LOGS = ROOT / "var" / "load"
 WIZARD = "/calling/business-texting/authorize/"
@@ -331,7 +330,7 @@ def start_stack(args, env: dict, stack) -> subprocess.Popen:
     """gunicorn, the Celery worker and the carrier simulator, each stopped by `stack` (an ExitStack) at the end.
     Returns gunicorn's master process (the leader of its workers' process group)."""
     for port in (args.port, args.sim_port):
-        if _port_answers(port):
+        if port_in_use(port):
             raise SystemExit(f"Port {port} is already in use: stop what listens there or choose another port.")
     worker_name = f"load-{os.getpid()}@{socket.gethostname()}"
     python = str(BIN / "python")
@@ -345,24 +344,11 @@ def start_stack(args, env: dict, stack) -> subprocess.Popen:
         "--workers", str(args.workers), "--threads", str(args.threads), "--worker-class", "gthread",
         "--keep-alive", "5", "--timeout", "30"], env=env, logs=LOGS))
 
-    from portal.celery import app
-
-    checks = [
-        ("the carrier simulator", "simulator", lambda: _answers(f"http://127.0.0.1:{args.sim_port}/control/stats")),
-        ("gunicorn", "gunicorn", lambda: _answers(f"http://127.0.0.1:{args.port}/healthz")),
-        ("the Celery worker", "worker", lambda: bool(app.control.ping(destination=[worker_name], timeout=1.0))),
-    ]
-    for name, log, ready in checks:
-        if not wait_until(ready, timeout=60):
-            raise SystemExit(f"{name} did not start:\n" + tail(LOGS / f"{log}.log"))
+    wait_started("The carrier simulator", lambda: answers_ok(f"http://127.0.0.1:{args.sim_port}/control/stats"),
+                 LOGS / "simulator.log")
+    wait_started("gunicorn", lambda: answers_ok(f"http://127.0.0.1:{args.port}/healthz"), LOGS / "gunicorn.log")
+    wait_started("The Celery worker", lambda: worker_answers(worker_name), LOGS / "worker.log")
     return web
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2, trust_env=False).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 # --- running and reporting ----------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""What the fault scripts share: a throw-away PostgreSQL cluster, a migrated database, background processes that are
-always stopped, bounded waits, and the verdict that decides the exit status.
+"""What the fault scripts (and benchmarks/load.py) share: the portal's production environment, a throw-away PostgreSQL
+cluster or Redis, a migrated database, background processes that are always stopped, bounded waits for them to start,
+signing in through the login form, and the verdict that decides the exit status.
 
 Every helper cleans up after itself (context managers, `finally`), so a script that fails half-way leaves no server,
 worker or data directory behind. Process logs go to var/faults/<script>/ (git-ignored) for a look after a failure.
@@ -7,6 +8,8 @@ worker or data directory behind. Process logs go to var/faults/<script>/ (git-ig
 
 import os
 import pwd
+import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -18,11 +21,24 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 
 sys.path.insert(0, str(ROOT))
+
+
+# The portal as deployed: DEBUG off, plain HTTP on loopback (no TLS proxy in front here).
+PRODUCTION_ENV = {
+    "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "127.0.0.1",
+    "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0", "SECURE_SSL_REDIRECT": "0", "SECURE_HSTS_SECONDS": "0",
+    "LOG_LEVEL": "WARNING",
+}
+# What must never reach a visitor: Python's traceback, the driver's or Django's exception names, the server's words.
+LEAK = re.compile(r'Traceback|File "|OperationalError|InterfaceError|DatabaseError|Exception|psycopg'
+                  r"|connection to server|Is the server running")
 
 
 def log_dir(script: str) -> Path:
@@ -133,7 +149,7 @@ class ThrowawayRedis:
         return f"redis://127.0.0.1:{self.port}/{db}"
 
     def start(self) -> None:
-        if _port_answers(self.port):
+        if port_in_use(self.port):
             raise SystemExit(f"Port {self.port} is already in use: stop what listens there or choose another port.")
         with open(self.logfile, "ab") as out:
             self.process = subprocess.Popen(
@@ -171,7 +187,7 @@ def throwaway_redis(port: int, logs: Path) -> Iterator[ThrowawayRedis]:
         server.remove()
 
 
-def _port_answers(port: int) -> bool:
+def port_in_use(port: int) -> bool:
     import socket
 
     with socket.socket() as probe:
@@ -222,6 +238,37 @@ def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 
         if time.monotonic() >= deadline:
             return False
         time.sleep(interval)
+
+
+def answers_ok(url: str) -> bool:
+    """Whether GET `url` answers 200 now (False while the server is still starting, or down)."""
+    try:
+        return httpx.get(url, timeout=2, trust_env=False).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def worker_answers(name: str) -> bool:
+    """Whether the Celery worker `name` answers a ping (through the broker the environment names)."""
+    from portal.celery import app
+
+    return bool(app.control.ping(destination=[name], timeout=1.0))
+
+
+def wait_started(what: str, ready: Callable[[], bool], logfile: Path, timeout: float = 60) -> None:
+    """Wait until `ready()`; if it never is, stop the script with "`what` did not start" and the end of its log."""
+    if not wait_until(ready, timeout=timeout):
+        raise SystemExit(f"{what} did not start:\n" + tail(logfile))
+
+
+def sign_in(client: httpx.Client, email: str, password: str) -> None:
+    """Sign in through the real login form (CSRF token included), as a person would."""
+    form = client.get("/accounts/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+    response = client.post("/accounts/login/", data={"csrfmiddlewaretoken": token, "username": email,
+                                                     "password": password, "next": "/overview/"})
+    if response.status_code != 302 or client.get("/overview/").status_code != 200:
+        raise SystemExit(f"Could not sign in as {email}: HTTP {response.status_code}")
 
 
 def flush_redis_db(url: str) -> None:

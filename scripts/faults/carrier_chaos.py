@@ -28,7 +28,8 @@ import uuid
 from collections import Counter
 
 import httpx
-from _services import BIN, ROOT, Verdict, background, flush_redis_db, log_dir, migrated_database, tail, wait_until
+from _services import (BIN, ROOT, Verdict, answers_ok, background, flush_redis_db, log_dir, migrated_database,
+                       wait_started, wait_until, worker_answers)
 
 ORDERS = int(os.environ.get("CHAOS_ORDERS", "1000"))
 ORGANISATIONS, LOCATIONS_PER_ORG, NUMBERS_PER_LOCATION = 5, 4, 150
@@ -80,7 +81,9 @@ def main() -> int:
             with background("simulator", simulator, env=env, logs=logs), \
                     background("worker", worker, env=env, logs=logs), \
                     httpx.Client(base_url=PORTAL_ENV["CARRIER_API_URL"], timeout=10, trust_env=False) as carrier:
-                _wait_for_services(carrier, logs)
+                stats_url = f"{PORTAL_ENV['CARRIER_API_URL']}/control/stats"
+                wait_started("The carrier simulator", lambda: answers_ok(stats_url), logs / "simulator.log", timeout=30)
+                wait_started("The Celery worker", lambda: worker_answers(WORKER_NAME), logs / "worker.log")
                 sites = make_sites()
                 started = time.monotonic()
                 order_ids = place_orders(sites)
@@ -91,21 +94,6 @@ def main() -> int:
             return report(order_ids, stats, placed_in, drained_in if drained else None)
     finally:
         flush_redis_db(BROKER_URL)
-
-
-def _wait_for_services(carrier: httpx.Client, logs) -> None:
-    from portal.celery import app
-
-    def simulator_up() -> bool:
-        try:
-            return carrier.get("/control/stats").status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    if not wait_until(simulator_up, timeout=30):
-        raise SystemExit("The carrier simulator did not start:\n" + tail(logs / "simulator.log"))
-    if not wait_until(lambda: bool(app.control.ping(destination=[WORKER_NAME], timeout=1.0)), timeout=60):
-        raise SystemExit("The Celery worker did not start:\n" + tail(logs / "worker.log"))
 
 
 def make_sites() -> list[tuple]:

@@ -15,8 +15,6 @@ the throw-away cluster, FAULTS_WEB_PORT (default 8380) for gunicorn. Logs: var/f
 
 import itertools
 import os
-import re
-import secrets
 import subprocess
 import sys
 import threading
@@ -25,7 +23,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 import httpx
-from _services import BIN, ROOT, Verdict, background, log_dir, migrated_database, tail, throwaway_postgres, wait_until
+from _services import (BIN, LEAK, PRODUCTION_ENV, ROOT, Verdict, answers_ok, background, log_dir, migrated_database,
+                       sign_in, throwaway_postgres, wait_started, wait_until)
 
 PG_PORT = int(os.environ.get("FAULTS_PG_PORT", "5442"))
 WEB_PORT = int(os.environ.get("FAULTS_WEB_PORT", "8380"))
@@ -37,17 +36,8 @@ PAGES = (
     "/overview/", "/users/", "/locations/", "/calling/business-texting/authorize/",
     "/calling/business-texting/orders/", "/audit/", "/texting/activity/", "/healthz",
 )
-# What must never reach a visitor: Python's traceback, the driver's or Django's exception names, the server's words.
-LEAK = re.compile(r'Traceback|File "|OperationalError|InterfaceError|DatabaseError|Exception|psycopg'
-                  r"|connection to server|Is the server running")
 PAGE_503_TEXT = "temporarily unavailable"
 
-# The portal as deployed: DEBUG off, plain HTTP on loopback (no TLS proxy in front here).
-PRODUCTION_ENV = {
-    "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "127.0.0.1",
-    "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0", "SECURE_SSL_REDIRECT": "0", "SECURE_HSTS_SECONDS": "0",
-    "LOG_LEVEL": "WARNING",
-}
 
 
 @dataclass(frozen=True)
@@ -103,9 +93,8 @@ def main() -> int:
                     "--workers", "2", "--timeout", "30"]
         with background("gunicorn", gunicorn, env=env, logs=logs) as web, \
                 httpx.Client(base_url=f"http://127.0.0.1:{WEB_PORT}", timeout=15, trust_env=False) as client:
-            if not wait_until(lambda: _answers(client, "/healthz"), timeout=30):
-                print(tail(logs / "gunicorn.log"))
-                raise SystemExit("gunicorn did not start")
+            wait_started("gunicorn", lambda: answers_ok(f"http://127.0.0.1:{WEB_PORT}/healthz"),
+                         logs / "gunicorn.log", timeout=30)
             sign_in(client, email, password)
             visitor = Visitor(client)
             visitor.start()
@@ -129,23 +118,6 @@ def make_admin() -> tuple[str, str]:
     make_numbers(make_location(org, "Head Office"), 60)
     admin = make_user(org, role=User.Role.FULL_ADMIN, email="outage-admin@example.com")
     return admin.email, PASSWORD
-
-
-def sign_in(client: httpx.Client, email: str, password: str) -> None:
-    """Sign in through the real login form (CSRF token included), as a person would."""
-    form = client.get("/accounts/login/")
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
-    response = client.post("/accounts/login/", data={"csrfmiddlewaretoken": token, "username": email,
-                                                     "password": password, "next": "/overview/"})
-    if response.status_code != 302 or client.get("/overview/").status_code != 200:
-        raise SystemExit(f"Could not sign in as {email}: HTTP {response.status_code}")
-
-
-def _answers(client: httpx.Client, path: str) -> bool:
-    try:
-        return client.get(path).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def run_outage(cluster, visitor: Visitor) -> dict:

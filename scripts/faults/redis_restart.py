@@ -39,9 +39,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 import httpx
-from _services import (BIN, ROOT, Verdict, background, log_dir, migrated_database, tail, throwaway_redis,
-                       wait_until)
-from postgres_down import LEAK, PRODUCTION_ENV, sign_in
+from _services import (BIN, LEAK, PRODUCTION_ENV, ROOT, Verdict, answers_ok, background, log_dir, migrated_database,
+                       sign_in, throwaway_redis, wait_started, wait_until, worker_answers)
 
 DATABASE_URL = os.environ.get("FAULTS_REDIS_DATABASE_URL",
                               "postgres://postgres@127.0.0.1:5432/faults_worker_redis")
@@ -152,7 +151,8 @@ def main() -> int:
                 httpx.Client(base_url=base_url, timeout=30, trust_env=False,
                              headers={"Authorization": f"Bearer {site['token']}",
                                       "X-Webex-App-Version": site["app_version"]}) as texter:
-            wait_for_services(admin, logs)
+            wait_started("gunicorn", lambda: answers_ok(f"{base_url}/healthz"), logs / "gunicorn.log", timeout=30)
+            wait_started("The Celery worker", lambda: worker_answers(WORKER_NAME), logs / "worker.log")
             sign_in(admin, site["email"], site["password"])
             sign_in(wizard, site["email"], site["password"])
             pages = [Visitor(admin, ["/overview/", f"/locations/{site['location']}/",
@@ -188,21 +188,6 @@ def seed() -> dict:
     texter, _number = make_texter(org, email="redis-texter@example.com")
     return {"email": admin.email, "password": PASSWORD, "location": browsed.pk, "order_location": fresh.pk,
             "token": issue_token(admin, texter), "app_version": APP_VERSION}
-
-
-def wait_for_services(client: httpx.Client, logs) -> None:
-    from portal.celery import app
-
-    def healthy() -> bool:
-        try:
-            return client.get("/healthz").status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    if not wait_until(healthy, timeout=30):
-        raise SystemExit("gunicorn did not start:\n" + tail(logs / "gunicorn.log"))
-    if not wait_until(lambda: bool(app.control.ping(destination=[WORKER_NAME], timeout=1.0)), timeout=60):
-        raise SystemExit("The Celery worker did not start:\n" + tail(logs / "worker.log"))
 
 
 def run_outage(redis_server, visitors: list[Visitor], wizard: httpx.Client, site: dict) -> dict:

@@ -41,8 +41,8 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
-from _services import (BIN, ROOT, Verdict, background, log_dir, migrated_database, tail, throwaway_redis,
-                       wait_until)
+from _services import (BIN, ROOT, Verdict, answers_ok, background, log_dir, migrated_database, throwaway_redis,
+                       wait_started, wait_until, worker_answers)
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import _texting_db  # noqa: E402  (the benchmarks' bulk texts)
@@ -109,8 +109,8 @@ def main() -> int:
                      "--timeout-rate", "1", "--timeout-seconds", str(CARRIER_HOLD_SECONDS)]
         with background("simulator", simulator, env=env, logs=logs), \
                 httpx.Client(base_url=PORTAL_ENV["CARRIER_API_URL"], timeout=10, trust_env=False) as carrier:
-            if not wait_until(lambda: _answers(carrier), timeout=30):
-                raise SystemExit("The carrier simulator did not start:\n" + tail(logs / "simulator.log"))
+            wait_started("The carrier simulator", lambda: answers_ok(f"{PORTAL_ENV['CARRIER_API_URL']}/control/stats"),
+                         logs / "simulator.log", timeout=30)
             with background("worker-1", worker_command("first", logs), env=env, logs=logs) as first:
                 wait_for_worker("first", logs / "worker-1.log")
                 order_id = place_order()
@@ -171,11 +171,7 @@ def worker_command(name: str, logs: Path, *, beat: bool = False) -> list[str]:
 
 
 def wait_for_worker(name: str, logfile: Path) -> None:
-    from portal.celery import app
-
-    destination = [f"sigkill-{name}-{os.getpid()}@{HOST}"]
-    if not wait_until(lambda: bool(app.control.ping(destination=destination, timeout=1.0)), timeout=60):
-        raise SystemExit(f"The {name} Celery worker did not start:\n" + tail(logfile))
+    wait_started(f"The {name} Celery worker", lambda: worker_answers(f"sigkill-{name}-{os.getpid()}@{HOST}"), logfile)
 
 
 def place_order() -> int:
@@ -272,13 +268,6 @@ def recovery_events(logfile: Path, at_kill: AtKill) -> dict:
     resumed = [e for e in entries if e["task"] == REPOLL_TASK and not e["received"] and e["result"] not in ("0",)]
     events[REPOLL_TASK] = resumed[0]["at"] - at_kill.wall if resumed else None
     return events
-
-
-def _answers(carrier: httpx.Client) -> bool:
-    try:
-        return carrier.get("/control/stats").status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def report(order_id: int, texts: dict, at_kill: AtKill, events: dict, stats: dict, finished_after) -> int:
