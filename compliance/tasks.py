@@ -9,8 +9,8 @@ import logging
 from celery import Task, shared_task
 from django.conf import settings
 
-from compliance.carrier import get_gateway
-from compliance.carrier.gateway import CarrierUnavailable
+from carrier import get_gateway
+from carrier.gateway import CarrierUnavailable
 
 from . import actions
 from .models import RegistrationCase

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "portal",
+    "carrier",
     "provisioning",
     "compliance",
     "texting",

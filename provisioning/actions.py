@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from compliance.carrier import CarrierGateway, CarrierUnavailable, NumberResult, callback_url
+from carrier import CarrierGateway, CarrierUnavailable, NumberResult, callback_url
 from portal import audit
 from portal.models import Organisation, User
 

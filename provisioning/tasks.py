@@ -13,8 +13,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from compliance.carrier import get_gateway
-from compliance.carrier.gateway import CarrierRejected, CarrierUnavailable
+from carrier import get_gateway
+from carrier.gateway import CarrierRejected, CarrierUnavailable
 from portal.retrying import backoff, retry_later
 
 from . import actions

@@ -162,7 +162,7 @@ def carrier_sim(settings):
 
     The client gives up after 0.5 s and an injected timeout answers after 1 s, so the client always gives up first.
     """
-    from compliance.carrier.simulator import CarrierSimulator
+    from carrier.simulator import CarrierSimulator
 
     settings.CARRIER_TIMEOUT_SECONDS = 0.5
     settings.CARRIER_WEBHOOK_SECRET = settings.CARRIER_WEBHOOK_SECRET or "test-webhook-secret"

@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from compliance.carrier import CarrierGateway, MessageStatus
-from compliance.carrier import callback_url as carrier_callback
+from carrier import CarrierGateway, MessageStatus
+from carrier import callback_url as carrier_callback
 from portal import audit
 from portal.lists import parse_id
 from portal.models import Organisation, User, parse_version

@@ -5,7 +5,7 @@ Not cookie-authenticated, so exempt from CSRF:
   `X-Webex-App-Version: 42.12.0.1234`, JSON `{"to": "+14155550123", "body": "...", "media": [...], "from": "..."}`
   (`media` and `from` optional; a text goes out from the user's primary number).
 - `POST /api/texting/inbound` and `POST /carrier/callbacks/messages`: signed by the carrier, HMAC-SHA256 of the raw
-  body with CARRIER_WEBHOOK_SECRET in `X-Carrier-Signature` (compliance.carrier.verify_webhook_signature).
+  body with CARRIER_WEBHOOK_SECRET in `X-Carrier-Signature` (carrier.verify_webhook_signature).
 
 Every answer is JSON. Every refusal carries a machine-readable `reason` and words in `detail`; every refusal of a
 text is stored as a *blocked* text — except a request that is not authenticated (401), not readable (400/413),
@@ -19,7 +19,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from compliance.carrier import SIGNATURE_HEADER, parse_message, verify_webhook_signature
+from carrier import SIGNATURE_HEADER, parse_message, verify_webhook_signature
 
 from . import actions
 from .models import Message

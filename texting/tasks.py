@@ -11,8 +11,8 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from compliance.carrier import get_gateway
-from compliance.carrier.gateway import CarrierRejected, CarrierUnavailable
+from carrier import get_gateway
+from carrier.gateway import CarrierRejected, CarrierUnavailable
 from portal.retrying import backoff
 
 from . import actions, retention

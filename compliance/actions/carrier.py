@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
-from compliance.carrier import CarrierGateway, CarrierRejected, RegistrationStatus, callback_url
+from carrier import CarrierGateway, CarrierRejected, RegistrationStatus, callback_url
 from portal.models import User
 from provisioning.models import PhoneNumber
 from provisioning.phone import display_tn

@@ -9,7 +9,7 @@ from django.http import HttpResponseBadRequest, HttpResponseForbidden, JsonRespo
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from compliance.carrier import SIGNATURE_HEADER, parse_brand, parse_campaign, verify_webhook_signature
+from carrier import SIGNATURE_HEADER, parse_brand, parse_campaign, verify_webhook_signature
 
 from .. import actions
 from ..models import RegistrationCase

@@ -7,7 +7,7 @@ from django.http import HttpResponseBadRequest, HttpResponseForbidden, JsonRespo
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from compliance.carrier import parse_number_order, verify_webhook_signature
+from carrier import parse_number_order, verify_webhook_signature
 
 from ..actions import apply_carrier_results
 from ..models import OrderChunk

@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 
 from compliance import actions, tasks
-from compliance.carrier import SIGNATURE_HEADER, get_gateway, sign_webhook_body
-from compliance.carrier.gateway import CarrierUnavailable
-from compliance.carrier.simulator.rules import BRAND_IDENTITY_MISMATCH, CAMPAIGN_SAMPLES_MISMATCH
+from carrier import SIGNATURE_HEADER, get_gateway, sign_webhook_body
+from carrier.gateway import CarrierUnavailable
+from carrier.simulator.rules import BRAND_IDENTITY_MISMATCH, CAMPAIGN_SAMPLES_MISMATCH
 from compliance.models import CaseEvent, RegistrationCase
 from provisioning.models import PhoneNumber
 

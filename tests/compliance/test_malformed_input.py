@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from compliance.carrier import SIGNATURE_HEADER, sign_webhook_body
+from carrier import SIGNATURE_HEADER, sign_webhook_body
 from compliance.models import CaseEvent, RegistrationCase
 from tests.compliance.factories import VALID_FORM, make_authorised_numbers, make_case
 

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from compliance.carrier import sign_webhook_body
+from carrier import sign_webhook_body
 from provisioning.actions import place_authorisation_order
 from provisioning.models import OrderLine
 from tests.factories import make_location, make_numbers

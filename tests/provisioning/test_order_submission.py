@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from compliance.carrier import sign_webhook_body
+from carrier import sign_webhook_body
 from provisioning import tasks
 from provisioning.actions import place_authorisation_order
 from provisioning.models import AuthorisationOrder, OrderChunk, OrderLine, PhoneNumber
@@ -123,7 +123,7 @@ def test_carrier_callback_applies_results_once_and_refuses_forgeries(admin, loca
     order, _ = place_authorisation_order(admin.organisation, admin, location, [n.pk for n in numbers],
                                          str(uuid.uuid4()))
     from provisioning.actions import submit_chunk
-    from compliance.carrier import get_gateway
+    from carrier import get_gateway
 
     chunk = order.chunks.get()
     submit_chunk(chunk.pk, get_gateway())

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.test import Client
 from hypothesis import strategies as st
 
-from compliance.carrier import SIGNATURE_HEADER, sign_webhook_body
+from carrier import SIGNATURE_HEADER, sign_webhook_body
 from compliance.models import RegistrationCase
 from portal.models import Organisation, User
 from provisioning.actions import place_authorisation_order

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from compliance.carrier import SIGNATURE_HEADER, sign_webhook_body
+from carrier import SIGNATURE_HEADER, sign_webhook_body
 from portal.models import AuditEvent
 from provisioning.eligibility import check_eligibility
 from tests.texting.factories import APP_VERSION, RECIPIENT, enable_texting, issue_token, make_texter

@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from compliance.carrier import SIGNATURE_HEADER, get_gateway, sign_webhook_body
-from compliance.carrier.gateway import CarrierUnavailable
+from carrier import SIGNATURE_HEADER, get_gateway, sign_webhook_body
+from carrier.gateway import CarrierUnavailable
 from tests.texting.factories import APP_VERSION, issue_token, make_texter, send
 from texting import actions, tasks
 from texting.models import Message

@@ -6,7 +6,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from compliance.carrier import SIGNATURE_HEADER, sign_webhook_body
+from carrier import SIGNATURE_HEADER, sign_webhook_body
 from tests.texting.factories import APP_VERSION, RECIPIENT, issue_token, make_texter, send
 from texting.models import ApiToken, Message
 

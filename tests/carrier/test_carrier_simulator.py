@@ -17,7 +17,7 @@ from queue import Empty, Queue
 import pytest
 from django.conf import settings as django_settings
 
-from compliance.carrier import HttpCarrierGateway, parse_number_order, verify_webhook_signature
+from carrier import HttpCarrierGateway, parse_number_order, verify_webhook_signature
 
 NUMBER = "+14155550123"
 BRAND = {"legal_name": "Acme Corporation", "dba_name": "Acme", "entity_type": "PRIVATE_PROFIT", "tax_id": "123456789",

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from compliance.carrier import (
+from carrier import (
     CarrierRejected,
     CarrierUnavailable,
     HttpCarrierGateway,
@@ -367,7 +367,7 @@ def test_webhook_signatures(settings):
 def test_the_longest_carrier_ids_accepted_are_what_the_portal_columns_hold():
     """The carrier client stands apart from the models (no imports from them), so its limits are written out; a
     column changed without them would let an over-long id through to a database error."""
-    from compliance.carrier import client
+    from carrier import client
     from compliance.models import RegistrationCase
     from provisioning.models import OrderChunk
     from texting.models import Message

@@ -7,7 +7,7 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from compliance.carrier.simulator import CarrierSimulator, Faults
+from carrier.simulator import CarrierSimulator, Faults
 
 
 class Command(BaseCommand):
@@ -37,7 +37,7 @@ class Command(BaseCommand):
         if not webhook_secret:
             raise CommandError("No webhook secret: set CARRIER_WEBHOOK_SECRET or pass --webhook-secret.")
         if options["verbosity"] >= 2:
-            logging.getLogger("compliance.carrier.simulator").setLevel(logging.DEBUG)
+            logging.getLogger("carrier.simulator").setLevel(logging.DEBUG)
         try:
             simulator = CarrierSimulator(
                 host=options["host"], port=options["port"],

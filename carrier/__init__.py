@@ -2,7 +2,7 @@
 
 Call `get_gateway()` for a `CarrierGateway` built from settings; webhook views check callbacks with
 `verify_webhook_signature` and read their payloads with the `parse_*` functions. The local simulator lives in
-`compliance.carrier.simulator` (`manage.py run_carrier_sim`); nothing outside this package imports httpx.
+`carrier.simulator` (`manage.py run_carrier_sim`); nothing outside this package imports httpx.
 """
 
 from functools import lru_cache
