@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export DEBUG ?= 1
 
-.PHONY: run test setup install migrate demo worker beat simulator benchmarks faults clean
+.PHONY: run test lint setup install migrate demo worker beat simulator benchmarks faults clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,9 +34,14 @@ run: setup
 	echo "Portal: http://127.0.0.1:8000   Carrier simulator: http://127.0.0.1:8765"; \
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
-## make test: set everything up and run the whole test suite
-test: install
+## make test: set everything up, lint (ruff), check that no model change lacks its migration, run the whole suite
+test: install lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
 
 worker: install
 	$(BIN)/celery -A portal worker --loglevel=INFO

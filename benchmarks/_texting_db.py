@@ -23,13 +23,21 @@ def setup(require_postgres: bool) -> dict:
     state = {"vendor": "sqlite", "url": ""}
     if source.startswith(("postgres://", "postgresql://")):
         parts = urlsplit(source)
-        state.update(vendor="postgresql", admin_url=urlunsplit(parts._replace(path="/postgres")),
-                     url=urlunsplit(parts._replace(path=f"/{BENCH_DB_NAME}")))
-        _admin_sql(state["admin_url"], f'DROP DATABASE IF EXISTS "{BENCH_DB_NAME}" WITH (FORCE)',
-                   f'CREATE DATABASE "{BENCH_DB_NAME}"')
+        state.update(
+            vendor="postgresql",
+            admin_url=urlunsplit(parts._replace(path="/postgres")),
+            url=urlunsplit(parts._replace(path=f"/{BENCH_DB_NAME}")),
+        )
+        _admin_sql(
+            state["admin_url"],
+            f'DROP DATABASE IF EXISTS "{BENCH_DB_NAME}" WITH (FORCE)',
+            f'CREATE DATABASE "{BENCH_DB_NAME}"',
+        )
     elif require_postgres:
-        sys.exit("This benchmark needs PostgreSQL: DATABASE_URL=postgres://user@host:5432/anything "
-                 f"(it creates and drops its own database, {BENCH_DB_NAME}).")
+        sys.exit(
+            "This benchmark needs PostgreSQL: DATABASE_URL=postgres://user@host:5432/anything "
+            f"(it creates and drops its own database, {BENCH_DB_NAME})."
+        )
     else:
         path = Path(tempfile.gettempdir()) / f"{BENCH_DB_NAME}.sqlite3"
         path.unlink(missing_ok=True)
@@ -79,7 +87,8 @@ def insert_texts(organisation_id: int, total: int, expired: int) -> None:
     from texting.models import Message
 
     with connection.cursor() as cursor:
-        cursor.execute(f"""
+        cursor.execute(
+            f"""
             INSERT INTO {Message._meta.db_table} (organisation_id, user_id, business_number, other_party, direction,
                         body, encoding, segments, status, blocked_reason, status_detail, is_automatic_reply,
                         carrier_message_id, created_at, status_changed)
@@ -96,4 +105,6 @@ def insert_texts(organisation_id: int, total: int, expired: int) -> None:
                           END AS ts
                 FROM generate_series(1, %(total)s) AS g
             ) AS s
-        """, {"org": organisation_id, "expired": expired, "total": total, "days": settings.MESSAGE_RETENTION_DAYS})
+        """,
+            {"org": organisation_id, "expired": expired, "total": total, "days": settings.MESSAGE_RETENTION_DAYS},
+        )

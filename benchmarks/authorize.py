@@ -58,8 +58,9 @@ def run():
     url = "/calling/business-texting/authorize/"
 
     def partial(location, page):
-        return client.get(url, {"location": location.pk, "page": page}, HTTP_HX_REQUEST="true",
-                          HTTP_HX_TARGET="wizard-numbers")
+        return client.get(
+            url, {"location": location.pk, "page": page}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="wizard-numbers"
+        )
 
     def measure(location, page):
         partial(location, page)  # warm up
@@ -79,8 +80,11 @@ def run():
     client.get(url, {"location": large.pk})
     rows.append(("10,000 numbers, page 1, none selected", measure(large, 1)))
     rows.append(("10,000 numbers, page 150, none selected", measure(large, 150)))
-    client.post("/calling/business-texting/authorize/selection/",
-                {"op": "select_matching", "location": large.pk}, HTTP_HX_REQUEST="true")
+    client.post(
+        "/calling/business-texting/authorize/selection/",
+        {"op": "select_matching", "location": large.pk},
+        HTTP_HX_REQUEST="true",
+    )
     rows.append(("10,000 numbers, page 150, 10,000 selected", measure(large, 150)))
     for label, (ms, queries) in rows:
         print(f"  {label:<42} {ms:8.2f}   {queries:5d}")
@@ -100,9 +104,11 @@ def run():
         elapsed = time.perf_counter() - start
     chunks = order.chunks.count()
     statements = len(ctx.captured_queries)
-    print(f"place order of 5,000 numbers: {statements} SQL statements for {chunks} chunks of "
-          f"{settings.AUTHORISATION_CHUNK_SIZE} ({statements / chunks:.1f} per chunk, "
-          f"{statements / 5000:.4f} per number), {elapsed * 1000:.0f} ms")
+    print(
+        f"place order of 5,000 numbers: {statements} SQL statements for {chunks} chunks of "
+        f"{settings.AUTHORISATION_CHUNK_SIZE} ({statements / chunks:.1f} per chunk, "
+        f"{statements / 5000:.4f} per number), {elapsed * 1000:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -50,8 +50,19 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts" / "faults"))
 # The fault scripts' process helpers and production environment, and their sign-in through the real login form.
-from _services import (BIN, PRODUCTION_ENV, answers_ok, background, flush_redis_db, migrated_database,  # noqa: E402
-                       port_in_use, sign_in, wait_started, wait_until, worker_answers)
+from _services import (  # noqa: E402 (after the sys.path line above)
+    BIN,
+    PRODUCTION_ENV,
+    answers_ok,
+    background,
+    flush_redis_db,
+    migrated_database,  # noqa: E402
+    port_in_use,
+    sign_in,
+    wait_started,
+    wait_until,
+    worker_answers,
+)
 
 LOGS = ROOT / "var" / "load"
 WIZARD = "/calling/business-texting/authorize/"
@@ -61,8 +72,9 @@ DRAIN_SECONDS = 30
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     parser.add_argument("--users", type=int, default=50, help="simulated administrators (one organisation each)")
     parser.add_argument("--seconds", type=float, default=60, help="how long they browse")
     parser.add_argument("--think", type=float, default=1.0, help="mean think time before each request (s)")
@@ -71,8 +83,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--locations-per-org", type=int, default=2)
     parser.add_argument("--numbers-per-org", type=int, default=1000)
     parser.add_argument("--target-p95-ms", type=float, default=300)
-    parser.add_argument("--database-url", default=os.environ.get("LOAD_DATABASE_URL",
-                                                                 "postgres://postgres@127.0.0.1:5432/load"))
+    parser.add_argument(
+        "--database-url", default=os.environ.get("LOAD_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/load")
+    )
     parser.add_argument("--broker-url", default="redis://127.0.0.1:6379/12")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--port", type=int, default=8370, help="gunicorn")
@@ -93,9 +106,11 @@ def parse_args() -> argparse.Namespace:
 
 # --- data ---------------------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Site:
     """One organisation of the data set, as its administrator knows it."""
+
     email: str
     location_ids: tuple[int, ...]
 
@@ -116,17 +131,26 @@ def build_sites(orgs: int, locations_per_org: int, numbers_per_org: int, passwor
             org = make_org(f"Load Corp {o:03d}")
             locations = [make_location(org, f"Site {s}") for s in range(1, locations_per_org + 1)]
             for index, location in enumerate(locations):
-                make_numbers(location, numbers_per_org // locations_per_org
-                             + (index < numbers_per_org % locations_per_org))
+                make_numbers(
+                    location, numbers_per_org // locations_per_org + (index < numbers_per_org % locations_per_org)
+                )
             email = f"admin@org{o:03d}.load.example"
-            admins.append(User(email=email, full_name=f"Admin {o:03d}", organisation=org,
-                               role=User.Role.FULL_ADMIN, password=password_hash))
+            admins.append(
+                User(
+                    email=email,
+                    full_name=f"Admin {o:03d}",
+                    organisation=org,
+                    role=User.Role.FULL_ADMIN,
+                    password=password_hash,
+                )
+            )
             sites.append(Site(email, tuple(location.pk for location in locations)))
         User.objects.bulk_create(admins)
     return sites
 
 
 # --- measuring ----------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -181,6 +205,7 @@ class TimedTransport(httpx.HTTPTransport):
 
 # --- the simulated administrator ----------------------------------------------------------------------------------
 
+
 class TimeUp(Exception):
     """The browsing period is over."""
 
@@ -197,8 +222,9 @@ class Admin(threading.Thread):
         super().__init__(daemon=True, name=f"admin-{number}")
         self.site, self.password, self.args, self.recorder, self.go = site, password, args, recorder, go
         self.rng = random.Random(number)
-        self.client = httpx.Client(base_url=f"http://127.0.0.1:{args.port}", timeout=60, trust_env=False,
-                                   transport=TimedTransport(recorder))
+        self.client = httpx.Client(
+            base_url=f"http://127.0.0.1:{args.port}", timeout=60, trust_env=False, transport=TimedTransport(recorder)
+        )
         self.signed_in = threading.Event()
         self.csrf = ""
         self.deadline = math.inf
@@ -261,8 +287,9 @@ class Admin(threading.Thread):
         self.request("GET", WIZARD)
         self.request("GET", WIZARD, params={"location": location}, target="wizard-numbers")
         for page_number in range(2, 2 + self.rng.randint(1, 2)):
-            page = self.request("GET", WIZARD, params={"location": location, "page": page_number},
-                                target="wizard-numbers")
+            page = self.request(
+                "GET", WIZARD, params={"location": location, "page": page_number}, target="wizard-numbers"
+            )
         page_ids = re.findall(r'name="page_ids" value="(\d+)"', page.text)
         if len(page_ids) < 3:
             self.problem(f"the wizard offers {len(page_ids)} numbers on page {page_number} of location {location}")
@@ -288,8 +315,17 @@ class Admin(threading.Thread):
 
     def toggle(self, location: int, page_number: int, page_ids: list[str], ticked: list[str], number_id: str) -> None:
         """A checkbox's change: htmx posts the enclosing form (the page's ids, its ticked boxes) with op and id."""
-        form = {"csrfmiddlewaretoken": self.csrf, "location": location, "q": "", "assigned": "",
-                "page": page_number, "page_ids": page_ids, "number": ticked, "op": "toggle", "id": number_id}
+        form = {
+            "csrfmiddlewaretoken": self.csrf,
+            "location": location,
+            "q": "",
+            "assigned": "",
+            "page": page_number,
+            "page_ids": page_ids,
+            "number": ticked,
+            "op": "toggle",
+            "id": number_id,
+        }
         answer = self.request("POST", f"{WIZARD}selection/", data=form, target="wizard-selection")
         if f"{len(ticked)} number" not in answer.text:
             self.problem(f"ticking a number did not show {len(ticked)} selected")
@@ -314,12 +350,16 @@ class Admin(threading.Thread):
 
 # --- the stack ----------------------------------------------------------------------------------------------------
 
+
 def service_env(args, database_url: str, static_root: str) -> dict:
     """What gunicorn, the worker and the simulator share: production settings on loopback, our own databases."""
     return {
-        **os.environ, **PRODUCTION_ENV,
-        "DATABASE_URL": database_url, "STATIC_ROOT": static_root,
-        "CELERY_BROKER_URL": args.broker_url, "REDIS_URL": args.redis_url,
+        **os.environ,
+        **PRODUCTION_ENV,
+        "DATABASE_URL": database_url,
+        "STATIC_ROOT": static_root,
+        "CELERY_BROKER_URL": args.broker_url,
+        "REDIS_URL": args.redis_url,
         "CARRIER_API_URL": f"http://127.0.0.1:{args.sim_port}",
         "CARRIER_CALLBACK_BASE_URL": f"http://127.0.0.1:{args.port}",
         "CARRIER_WEBHOOK_SECRET": secrets.token_urlsafe(32),
@@ -334,18 +374,59 @@ def start_stack(args, env: dict, stack) -> subprocess.Popen:
             raise SystemExit(f"Port {port} is already in use: stop what listens there or choose another port.")
     worker_name = f"load-{os.getpid()}@{socket.gethostname()}"
     python = str(BIN / "python")
-    stack.enter_context(background("simulator", [python, "manage.py", "run_carrier_sim", "--port", str(args.sim_port)],
-                                   env=env, logs=LOGS))
-    stack.enter_context(background("worker", [str(BIN / "celery"), "-A", "portal", "worker", "--loglevel=WARNING",
-                                              "--concurrency=2", "-n", worker_name, "--without-gossip",
-                                              "--without-mingle"], env=env, logs=LOGS))
-    web = stack.enter_context(background("gunicorn", [
-        str(BIN / "gunicorn"), "portal.wsgi:application", "--bind", f"127.0.0.1:{args.port}",
-        "--workers", str(args.workers), "--threads", str(args.threads), "--worker-class", "gthread",
-        "--keep-alive", "5", "--timeout", "30"], env=env, logs=LOGS))
+    stack.enter_context(
+        background(
+            "simulator", [python, "manage.py", "run_carrier_sim", "--port", str(args.sim_port)], env=env, logs=LOGS
+        )
+    )
+    stack.enter_context(
+        background(
+            "worker",
+            [
+                str(BIN / "celery"),
+                "-A",
+                "portal",
+                "worker",
+                "--loglevel=WARNING",
+                "--concurrency=2",
+                "-n",
+                worker_name,
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            env=env,
+            logs=LOGS,
+        )
+    )
+    web = stack.enter_context(
+        background(
+            "gunicorn",
+            [
+                str(BIN / "gunicorn"),
+                "portal.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{args.port}",
+                "--workers",
+                str(args.workers),
+                "--threads",
+                str(args.threads),
+                "--worker-class",
+                "gthread",
+                "--keep-alive",
+                "5",
+                "--timeout",
+                "30",
+            ],
+            env=env,
+            logs=LOGS,
+        )
+    )
 
-    wait_started("The carrier simulator", lambda: answers_ok(f"http://127.0.0.1:{args.sim_port}/control/stats"),
-                 LOGS / "simulator.log")
+    wait_started(
+        "The carrier simulator",
+        lambda: answers_ok(f"http://127.0.0.1:{args.sim_port}/control/stats"),
+        LOGS / "simulator.log",
+    )
     wait_started("gunicorn", lambda: answers_ok(f"http://127.0.0.1:{args.port}/healthz"), LOGS / "gunicorn.log")
     wait_started("The Celery worker", lambda: worker_answers(worker_name), LOGS / "worker.log")
     return web
@@ -353,11 +434,12 @@ def start_stack(args, env: dict, stack) -> subprocess.Popen:
 
 # --- running and reporting ----------------------------------------------------------------------------------------
 
+
 def run_load(args, sites: list[Site], password: str, recorder: Recorder, gunicorn_pgid: int) -> tuple[list, dict]:
     """Sign everyone in (spread over --ramp seconds), then let them browse together for --seconds. Returns the
     administrators and how long each phase took, with the CPU gunicorn and the whole machine used while browsing."""
     go = threading.Event()
-    admins = [Admin(n, site, password, args, recorder, go) for n, site in enumerate(sites[:args.users])]
+    admins = [Admin(n, site, password, args, recorder, go) for n, site in enumerate(sites[: args.users])]
     started = time.monotonic()
     for admin in admins:
         admin.start()
@@ -371,8 +453,12 @@ def run_load(args, sites: list[Site], password: str, recorder: Recorder, gunicor
         admin.join(timeout=args.seconds + 60)
     after = time.monotonic(), group_cpu_seconds(gunicorn_pgid), machine_cpu_ticks()
     browsed = after[0] - before[0]
-    return admins, {"signed_in": signed_in, "browsed": browsed, "gunicorn_cpu": after[1] - before[1],
-                    "busy_browsing": busy_share(before[2], after[2])}
+    return admins, {
+        "signed_in": signed_in,
+        "browsed": browsed,
+        "gunicorn_cpu": after[1] - before[1],
+        "busy_browsing": busy_share(before[2], after[2]),
+    }
 
 
 def group_cpu_seconds(pgid: int) -> float:
@@ -419,18 +505,25 @@ def print_table(samples: list[Sample]) -> None:
     print(f"  {'endpoint':<58} {'count':>6} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'errors':>6}")
     for name, group in sorted(by_endpoint.items(), key=lambda item: item[0].split(" ", 1)[1]):
         ms = [s.seconds * 1000 for s in group]
-        print(f"  {name:<58} {len(group):6d} {percentile(ms, 50):7.0f} {percentile(ms, 95):7.0f} {max(ms):7.0f} "
-              f"{sum(s.failed for s in group):6d}")
+        print(
+            f"  {name:<58} {len(group):6d} {percentile(ms, 50):7.0f} {percentile(ms, 95):7.0f} {max(ms):7.0f} "
+            f"{sum(s.failed for s in group):6d}"
+        )
 
 
 def drain_orders() -> dict:
     """Give the worker and the carrier a bounded while to finish the orders placed; the numbers' states then."""
     from provisioning.models import AuthorisationOrder, OrderLine
 
-    wait_until(lambda: not AuthorisationOrder.objects.filter(status__in=AuthorisationOrder.OPEN_STATUSES).exists(),
-               timeout=DRAIN_SECONDS, interval=1.0)
-    return {"orders": AuthorisationOrder.objects.count(),
-            "lines": Counter(OrderLine.objects.values_list("state", flat=True))}
+    wait_until(
+        lambda: not AuthorisationOrder.objects.filter(status__in=AuthorisationOrder.OPEN_STATUSES).exists(),
+        timeout=DRAIN_SECONDS,
+        interval=1.0,
+    )
+    return {
+        "orders": AuthorisationOrder.objects.count(),
+        "lines": Counter(OrderLine.objects.values_list("state", flat=True)),
+    }
 
 
 def report(args, admins: list[Admin], recorder: Recorder, timings: dict, orders: dict) -> int:
@@ -438,11 +531,15 @@ def report(args, admins: list[Admin], recorder: Recorder, timings: dict, orders:
     signing_in = [s for s in samples if s.phase == "sign-in"]
     browsing = [s for s in samples if s.phase == "browse"]
     errors = sum(s.failed for s in samples) + len(recorder.problems)
-    print(f"\nSign-in: {len(admins)} administrators through the login form, spread over {args.ramp:g} s, all signed "
-          f"in after {timings['signed_in']:.1f} s (each password check is PBKDF2: slow by design; not in the target)")
+    print(
+        f"\nSign-in: {len(admins)} administrators through the login form, spread over {args.ramp:g} s, all signed "
+        f"in after {timings['signed_in']:.1f} s (each password check is PBKDF2: slow by design; not in the target)"
+    )
     print_table(signing_in)
-    print(f"\nBrowsing: {len(admins)} administrators for {timings['browsed']:.1f} s, think time "
-          f"{args.think * 0.5:g}-{args.think * 1.5:g} s (mean {args.think:g} s) before every request")
+    print(
+        f"\nBrowsing: {len(admins)} administrators for {timings['browsed']:.1f} s, think time "
+        f"{args.think * 0.5:g}-{args.think * 1.5:g} s (mean {args.think:g} s) before every request"
+    )
     print_table(browsing)
     for text, count in Counter(recorder.problems).most_common():
         print(f"  problem x{count}: {text}")
@@ -451,24 +548,36 @@ def report(args, admins: list[Admin], recorder: Recorder, timings: dict, orders:
     with_sign_in = percentile([s.seconds * 1000 for s in samples], 95) if samples else math.inf
     lines = orders["lines"]
     print("\nFigures:")
-    print(f"  requests total      {len(samples):7d}  ({len(browsing)} browsing, "
-          f"{len(browsing) / timings['browsed']:.1f}/s; {len(signing_in)} signing in)")
+    print(
+        f"  requests total      {len(samples):7d}  ({len(browsing)} browsing, "
+        f"{len(browsing) / timings['browsed']:.1f}/s; {len(signing_in)} signing in)"
+    )
     print(f"  errors              {errors:7d}  (status >= 400, transport errors, broken journeys; none expected)")
-    print(f"  overall p95         {overall:7.0f} ms browsing (target < {args.target_p95_ms:g} ms); "
-          f"{with_sign_in:.0f} ms with the sign-ins")
+    print(
+        f"  overall p95         {overall:7.0f} ms browsing (target < {args.target_p95_ms:g} ms); "
+        f"{with_sign_in:.0f} ms with the sign-ins"
+    )
     states = ", ".join(f"{n} {state}" for state, n in sorted(lines.items())) or "none"
-    print(f"  orders placed       {sum(a.orders_placed for a in admins):7d}  ({orders['orders']} in the database, "
-          f"{sum(lines.values())} numbers; by the worker and the carrier, at most {DRAIN_SECONDS} s later: {states})")
-    print(f"  data set-up         {timings['migrate']:7.1f} s migrate, {timings['data']:.1f} s data "
-          f"({args.orgs} organisations, {args.orgs * args.locations_per_org} locations, "
-          f"{args.orgs * args.numbers_per_org:,} numbers, {args.orgs} administrators), "
-          f"{timings['static']:.1f} s collectstatic")
-    print(f"  stack               gunicorn {args.workers} workers x {args.threads} threads (gthread, DEBUG off, "
-          f"WhiteNoise), PostgreSQL, Redis, Celery worker (2 processes), carrier simulator")
+    print(
+        f"  orders placed       {sum(a.orders_placed for a in admins):7d}  ({orders['orders']} in the database, "
+        f"{sum(lines.values())} numbers; by the worker and the carrier, at most {DRAIN_SECONDS} s later: {states})"
+    )
+    print(
+        f"  data set-up         {timings['migrate']:7.1f} s migrate, {timings['data']:.1f} s data "
+        f"({args.orgs} organisations, {args.orgs * args.locations_per_org} locations, "
+        f"{args.orgs * args.numbers_per_org:,} numbers, {args.orgs} administrators), "
+        f"{timings['static']:.1f} s collectstatic"
+    )
+    print(
+        f"  stack               gunicorn {args.workers} workers x {args.threads} threads (gthread, DEBUG off, "
+        f"WhiteNoise), PostgreSQL, Redis, Celery worker (2 processes), carrier simulator"
+    )
     cpu = timings["gunicorn_cpu"]
-    print(f"  CPU while browsing  gunicorn {cpu / max(len(browsing), 1) * 1000:.0f} ms per request "
-          f"({cpu / timings['browsed']:.2f} cores); the machine ({os.cpu_count()} cores) was "
-          f"{timings['busy_browsing']:.0%} busy, and {timings['busy_before']:.0%} with this test idle (other work)")
+    print(
+        f"  CPU while browsing  gunicorn {cpu / max(len(browsing), 1) * 1000:.0f} ms per request "
+        f"({cpu / timings['browsed']:.2f} cores); the machine ({os.cpu_count()} cores) was "
+        f"{timings['busy_browsing']:.0%} busy, and {timings['busy_before']:.0%} with this test idle (other work)"
+    )
     print(f"  command             {shlex.join(sys.orig_argv)}")
     passed = errors == 0 and overall < args.target_p95_ms
     print("RESULT: " + ("PASS" if passed else "FAIL"))
@@ -483,8 +592,10 @@ def main() -> int:
     for url in (args.broker_url, args.redis_url):
         flush_redis_db(url)
     timings = {}
-    print(f"Load test: {args.users} administrators, {args.seconds:g} s; building {args.orgs} organisations with "
-          f"{args.orgs * args.numbers_per_org:,} numbers; logs in {LOGS.relative_to(ROOT)}/")
+    print(
+        f"Load test: {args.users} administrators, {args.seconds:g} s; building {args.orgs} organisations with "
+        f"{args.orgs * args.numbers_per_org:,} numbers; logs in {LOGS.relative_to(ROOT)}/"
+    )
     try:
         started = time.monotonic()
         with migrated_database(args.database_url, drop=not args.keep) as database_url, ExitStack() as stack:
@@ -496,8 +607,9 @@ def main() -> int:
             timings["data"] = time.monotonic() - started
             env = service_env(args, database_url, static_root)
             started = time.monotonic()
-            subprocess.run([str(BIN / "python"), "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT,
-                           env=env, check=True)
+            subprocess.run(
+                [str(BIN / "python"), "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env, check=True
+            )
             timings["static"] = time.monotonic() - started
             web = start_stack(args, env, stack)
             timings["busy_before"] = busy_without_us()

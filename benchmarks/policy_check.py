@@ -74,16 +74,20 @@ def run(args):
     params = {"org": org.pk, "n": args.messages, "sender": number.e164, "now": now}
     if connection.vendor == "postgresql":
         series = "SELECT g FROM generate_series(1, %(n)s) AS g"
-        created = ("CASE WHEN g <= 900 THEN %(now)s - interval '2 minutes' - (g * 10) * interval '1 second' "
-                   "ELSE %(now)s - (g %% 365) * interval '1 day' - interval '1 day' END")
+        created = (
+            "CASE WHEN g <= 900 THEN %(now)s - interval '2 minutes' - (g * 10) * interval '1 second' "
+            "ELSE %(now)s - (g %% 365) * interval '1 day' - interval '1 day' END"
+        )
         number_sql = "CASE WHEN g <= 900 THEN %(sender)s ELSE '+1512555' || lpad((g %% 400)::text, 4, '0') END"
         party_sql = "'+1737555' || lpad((g %% 9000)::text, 4, '0')"
         body_sql = "'Benchmark text ' || g"
     else:
         series = "WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < %(n)s) SELECT g FROM s"
         params["now"] = now.strftime("%Y-%m-%d %H:%M:%S")
-        created = ("CASE WHEN g <= 900 THEN datetime(%(now)s, '-' || (120 + g * 10) || ' seconds') "
-                   "ELSE datetime(%(now)s, '-' || (g %% 365 + 1) || ' days') END")
+        created = (
+            "CASE WHEN g <= 900 THEN datetime(%(now)s, '-' || (120 + g * 10) || ' seconds') "
+            "ELSE datetime(%(now)s, '-' || (g %% 365 + 1) || ' days') END"
+        )
         number_sql = "CASE WHEN g <= 900 THEN %(sender)s ELSE '+1512555' || substr('0000' || (g %% 400), -4) END"
         party_sql = "'+1737555' || substr('0000' || (g %% 9000), -4)"
         body_sql = "'Benchmark text ' || g"
@@ -92,7 +96,7 @@ def run(args):
                              segments, status, blocked_reason, status_detail, is_automatic_reply, carrier_message_id,
                              created_at, status_changed)
         SELECT %(org)s, NULL, {number_sql}, {party_sql}, 'outbound', {body_sql}, 'gsm7', 1, 'delivered', '', '',
-               {'false' if connection.vendor == 'postgresql' else '0'}, '', {created}, {created}
+               {"false" if connection.vendor == "postgresql" else "0"}, '', {created}, {created}
         FROM ({series}) AS t
     """
     with connection.cursor() as cursor:
@@ -104,12 +108,20 @@ def run(args):
     stored = Message.objects.count()
     today = Message.objects.filter(business_number=number.e164).count()
     counters = "Redis" if settings.REDIS_URL else "the database"
-    print(f"database: {connection.vendor}; {stored:,} stored texts ({today:,} from the sender's number); "
-          f"volume counters in {counters}; set-up {time.perf_counter() - started:.1f} s; {args.runs} runs")
+    print(
+        f"database: {connection.vendor}; {stored:,} stored texts ({today:,} from the sender's number); "
+        f"volume counters in {counters}; set-up {time.perf_counter() - started:.1f} s; {args.runs} runs"
+    )
 
     def check():
-        return check_sending_policy(user, to="+1 415 555 0123", body="Your order shipped.", media=None,
-                                    app_version=APP_VERSION, now=timezone.now())
+        return check_sending_policy(
+            user,
+            to="+1 415 555 0123",
+            body="Your order shipped.",
+            media=None,
+            app_version=APP_VERSION,
+            now=timezone.now(),
+        )
 
     assert check().allowed
     timings = []
@@ -139,10 +151,14 @@ def run(args):
     request_ms = statistics.median(request_timings) * 1000
 
     print()
-    print(f"policy check:           median {policy_ms:6.2f} ms  p95 {policy_p95:6.2f} ms  "
-          f"{policy_queries} SQL queries   (target: median < 5 ms)  {'OK' if policy_ms < 5 else 'MISSED'}")
-    print(f"POST /api/texting/messages: median {request_ms:6.2f} ms  {request_queries} SQL queries "
-          "(token, policy, storing the text)")
+    print(
+        f"policy check:           median {policy_ms:6.2f} ms  p95 {policy_p95:6.2f} ms  "
+        f"{policy_queries} SQL queries   (target: median < 5 ms)  {'OK' if policy_ms < 5 else 'MISSED'}"
+    )
+    print(
+        f"POST /api/texting/messages: median {request_ms:6.2f} ms  {request_queries} SQL queries "
+        "(token, policy, storing the text)"
+    )
     if settings.REDIS_URL:
         client_ = redis_client(settings.REDIS_URL)
         keys = list(client_.scan_iter(f"{KEY_PREFIX}:{number.e164}:*"))

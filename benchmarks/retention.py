@@ -64,8 +64,10 @@ def run(args):
     org = _texting_db.make_organisation()
     table = Message._meta.db_table
     days = settings.MESSAGE_RETENTION_DAYS
-    print(f"PostgreSQL {connection.pg_version // 10000}; {total:,} texts, {expired:,} older than {days} days; "
-          f"purge batch size {batch_size:,}; lock in {'Redis' if settings.REDIS_URL else 'the database'}")
+    print(
+        f"PostgreSQL {connection.pg_version // 10000}; {total:,} texts, {expired:,} older than {days} days; "
+        f"purge batch size {batch_size:,}; lock in {'Redis' if settings.REDIS_URL else 'the database'}"
+    )
 
     started = time.perf_counter()
     _texting_db.insert_texts(org.pk, total, expired)
@@ -78,13 +80,16 @@ def run(args):
     indexes = sql("SELECT count(*) FROM pg_indexes WHERE tablename = %s", [table])[0][0]
     cutoff = retention_cutoff(timezone.now())
     really_expired = sql(f"SELECT count(*) FROM {table} WHERE created_at < %s", [cutoff])[0][0]
-    print(f"set-up: {time.perf_counter() - started:.1f} s; table {size} with {indexes} indexes (copy identical); "
-          f"{really_expired:,} expired")
+    print(
+        f"set-up: {time.perf_counter() - started:.1f} s; table {size} with {indexes} indexes (copy identical); "
+        f"{really_expired:,} expired"
+    )
 
     sql("CHECKPOINT")
     began = time.perf_counter()
-    raw_deleted = sql("WITH gone AS (DELETE FROM bench_copy WHERE created_at < %s RETURNING 1) "
-                      "SELECT count(*) FROM gone", [cutoff])[0][0]
+    raw_deleted = sql(
+        "WITH gone AS (DELETE FROM bench_copy WHERE created_at < %s RETURNING 1) SELECT count(*) FROM gone", [cutoff]
+    )[0][0]
     raw_seconds = time.perf_counter() - began
 
     sql("CHECKPOINT")
@@ -98,11 +103,15 @@ def run(args):
     ratio = purge_seconds / raw_seconds
     print()
     print(f"raw DELETE (one statement):   {raw_seconds:7.2f} s   {raw_deleted:,} rows")
-    print(f"purge ({purge.batches} batches):          {purge_seconds:7.2f} s   {purge.rows_deleted:,} rows, "
-          f"outcome {purge.outcome}, {left} expired left, {kept:,} kept")
+    print(
+        f"purge ({purge.batches} batches):          {purge_seconds:7.2f} s   {purge.rows_deleted:,} rows, "
+        f"outcome {purge.outcome}, {left} expired left, {kept:,} kept"
+    )
     print(f"ratio purge / raw DELETE:     {ratio:7.2f} x   (target <= 1.30)  {'OK' if ratio <= 1.3 else 'MISSED'}")
-    print(f"longest batch transaction:    {purge.longest_batch_ms:7d} ms  (target < 1000)  "
-          f"{'OK' if purge.longest_batch_ms < 1000 else 'MISSED'}")
+    print(
+        f"longest batch transaction:    {purge.longest_batch_ms:7d} ms  (target < 1000)  "
+        f"{'OK' if purge.longest_batch_ms < 1000 else 'MISSED'}"
+    )
     print(f"peak memory of this process:  {peak_mb:7.1f} MB  (target < 150)   {'OK' if peak_mb < 150 else 'MISSED'}")
     assert purge.rows_deleted == raw_deleted == really_expired and left == 0
 

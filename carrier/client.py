@@ -57,8 +57,9 @@ def parse_number_order(data: dict) -> NumberOrderStatus:
         reference=_text(data, "reference"),
         status=_text(data, "status"),
         numbers=[
-            NumberResult(e164=_text(item, "e164"), status=_text(item, "status"),
-                         reason=_text(item, "reason", required=False))
+            NumberResult(
+                e164=_text(item, "e164"), status=_text(item, "status"), reason=_text(item, "reason", required=False)
+            )
             for item in numbers
         ],
     )
@@ -123,13 +124,15 @@ class HttpCarrierGateway:
 
     # --- number authorisation ---------------------------------------------------------------------------------
 
-    def submit_number_order(self, *, reference: str, numbers: list[str], idempotency_key: str,
-                            callback_url: str | None = None) -> NumberOrderStatus:
+    def submit_number_order(
+        self, *, reference: str, numbers: list[str], idempotency_key: str, callback_url: str | None = None
+    ) -> NumberOrderStatus:
         """Ask the carrier to authorise `numbers` (at most 1000) for texting. Answers at once with every number
         *pending*; the final answer comes by polling `get_number_order` (or the callback)."""
         body = {"reference": reference, "numbers": list(numbers), **_optional(callback_url=callback_url)}
-        return self._request(parse_number_order, "POST", "/v1/number-orders", json=body,
-                             idempotency_key=idempotency_key)
+        return self._request(
+            parse_number_order, "POST", "/v1/number-orders", json=body, idempotency_key=idempotency_key
+        )
 
     def get_number_order(self, order_id: str) -> NumberOrderStatus:
         return self._request(parse_number_order, "GET", f"/v1/number-orders/{_segment(order_id)}")
@@ -137,13 +140,15 @@ class HttpCarrierGateway:
     def find_number_order(self, reference: str) -> NumberOrderStatus | None:
         """The carrier's order with this reference (the first one if a blind retry ever made two), or None: how a
         caller learns whether a write that timed out took effect."""
-        return self._request(_first_result(parse_number_order), "GET", "/v1/number-orders",
-                             params={"reference": reference})
+        return self._request(
+            _first_result(parse_number_order), "GET", "/v1/number-orders", params={"reference": reference}
+        )
 
     # --- 10DLC registration -----------------------------------------------------------------------------------
 
-    def submit_brand(self, *, reference: str, brand: dict, idempotency_key: str,
-                     callback_url: str | None = None) -> RegistrationStatus:
+    def submit_brand(
+        self, *, reference: str, brand: dict, idempotency_key: str, callback_url: str | None = None
+    ) -> RegistrationStatus:
         """Register a brand (TCR fields: legal_name, entity_type, country, ...). Answers *PENDING*; the registry
         later approves it (with an identity status) or rejects it with a reason."""
         body = {"reference": reference, "brand": brand, **_optional(callback_url=callback_url)}
@@ -156,12 +161,17 @@ class HttpCarrierGateway:
         """The registry's brand with this reference (the first if there are several), or None."""
         return self._request(_first_result(parse_brand), "GET", "/v1/brands", params={"reference": reference})
 
-    def submit_campaign(self, *, reference: str, brand_id: str, campaign: dict, idempotency_key: str,
-                        callback_url: str | None = None) -> RegistrationStatus:
+    def submit_campaign(
+        self, *, reference: str, brand_id: str, campaign: dict, idempotency_key: str, callback_url: str | None = None
+    ) -> RegistrationStatus:
         """Register a campaign under an approved, identity-verified brand. Answers *PENDING*; later *ACTIVE* or
         *REJECTED* with a reason. A brand that is unknown, not approved or UNVERIFIED raises CarrierRejected."""
-        body = {"reference": reference, "brand_id": brand_id, "campaign": campaign,
-                **_optional(callback_url=callback_url)}
+        body = {
+            "reference": reference,
+            "brand_id": brand_id,
+            "campaign": campaign,
+            **_optional(callback_url=callback_url),
+        }
         return self._request(parse_campaign, "POST", "/v1/campaigns", json=body, idempotency_key=idempotency_key)
 
     def get_campaign(self, campaign_id: str) -> RegistrationStatus:
@@ -174,16 +184,34 @@ class HttpCarrierGateway:
     def assign_numbers_to_campaign(self, *, campaign_id: str, numbers: list[str], idempotency_key: str) -> list[str]:
         """Assign numbers to an ACTIVE campaign; returns every number the campaign now holds. Assigning a number
         twice is harmless. A campaign that is not ACTIVE raises CarrierRejected."""
-        return self._request(_parse_number_list, "POST", f"/v1/campaigns/{_segment(campaign_id)}/numbers",
-                             json={"numbers": list(numbers)}, idempotency_key=idempotency_key)
+        return self._request(
+            _parse_number_list,
+            "POST",
+            f"/v1/campaigns/{_segment(campaign_id)}/numbers",
+            json={"numbers": list(numbers)},
+            idempotency_key=idempotency_key,
+        )
 
     # --- business text messages -------------------------------------------------------------------------------
 
-    def send_message(self, *, reference: str, sender: str, recipient: str, body: str, idempotency_key: str,
-                     callback_url: str | None = None) -> MessageStatus:
+    def send_message(
+        self,
+        *,
+        reference: str,
+        sender: str,
+        recipient: str,
+        body: str,
+        idempotency_key: str,
+        callback_url: str | None = None,
+    ) -> MessageStatus:
         """Hand a text to the carrier. Answers *queued*; later *delivered* or *failed* with a reason."""
-        payload = {"reference": reference, "from": sender, "to": recipient, "body": body,
-                   **_optional(callback_url=callback_url)}
+        payload = {
+            "reference": reference,
+            "from": sender,
+            "to": recipient,
+            "body": body,
+            **_optional(callback_url=callback_url),
+        }
         return self._request(parse_message, "POST", "/v1/messages", json=payload, idempotency_key=idempotency_key)
 
     def get_message(self, message_id: str) -> MessageStatus:
@@ -191,8 +219,16 @@ class HttpCarrierGateway:
 
     # --- transport --------------------------------------------------------------------------------------------
 
-    def _request(self, parse: Callable[[dict], T], method: str, path: str, *, json: dict | None = None,
-                 params: dict | None = None, idempotency_key: str | None = None) -> T:
+    def _request(
+        self,
+        parse: Callable[[dict], T],
+        method: str,
+        path: str,
+        *,
+        json: dict | None = None,
+        params: dict | None = None,
+        idempotency_key: str | None = None,
+    ) -> T:
         """One call to the carrier, returning its answer parsed by `parse`, or raising CarrierUnavailable (the call
         may or may not have taken effect) or CarrierRejected (it did not, and repeating it will not help)."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
@@ -202,8 +238,10 @@ class HttpCarrierGateway:
         except httpx.TimeoutException as exc:
             raise CarrierUnavailable(f"The carrier did not answer within {self.timeout:g} s ({what}).") from exc
         except httpx.TransportError as exc:
-            raise CarrierUnavailable(f"Could not reach the carrier at {self.base_url} ({what}): {exc}",
-                                     may_have_taken_effect=not isinstance(exc, httpx.ConnectError)) from exc
+            raise CarrierUnavailable(
+                f"Could not reach the carrier at {self.base_url} ({what}): {exc}",
+                may_have_taken_effect=not isinstance(exc, httpx.ConnectError),
+            ) from exc
 
         if response.status_code == 429 or response.status_code >= 500:
             log.warning("Carrier unavailable: %s answered %s", what, response.status_code)

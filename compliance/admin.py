@@ -21,15 +21,37 @@ class CaseEventInline(admin.TabularInline):
 class RegistrationCaseAdmin(admin.ModelAdmin):
     """Read mostly: states change only through the portal's actions (transition table, audit, timeline)."""
 
-    list_display = ["__str__", "organisation", "state", "opened_at", "state_changed", "contact_email",
-                    "brand_registry_id", "campaign_registry_id"]
+    list_display = [
+        "__str__",
+        "organisation",
+        "state",
+        "opened_at",
+        "state_changed",
+        "contact_email",
+        "brand_registry_id",
+        "campaign_registry_id",
+    ]
     list_filter = ["state"]
     search_fields = ["organisation__name", "contact_email", "brand_registry_id", "campaign_registry_id"]
     list_select_related = ["organisation"]
-    readonly_fields = ["state", "state_changed", "closed_at", "brand_round", "brand_attempts", "brand_registry_id",
-                       "brand_identity_status", "brand_reason", "brand_approved_at", "campaign_round",
-                       "campaign_attempts", "campaign_registry_id", "campaign_reason", "assignment_attempts",
-                       "carrier_problem", "last_polled_at"]
+    readonly_fields = [
+        "state",
+        "state_changed",
+        "closed_at",
+        "brand_round",
+        "brand_attempts",
+        "brand_registry_id",
+        "brand_identity_status",
+        "brand_reason",
+        "brand_approved_at",
+        "campaign_round",
+        "campaign_attempts",
+        "campaign_registry_id",
+        "campaign_reason",
+        "assignment_attempts",
+        "carrier_problem",
+        "last_polled_at",
+    ]
     raw_id_fields = ["organisation", "opened_by"]
     inlines = [CaseNumberInline, CaseEventInline]
 

@@ -11,8 +11,11 @@ from .models.registration import MARKETING_USE_CASES, SAMPLE_FIELDS, Registratio
 
 OPT_OUT_LANGUAGE = re.compile(r"\b(stop|stopall|unsubscribe|opt[ -]?out)\b", re.IGNORECASE)
 # Legal-form suffixes a brand is rarely called by in a text ("Acme Corp, Inc." is "Acme Corp" to recipients).
-LEGAL_SUFFIX = re.compile(r"[,\s]+(inc|incorporated|llc|l\.l\.c|ltd|limited|corp|corporation|co|company|plc|lp|llp|"
-                          r"ulc|ltée|ltee)\.?$", re.IGNORECASE)
+LEGAL_SUFFIX = re.compile(
+    r"[,\s]+(inc|incorporated|llc|l\.l\.c|ltd|limited|corp|corporation|co|company|plc|lp|llp|"
+    r"ulc|ltée|ltee)\.?$",
+    re.IGNORECASE,
+)
 MIN_OPT_IN_DESCRIPTION = 40
 https_url = URLValidator(schemes=["https"])
 
@@ -53,25 +56,49 @@ def presubmission_warnings(registration: RegistrationForm) -> list[Warning]:
         unnamed = [index for index, (name, text) in enumerate(samples, start=1) if not names_brand(text, names)]
         if unnamed:
             which = ", ".join(str(i) for i in unnamed)
-            warnings.append(Warning(samples[unnamed[0] - 1][0],
-                                    f"Sample message{'s' if len(unnamed) > 1 else ''} {which} "
-                                    f"{'do' if len(unnamed) > 1 else 'does'} not name your brand (“{shown}”). "
-                                    "Carriers reject messages that do not say who is sending."))
+            warnings.append(
+                Warning(
+                    samples[unnamed[0] - 1][0],
+                    f"Sample message{'s' if len(unnamed) > 1 else ''} {which} "
+                    f"{'do' if len(unnamed) > 1 else 'does'} not name your brand (“{shown}”). "
+                    "Carriers reject messages that do not say who is sending.",
+                )
+            )
     if samples and not any(OPT_OUT_LANGUAGE.search(text) for _name, text in samples):
-        warnings.append(Warning("sample_1", "No sample message tells recipients how to opt out. Add opt-out "
-                                            "language such as “Reply STOP to opt out” to at least one sample."))
+        warnings.append(
+            Warning(
+                "sample_1",
+                "No sample message tells recipients how to opt out. Add opt-out "
+                "language such as “Reply STOP to opt out” to at least one sample.",
+            )
+        )
     opt_out = registration.opt_out_message.strip()
     if opt_out and names and not names_brand(opt_out, names):
-        warnings.append(Warning("opt_out_message", f"The opt-out reply does not name your brand (“{shown}”): "
-                                                   "recipients must know whom they unsubscribed from."))
+        warnings.append(
+            Warning(
+                "opt_out_message",
+                f"The opt-out reply does not name your brand (“{shown}”): "
+                "recipients must know whom they unsubscribed from.",
+            )
+        )
     website = registration.website.strip()
     try:
         https_url(website)
     except ValidationError:
-        warnings.append(Warning("website", "The website is not a valid https:// address. The registry checks that "
-                                           "the brand's website exists and is secure."))
+        warnings.append(
+            Warning(
+                "website",
+                "The website is not a valid https:// address. The registry checks that "
+                "the brand's website exists and is secure.",
+            )
+        )
     if registration.use_case in MARKETING_USE_CASES and len(registration.message_flow.strip()) < MIN_OPT_IN_DESCRIPTION:
-        warnings.append(Warning("message_flow", "A marketing campaign needs an opt-in description: explain how "
-                                                "recipients agree to receive your texts (web form, keyword, paper "
-                                                "form...), in at least a sentence or two."))
+        warnings.append(
+            Warning(
+                "message_flow",
+                "A marketing campaign needs an opt-in description: explain how "
+                "recipients agree to receive your texts (web form, keyword, paper "
+                "form...), in at least a sentence or two.",
+            )
+        )
     return warnings

@@ -14,18 +14,58 @@ from .models.registration import SAMPLE_FIELDS, EntityType
 from .validation import normalise_postal_code, normalise_registry_id, normalise_tax_number
 
 BRAND_FIELDS = (
-    "legal_name", "dba_name", "entity_type", "tax_number", "country", "street", "city", "region", "postal_code",
-    "website", "vertical", "support_email", "support_phone", "stock_symbol", "stock_exchange",
+    "legal_name",
+    "dba_name",
+    "entity_type",
+    "tax_number",
+    "country",
+    "street",
+    "city",
+    "region",
+    "postal_code",
+    "website",
+    "vertical",
+    "support_email",
+    "support_phone",
+    "stock_symbol",
+    "stock_exchange",
 )
 CAMPAIGN_FIELDS = (
-    "use_case", "description", *SAMPLE_FIELDS, "message_flow", "opt_in_keywords", "opt_in_message",
-    "opt_out_keywords", "opt_out_message", "help_keywords", "help_message", "embedded_links",
-    "embedded_phone_numbers", "age_gated", "monthly_volume",
+    "use_case",
+    "description",
+    *SAMPLE_FIELDS,
+    "message_flow",
+    "opt_in_keywords",
+    "opt_in_message",
+    "opt_out_keywords",
+    "opt_out_message",
+    "help_keywords",
+    "help_message",
+    "embedded_links",
+    "embedded_phone_numbers",
+    "age_gated",
+    "monthly_volume",
 )
 REQUIRED = {
-    "legal_name", "entity_type", "country", "street", "city", "region", "postal_code", "website", "vertical",
-    "support_email", "support_phone", "use_case", "description", "message_flow",
-    "opt_out_keywords", "opt_out_message", "help_keywords", "help_message", "monthly_volume",
+    "legal_name",
+    "entity_type",
+    "country",
+    "street",
+    "city",
+    "region",
+    "postal_code",
+    "website",
+    "vertical",
+    "support_email",
+    "support_phone",
+    "use_case",
+    "description",
+    "message_flow",
+    "opt_out_keywords",
+    "opt_out_message",
+    "help_keywords",
+    "help_message",
+    "monthly_volume",
 }
 SAMPLE_LENGTH = (20, 1024)
 REPLY_LENGTH = (20, 320)
@@ -45,8 +85,10 @@ def _keywords(text: str, what: str, must_include: str | None = None) -> str:
     words = [word.strip().upper() for word in text.replace(";", ",").split(",") if word.strip()]
     bad = [word for word in words if not KEYWORD.match(word)]
     if bad:
-        raise ValidationError(f"{what}: “{bad[0]}” is not a keyword. Use single words of letters and digits, "
-                              "separated by commas.", code="keywords")
+        raise ValidationError(
+            f"{what}: “{bad[0]}” is not a keyword. Use single words of letters and digits, separated by commas.",
+            code="keywords",
+        )
     if must_include and must_include not in words:
         raise ValidationError(f"{what} must include {must_include}.", code="keywords")
     return ", ".join(dict.fromkeys(words))
@@ -75,8 +117,7 @@ class RegistrationFormForm(forms.ModelForm):
         }
         help_texts = {
             "legal_name": "Exactly as registered with the IRS (US) or the CRA (Canada).",
-            "tax_number": "US: EIN as NN-NNNNNNN. Canada: Business Number, 9 digits. Not needed for a sole "
-                          "proprietor.",
+            "tax_number": "US: EIN as NN-NNNNNNN. Canada: Business Number, 9 digits. Not needed for a sole proprietor.",
             "website": "A secure (https://) address the registry can check.",
             "stock_symbol": "Public companies only.",
             "description": "What the campaign sends and why (40 characters or more).",
@@ -112,8 +153,10 @@ class RegistrationFormForm(forms.ModelForm):
         try:
             https_url(website)
         except ValidationError:
-            raise ValidationError("Enter the brand's website as a full https:// address, for example "
-                                  "https://www.example.com.", code="website") from None
+            raise ValidationError(
+                "Enter the brand's website as a full https:// address, for example https://www.example.com.",
+                code="website",
+            ) from None
         return website
 
     def clean_support_email(self):
@@ -193,9 +236,13 @@ class RegistrationFormForm(forms.ModelForm):
                 except ValidationError as error:
                     self.add_error("tax_number", error)
             elif entity_type != EntityType.SOLE_PROPRIETOR:
-                self.add_error("tax_number", ValidationError(
-                    "Enter the tax number: the EIN for a US company, the Business Number for a Canadian one.",
-                    code="required"))
+                self.add_error(
+                    "tax_number",
+                    ValidationError(
+                        "Enter the tax number: the EIN for a US company, the Business Number for a Canadian one.",
+                        code="required",
+                    ),
+                )
         if country and data.get("support_phone"):
             try:
                 data["support_phone"] = normalise_tn(data["support_phone"], default_region=country)
@@ -209,15 +256,18 @@ class RegistrationFormForm(forms.ModelForm):
         if entity_type == EntityType.PUBLIC_PROFIT:
             symbol = (data.get("stock_symbol") or "").strip().upper()
             if not symbol:
-                self.add_error("stock_symbol", ValidationError("A public company gives its stock symbol.",
-                                                               code="required"))
+                self.add_error(
+                    "stock_symbol", ValidationError("A public company gives its stock symbol.", code="required")
+                )
             elif not STOCK_SYMBOL.match(symbol):
                 self.add_error("stock_symbol", "Enter the ticker symbol, for example CSCO.")
             else:
                 data["stock_symbol"] = symbol
             if not data.get("stock_exchange"):
-                self.add_error("stock_exchange", ValidationError("A public company gives the exchange its stock "
-                                                                 "trades on.", code="required"))
+                self.add_error(
+                    "stock_exchange",
+                    ValidationError("A public company gives the exchange its stock trades on.", code="required"),
+                )
         return data
 
     def _post_clean(self):
@@ -250,7 +300,7 @@ class RegistrationFormForm(forms.ModelForm):
                 if model_field.choices and value and value not in dict(model_field.flatchoices):
                     continue  # a choice that does not exist: keep what was there
                 if model_field.max_length:
-                    value = value[:model_field.max_length]
+                    value = value[: model_field.max_length]
             setattr(registration, name, value)
         registration.saved_at = timezone.now()
         registration.saved_by = by
@@ -294,12 +344,16 @@ class RegistrationFormForm(forms.ModelForm):
 class OpenCaseForm(forms.Form):
     label_suffix = ""
     contact_name = forms.CharField(max_length=200, label="Contact name")
-    contact_email = forms.EmailField(label="Contact email", help_text="Support writes to this address, and the "
-                                                                      "portal emails it when the case needs you.")
-    contact_phone = forms.CharField(max_length=40, required=False, label="Contact phone",
-                                    widget=forms.TextInput(attrs={"type": "tel"}))
-    note = forms.CharField(max_length=2000, required=False, label="Note for support",
-                           widget=forms.Textarea(attrs={"rows": 3}))
+    contact_email = forms.EmailField(
+        label="Contact email",
+        help_text="Support writes to this address, and the portal emails it when the case needs you.",
+    )
+    contact_phone = forms.CharField(
+        max_length=40, required=False, label="Contact phone", widget=forms.TextInput(attrs={"type": "tel"})
+    )
+    note = forms.CharField(
+        max_length=2000, required=False, label="Note for support", widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def clean_contact_phone(self):
         phone = self.cleaned_data["contact_phone"].strip()
@@ -315,25 +369,30 @@ class MessageForm(forms.Form):
 class NoteForm(forms.Form):
     label_suffix = ""
     prefix = "note"
-    text = forms.CharField(max_length=4000, label="Internal note", widget=forms.Textarea(attrs={"rows": 2}),
-                           help_text="Only Cisco PSTN support staff see internal notes.")
+    text = forms.CharField(
+        max_length=4000,
+        label="Internal note",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Only Cisco PSTN support staff see internal notes.",
+    )
 
 
 class CancelForm(forms.Form):
     label_suffix = ""
     prefix = "cancel"
-    reason = forms.CharField(max_length=500, label="Why is the case cancelled?",
-                             widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        max_length=500, label="Why is the case cancelled?", widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class DecisionForm(forms.Form):
     """Support records the registry's decision on the brand or campaign by hand."""
 
-    decision = forms.ChoiceField(choices=[("approved", "Approved"), ("rejected", "Rejected")],
-                                 widget=forms.RadioSelect)
+    decision = forms.ChoiceField(choices=[("approved", "Approved"), ("rejected", "Rejected")], widget=forms.RadioSelect)
     registry_id = forms.CharField(max_length=20, required=False, label="Registry id")
-    reason = forms.CharField(max_length=500, required=False, label="Reason (for a rejection)",
-                             widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        max_length=500, required=False, label="Reason (for a rejection)", widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     label_suffix = ""
 
@@ -349,9 +408,16 @@ class DecisionForm(forms.Form):
         )
         if kind == "brand":
             self.fields["identity_status"] = forms.ChoiceField(
-                required=False, label="Identity status",
-                choices=[("", "—"), ("VERIFIED", "VERIFIED"), ("VETTED_VERIFIED", "VETTED_VERIFIED"),
-                         ("SELF_DECLARED", "SELF_DECLARED"), ("UNVERIFIED", "UNVERIFIED")])
+                required=False,
+                label="Identity status",
+                choices=[
+                    ("", "—"),
+                    ("VERIFIED", "VERIFIED"),
+                    ("VETTED_VERIFIED", "VETTED_VERIFIED"),
+                    ("SELF_DECLARED", "SELF_DECLARED"),
+                    ("UNVERIFIED", "UNVERIFIED"),
+                ],
+            )
 
     def clean_registry_id(self):
         value = self.cleaned_data["registry_id"].strip()
@@ -360,8 +426,11 @@ class DecisionForm(forms.Form):
     def clean(self):
         data = super().clean()
         known = self.case.brand_registry_id if self.kind == "brand" else self.case.campaign_registry_id
-        if data.get("decision") == "approved" and not (data.get("registry_id") or known) \
-                and "registry_id" not in self.errors:
+        if (
+            data.get("decision") == "approved"
+            and not (data.get("registry_id") or known)
+            and "registry_id" not in self.errors
+        ):
             self.add_error("registry_id", f"Give the {self.kind} id the registry assigned.")
         if data.get("decision") == "rejected" and not data.get("reason", "").strip():
             self.add_error("reason", "Say why: the customer needs the reason to correct the form.")

@@ -18,11 +18,13 @@ State = RegistrationCase.State
 
 # --- for the texting app --------------------------------------------------------------------------------------------
 
+
 def registered_campaign_form(phone_number: PhoneNumber | str) -> RegistrationForm | None:
     """The registration form of the approved campaign `phone_number` is registered in (a PhoneNumber or its E.164),
     or None when the number is not registered in a campaign. One query."""
     number_filter = (
-        Q(case__case_numbers__number=phone_number) if isinstance(phone_number, PhoneNumber)
+        Q(case__case_numbers__number=phone_number)
+        if isinstance(phone_number, PhoneNumber)
         else Q(case__case_numbers__number__e164=phone_number)
     )
     return (
@@ -51,10 +53,14 @@ def opt_out_reply_for_number(phone_number: PhoneNumber | str) -> str | None:
 
 # --- customer pages ---------------------------------------------------------------------------------------------------
 
+
 def cases_of(org: Organisation):
     """An organisation's cases, newest first, with how many numbers each covers."""
-    return (RegistrationCase.objects.filter(organisation=org).annotate(number_count=Count("case_numbers"))
-            .order_by("-opened_at", "-id"))
+    return (
+        RegistrationCase.objects.filter(organisation=org)
+        .annotate(number_count=Count("case_numbers"))
+        .order_by("-opened_at", "-id")
+    )
 
 
 def numbers_available_for_case(org: Organisation):
@@ -110,8 +116,9 @@ SORTS = {
 DEFAULT_SORT = "oldest"
 
 
-def support_queue(*, state: str = "", organisation_id: int | None = None, age: str = "", sort: str = DEFAULT_SORT,
-                  now=None):
+def support_queue(
+    *, state: str = "", organisation_id: int | None = None, age: str = "", sort: str = DEFAULT_SORT, now=None
+):
     """Every organisation's cases for the support console, filtered and sorted. `state` may also be "open"
     (every state but completed and cancelled), the default view of the queue."""
     now = now or timezone.now()
@@ -133,9 +140,11 @@ def state_counts() -> dict[str, int]:
     """How many cases are in each state (every state present, zeros included), plus "open" and "overdue". One
     query."""
     overdue_before = timezone.now() - CASE_DURATION
-    rows = RegistrationCase.objects.values("state").annotate(
-        total=Count("id"), overdue=Count("id", filter=Q(opened_at__lt=overdue_before))
-    ).order_by()
+    rows = (
+        RegistrationCase.objects.values("state")
+        .annotate(total=Count("id"), overdue=Count("id", filter=Q(opened_at__lt=overdue_before)))
+        .order_by()
+    )
     counts = {state: 0 for state in State.values}
     overdue = 0
     for row in rows:

@@ -24,19 +24,29 @@ POLL_MAX_SECONDS = 600.0
 POLL_CHAIN = 12
 
 
-
 class CarrierTask(Task):
     """A task that talks to the carrier. When the last retry fails, the case stays consistent (still waiting on the
     carrier, which the periodic poll resumes) and support is told why nothing is happening."""
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         if isinstance(exc, CarrierUnavailable) and args:
-            actions.note_carrier_problem(args[0], f"The carrier could not be reached after {MAX_RETRIES} retries "
-                                                  f"({exc}). The portal tries again every 10 minutes.")
+            actions.note_carrier_problem(
+                args[0],
+                f"The carrier could not be reached after {MAX_RETRIES} retries "
+                f"({exc}). The portal tries again every 10 minutes.",
+            )
 
 
-CARRIER_TASK = dict(base=CarrierTask, bind=True, acks_late=True, autoretry_for=(CarrierUnavailable,),
-                    retry_backoff=True, retry_backoff_max=300, retry_jitter=True, max_retries=MAX_RETRIES)
+CARRIER_TASK = dict(
+    base=CarrierTask,
+    bind=True,
+    acks_late=True,
+    autoretry_for=(CarrierUnavailable,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=MAX_RETRIES,
+)
 
 
 def _poll_seconds() -> float:
@@ -86,7 +96,7 @@ def poll_registration(self, case_id: int, chain: int = 0) -> None:
         log.info("Case %s: carrier unavailable while polling, will look again: %s", case_id, exc)
     still_waiting = RegistrationCase.objects.filter(pk=case_id, state__in=RegistrationCase.CARRIER_STATES).exists()
     if chain and still_waiting and not self.request.is_eager and chain < POLL_CHAIN:
-        countdown = min(POLL_MAX_SECONDS, _poll_seconds() * 2 ** chain)
+        countdown = min(POLL_MAX_SECONDS, _poll_seconds() * 2**chain)
         poll_registration.apply_async((case_id,), {"chain": chain + 1}, countdown=countdown)
 
 
@@ -96,7 +106,8 @@ def poll_open_registrations() -> int:
     numbers being assigned. Returns how many it queued. Harmless if run twice."""
     queued = 0
     for case_id in RegistrationCase.objects.filter(state__in=RegistrationCase.CARRIER_STATES).values_list(
-            "pk", flat=True):
+        "pk", flat=True
+    ):
         poll_registration.delay(case_id)
         queued += 1
     return queued

@@ -45,8 +45,11 @@ def normalise_business_number(raw: str) -> str:
     if not BUSINESS_NUMBER_PATTERN.match(text):
         raise ValidationError("Enter the Canadian Business Number: 9 digits, for example 123456782.", code="bn")
     if not luhn_valid(text):
-        raise ValidationError("This is not a valid Business Number: its last digit (the check digit) does not "
-                              "match. Check the number on your CRA documents.", code="bn")
+        raise ValidationError(
+            "This is not a valid Business Number: its last digit (the check digit) does not "
+            "match. Check the number on your CRA documents.",
+            code="bn",
+        )
     return text
 
 
@@ -74,6 +77,7 @@ def normalise_registry_id(raw: str, kind: str) -> str:
     text = (raw or "").strip().upper()
     if not REGISTRY_ID[kind].match(text):
         letter = "B" if kind == "brand" else "C"
-        raise ValidationError(f"A {kind} id is {letter} and 6 letters or digits, for example {letter}4K9Q2X.",
-                              code="registry_id")
+        raise ValidationError(
+            f"A {kind} id is {letter} and 6 letters or digits, for example {letter}4K9Q2X.", code="registry_id"
+        )
     return text

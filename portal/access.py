@@ -29,7 +29,9 @@ def organisation_view(view=None, *, manage: bool = False):
             if user.is_support and request.organisation is None:
                 return redirect("portal:switch_organisation")
             if request.method not in ("GET", "HEAD", "OPTIONS") and not user.can_manage:
-                raise PermissionDenied("Read-only access: only full administrators of this organisation can make changes.")
+                raise PermissionDenied(
+                    "Read-only access: only full administrators of this organisation can make changes."
+                )
             return func(request, *args, **kwargs)
 
         wrapper.access = "manage" if manage else "organisation"

@@ -57,4 +57,3 @@ def _mark_database_unavailable(sender, request=None, **kwargs):
     exception = sys.exc_info()[1]
     if request is not None and isinstance(exception, DATABASE_ERRORS):
         setattr(request, _MARK, True)
-

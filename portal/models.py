@@ -98,7 +98,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         constraints = [
             # Support staff work across organisations; everyone else belongs to exactly one.
             models.CheckConstraint(
-                condition=(Q(role="support", organisation__isnull=True) | (~Q(role="support") & Q(organisation__isnull=False))),
+                condition=(
+                    Q(role="support", organisation__isnull=True) | (~Q(role="support") & Q(organisation__isnull=False))
+                ),
                 name="user_support_has_no_organisation",
             ),
         ]
@@ -110,7 +112,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self):
         super().clean()
         if self.role == self.Role.SUPPORT and self.organisation_id:
-            raise ValidationError({"organisation": "Cisco PSTN support staff do not belong to a customer organisation."})
+            raise ValidationError(
+                {"organisation": "Cisco PSTN support staff do not belong to a customer organisation."}
+            )
         if self.role != self.Role.SUPPORT and not self.organisation_id:
             raise ValidationError({"organisation": "Customer users must belong to an organisation."})
 
@@ -132,7 +136,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 def parse_version(text: str) -> tuple[int, ...] | None:
-    """"42.12.0.2345" -> (42, 12, 0, 2345); None when empty or not a dotted version."""
+    """ "42.12.0.2345" -> (42, 12, 0, 2345); None when empty or not a dotted version."""
     try:
         return tuple(int(part) for part in text.strip().split(".")) if text and text.strip() else None
     except ValueError:

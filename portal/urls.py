@@ -3,7 +3,6 @@ from django.urls import include, path
 
 from . import views
 
-
 shell_patterns = [
     path("overview/", views.overview, name="overview"),
     path("users/", views.user_list, name="users"),

@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.db import DatabaseError, connection
-from django.http import HttpResponse
 from django.db.models import Count, Q
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from provisioning.eligibility import check_eligibility, has_texting_addon
@@ -39,13 +39,11 @@ def overview(request):
 def user_list(request):
     org = request.organisation
     q = search_term(request)
-    users = (
-        User.objects.filter(organisation=org)
-        .annotate(number_count=Count("numbers"))
-        .order_by("email")
-    )
+    users = User.objects.filter(organisation=org).annotate(number_count=Count("numbers")).order_by("email")
     if q:
-        users = users.filter(Q(email__icontains=q) | Q(full_name__icontains=q) | Q(numbers__e164__contains=q)).distinct()
+        users = users.filter(
+            Q(email__icontains=q) | Q(full_name__icontains=q) | Q(numbers__e164__contains=q)
+        ).distinct()
     page = paginate(request, users, per_page=25)
     primaries = {n.assigned_user_id: n for n in _primary_numbers([u.pk for u in page.object_list])}
     for u in page.object_list:
@@ -92,7 +90,9 @@ def switch_organisation(request):
     if q:
         orgs = orgs.filter(name__icontains=q)
     page = paginate(request, orgs, per_page=25)
-    return render(request, "portal/switch_organisation.html", {"page": page, "q": q, "query": query_without_page(request)})
+    return render(
+        request, "portal/switch_organisation.html", {"page": page, "q": q, "query": query_without_page(request)}
+    )
 
 
 def healthz(request):

@@ -83,12 +83,17 @@ def place_authorisation_order(
                 batch_size=chunk_size,
             )
             PhoneNumber.objects.filter(pk__in=ids).update(
-                texting_state=PhoneNumber.TextingState.PENDING, texting_state_changed=timezone.now(),
+                texting_state=PhoneNumber.TextingState.PENDING,
+                texting_state_changed=timezone.now(),
                 texting_state_reason="",
             )
             audit.record(
-                "authorisation_order.placed", actor=user, organisation=org, target=order,
-                location=location.name, numbers=len(ids),
+                "authorisation_order.placed",
+                actor=user,
+                organisation=org,
+                target=order,
+                location=location.name,
+                numbers=len(ids),
             )
             # Robust: if the broker cannot be reached, the placed order stays as it is (the administrator is shown
             # it), the failure is logged, and the periodic repoll_stuck_orders submits it.
@@ -125,7 +130,10 @@ def set_order_status(order_id: int, to: str) -> AuthorisationOrder:
         order.save(update_fields=["status", "submitted_at", "completed_at"])
         if to == AuthorisationOrder.Status.COMPLETED:
             audit.record(
-                "authorisation_order.completed", actor=None, organisation=order.organisation, target=order,
+                "authorisation_order.completed",
+                actor=None,
+                organisation=order.organisation,
+                target=order,
                 **_line_counts(order),
             )
     return order
@@ -155,7 +163,9 @@ def submit_chunk(chunk_id: int, gateway: CarrierGateway) -> None:
         numbers = list(chunk.lines.order_by("number__e164").values_list("number__e164", flat=True))
         try:
             carrier_order = gateway.submit_number_order(
-                reference=chunk.reference, numbers=numbers, idempotency_key=chunk.reference,
+                reference=chunk.reference,
+                numbers=numbers,
+                idempotency_key=chunk.reference,
                 callback_url=callback_url("provisioning:number_order_callback"),
             )
         except CarrierUnavailable as exc:
@@ -234,7 +244,8 @@ def _decide_lines(lines, state: str, reason: str, now) -> int:
     count = pending.update(state=state, reason=reason[:300], is_open=False, decided_at=now)
     PhoneNumber.objects.filter(pk__in=number_ids, texting_state=PhoneNumber.TextingState.PENDING).update(
         texting_state=(
-            PhoneNumber.TextingState.AUTHORISED if state == OrderLine.State.AUTHORISED
+            PhoneNumber.TextingState.AUTHORISED
+            if state == OrderLine.State.AUTHORISED
             else PhoneNumber.TextingState.FAILED
         ),
         texting_state_reason=reason[:300],
@@ -253,9 +264,11 @@ def mark_sent(order_id: int) -> None:
     """Once no chunk is left unsent and the carrier holds some, the order is *submitted* (and waits for answers)."""
     order = AuthorisationOrder.objects.get(pk=order_id)
     chunks = order.chunks.all()
-    if (order.status == AuthorisationOrder.Status.PLACED
-            and not chunks.filter(status=OrderChunk.Status.PENDING).exists()
-            and chunks.filter(status=OrderChunk.Status.SUBMITTED).exists()):
+    if (
+        order.status == AuthorisationOrder.Status.PLACED
+        and not chunks.filter(status=OrderChunk.Status.PENDING).exists()
+        and chunks.filter(status=OrderChunk.Status.SUBMITTED).exists()
+    ):
         set_order_status(order_id, AuthorisationOrder.Status.SUBMITTED)
 
 

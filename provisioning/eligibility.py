@@ -83,14 +83,16 @@ def _blocking_requirements(org: Organisation) -> list[Requirement]:
             else (
                 "There is no active Cisco Calling Plan licence: order Cisco Calling Plan through your partner."
                 if not calling_plan_active
-                else "Cisco Calling Plan service is not in the United States or Canada, where Business Texting is offered."
+                else "Cisco Calling Plan service is not in the United States or Canada, "
+                "where Business Texting is offered."
             ),
         ),
         Requirement(
             "cisco_pstn_location",
             "A location that uses Cisco PSTN",
             ccp_locations > 0,
-            f"{ccp_locations} location{'s' if ccp_locations != 1 else ''} use{'s' if ccp_locations == 1 else ''} Cisco Calling Plan as PSTN connection."
+            f"{ccp_locations} location{'s' if ccp_locations != 1 else ''} use{'s' if ccp_locations == 1 else ''} "
+            "Cisco Calling Plan as PSTN connection."
             if ccp_locations
             else "No location uses Cisco Calling Plan as its PSTN connection. Locations on Cloud Connected PSTN or "
             "premises-based PSTN cannot text: move a location to Cisco Calling Plan under Calling → PSTN.",
@@ -101,7 +103,8 @@ def _blocking_requirements(org: Organisation) -> list[Requirement]:
             addon_ok,
             f"Business Texting Add-On: {addon.quantity} licences."
             if addon_ok
-            else "The Business Texting Add-On licence is not active: buy it through your partner together with Cisco Calling Plan.",
+            else "The Business Texting Add-On licence is not active: "
+            "buy it through your partner together with Cisco Calling Plan.",
         ),
     ]
 
@@ -126,9 +129,11 @@ def _advisory_requirements(org: Organisation) -> list[Requirement]:
             "primary_numbers",
             "Users with a Cisco Calling Plan primary number",
             len(texters) > 0,
-            f"{len(texters)} of {users_total} users have a primary number from Cisco Calling Plan. Users without one cannot text."
+            f"{len(texters)} of {users_total} users have a primary number from Cisco Calling Plan. "
+            "Users without one cannot text."
             if texters
-            else "No user has a primary number from Cisco Calling Plan in a US or Canadian location: assign numbers under Users.",
+            else "No user has a primary number from Cisco Calling Plan in a US or Canadian location: "
+            "assign numbers under Users.",
             blocking=False,
         ),
         Requirement(
@@ -138,7 +143,8 @@ def _advisory_requirements(org: Organisation) -> list[Requirement]:
             f"All texting users run Webex App {minimum_text} or later."
             if outdated == 0 and texters
             else (
-                f"{outdated} texting user{'s' if outdated != 1 else ''} need{'s' if outdated == 1 else ''} to upgrade to Webex App {minimum_text} or later."
+                f"{outdated} texting user{'s' if outdated != 1 else ''} need{'s' if outdated == 1 else ''} "
+                f"to upgrade to Webex App {minimum_text} or later."
                 if texters
                 else "No texting users yet."
             ),
@@ -150,7 +156,8 @@ def _advisory_requirements(org: Organisation) -> list[Requirement]:
             registered,
             "Numbers are registered in an approved 10DLC campaign."
             if registered
-            else "Authorise numbers, then open a Cisco Calling Plan support case to register your 10DLC brand and campaign.",
+            else "Authorise numbers, then open a Cisco Calling Plan support case "
+            "to register your 10DLC brand and campaign.",
             blocking=False,
         ),
     ]

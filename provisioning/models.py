@@ -89,9 +89,7 @@ class PhoneNumber(models.Model):
     )
     is_primary = models.BooleanField("Primary number of the user", default=False)
     origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.NEW)
-    texting_state = models.CharField(
-        max_length=20, choices=TextingState.choices, default=TextingState.NOT_AUTHORISED
-    )
+    texting_state = models.CharField(max_length=20, choices=TextingState.choices, default=TextingState.NOT_AUTHORISED)
     texting_state_changed = models.DateTimeField(default=timezone.now)
     texting_state_reason = models.CharField(max_length=300, blank=True)
 
@@ -128,9 +126,12 @@ class PhoneNumber(models.Model):
 
     def clean(self):
         super().clean()
-        if self.assigned_user_id and self.location_id:
-            if self.assigned_user.organisation_id != self.location.organisation_id:
-                raise ValidationError({"assigned_user": "The user belongs to another organisation."})
+        if (
+            self.assigned_user_id
+            and self.location_id
+            and self.assigned_user.organisation_id != self.location.organisation_id
+        ):
+            raise ValidationError({"assigned_user": "The user belongs to another organisation."})
         if self.is_primary and not self.assigned_user_id:
             raise ValidationError({"is_primary": "Only a number assigned to a user can be their primary number."})
 

@@ -33,7 +33,8 @@ def normalise_tn(raw: str, default_region: str = "US") -> str:
     region = phonenumbers.region_code_for_number(parsed)
     if region not in TEXTING_REGIONS:
         raise ValidationError(
-            f"“{text}” belongs to {region or 'another country'}: Business Texting supports only US and Canadian numbers.",
+            f"“{text}” belongs to {region or 'another country'}: "
+            "Business Texting supports only US and Canadian numbers.",
             code="international",
         )
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

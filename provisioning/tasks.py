@@ -42,12 +42,18 @@ def submit_authorisation_order(self, order_id: int) -> None:
             actions.submit_chunk(chunk_id, gateway)
         except CarrierUnavailable as exc:
             if self.request.retries < settings.AUTHORISATION_MAX_RETRIES:
-                retry_later(self, exc=exc, countdown=backoff(self.request.retries, settings.AUTHORISATION_RETRY_BASE_SECONDS))
+                retry_later(
+                    self, exc=exc, countdown=backoff(self.request.retries, settings.AUTHORISATION_RETRY_BASE_SECONDS)
+                )
                 return
             log.warning("Order %s: carrier unavailable after %s retries: %s", order_id, self.request.retries, exc)
-            actions.fail_unsent_chunks(order_id, (
-                f"The carrier could not be reached after {self.request.retries + 1} attempts. "
-                "Authorize these numbers again later."))
+            actions.fail_unsent_chunks(
+                order_id,
+                (
+                    f"The carrier could not be reached after {self.request.retries + 1} attempts. "
+                    "Authorize these numbers again later."
+                ),
+            )
             break
         except CarrierRejected as exc:
             actions.fail_chunk(chunk_id, f"The carrier refused the order: {exc}")

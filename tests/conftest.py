@@ -67,6 +67,7 @@ def readonly_client(readonly):
 
 # --- services --------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def postgres(db):
     if connection.vendor != "postgresql":
@@ -128,8 +129,15 @@ def browser():
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
         )
         yield browser
         browser.close()
@@ -154,6 +162,7 @@ def login(page, email, password=PASSWORD):
 
 # --- the carrier ---------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def carrier_sim(settings):
     """The carrier simulator on a free loopback port, deciding at once (delay 0), with the portal's carrier settings
@@ -166,8 +175,12 @@ def carrier_sim(settings):
 
     settings.CARRIER_TIMEOUT_SECONDS = 0.5
     settings.CARRIER_WEBHOOK_SECRET = settings.CARRIER_WEBHOOK_SECRET or "test-webhook-secret"
-    sim = CarrierSimulator(api_key="test-carrier-key", webhook_secret=settings.CARRIER_WEBHOOK_SECRET,
-                           delay_seconds=0.0, timeout_seconds=1.0).start()
+    sim = CarrierSimulator(
+        api_key="test-carrier-key",
+        webhook_secret=settings.CARRIER_WEBHOOK_SECRET,
+        delay_seconds=0.0,
+        timeout_seconds=1.0,
+    ).start()
     settings.CARRIER_API_URL = sim.url
     settings.CARRIER_API_KEY = sim.api_key
     yield sim

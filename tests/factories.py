@@ -10,12 +10,14 @@ PASSWORD = "correct-horse-battery"
 _seq = itertools.count(1)
 
 
-def make_org(name=None, *, customer_type=Organisation.CustomerType.ENTERPRISE, country="US", addon=True,
-             calling_plan=True):
+def make_org(
+    name=None, *, customer_type=Organisation.CustomerType.ENTERPRISE, country="US", addon=True, calling_plan=True
+):
     n = next(_seq)
     partner, _ = Partner.objects.get_or_create(name="Test Partner")
-    org = Organisation.objects.create(name=name or f"Org {n}", partner=partner, customer_type=customer_type,
-                                      country=country)
+    org = Organisation.objects.create(
+        name=name or f"Org {n}", partner=partner, customer_type=customer_type, country=country
+    )
     if calling_plan:
         Licence.objects.create(organisation=org, sku=Licence.Sku.CISCO_CALLING_PLAN, quantity=100)
     if addon:
@@ -26,15 +28,26 @@ def make_org(name=None, *, customer_type=Organisation.CustomerType.ENTERPRISE, c
 def make_location(org, name=None, *, country="US", pstn=Location.PstnConnection.CISCO_CALLING_PLAN):
     n = next(_seq)
     return Location.objects.create(
-        organisation=org, name=name or f"Location {n}", address=f"{n} Main St", city="Springfield", state="IL",
-        postal_code="62701", country=country, time_zone="America/Chicago", pstn_connection=pstn,
+        organisation=org,
+        name=name or f"Location {n}",
+        address=f"{n} Main St",
+        city="Springfield",
+        state="IL",
+        postal_code="62701",
+        country=country,
+        time_zone="America/Chicago",
+        pstn_connection=pstn,
     )
 
 
 def make_user(org=None, *, role=User.Role.FULL_ADMIN, email=None, app_version="42.12.0.1"):
     n = next(_seq)
     return User.objects.create_user(
-        email or f"user{n}@example.com", PASSWORD, organisation=org, role=role, full_name=f"User {n}",
+        email or f"user{n}@example.com",
+        PASSWORD,
+        organisation=org,
+        role=role,
+        full_name=f"User {n}",
         webex_app_version=app_version if role == User.Role.END_USER else "",
     )
 

@@ -46,6 +46,7 @@ class UnknownNumber(TextingError):
 
 # --- sending ------------------------------------------------------------------------------------------------------
 
+
 def send_text(user: User, *, to, body, media=None, app_version: str = "", from_number: str | None = None) -> Message:
     """A user sends a text (what the Webex App does through the API).
 
@@ -55,18 +56,30 @@ def send_text(user: User, *, to, body, media=None, app_version: str = "", from_n
     """
     now = timezone.now()
     decision = check_sending_policy(
-        user, to=to, body=body, media=media, app_version=app_version, from_number=from_number, now=now,
+        user,
+        to=to,
+        body=body,
+        media=media,
+        app_version=app_version,
+        from_number=from_number,
+        now=now,
     )
     refusal = decision.refusal
     with transaction.atomic():
         message = Message.objects.create(
-            organisation_id=user.organisation_id, user=user, business_number=decision.business_number,
-            other_party=decision.other_party, direction=Message.Direction.OUTBOUND,
-            body=body if isinstance(body, str) else "", encoding=decision.segments.encoding,
+            organisation_id=user.organisation_id,
+            user=user,
+            business_number=decision.business_number,
+            other_party=decision.other_party,
+            direction=Message.Direction.OUTBOUND,
+            body=body if isinstance(body, str) else "",
+            encoding=decision.segments.encoding,
             segments=decision.segments.segments,
             status=Message.Status.BLOCKED if refusal else Message.Status.ACCEPTED,
-            blocked_reason=refusal.reason if refusal else "", status_detail=refusal.detail[:300] if refusal else "",
-            created_at=now, status_changed=now,
+            blocked_reason=refusal.reason if refusal else "",
+            status_detail=refusal.detail[:300] if refusal else "",
+            created_at=now,
+            status_changed=now,
         )
         if refusal is None:
             transaction.on_commit(lambda: _enqueue_send(message.pk), robust=True)
@@ -99,14 +112,21 @@ def hand_to_carrier(message_id: int, gateway: CarrierGateway) -> Message:
     message = Message.objects.select_related("organisation").get(pk=message_id)
     if message.status != Message.Status.ACCEPTED or message.carrier_message_id:
         return message
-    if not ServiceSettings.objects.filter(organisation_id=message.organisation_id,
-                                          business_texting_enabled=True).exists():
+    if not ServiceSettings.objects.filter(
+        organisation_id=message.organisation_id, business_texting_enabled=True
+    ).exists():
         # Switched off while the text waited (say, a carrier outage): off means nothing more goes out.
-        return set_message_status(message_id, Message.Status.FAILED, detail=(
-            f"Not sent: Business Texting was switched off for {message.organisation.name} before it went out."))
+        return set_message_status(
+            message_id,
+            Message.Status.FAILED,
+            detail=(f"Not sent: Business Texting was switched off for {message.organisation.name} before it went out."),
+        )
     result = gateway.send_message(
-        reference=message.reference, sender=message.business_number, recipient=message.other_party,
-        body=message.body, idempotency_key=message.reference,
+        reference=message.reference,
+        sender=message.business_number,
+        recipient=message.other_party,
+        body=message.body,
+        idempotency_key=message.reference,
         callback_url=carrier_callback("texting:carrier_message_callback"),
     )
     apply_carrier_status(result)
@@ -146,7 +166,7 @@ def apply_carrier_status(result: MessageStatus) -> bool:
 
 def _message_id_from_reference(reference: str) -> int | None:
     prefix = "texting-message-"
-    return parse_id(reference[len(prefix):]) if reference and reference.startswith(prefix) else None
+    return parse_id(reference[len(prefix) :]) if reference and reference.startswith(prefix) else None
 
 
 def set_message_status(message_id: int, to: str, *, detail: str = "") -> Message:
@@ -182,6 +202,7 @@ def fail_undeliverable(message_id: int, detail: str) -> Message | None:
 
 # --- receiving ----------------------------------------------------------------------------------------------------
 
+
 def receive_text(
     *, carrier_message_id: str, sender: str, recipient: str, body: str, media=None
 ) -> tuple[Message, bool]:
@@ -203,8 +224,9 @@ def receive_text(
     org = number.location.organisation
     carrier_message_id = carrier_message_id or ""
     if carrier_message_id:
-        existing = Message.objects.filter(direction=Message.Direction.INBOUND,
-                                          carrier_message_id=carrier_message_id).first()
+        existing = Message.objects.filter(
+            direction=Message.Direction.INBOUND, carrier_message_id=carrier_message_id
+        ).first()
         if existing is not None:
             return existing, False
 
@@ -223,18 +245,27 @@ def receive_text(
     try:
         with transaction.atomic():
             message = Message.objects.create(
-                organisation=org, business_number=number.e164, other_party=party,
-                direction=Message.Direction.INBOUND, body=body, encoding=segments.encoding,
-                segments=segments.segments, status=Message.Status.BLOCKED if reason else Message.Status.RECEIVED,
-                blocked_reason=reason, status_detail=detail[:300], carrier_message_id=carrier_message_id,
-                created_at=now, status_changed=now,
+                organisation=org,
+                business_number=number.e164,
+                other_party=party,
+                direction=Message.Direction.INBOUND,
+                body=body,
+                encoding=segments.encoding,
+                segments=segments.segments,
+                status=Message.Status.BLOCKED if reason else Message.Status.RECEIVED,
+                blocked_reason=reason,
+                status_detail=detail[:300],
+                carrier_message_id=carrier_message_id,
+                created_at=now,
+                status_changed=now,
             )
             if not reason:
                 _answer_keyword(org, number, party, body.strip().upper())
     except IntegrityError:
         # The same webhook arrived twice at the same moment: the other request stored it (and answered it).
-        existing = Message.objects.filter(direction=Message.Direction.INBOUND,
-                                          carrier_message_id=carrier_message_id).first()
+        existing = Message.objects.filter(
+            direction=Message.Direction.INBOUND, carrier_message_id=carrier_message_id
+        ).first()
         if existing is None:
             raise
         return existing, False
@@ -260,9 +291,15 @@ def _answer_keyword(org: Organisation, number: PhoneNumber, party: str, keyword:
     if reply and _may_reply(org, number):
         segments = count_segments(reply)
         message = Message.objects.create(
-            organisation=org, business_number=number.e164, other_party=party,
-            direction=Message.Direction.OUTBOUND, body=reply, encoding=segments.encoding,
-            segments=segments.segments, status=Message.Status.ACCEPTED, is_automatic_reply=True,
+            organisation=org,
+            business_number=number.e164,
+            other_party=party,
+            direction=Message.Direction.OUTBOUND,
+            body=reply,
+            encoding=segments.encoding,
+            segments=segments.segments,
+            status=Message.Status.ACCEPTED,
+            is_automatic_reply=True,
         )
         transaction.on_commit(lambda: _enqueue_send(message.pk), robust=True)
 
@@ -301,12 +338,14 @@ def _may_reply(org: Organisation, number: PhoneNumber) -> bool:
     return (
         number.texting_state == PhoneNumber.TextingState.REGISTERED
         and ServiceSettings.objects.filter(organisation=org, business_texting_enabled=True).exists()
-        and Licence.objects.filter(organisation=org, sku=Licence.Sku.BUSINESS_TEXTING_ADDON,
-                                   status=Licence.Status.ACTIVE).exists()
+        and Licence.objects.filter(
+            organisation=org, sku=Licence.Sku.BUSINESS_TEXTING_ADDON, status=Licence.Status.ACTIVE
+        ).exists()
     )
 
 
 # --- the Business Texting switch -------------------------------------------------------------------------------
+
 
 def set_business_texting(org: Organisation, by: User, enabled: bool) -> ServiceSettings:
     """A full administrator switches Business Texting on or off for the organisation (Calling → Service Settings).
@@ -324,12 +363,12 @@ def set_business_texting(org: Organisation, by: User, enabled: bool) -> ServiceS
         current.business_texting_enabled = enabled
         current.changed, current.changed_by = timezone.now(), by
         current.save()
-        audit.record("texting.enabled" if enabled else "texting.disabled", actor=by, organisation=org,
-                     target=current)
+        audit.record("texting.enabled" if enabled else "texting.disabled", actor=by, organisation=org, target=current)
     return current
 
 
 # --- API tokens ---------------------------------------------------------------------------------------------------
+
 
 def issue_api_token(org: Organisation, by: User, user: User, label: str = "") -> tuple[ApiToken, str]:
     """A full administrator issues a messaging API token for a user of the organisation; returns (token row, the
@@ -341,10 +380,10 @@ def issue_api_token(org: Organisation, by: User, user: User, label: str = "") ->
     label = (label or "").strip()[:100]
     token = ApiToken.PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
-        row = ApiToken.objects.create(organisation=org, user=user, label=label, hint=token[:10],
-                                      token_hash=hash_token(token), created_by=by)
-        audit.record("texting.api_token.issued", actor=by, organisation=org, target=row, user=user.email,
-                     label=label)
+        row = ApiToken.objects.create(
+            organisation=org, user=user, label=label, hint=token[:10], token_hash=hash_token(token), created_by=by
+        )
+        audit.record("texting.api_token.issued", actor=by, organisation=org, target=row, user=user.email, label=label)
     return row, token
 
 
@@ -365,9 +404,11 @@ def authenticate_api_token(token: str) -> User | None:
     """The user a bearer token belongs to, if the token is active and the user still texts for its organisation."""
     if not token or not token.startswith(ApiToken.PREFIX) or len(token) > 100:
         return None
-    row = ApiToken.objects.select_related("user__organisation").filter(
-        token_hash=hash_token(token), revoked_at__isnull=True
-    ).first()
+    row = (
+        ApiToken.objects.select_related("user__organisation")
+        .filter(token_hash=hash_token(token), revoked_at__isnull=True)
+        .first()
+    )
     if row is None or not row.user.is_active or row.user.organisation_id != row.organisation_id:
         return None
     now = timezone.now()

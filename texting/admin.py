@@ -13,14 +13,36 @@ class ServiceSettingsAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "created_at", "organisation", "direction", "business_number", "other_party", "status",
-                    "blocked_reason", "segments"]
+    list_display = [
+        "id",
+        "created_at",
+        "organisation",
+        "direction",
+        "business_number",
+        "other_party",
+        "status",
+        "blocked_reason",
+        "segments",
+    ]
     list_filter = ["direction", "status", "blocked_reason"]
     search_fields = ["business_number", "other_party", "carrier_message_id"]
     exclude = ["body"]
-    readonly_fields = ["organisation", "user", "business_number", "other_party", "direction", "encoding",
-                       "segments", "status", "blocked_reason", "status_detail", "is_automatic_reply",
-                       "carrier_message_id", "created_at", "status_changed"]
+    readonly_fields = [
+        "organisation",
+        "user",
+        "business_number",
+        "other_party",
+        "direction",
+        "encoding",
+        "segments",
+        "status",
+        "blocked_reason",
+        "status_detail",
+        "is_automatic_reply",
+        "carrier_message_id",
+        "created_at",
+        "status_changed",
+    ]
     list_select_related = ["organisation"]
 
 
@@ -34,12 +56,28 @@ class OptOutAdmin(admin.ModelAdmin):
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["hint", "user", "organisation", "created", "last_used_at", "revoked_at"]
     exclude = ["token_hash"]
-    readonly_fields = ["hint", "user", "organisation", "created", "created_by", "last_used_at", "revoked_at",
-                       "revoked_by"]
+    readonly_fields = [
+        "hint",
+        "user",
+        "organisation",
+        "created",
+        "created_by",
+        "last_used_at",
+        "revoked_at",
+        "revoked_by",
+    ]
 
 
 @admin.register(PurgeRun)
 class PurgeRunAdmin(admin.ModelAdmin):
-    list_display = ["started", "finished", "cutoff", "outcome", "rows_deleted", "batches", "longest_batch_ms",
-                    "dry_run"]
+    list_display = [
+        "started",
+        "finished",
+        "cutoff",
+        "outcome",
+        "rows_deleted",
+        "batches",
+        "longest_batch_ms",
+        "dry_run",
+    ]
     list_filter = ["outcome", "dry_run"]

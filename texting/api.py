@@ -72,8 +72,9 @@ def api_token_view(func):
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            response = refuse(401, "authentication_required",
-                              "Send the user's API token as `Authorization: Bearer <token>`.")
+            response = refuse(
+                401, "authentication_required", "Send the user's API token as `Authorization: Bearer <token>`."
+            )
         else:
             request.api_user = actions.authenticate_api_token(token.strip())
             if request.api_user is not None:
@@ -110,7 +111,10 @@ def send_message(request):
         return refuse(400, "malformed_request", 'Send a JSON object: {"to": "+1…", "body": "…"}.')
     try:
         message = actions.send_text(
-            request.api_user, to=data.get("to"), body=data.get("body"), media=data.get("media"),
+            request.api_user,
+            to=data.get("to"),
+            body=data.get("body"),
+            media=data.get("media"),
             app_version=request.headers.get(APP_VERSION_HEADER, "").strip()[:32],
             from_number=data.get("from") if isinstance(data.get("from"), str) else None,
         )
@@ -118,8 +122,14 @@ def send_message(request):
         return refuse(403, "number_not_in_organisation", str(exc))
     except CountersUnavailable:
         return refuse(503, "service_unavailable", "Texting is briefly unavailable. Try again in a moment.")
-    answer = {"id": message.pk, "status": message.status, "from": message.business_number,
-              "to": message.other_party, "segments": message.segments, "encoding": message.encoding}
+    answer = {
+        "id": message.pk,
+        "status": message.status,
+        "from": message.business_number,
+        "to": message.other_party,
+        "segments": message.segments,
+        "encoding": message.encoding,
+    }
     if message.status == Message.Status.BLOCKED:
         answer.update(reason=message.blocked_reason, detail=message.status_detail)
         return JsonResponse(answer, status=HTTP_STATUS[message.blocked_reason])
@@ -133,13 +143,19 @@ def receive_message(request):
     data = _json_object(request)
     if data is not None and isinstance(data.get("payload"), dict):
         data = data["payload"]
-    if data is None or not all(isinstance(data.get(key, ""), str) for key in ("message_id", "from", "to")) \
-            or len(data.get("message_id", "")) > CARRIER_ID_LENGTH:
+    if (
+        data is None
+        or not all(isinstance(data.get(key, ""), str) for key in ("message_id", "from", "to"))
+        or len(data.get("message_id", "")) > CARRIER_ID_LENGTH
+    ):
         return refuse(400, "malformed_request", "Send a JSON object with message_id, from, to and body.")
     try:
         message, created = actions.receive_text(
-            carrier_message_id=data.get("message_id", ""), sender=data.get("from"), recipient=data.get("to"),
-            body=data.get("body"), media=data.get("media"),
+            carrier_message_id=data.get("message_id", ""),
+            sender=data.get("from"),
+            recipient=data.get("to"),
+            body=data.get("body"),
+            media=data.get("media"),
         )
     except actions.UnknownNumber as exc:
         return refuse(404, "unknown_number", str(exc))

@@ -44,8 +44,11 @@ def nice_ceiling(value: int) -> int:
     """The chart's top: four gridline steps of a round whole size covering `value`."""
     raw = max(value, 1) / 4
     magnitude = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
-    step = next(s * magnitude for s in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)
-                if raw <= s * magnitude and float(s * magnitude).is_integer())
+    step = next(
+        s * magnitude
+        for s in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)
+        if raw <= s * magnitude and float(s * magnitude).is_integer()
+    )
     return int(step * 4)
 
 
@@ -62,7 +65,8 @@ def day_chart(days) -> Chart:
     for i, d in enumerate(days):
         x = LEFT + i * slot + (slot - bar_width) / 2
         column = Column(
-            label=d.day.strftime("%b %-d"), x=round(LEFT + i * slot + slot / 2, 1),
+            label=d.day.strftime("%b %-d"),
+            x=round(LEFT + i * slot + slot / 2, 1),
             title=f"{d.day:%a %b %-d}: {d.outbound} sent, {d.inbound} received, {d.blocked} blocked",
             tick=(len(days) - 1 - i) % label_every == 0,
         )

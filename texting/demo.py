@@ -51,10 +51,16 @@ def _texting_users(acme, austin) -> list[PhoneNumber]:
     free = iter(PhoneNumber.objects.filter(location=austin).order_by("e164"))
     numbers = []
     for email, name in TEXTERS:
-        user, _ = User.objects.get_or_create(email=email, defaults=dict(
-            full_name=name, organisation=acme, role=User.Role.END_USER, webex_app_version="42.12.0.2345",
-            password=password,
-        ))
+        user, _ = User.objects.get_or_create(
+            email=email,
+            defaults=dict(
+                full_name=name,
+                organisation=acme,
+                role=User.Role.END_USER,
+                webex_app_version="42.12.0.2345",
+                password=password,
+            ),
+        )
         number = PhoneNumber.objects.filter(assigned_user=user, is_primary=True).first()
         while number is None:
             candidate = next(free)
@@ -79,16 +85,31 @@ def _texts(acme, numbers) -> None:
     def add(number, party, direction, body, status, *, reason="", ago, auto=False, detail=""):
         segments = count_segments(body)
         created = now - ago
-        texts.append(Message(
-            organisation=acme, user=number.assigned_user if direction == "outbound" and not auto else None,
-            business_number=number.e164, other_party=party, direction=direction, body=body,
-            encoding=segments.encoding, segments=segments.segments, status=status, blocked_reason=reason,
-            status_detail=detail, is_automatic_reply=auto, created_at=created, status_changed=created,
-        ))
+        texts.append(
+            Message(
+                organisation=acme,
+                user=number.assigned_user if direction == "outbound" and not auto else None,
+                business_number=number.e164,
+                other_party=party,
+                direction=direction,
+                body=body,
+                encoding=segments.encoding,
+                segments=segments.segments,
+                status=status,
+                blocked_reason=reason,
+                status_detail=detail,
+                is_automatic_reply=auto,
+                created_at=created,
+                status_changed=created,
+            )
+        )
 
     blocked = [
-        (BlockReason.INTERNATIONAL_DESTINATION, "+447911123456",
-         "Business Texting supports only US and Canadian numbers."),
+        (
+            BlockReason.INTERNATIONAL_DESTINATION,
+            "+447911123456",
+            "Business Texting supports only US and Canadian numbers.",
+        ),
         (BlockReason.MEDIA_NOT_SUPPORTED, None, "Pictures and other attachments (MMS) are not supported."),
         (BlockReason.APP_VERSION_TOO_OLD, None, "Update to Webex App 42.12 or later."),
         (BlockReason.BURST_LIMIT_EXCEEDED, None, "Too many texts this minute."),
@@ -100,26 +121,65 @@ def _texts(acme, numbers) -> None:
             party = rng.choice([c for c in CUSTOMERS if c != OPTED_OUT or day > 12])
             ago = timedelta(days=day, minutes=rng.randint(0, 24 * 60 - 1))
             status = "failed" if rng.random() < 0.03 else "delivered"
-            add(number, party, "outbound", rng.choice(OUTBOUND), status, ago=ago,
-                detail="Destination unreachable" if status == "failed" else "")
+            add(
+                number,
+                party,
+                "outbound",
+                rng.choice(OUTBOUND),
+                status,
+                ago=ago,
+                detail="Destination unreachable" if status == "failed" else "",
+            )
             if rng.random() < 0.4:
                 add(number, party, "inbound", rng.choice(INBOUND), "received", ago=ago - timedelta(minutes=7))
         if rng.random() < 0.5:
             reason, party, detail = rng.choice(blocked)
-            add(rng.choice(numbers), party or rng.choice(CUSTOMERS), "outbound", rng.choice(OUTBOUND), "blocked",
-                reason=reason, ago=timedelta(days=day, hours=rng.randint(8, 18)), detail=detail)
+            add(
+                rng.choice(numbers),
+                party or rng.choice(CUSTOMERS),
+                "outbound",
+                rng.choice(OUTBOUND),
+                "blocked",
+                reason=reason,
+                ago=timedelta(days=day, hours=rng.randint(8, 18)),
+                detail=detail,
+            )
 
     # One customer opted out twelve days ago: their STOP, the single confirmation, and a text refused since.
     number = numbers[0]
     add(number, OPTED_OUT, "inbound", "STOP", "received", ago=opted_out_at)
-    add(number, OPTED_OUT, "outbound", "Acme Corp: You are unsubscribed and will receive no more messages. "
-        "Reply START to resubscribe.", "delivered", ago=opted_out_at - timedelta(seconds=2), auto=True)
-    add(numbers[1], OPTED_OUT, "outbound", OUTBOUND[0], "blocked", reason=BlockReason.RECIPIENT_OPTED_OUT,
-        ago=timedelta(days=3, hours=2), detail="The recipient replied STOP.")
-    OptOut.objects.get_or_create(organisation=acme, party=OPTED_OUT, defaults=dict(
-        business_number=number.e164, keyword="STOP", opted_out_at=now - opted_out_at))
+    add(
+        number,
+        OPTED_OUT,
+        "outbound",
+        "Acme Corp: You are unsubscribed and will receive no more messages. Reply START to resubscribe.",
+        "delivered",
+        ago=opted_out_at - timedelta(seconds=2),
+        auto=True,
+    )
+    add(
+        numbers[1],
+        OPTED_OUT,
+        "outbound",
+        OUTBOUND[0],
+        "blocked",
+        reason=BlockReason.RECIPIENT_OPTED_OUT,
+        ago=timedelta(days=3, hours=2),
+        detail="The recipient replied STOP.",
+    )
+    OptOut.objects.get_or_create(
+        organisation=acme,
+        party=OPTED_OUT,
+        defaults=dict(business_number=number.e164, keyword="STOP", opted_out_at=now - opted_out_at),
+    )
 
     # Older than the retention period: the next purge deletes it.
-    add(numbers[2], CUSTOMERS[0], "outbound", "Happy holidays from Acme!", "delivered",
-        ago=timedelta(days=settings.MESSAGE_RETENTION_DAYS + 5))
+    add(
+        numbers[2],
+        CUSTOMERS[0],
+        "outbound",
+        "Happy holidays from Acme!",
+        "delivered",
+        ago=timedelta(days=settings.MESSAGE_RETENTION_DAYS + 5),
+    )
     Message.objects.bulk_create(texts, batch_size=500)

@@ -22,8 +22,9 @@ class ServiceSettings(models.Model):
     organisation = models.OneToOneField(Organisation, on_delete=models.CASCADE, related_name="texting_settings")
     business_texting_enabled = models.BooleanField(default=False)
     changed = models.DateTimeField(default=timezone.now)
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = "service settings"
@@ -90,8 +91,9 @@ class Message(models.Model):
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="texts")
     # The texting user (outbound); empty for inbound texts and automatic replies (STOP / HELP).
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="texts")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="texts"
+    )
     # Ours, E.164 (or, for a refused request, whatever number the sender tried).
     business_number = models.CharField(max_length=40, blank=True)
     # The other party: recipient of an outbound text, sender of an inbound one. E.164 when valid; a refused
@@ -118,7 +120,8 @@ class Message(models.Model):
             # A carrier message id is unique per direction: a redelivered inbound webhook is recognised, not stored
             # twice.
             models.UniqueConstraint(
-                fields=["direction", "carrier_message_id"], condition=~Q(carrier_message_id=""),
+                fields=["direction", "carrier_message_id"],
+                condition=~Q(carrier_message_id=""),
                 name="message_carrier_id_unique",
             ),
             models.CheckConstraint(
@@ -134,8 +137,11 @@ class Message(models.Model):
             # Per-number views and the per-number volume counted without Redis.
             models.Index(fields=["business_number", "created_at"], name="message_number_created_idx"),
             # Status polling: outbound texts still waiting for their final status.
-            models.Index(fields=["status", "status_changed"], name="message_status_idx",
-                         condition=Q(status__in=["accepted", "sent"])),
+            models.Index(
+                fields=["status", "status_changed"],
+                name="message_status_idx",
+                condition=Q(status__in=["accepted", "sent"]),
+            ),
         ]
 
     def __str__(self):
@@ -195,12 +201,14 @@ class ApiToken(models.Model):
     hint = models.CharField(max_length=16)
     token_hash = models.CharField(max_length=64, unique=True)
     created = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created", "-id"]

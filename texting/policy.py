@@ -87,7 +87,13 @@ def minimum_app_version_text() -> str:
 
 
 def check_sending_policy(
-    user: User, *, to: str, body: str, media=None, app_version: str = "", from_number: str | None = None,
+    user: User,
+    *,
+    to: str,
+    body: str,
+    media=None,
+    app_version: str = "",
+    from_number: str | None = None,
     now: datetime,
 ) -> Decision:
     """Apply every rule to one text; when all pass, take one text from the number's volume allowance.
@@ -97,7 +103,8 @@ def check_sending_policy(
     org = user.organisation
     primary = (
         PhoneNumber.objects.filter(assigned_user=user, is_primary=True, location__organisation=org)
-        .only("e164", "texting_state").first()
+        .only("e164", "texting_state")
+        .first()
     )
     business_number = primary.e164 if primary else ""
     if from_number:
@@ -115,49 +122,68 @@ def check_sending_policy(
     def refuse(reason, detail):
         return Decision(business_number, destination, segments, Refusal(reason, detail))
 
-    if not Licence.objects.filter(organisation=org, sku=Licence.Sku.BUSINESS_TEXTING_ADDON,
-                                  status=Licence.Status.ACTIVE).exists():
-        return refuse(BlockReason.NO_ADDON_LICENCE,
-                      f"{org.name} has no active Business Texting Add-On licence.")
+    if not Licence.objects.filter(
+        organisation=org, sku=Licence.Sku.BUSINESS_TEXTING_ADDON, status=Licence.Status.ACTIVE
+    ).exists():
+        return refuse(BlockReason.NO_ADDON_LICENCE, f"{org.name} has no active Business Texting Add-On licence.")
     if not ServiceSettings.objects.filter(organisation=org, business_texting_enabled=True).exists():
-        return refuse(BlockReason.TEXTING_DISABLED,
-                      f"Business Texting is switched off for {org.name} (Calling → Service Settings).")
+        return refuse(
+            BlockReason.TEXTING_DISABLED,
+            f"Business Texting is switched off for {org.name} (Calling → Service Settings).",
+        )
     if primary is None:
-        return refuse(BlockReason.NOT_PRIMARY_NUMBER,
-                      "You have no primary number from Cisco Calling Plan, so you cannot text.")
+        return refuse(
+            BlockReason.NOT_PRIMARY_NUMBER, "You have no primary number from Cisco Calling Plan, so you cannot text."
+        )
     if business_number != primary.e164:
-        return refuse(BlockReason.NOT_PRIMARY_NUMBER,
-                      f"Texts go out from your primary number {display_tn(primary.e164)}, "
-                      f"not {display_tn(business_number)}.")
+        return refuse(
+            BlockReason.NOT_PRIMARY_NUMBER,
+            f"Texts go out from your primary number {display_tn(primary.e164)}, not {display_tn(business_number)}.",
+        )
     if primary.texting_state != PhoneNumber.TextingState.REGISTERED:
-        return refuse(BlockReason.NUMBER_NOT_REGISTERED,
-                      f"{display_tn(primary.e164)} is not registered in an approved 10DLC campaign "
-                      f"(it is {primary.get_texting_state_display().lower()}).")
+        return refuse(
+            BlockReason.NUMBER_NOT_REGISTERED,
+            f"{display_tn(primary.e164)} is not registered in an approved 10DLC campaign "
+            f"(it is {primary.get_texting_state_display().lower()}).",
+        )
     if not version_at_least(parse_version(app_version or ""), tuple(settings.MIN_WEBEX_APP_VERSION)):
         shown = f"Webex App {app_version}" if app_version else "This Webex App (it did not say its version)"
-        return refuse(BlockReason.APP_VERSION_TOO_OLD,
-                      f"{shown} cannot text: update to Webex App {minimum_app_version_text()} or later.")
+        return refuse(
+            BlockReason.APP_VERSION_TOO_OLD,
+            f"{shown} cannot text: update to Webex App {minimum_app_version_text()} or later.",
+        )
     if destination_refusal is not None:
         return Decision(business_number, destination, segments, destination_refusal)
     if media:
-        return refuse(BlockReason.MEDIA_NOT_SUPPORTED,
-                      "Business Texting sends text only: pictures and other attachments (MMS) are not supported.")
+        return refuse(
+            BlockReason.MEDIA_NOT_SUPPORTED,
+            "Business Texting sends text only: pictures and other attachments (MMS) are not supported.",
+        )
     if not isinstance(body, str) or not body.strip():
         return refuse(BlockReason.EMPTY_BODY, "The text is empty.")
     if segments.segments > MAX_SEGMENTS:
-        return refuse(BlockReason.BODY_TOO_LONG,
-                      f"The text needs {segments.segments} segments; at most {MAX_SEGMENTS} are allowed.")
+        return refuse(
+            BlockReason.BODY_TOO_LONG,
+            f"The text needs {segments.segments} segments; at most {MAX_SEGMENTS} are allowed.",
+        )
     if OptOut.objects.filter(organisation=org, party=destination, opted_in_at__isnull=True).exists():
-        return refuse(BlockReason.RECIPIENT_OPTED_OUT,
-                      f"{display_tn(destination)} replied STOP to {org.name}: they receive no texts until they "
-                      "reply START.")
+        return refuse(
+            BlockReason.RECIPIENT_OPTED_OUT,
+            f"{display_tn(destination)} replied STOP to {org.name}: they receive no texts until they reply START.",
+        )
     over = volume.reserve(business_number, now)
     if over == BlockReason.BURST_LIMIT_EXCEEDED:
-        return refuse(over, f"{display_tn(business_number)} has sent {settings.TEXTING_BURST_PER_MINUTE} texts "
-                            "this minute, the most allowed. Try again in a minute.")
+        return refuse(
+            over,
+            f"{display_tn(business_number)} has sent {settings.TEXTING_BURST_PER_MINUTE} texts "
+            "this minute, the most allowed. Try again in a minute.",
+        )
     if over == BlockReason.DAILY_CAP_EXCEEDED:
-        return refuse(over, f"{display_tn(business_number)} has sent {settings.TEXTING_DAILY_CAP_PER_NUMBER} texts "
-                            "today (UTC), the most allowed per number per day.")
+        return refuse(
+            over,
+            f"{display_tn(business_number)} has sent {settings.TEXTING_DAILY_CAP_PER_NUMBER} texts "
+            "today (UTC), the most allowed per number per day.",
+        )
     return Decision(business_number, destination, segments, None)
 
 
@@ -167,6 +193,7 @@ def _destination(raw) -> tuple[str, Refusal | None]:
     try:
         return normalise_tn(text), None
     except ValidationError as exc:
-        reason = (BlockReason.INTERNATIONAL_DESTINATION if exc.code == "international"
-                  else BlockReason.INVALID_DESTINATION)
+        reason = (
+            BlockReason.INTERNATIONAL_DESTINATION if exc.code == "international" else BlockReason.INVALID_DESTINATION
+        )
         return text, Refusal(reason, exc.messages[0])

@@ -16,8 +16,21 @@ from .models import ApiToken, BlockReason, Message, OptOut, PurgeRun, ServiceSet
 PERIODS = (7, 30, 90)
 BLOCKED = Q(status=Message.Status.BLOCKED)
 # Columns the pages may show: everything about a text except what it said.
-METADATA_FIELDS = ("id", "created_at", "direction", "business_number", "other_party", "status", "blocked_reason",
-                   "status_detail", "segments", "encoding", "is_automatic_reply", "user__email", "user__full_name")
+METADATA_FIELDS = (
+    "id",
+    "created_at",
+    "direction",
+    "business_number",
+    "other_party",
+    "status",
+    "blocked_reason",
+    "status_detail",
+    "segments",
+    "encoding",
+    "is_automatic_reply",
+    "user__email",
+    "user__full_name",
+)
 
 
 def service_settings(org: Organisation) -> ServiceSettings:
@@ -71,11 +84,19 @@ def texts_per_day(org: Organisation, days: int, now: datetime | None = None) -> 
 def blocked_by_reason(org: Organisation, days: int, now: datetime | None = None) -> list[dict]:
     rows = (
         Message.objects.filter(organisation=org, created_at__gte=_since(period_start(days, now)), status="blocked")
-        .values("blocked_reason").annotate(count=Count("id")).order_by("-count", "blocked_reason")
+        .values("blocked_reason")
+        .annotate(count=Count("id"))
+        .order_by("-count", "blocked_reason")
     )
     labels = dict(BlockReason.choices)
-    return [{"reason": r["blocked_reason"], "label": labels.get(r["blocked_reason"], r["blocked_reason"]),
-             "count": r["count"]} for r in rows]
+    return [
+        {
+            "reason": r["blocked_reason"],
+            "label": labels.get(r["blocked_reason"], r["blocked_reason"]),
+            "count": r["count"],
+        }
+        for r in rows
+    ]
 
 
 def top_numbers(org: Organisation, days: int, now: datetime | None = None, limit: int = 10) -> list[dict]:
@@ -94,7 +115,8 @@ def top_numbers(org: Organisation, days: int, now: datetime | None = None, limit
         .order_by("-total", "business_number")[:limit]
     )
     owners = {
-        n.e164: n for n in PhoneNumber.objects.filter(
+        n.e164: n
+        for n in PhoneNumber.objects.filter(
             e164__in=[r["business_number"] for r in rows], location__organisation=org
         ).select_related("assigned_user", "location")
     }

@@ -38,7 +38,10 @@ def retention_cutoff(now: datetime | None = None) -> datetime:
 
 
 def purge_expired_messages(
-    *, batch_size: int | None = None, max_batches: int | None = None, dry_run: bool = False,
+    *,
+    batch_size: int | None = None,
+    max_batches: int | None = None,
+    dry_run: bool = False,
     progress: Callable[[PurgeRun], None] | None = None,
 ) -> PurgeRun:
     """Delete every text older than the retention period; returns the PurgeRun that records it.
@@ -52,20 +55,27 @@ def purge_expired_messages(
         raise ValueError("The batch size must be at least 1.")
     started = timezone.now()
     cutoff = retention_cutoff(started)
-    common = dict(cutoff=cutoff, retention_days=settings.MESSAGE_RETENTION_DAYS, started=started,
-                  batch_size=batch_size, dry_run=dry_run)
+    common = dict(
+        cutoff=cutoff,
+        retention_days=settings.MESSAGE_RETENTION_DAYS,
+        started=started,
+        batch_size=batch_size,
+        dry_run=dry_run,
+    )
     if dry_run:
         matched = Message.objects.filter(created_at__lt=cutoff).count()
-        return PurgeRun.objects.create(**common, rows_matched=matched, outcome=PurgeRun.Outcome.COMPLETED,
-                                       finished=timezone.now())
+        return PurgeRun.objects.create(
+            **common, rows_matched=matched, outcome=PurgeRun.Outcome.COMPLETED, finished=timezone.now()
+        )
 
     # Renewed after every batch (a batch takes well under a second); a purge killed with kill -9 blocks the next one
     # for at most RETENTION_LOCK_TTL_SECONDS.
     lease = locks.lease(LOCK_NAME, settings.RETENTION_LOCK_TTL_SECONDS)
     if not lease.acquire():
         log.info("Retention purge skipped: another purge holds the lock.")
-        return PurgeRun.objects.create(**common, outcome=PurgeRun.Outcome.SKIPPED, finished=timezone.now(),
-                                       detail="Another purge was running.")
+        return PurgeRun.objects.create(
+            **common, outcome=PurgeRun.Outcome.SKIPPED, finished=timezone.now(), detail="Another purge was running."
+        )
     with lease:
         # We hold the lock, so a run still marked running died (killed worker, lost machine).
         PurgeRun.objects.filter(outcome=PurgeRun.Outcome.RUNNING, dry_run=False).update(
@@ -75,14 +85,21 @@ def purge_expired_messages(
         try:
             outcome, detail, longest = _delete_in_batches(run, lease, cutoff, batch_size, max_batches, progress)
         except Exception as exc:
-            PurgeRun.objects.filter(pk=run.pk).update(outcome=PurgeRun.Outcome.FAILED, finished=timezone.now(),
-                                                      detail=str(exc)[:300])
+            PurgeRun.objects.filter(pk=run.pk).update(
+                outcome=PurgeRun.Outcome.FAILED, finished=timezone.now(), detail=str(exc)[:300]
+            )
             raise
-        PurgeRun.objects.filter(pk=run.pk).update(outcome=outcome, detail=detail, finished=timezone.now(),
-                                                  longest_batch_ms=longest)
+        PurgeRun.objects.filter(pk=run.pk).update(
+            outcome=outcome, detail=detail, finished=timezone.now(), longest_batch_ms=longest
+        )
     run.refresh_from_db()
-    log.info("Retention purge: %s rows deleted in %s batches (cutoff %s): %s", run.rows_deleted, run.batches,
-             cutoff.isoformat(), run.outcome)
+    log.info(
+        "Retention purge: %s rows deleted in %s batches (cutoff %s): %s",
+        run.rows_deleted,
+        run.batches,
+        cutoff.isoformat(),
+        run.outcome,
+    )
     return run
 
 
@@ -98,7 +115,8 @@ def _delete_in_batches(run, lease, cutoff, batch_size, max_batches, progress) ->
             if deleted:
                 so_far_ms = int((time.perf_counter() - began) * 1000)
                 PurgeRun.objects.filter(pk=run.pk).update(
-                    rows_deleted=F("rows_deleted") + deleted, batches=F("batches") + 1,
+                    rows_deleted=F("rows_deleted") + deleted,
+                    batches=F("batches") + 1,
                     longest_batch_ms=Greatest(F("longest_batch_ms"), so_far_ms),
                 )
         # Measured after COMMIT: the whole time the batch's transaction was open.

@@ -79,7 +79,8 @@ def repoll_pending_messages() -> int:
     polled again. Returns how many it resumed."""
     stale = timezone.now() - timedelta(minutes=10)
     pending = Message.objects.filter(
-        direction=Message.Direction.OUTBOUND, status__in=[Message.Status.ACCEPTED, Message.Status.SENT],
+        direction=Message.Direction.OUTBOUND,
+        status__in=[Message.Status.ACCEPTED, Message.Status.SENT],
         status_changed__lt=stale,
     ).values_list("pk", "carrier_message_id")[:1000]
     for message_id, carrier_id in pending:

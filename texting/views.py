@@ -55,7 +55,8 @@ def set_business_texting(request):
     else:
         messages.success(
             request,
-            "Business Texting is on: registered numbers can text." if enabled
+            "Business Texting is on: registered numbers can text."
+            if enabled
             else "Business Texting is off: nobody in the organisation can send texts. Nothing was deleted.",
         )
     return redirect("texting:service_settings")
@@ -114,10 +115,19 @@ def api_tokens(request):
 
 def _render_tokens(request, *, new_token=None, new_row=None, form_errors=None, form_values=None, status=200):
     page = paginate(request, queries.api_tokens(request.organisation), per_page=25)
-    response = render(request, "texting/api_tokens.html", {
-        "page": page, "query": query_without_page(request), "new_token": new_token, "new_row": new_row,
-        "form_errors": form_errors or {}, "form_values": form_values or {},
-    }, status=status)
+    response = render(
+        request,
+        "texting/api_tokens.html",
+        {
+            "page": page,
+            "query": query_without_page(request),
+            "new_token": new_token,
+            "new_row": new_row,
+            "form_errors": form_errors or {},
+            "form_values": form_values or {},
+        },
+        status=status,
+    )
     if new_token:
         response["Cache-Control"] = "no-store"  # the token is shown once: not in a cache either
     return response
@@ -130,8 +140,12 @@ def issue_api_token(request):
     label = request.POST.get("label", "").strip()[:100]
     values = {"email": email, "label": label}
     if "\x00" in label:  # no text column holds a NUL character (PostgreSQL refuses it)
-        return _render_tokens(request, form_errors={"label": "The label cannot contain NUL characters."},
-                              form_values={"email": email, "label": label.replace("\x00", "")}, status=422)
+        return _render_tokens(
+            request,
+            form_errors={"label": "The label cannot contain NUL characters."},
+            form_values={"email": email, "label": label.replace("\x00", "")},
+            status=422,
+        )
     user = _user_by_email(request.organisation, email) if email else None
     if user is None:
         error = "Enter the email of a user of this organisation." if email else "Enter the user's email."

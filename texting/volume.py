@@ -60,8 +60,10 @@ def reserve(business_number: str, now: datetime) -> str | None:
     daily, burst = settings.TEXTING_DAILY_CAP_PER_NUMBER, settings.TEXTING_BURST_PER_MINUTE
     day, minute = window_start(now)
     if settings.REDIS_URL:
-        keys = [f"{KEY_PREFIX}:{business_number}:day:{day:%Y%m%d}",
-                f"{KEY_PREFIX}:{business_number}:minute:{minute:%Y%m%d%H%M}"]
+        keys = [
+            f"{KEY_PREFIX}:{business_number}:day:{day:%Y%m%d}",
+            f"{KEY_PREFIX}:{business_number}:minute:{minute:%Y%m%d%H%M}",
+        ]
         try:
             answer = _reserve_script(settings.REDIS_URL)(keys=keys, args=[daily, burst, 2 * 86400, 120])
         except redis.RedisError as exc:
@@ -69,12 +71,15 @@ def reserve(business_number: str, now: datetime) -> str | None:
     else:
         # No Redis: count what is stored (see the module docstring for why this is only for development). One
         # query on the (business_number, created_at) index; a number never has more than the cap of texts a day.
-        counts = Message.objects.filter(
-            business_number=business_number, direction=Message.Direction.OUTBOUND, is_automatic_reply=False,
-            created_at__gte=day,
-        ).exclude(status=Message.Status.BLOCKED).aggregate(
-            day=Count("id"), minute=Count("id", filter=Q(created_at__gte=minute))
+        counts = (
+            Message.objects.filter(
+                business_number=business_number,
+                direction=Message.Direction.OUTBOUND,
+                is_automatic_reply=False,
+                created_at__gte=day,
+            )
+            .exclude(status=Message.Status.BLOCKED)
+            .aggregate(day=Count("id"), minute=Count("id", filter=Q(created_at__gte=minute)))
         )
         answer = 1 if counts["day"] >= daily else 2 if counts["minute"] >= burst else 0
     return {0: None, 1: BlockReason.DAILY_CAP_EXCEEDED, 2: BlockReason.BURST_LIMIT_EXCEEDED}[int(answer)]
-

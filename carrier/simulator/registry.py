@@ -78,8 +78,9 @@ class Registry:
 
     def decide_now(self, now: float) -> int:
         """Make every object still pending show its outcome from `now` on; returns how many there were."""
-        undecided = [record for records in self._records.values() for record in records.values()
-                     if not record.is_done(now)]
+        undecided = [
+            record for records in self._records.values() for record in records.values() if not record.is_done(now)
+        ]
         for record in undecided:
             record.due_at = now
         return len(undecided)
@@ -90,7 +91,14 @@ class Registry:
         reference, callback_url = rules.reference(body), rules.callback_url(body)
         numbers = rules.numbers(body.get("numbers"))
         return self._create(
-            ORDERS, "O", 9, reference, callback_url, "number_order.completed", id_field="order_id", fields={},
+            ORDERS,
+            "O",
+            9,
+            reference,
+            callback_url,
+            "number_order.completed",
+            id_field="order_id",
+            fields={},
             pending={"status": "pending", "numbers": [{"e164": n, "status": "pending", "reason": ""} for n in numbers]},
             outcome={"status": "completed", "numbers": [rules.number_outcome(n) for n in numbers]},
         )
@@ -107,7 +115,14 @@ class Registry:
         reference, callback_url = rules.reference(body), rules.callback_url(body)
         brand = rules.brand(body.get("brand"))
         return self._create(
-            BRANDS, "B", 6, reference, callback_url, "brand.updated", id_field="brand_id", fields={},
+            BRANDS,
+            "B",
+            6,
+            reference,
+            callback_url,
+            "brand.updated",
+            id_field="brand_id",
+            fields={},
             pending={"status": "PENDING", "identity_status": "", "reason": ""},
             outcome=rules.brand_outcome(brand),
         )
@@ -133,10 +148,18 @@ class Registry:
         if brand["status"] != "APPROVED":
             raise ApiError(400, f"Brand {brand_id} is {brand['status']}: a campaign needs an APPROVED brand.")
         if brand["identity_status"] == "UNVERIFIED":
-            raise ApiError(400, f"Brand {brand_id} has identity status UNVERIFIED: a campaign under an unverified "
-                                "brand is refused.")
+            raise ApiError(
+                400,
+                f"Brand {brand_id} has identity status UNVERIFIED: a campaign under an unverified brand is refused.",
+            )
         return self._create(
-            CAMPAIGNS, "C", 6, reference, callback_url, "campaign.updated", id_field="campaign_id",
+            CAMPAIGNS,
+            "C",
+            6,
+            reference,
+            callback_url,
+            "campaign.updated",
+            id_field="campaign_id",
             fields={"brand_id": brand_id, "use_case": campaign["use_case"], "numbers": []},
             pending={"status": "PENDING", "reason": ""},
             outcome=rules.campaign_outcome(campaign),
@@ -168,7 +191,13 @@ class Registry:
         recipient = rules.number(body.get("to"), "to")
         rules.message_text(body.get("body"))
         return self._create(
-            MESSAGES, "M", 12, reference, callback_url, "message.updated", id_field="message_id",
+            MESSAGES,
+            "M",
+            12,
+            reference,
+            callback_url,
+            "message.updated",
+            id_field="message_id",
             fields={"from": sender, "to": recipient},
             pending={"status": "queued", "reason": ""},
             outcome=rules.message_outcome(recipient),
@@ -179,22 +208,44 @@ class Registry:
 
     # --- shared -------------------------------------------------------------------------------------------------
 
-    def _create(self, kind: str, prefix: str, id_length: int, reference: str, callback_url: str,
-                callback_type: str, *, id_field: str, fields: dict, pending: dict, outcome: dict) -> dict:
+    def _create(
+        self,
+        kind: str,
+        prefix: str,
+        id_length: int,
+        reference: str,
+        callback_url: str,
+        callback_type: str,
+        *,
+        id_field: str,
+        fields: dict,
+        pending: dict,
+        outcome: dict,
+    ) -> dict:
         """Store a new object (called only once the request is valid); answers it as accepted, still pending."""
         object_id = self._new_id(kind, prefix, id_length)
         now = time.monotonic()
         record = Record(
-            kind=kind, object_id=object_id, reference=reference, due_at=now + self.delay_seconds,
-            fields={id_field: object_id, "reference": reference, **fields}, pending=pending, outcome=outcome,
-            callback_url=callback_url, callback_type=callback_type,
+            kind=kind,
+            object_id=object_id,
+            reference=reference,
+            due_at=now + self.delay_seconds,
+            fields={id_field: object_id, "reference": reference, **fields},
+            pending=pending,
+            outcome=outcome,
+            callback_url=callback_url,
+            callback_type=callback_type,
         )
         self._records[kind][object_id] = record
         same_reference = self._by_reference[kind].setdefault(reference, [])
         if same_reference:
             self.duplicate_submissions += 1
-            log.warning("Carrier simulator: duplicate %s submission, reference %r now has %d objects",
-                        kind, reference, len(same_reference) + 1)
+            log.warning(
+                "Carrier simulator: duplicate %s submission, reference %r now has %d objects",
+                kind,
+                reference,
+                len(same_reference) + 1,
+            )
         same_reference.append(object_id)
         self.writes_created[kind] += 1
         if callback_url:
@@ -222,5 +273,8 @@ class Registry:
         if not reference:
             raise ApiError(400, "Give the reference to look up: ?reference=...")
         now = time.monotonic()
-        return {"results": [self._records[kind][object_id].view(now)
-                            for object_id in self._by_reference[kind].get(reference, [])]}
+        return {
+            "results": [
+                self._records[kind][object_id].view(now) for object_id in self._by_reference[kind].get(reference, [])
+            ]
+        }

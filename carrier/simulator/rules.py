@@ -22,17 +22,34 @@ BRAND_ENTITY_TYPES = ("PRIVATE_PROFIT", "PUBLIC_PROFIT", "NON_PROFIT", "GOVERNME
 BRAND_COUNTRIES = ("US", "CA")
 CAMPAIGN_USE_CASES = (
     # Standard use cases, open to every registered brand.
-    "2FA", "ACCOUNT_NOTIFICATION", "CUSTOMER_CARE", "DELIVERY_NOTIFICATION", "FRAUD_ALERT", "HIGHER_EDUCATION",
-    "LOW_VOLUME", "MARKETING", "MIXED", "POLLING_VOTING", "PUBLIC_SERVICE_ANNOUNCEMENT", "SECURITY_ALERT",
+    "2FA",
+    "ACCOUNT_NOTIFICATION",
+    "CUSTOMER_CARE",
+    "DELIVERY_NOTIFICATION",
+    "FRAUD_ALERT",
+    "HIGHER_EDUCATION",
+    "LOW_VOLUME",
+    "MARKETING",
+    "MIXED",
+    "POLLING_VOTING",
+    "PUBLIC_SERVICE_ANNOUNCEMENT",
+    "SECURITY_ALERT",
     # Special use cases (vetting or operator approval in real life; accepted as they are here).
-    "AGENTS_FRANCHISES", "CHARITY", "PROXY", "K12_EDUCATION", "POLITICAL", "SWEEPSTAKE",
+    "AGENTS_FRANCHISES",
+    "CHARITY",
+    "PROXY",
+    "K12_EDUCATION",
+    "POLITICAL",
+    "SWEEPSTAKE",
 )
 MIN_SAMPLE_MESSAGES = 2
 
 NUMBER_NOT_PROVISIONED = "Number is not provisioned on the Cisco Calling Plan carrier account"
 BRAND_IDENTITY_MISMATCH = "Brand identity could not be verified: legal name and tax number do not match IRS records"
-BRAND_UNVERIFIED = ("Brand registered, but its identity could not be verified (UNVERIFIED): campaigns are refused "
-                    "until the brand is verified or vetted")
+BRAND_UNVERIFIED = (
+    "Brand registered, but its identity could not be verified (UNVERIFIED): campaigns are refused "
+    "until the brand is verified or vetted"
+)
 CAMPAIGN_SAMPLES_MISMATCH = "Sample messages do not match the declared use case"
 DESTINATION_UNREACHABLE = "Destination unreachable"
 
@@ -48,27 +65,32 @@ class ApiError(Exception):
 
 # --- validation ---------------------------------------------------------------------------------------------------
 
+
 def reference(body: dict) -> str:
     value = body.get("reference")
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_REFERENCE_LENGTH:
-        raise ApiError(400, f"reference is required: your own id for this request, 1 to {MAX_REFERENCE_LENGTH} "
-                            "characters.")
+        raise ApiError(
+            400, f"reference is required: your own id for this request, 1 to {MAX_REFERENCE_LENGTH} characters."
+        )
     return value
 
 
 def callback_url(body: dict) -> str:
     """The optional callback URL, or "" when none was given."""
     value = body.get("callback_url") or ""
-    if not isinstance(value, str) or (value and not (urlsplit(value).scheme in ("http", "https")
-                                                     and urlsplit(value).netloc)):
+    if not isinstance(value, str) or (
+        value and not (urlsplit(value).scheme in ("http", "https") and urlsplit(value).netloc)
+    ):
         raise ApiError(400, "callback_url must be an absolute http(s) URL.")
     return value
 
 
 def number(value, name: str) -> str:
     if not isinstance(value, str) or not NANP_E164.match(value):
-        raise ApiError(400, f"{name} {value!r} is not a US or Canadian number in E.164 format "
-                            "(+1 and 10 digits, e.g. +14155550123).")
+        raise ApiError(
+            400,
+            f"{name} {value!r} is not a US or Canadian number in E.164 format (+1 and 10 digits, e.g. +14155550123).",
+        )
     return value
 
 
@@ -107,8 +129,11 @@ def campaign(value) -> dict:
     if not isinstance(description, str) or not description.strip():
         raise ApiError(400, "campaign.description is required: what the campaign sends and why.")
     samples = value.get("sample_messages")
-    if (not isinstance(samples, list) or len(samples) < MIN_SAMPLE_MESSAGES
-            or not all(isinstance(sample, str) and sample.strip() for sample in samples)):
+    if (
+        not isinstance(samples, list)
+        or len(samples) < MIN_SAMPLE_MESSAGES
+        or not all(isinstance(sample, str) and sample.strip() for sample in samples)
+    ):
         raise ApiError(400, f"campaign.sample_messages must list at least {MIN_SAMPLE_MESSAGES} example messages.")
     return value
 
@@ -120,6 +145,7 @@ def message_text(value) -> str:
 
 
 # --- outcomes -----------------------------------------------------------------------------------------------------
+
 
 def number_outcome(e164: str) -> dict:
     if e164.endswith("0000"):

@@ -126,8 +126,15 @@ class CarrierSimulator:
     requests see a consistent carrier.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, api_key: str = "sim-key",
-                 webhook_secret: str = "sim-webhook-secret", **faults):
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str = "sim-key",
+        webhook_secret: str = "sim-webhook-secret",
+        **faults,
+    ):
         self.host = host
         self.port = port
         self.api_key = api_key
@@ -156,8 +163,9 @@ class CarrierSimulator:
         self._stopping.clear()
         self._threads = [
             # A short poll interval makes stop() quick (shutdown() waits for the serving loop to notice).
-            threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                             name="carrier-sim-http", daemon=True),
+            threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="carrier-sim-http", daemon=True
+            ),
             threading.Thread(target=self._send_callbacks_forever, name="carrier-sim-callbacks", daemon=True),
         ]
         for thread in self._threads:
@@ -277,8 +285,9 @@ class CarrierSimulator:
         except ApiError as error:
             return Reply(error.status, {"error": error.message})
 
-    def _handle_api(self, route: Route, object_id: str | None, path: str, query: dict, headers,
-                    raw_body: bytes) -> Reply:
+    def _handle_api(
+        self, route: Route, object_id: str | None, path: str, query: dict, headers, raw_body: bytes
+    ) -> Reply:
         with self._lock:
             self._counters.requests[route.label] += 1
         if not hmac.compare_digest(headers.get("Authorization", "").encode(), f"Bearer {self.api_key}".encode()):
@@ -348,10 +357,15 @@ class CarrierSimulator:
 
     def _deliver(self, opener, url: str, raw_body: bytes) -> None:
         """POST one signed callback. A failure is logged and counted, never retried: the portal polls as well."""
-        request = urllib.request.Request(url, data=raw_body, method="POST", headers={
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign_webhook_body(raw_body, self.webhook_secret),
-        })
+        request = urllib.request.Request(
+            url,
+            data=raw_body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                SIGNATURE_HEADER: sign_webhook_body(raw_body, self.webhook_secret),
+            },
+        )
         try:
             with opener.open(request, timeout=CALLBACK_TIMEOUT_SECONDS):
                 delivered = True
@@ -370,8 +384,12 @@ class CarrierSimulator:
 
 
 def _callback_body(record: Record, now: float) -> bytes:
-    event = {"type": record.callback_type, "id": record.object_id, "reference": record.reference,
-             "payload": record.view(now)}
+    event = {
+        "type": record.callback_type,
+        "id": record.object_id,
+        "reference": record.reference,
+        "payload": record.view(now),
+    }
     return json.dumps(event).encode()
 
 

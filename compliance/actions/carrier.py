@@ -24,6 +24,7 @@ State = RegistrationCase.State
 
 # --- the carrier's side (called by tasks and the webhook) -----------------------------------------------------------
 
+
 def send_brand_to_carrier(case_id: int, gateway: CarrierGateway) -> None:
     """Register the case's brand at the registry, exactly once per submission round.
 
@@ -41,8 +42,12 @@ def send_brand_to_carrier(case_id: int, gateway: CarrierGateway) -> None:
     try:
         status = gateway.find_brand(reference) if reconcile else None
         if status is None:
-            status = _submit(gateway.submit_brand, reference=reference, brand=case.registration.brand_payload(),
-                             idempotency_key=reference)
+            status = _submit(
+                gateway.submit_brand,
+                reference=reference,
+                brand=case.registration.brand_payload(),
+                idempotency_key=reference,
+            )
     except CarrierRejected as exc:
         _refused_by_carrier(case, State.BRAND_SUBMITTED, reference, f"The registry refused the brand: {exc}")
         return
@@ -62,8 +67,13 @@ def send_campaign_to_carrier(case_id: int, gateway: CarrierGateway) -> None:
     try:
         status = gateway.find_campaign(reference) if reconcile else None
         if status is None:
-            status = _submit(gateway.submit_campaign, reference=reference, brand_id=case.brand_registry_id,
-                             campaign=case.registration.campaign_payload(), idempotency_key=reference)
+            status = _submit(
+                gateway.submit_campaign,
+                reference=reference,
+                brand_id=case.brand_registry_id,
+                campaign=case.registration.campaign_payload(),
+                idempotency_key=reference,
+            )
     except CarrierRejected as exc:
         _refused_by_carrier(case, State.CAMPAIGN_SUBMITTED, reference, f"The registry refused the campaign: {exc}")
         return
@@ -88,19 +98,25 @@ def record_registry_id(case: RegistrationCase, what: str, reference: str, status
         setattr(locked, field, status.registry_id)
         locked.carrier_problem = ""
         locked.save(update_fields=[field, "carrier_problem"])
-        _timeline(locked, CaseEvent.Kind.CARRIER, None,
-                  f"The registry received the {what} as {status.registry_id} (reference {reference}).")
+        _timeline(
+            locked,
+            CaseEvent.Kind.CARRIER,
+            None,
+            f"The registry received the {what} as {status.registry_id} (reference {reference}).",
+        )
 
 
 def _refused_by_carrier(case: RegistrationCase, waiting: str, reference: str, reason: str) -> None:
     """The registry refused the submission outright: a rejection the customer can correct, recorded once."""
     try:
         if waiting == State.BRAND_SUBMITTED:
-            record_brand_decision(case, None, approved=False, reason=reason, source="carrier",
-                                  expected=State.BRAND_SUBMITTED)
+            record_brand_decision(
+                case, None, approved=False, reason=reason, source="carrier", expected=State.BRAND_SUBMITTED
+            )
         else:
-            record_campaign_decision(case, None, approved=False, reason=reason, source="carrier",
-                                     expected=State.CAMPAIGN_SUBMITTED)
+            record_campaign_decision(
+                case, None, approved=False, reason=reason, source="carrier", expected=State.CAMPAIGN_SUBMITTED
+            )
     except CaseRefused:
         log.info("Case %s: carrier refusal of %s arrived after the case moved on", case.pk, reference)
 
@@ -118,11 +134,16 @@ def apply_brand_status(case_id: int, status: RegistrationStatus) -> bool:
     if decided == "PENDING":
         return False
     try:
-        record_brand_decision(case, None, approved=decided == "APPROVED", source="carrier",
-                              reason=status.reason or ("" if decided == "APPROVED"
-                                                       else f"The registry reports the brand as {decided}."),
-                              registry_id=status.registry_id, identity_status=status.identity_status,
-                              expected=State.BRAND_SUBMITTED)
+        record_brand_decision(
+            case,
+            None,
+            approved=decided == "APPROVED",
+            source="carrier",
+            reason=status.reason or ("" if decided == "APPROVED" else f"The registry reports the brand as {decided}."),
+            registry_id=status.registry_id,
+            identity_status=status.identity_status,
+            expected=State.BRAND_SUBMITTED,
+        )
     except CaseRefused:
         return False  # someone (support, another callback) decided it a moment ago
     return True
@@ -137,10 +158,15 @@ def apply_campaign_status(case_id: int, status: RegistrationStatus) -> bool:
     if decided in ("PENDING", "SUBMITTED", "DRAFT"):
         return False
     try:
-        record_campaign_decision(case, None, approved=decided == "ACTIVE", source="carrier",
-                                 reason=status.reason or ("" if decided == "ACTIVE"
-                                                          else f"The registry reports the campaign as {decided}."),
-                                 registry_id=status.registry_id, expected=State.CAMPAIGN_SUBMITTED)
+        record_campaign_decision(
+            case,
+            None,
+            approved=decided == "ACTIVE",
+            source="carrier",
+            reason=status.reason or ("" if decided == "ACTIVE" else f"The registry reports the campaign as {decided}."),
+            registry_id=status.registry_id,
+            expected=State.CAMPAIGN_SUBMITTED,
+        )
     except CaseRefused:
         return False
     return True
@@ -158,8 +184,9 @@ def send_numbers_to_carrier(case_id: int, gateway: CarrierGateway) -> bool:
     numbers = list(case.case_numbers.order_by("number__e164").values_list("number__e164", flat=True))
     RegistrationCase.objects.filter(pk=case.pk).update(assignment_attempts=case.assignment_attempts + 1)
     try:
-        held = gateway.assign_numbers_to_campaign(campaign_id=case.campaign_registry_id, numbers=numbers,
-                                                  idempotency_key=case.assignment_reference)
+        held = gateway.assign_numbers_to_campaign(
+            campaign_id=case.campaign_registry_id, numbers=numbers, idempotency_key=case.assignment_reference
+        )
     except CarrierRejected as exc:
         note_carrier_problem(case.pk, f"The carrier refused to assign the numbers: {exc}")
         return False
@@ -178,18 +205,31 @@ def confirm_numbers_assigned(case_id: int, campaign_numbers: Iterable[str]) -> b
         numbers = list(case.case_numbers.values_list("number_id", "number__e164"))
         missing = sorted(e164 for _pk, e164 in numbers if e164 not in held)
         if missing:
-            note_carrier_problem(case.pk, "The carrier did not confirm " + ", ".join(display_tn(n) for n in missing)
-                                 + ". Try the assignment again.")
+            note_carrier_problem(
+                case.pk,
+                "The carrier did not confirm "
+                + ", ".join(display_tn(n) for n in missing)
+                + ". Try the assignment again.",
+            )
             return False
         now = timezone.now()
         PhoneNumber.objects.filter(
             pk__in=[pk for pk, _e164 in numbers], texting_state=PhoneNumber.TextingState.AUTHORISED
-        ).update(texting_state=PhoneNumber.TextingState.REGISTERED, texting_state_changed=now,
-                 texting_state_reason=f"Registered in campaign {case.campaign_registry_id}")
-        transition(case, State.COMPLETED, None, expected=State.NUMBERS_ASSIGNED,
-                   text=f"The carrier confirmed {_plural(len(numbers), 'number')} in campaign "
-                        f"{case.campaign_registry_id}: they are registered and can text.",
-                   fields={"carrier_problem": ""}, numbers=len(numbers))
+        ).update(
+            texting_state=PhoneNumber.TextingState.REGISTERED,
+            texting_state_changed=now,
+            texting_state_reason=f"Registered in campaign {case.campaign_registry_id}",
+        )
+        transition(
+            case,
+            State.COMPLETED,
+            None,
+            expected=State.NUMBERS_ASSIGNED,
+            text=f"The carrier confirmed {_plural(len(numbers), 'number')} in campaign "
+            f"{case.campaign_registry_id}: they are registered and can text.",
+            fields={"carrier_problem": ""},
+            numbers=len(numbers),
+        )
     return True
 
 

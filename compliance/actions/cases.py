@@ -25,6 +25,7 @@ class CaseRefused(Exception):
 
 # --- the state machine ------------------------------------------------------------------------------------------------
 
+
 def _brand_already_approved(case: RegistrationCase) -> bool:
     return case.brand_is_approved
 
@@ -32,7 +33,8 @@ def _brand_already_approved(case: RegistrationCase) -> bool:
 # Conditions on top of the table, checked under the lock: (from, to) -> (condition, why it is refused).
 GUARDS = {
     (State.FORM_SUBMITTED, State.CAMPAIGN_SUBMITTED): (
-        _brand_already_approved, "a campaign can be submitted only once the brand is approved; submit the brand first",
+        _brand_already_approved,
+        "a campaign can be submitted only once the brand is approved; submit the brand first",
     ),
 }
 
@@ -42,8 +44,10 @@ def refusal(case: RegistrationCase, to_state: str, expected: str | None = None) 
     when they asked: if the case moved since, they are told so rather than acting on a page that is out of date."""
     label = case.get_state_display()
     if expected and expected != case.state:
-        return (f"This case changed while you were looking at it: it is now in '{label}'. "
-                "Reload the page to see what happened.")
+        return (
+            f"This case changed while you were looking at it: it is now in '{label}'. "
+            "Reload the page to see what happened."
+        )
     if case.state == to_state:
         return f"This case is already in '{label}': someone else just did this."
     if to_state not in RegistrationCase.TRANSITIONS.get(case.state, ()):
@@ -59,8 +63,16 @@ def allowed_transitions(case: RegistrationCase) -> set[str]:
     return {to for to in RegistrationCase.TRANSITIONS[case.state] if refusal(case, to) is None}
 
 
-def transition(case: RegistrationCase, to_state: str, by: User | None, *, expected: str | None = None,
-               text: str = "", fields: dict | None = None, **details) -> RegistrationCase:
+def transition(
+    case: RegistrationCase,
+    to_state: str,
+    by: User | None,
+    *,
+    expected: str | None = None,
+    text: str = "",
+    fields: dict | None = None,
+    **details,
+) -> RegistrationCase:
     """Move `case` to `to_state`, or raise CaseRefused and change nothing.
 
     Guarantees: the case row is locked (`select_for_update`) while the move is checked against
@@ -73,8 +85,7 @@ def transition(case: RegistrationCase, to_state: str, by: User | None, *, expect
     to_state = State(to_state)
     with transaction.atomic():
         # of=("self",): lock the case row only, not the organisation it joins.
-        locked = (RegistrationCase.objects.select_for_update(of=("self",)).select_related("organisation")
-                  .get(pk=case.pk))
+        locked = RegistrationCase.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=case.pk)
         why = refusal(locked, to_state, expected)
         if why:
             raise CaseRefused(why)
@@ -92,10 +103,16 @@ def transition(case: RegistrationCase, to_state: str, by: User | None, *, expect
             # The numbers are free again (cancelled) or registered (completed): either way in no open case.
             CaseNumber.objects.filter(case=locked, is_open=True).update(is_open=False)
         locked.save(update_fields=sorted(changed))
-        _timeline(locked, CaseEvent.Kind.TRANSITION, by, text, from_state=from_state, to_state=to_state,
-                  created=now)
-        audit.record(f"registration_case.{to_state}", actor=by, organisation=locked.organisation, target=locked,
-                     from_state=from_state, to_state=to_state, **details)
+        _timeline(locked, CaseEvent.Kind.TRANSITION, by, text, from_state=from_state, to_state=to_state, created=now)
+        audit.record(
+            f"registration_case.{to_state}",
+            actor=by,
+            organisation=locked.organisation,
+            target=locked,
+            from_state=from_state,
+            to_state=to_state,
+            **details,
+        )
         if to_state in RegistrationCase.CUSTOMER_ACTION_STATES:
             case_id = locked.pk
             transaction.on_commit(lambda: _notify(case_id, to_state))
@@ -105,9 +122,13 @@ def transition(case: RegistrationCase, to_state: str, by: User | None, *, expect
 
 def _timeline(case: RegistrationCase, kind: str, by: User | None, text: str = "", **fields) -> CaseEvent:
     return CaseEvent.objects.create(
-        case=case, kind=kind, actor=by if by is not None and by.pk else None,
+        case=case,
+        kind=kind,
+        actor=by if by is not None and by.pk else None,
         actor_name=(by.full_name or by.email) if by is not None else "",
-        by_support=bool(by is not None and by.is_support), text=text, **fields,
+        by_support=bool(by is not None and by.is_support),
+        text=text,
+        **fields,
     )
 
 
@@ -117,8 +138,17 @@ def _notify(case_id: int, state: str) -> None:
 
 # --- customer: opening a case -----------------------------------------------------------------------------------------
 
-def open_case(org: Organisation, by: User, number_ids: Iterable[int], *, contact_name: str, contact_email: str,
-              contact_phone: str = "", note: str = "") -> RegistrationCase:
+
+def open_case(
+    org: Organisation,
+    by: User,
+    number_ids: Iterable[int],
+    *,
+    contact_name: str,
+    contact_email: str,
+    contact_phone: str = "",
+    note: str = "",
+) -> RegistrationCase:
     """Open a 10DLC registration case for some of `org`'s authorised numbers.
 
     Guarantees: every number is the organisation's, *authorised*, and in no other open case (the database settles a
@@ -132,7 +162,8 @@ def open_case(org: Organisation, by: User, number_ids: Iterable[int], *, contact
     try:
         with transaction.atomic():
             numbers = list(
-                PhoneNumber.objects.select_for_update(of=("self",)).filter(pk__in=ids)
+                PhoneNumber.objects.select_for_update(of=("self",))
+                .filter(pk__in=ids)
                 .values_list("pk", "e164", "texting_state", "location__organisation_id")
             )
             if len(numbers) != len(ids) or any(org_id != org.pk for *_rest, org_id in numbers):
@@ -140,20 +171,38 @@ def open_case(org: Organisation, by: User, number_ids: Iterable[int], *, contact
             for _pk, e164, state, _org in numbers:
                 if state != PhoneNumber.TextingState.AUTHORISED:
                     label = PhoneNumber.TextingState(state).label.lower()
-                    raise CaseRefused(f"{display_tn(e164)} cannot be registered: it is {label}. Only authorised "
-                                      "numbers can join a campaign.")
+                    raise CaseRefused(
+                        f"{display_tn(e164)} cannot be registered: it is {label}. Only authorised "
+                        "numbers can join a campaign."
+                    )
             busy = CaseNumber.objects.filter(number_id__in=ids, is_open=True).select_related("number").first()
             if busy is not None:
                 raise CaseRefused(f"{busy.number.display} is already in case #{busy.case_id}.")
             case = RegistrationCase.objects.create(
-                organisation=org, opened_by=by, contact_name=contact_name.strip(),
-                contact_email=contact_email.strip().lower(), contact_phone=contact_phone.strip(), note=note.strip(),
+                organisation=org,
+                opened_by=by,
+                contact_name=contact_name.strip(),
+                contact_email=contact_email.strip().lower(),
+                contact_phone=contact_phone.strip(),
+                note=note.strip(),
             )
             CaseNumber.objects.bulk_create([CaseNumber(case=case, number_id=pk) for pk in ids])
-            _timeline(case, CaseEvent.Kind.TRANSITION, by, _plural(len(ids), "number") + " to register.",
-                      to_state=State.OPENED, created=case.opened_at)
-            audit.record("registration_case.opened", actor=by, organisation=org, target=case, numbers=len(ids),
-                         contact=case.contact_email)
+            _timeline(
+                case,
+                CaseEvent.Kind.TRANSITION,
+                by,
+                _plural(len(ids), "number") + " to register.",
+                to_state=State.OPENED,
+                created=case.opened_at,
+            )
+            audit.record(
+                "registration_case.opened",
+                actor=by,
+                organisation=org,
+                target=case,
+                numbers=len(ids),
+                contact=case.contact_email,
+            )
     except IntegrityError:
         raise CaseRefused("Some of these numbers were just included in another case. Review the selection.") from None
     return case
@@ -169,19 +218,22 @@ def cancel_case(case: RegistrationCase, by: User, *, reason: str, expected: str 
         _require_customer_admin(case, by)
     if not reason.strip():
         raise CaseRefused("Say why the case is cancelled.")
-    return transition(case, State.CANCELLED, by, expected=expected, text=f"Cancelled: {reason.strip()}",
-                      reason=reason.strip())
+    return transition(
+        case, State.CANCELLED, by, expected=expected, text=f"Cancelled: {reason.strip()}", reason=reason.strip()
+    )
 
 
 # --- messages and notes -------------------------------------------------------------------------------------------
+
 
 def post_message(case: RegistrationCase, by: User, text: str) -> CaseEvent:
     """A message between the customer's full administrator and support, shown to both."""
     if not by.is_support:
         _require_customer_admin(case, by)
     if not case.is_open:
-        raise CaseRefused(f"This case is {case.get_state_display().lower()}: open a new case to ask support "
-                          "something else.")
+        raise CaseRefused(
+            f"This case is {case.get_state_display().lower()}: open a new case to ask support something else."
+        )
     text = text.strip()
     if not text:
         raise CaseRefused("Write a message first.")
@@ -204,6 +256,7 @@ def add_internal_note(case: RegistrationCase, by: User, text: str) -> CaseEvent:
 
 
 # --- helpers ----------------------------------------------------------------------------------------------------------
+
 
 def _require_support(by: User | None) -> None:
     if by is None or not by.is_support:

@@ -16,18 +16,30 @@ State = RegistrationCase.State
 
 # --- the registration form --------------------------------------------------------------------------------------------
 
-def send_registration_form(case: RegistrationCase, by: User, *, expected: str | None = None,
-                           text: str = "") -> RegistrationCase:
+
+def send_registration_form(
+    case: RegistrationCase, by: User, *, expected: str | None = None, text: str = ""
+) -> RegistrationCase:
     """Support sends the 10DLC registration form: opened → form sent. The form starts with what the portal knows
     (organisation name and country, the case contact); the contact is emailed."""
     _require_support(by)
     with transaction.atomic():
-        case = transition(case, State.FORM_SENT, by, expected=expected,
-                          text=text or "The 10DLC registration form is ready for the customer to fill in.")
-        RegistrationForm.objects.get_or_create(case=case, defaults={
-            "legal_name": case.organisation.name, "country": case.organisation.country,
-            "support_email": case.contact_email, "support_phone": case.contact_phone,
-        })
+        case = transition(
+            case,
+            State.FORM_SENT,
+            by,
+            expected=expected,
+            text=text or "The 10DLC registration form is ready for the customer to fill in.",
+        )
+        RegistrationForm.objects.get_or_create(
+            case=case,
+            defaults={
+                "legal_name": case.organisation.name,
+                "country": case.organisation.country,
+                "support_email": case.contact_email,
+                "support_phone": case.contact_phone,
+            },
+        )
     return case
 
 
@@ -46,8 +58,9 @@ def save_registration_draft(case: RegistrationCase, by: User, data) -> Registrat
     return form
 
 
-def submit_registration_form(case: RegistrationCase, by: User, data, *,
-                             expected: str | None = None) -> tuple[RegistrationFormForm, bool]:
+def submit_registration_form(
+    case: RegistrationCase, by: User, data, *, expected: str | None = None
+) -> tuple[RegistrationFormForm, bool]:
     """Submit the form to support: form sent / brand rejected / campaign rejected → form submitted.
 
     Returns (form, submitted). An incomplete form is not submitted (the state does not change) but what was typed
@@ -65,33 +78,54 @@ def submit_registration_form(case: RegistrationCase, by: User, data, *,
         registration.saved_by = registration.submitted_by = by
         registration.save()
         again = locked.state != State.FORM_SENT
-        transition(case, State.FORM_SUBMITTED, by,
-                   text="The corrected form was submitted again." if again else "The registration form was submitted.")
+        transition(
+            case,
+            State.FORM_SUBMITTED,
+            by,
+            text="The corrected form was submitted again." if again else "The registration form was submitted.",
+        )
     return form, True
 
 
 def _lock_editable(case: RegistrationCase, expected: str | None = None) -> RegistrationCase:
-    locked = (RegistrationCase.objects.select_for_update(of=("self",))
-              .select_related("organisation", "registration").get(pk=case.pk))
+    locked = (
+        RegistrationCase.objects.select_for_update(of=("self",))
+        .select_related("organisation", "registration")
+        .get(pk=case.pk)
+    )
     if expected and expected != locked.state:
         raise CaseRefused(refusal(locked, State.FORM_SUBMITTED, expected))
     if not locked.customer_may_edit_form or not hasattr(locked, "registration"):
-        raise CaseRefused(f"This case is in '{locked.get_state_display()}': the registration form can be changed "
-                          "only while it is with you (after support sent it, or after the carrier rejected it).")
+        raise CaseRefused(
+            f"This case is in '{locked.get_state_display()}': the registration form can be changed "
+            "only while it is with you (after support sent it, or after the carrier rejected it)."
+        )
     return locked
 
 
 # --- support: brand and campaign ----------------------------------------------------------------------------------
 
+
 def submit_brand(case: RegistrationCase, by: User, *, expected: str | None = None) -> RegistrationCase:
     """Support submits the brand to the registry: form submitted → brand submitted. A new submission round (its own
     carrier reference) starts; the Celery task sends it after commit."""
     _require_support(by)
-    case = transition(case, State.BRAND_SUBMITTED, by, expected=expected,
-                      text="Support is registering the brand with The Campaign Registry.",
-                      fields={"brand_round": case.brand_round + 1, "brand_attempts": 0, "brand_registry_id": "",
-                              "brand_identity_status": "", "brand_reason": "", "brand_approved_at": None,
-                              "carrier_problem": ""})
+    case = transition(
+        case,
+        State.BRAND_SUBMITTED,
+        by,
+        expected=expected,
+        text="Support is registering the brand with The Campaign Registry.",
+        fields={
+            "brand_round": case.brand_round + 1,
+            "brand_attempts": 0,
+            "brand_registry_id": "",
+            "brand_identity_status": "",
+            "brand_reason": "",
+            "brand_approved_at": None,
+            "carrier_problem": "",
+        },
+    )
     _enqueue("submit_brand_registration", case.pk)
     return case
 
@@ -100,25 +134,44 @@ def submit_campaign(case: RegistrationCase, by: User, *, expected: str | None = 
     """Support submits the campaign under the approved brand: brand approved (or a corrected form, when the brand
     was approved before) → campaign submitted. The Celery task sends it after commit."""
     _require_support(by)
-    case = transition(case, State.CAMPAIGN_SUBMITTED, by, expected=expected,
-                      text="Support is registering the campaign with The Campaign Registry.",
-                      fields={"campaign_round": case.campaign_round + 1, "campaign_attempts": 0,
-                              "campaign_registry_id": "", "campaign_reason": "", "carrier_problem": ""})
+    case = transition(
+        case,
+        State.CAMPAIGN_SUBMITTED,
+        by,
+        expected=expected,
+        text="Support is registering the campaign with The Campaign Registry.",
+        fields={
+            "campaign_round": case.campaign_round + 1,
+            "campaign_attempts": 0,
+            "campaign_registry_id": "",
+            "campaign_reason": "",
+            "carrier_problem": "",
+        },
+    )
     _enqueue("submit_campaign_registration", case.pk)
     return case
 
 
-def record_brand_decision(case: RegistrationCase, by: User | None, *, approved: bool, reason: str = "",
-                          registry_id: str = "", identity_status: str = "", expected: str | None = None,
-                          source: str = "support") -> RegistrationCase:
+def record_brand_decision(
+    case: RegistrationCase,
+    by: User | None,
+    *,
+    approved: bool,
+    reason: str = "",
+    registry_id: str = "",
+    identity_status: str = "",
+    expected: str | None = None,
+    source: str = "support",
+) -> RegistrationCase:
     """The registry's answer on the brand: brand submitted → brand approved | brand rejected (the form goes back to
     the customer, who is emailed the reason). Recorded by support by hand, or by the poll / callback."""
     if source == "support":
         _require_support(by)
     registry_id = registry_id.strip().upper() or case.brand_registry_id
     if approved and not registry_id:
-        raise CaseRefused("Give the brand id the registry assigned (B and 6 characters): campaigns are submitted "
-                          "under it.")
+        raise CaseRefused(
+            "Give the brand id the registry assigned (B and 6 characters): campaigns are submitted under it."
+        )
     if not approved and not reason.strip():
         raise CaseRefused("Say why the brand was rejected: the customer needs the reason to correct the form.")
     by_whom = "recorded by support" if source == "support" else "reported by the registry"
@@ -128,44 +181,84 @@ def record_brand_decision(case: RegistrationCase, by: User | None, *, approved: 
             text += f" Identity status: {identity_status}."
         if reason:
             text += f" {_sentence(reason)}"
-        return transition(case, State.BRAND_APPROVED, by, expected=expected, text=text,
-                          fields={"brand_registry_id": registry_id, "brand_identity_status": identity_status,
-                                  "brand_reason": reason[:500], "brand_approved_at": timezone.now(),
-                                  "carrier_problem": ""},
-                          registry_id=registry_id, source=source)
-    return transition(case, State.BRAND_REJECTED, by, expected=expected,
-                      text=f"Brand rejected ({by_whom}): {_sentence(reason)} The form is back with the customer for "
-                           "correction.",
-                      fields={"brand_registry_id": registry_id, "brand_identity_status": identity_status,
-                              "brand_reason": reason[:500], "carrier_problem": ""},
-                      registry_id=registry_id, reason=reason, source=source)
+        return transition(
+            case,
+            State.BRAND_APPROVED,
+            by,
+            expected=expected,
+            text=text,
+            fields={
+                "brand_registry_id": registry_id,
+                "brand_identity_status": identity_status,
+                "brand_reason": reason[:500],
+                "brand_approved_at": timezone.now(),
+                "carrier_problem": "",
+            },
+            registry_id=registry_id,
+            source=source,
+        )
+    return transition(
+        case,
+        State.BRAND_REJECTED,
+        by,
+        expected=expected,
+        text=f"Brand rejected ({by_whom}): {_sentence(reason)} The form is back with the customer for correction.",
+        fields={
+            "brand_registry_id": registry_id,
+            "brand_identity_status": identity_status,
+            "brand_reason": reason[:500],
+            "carrier_problem": "",
+        },
+        registry_id=registry_id,
+        reason=reason,
+        source=source,
+    )
 
 
-def record_campaign_decision(case: RegistrationCase, by: User | None, *, approved: bool, reason: str = "",
-                             registry_id: str = "", expected: str | None = None,
-                             source: str = "support") -> RegistrationCase:
+def record_campaign_decision(
+    case: RegistrationCase,
+    by: User | None,
+    *,
+    approved: bool,
+    reason: str = "",
+    registry_id: str = "",
+    expected: str | None = None,
+    source: str = "support",
+) -> RegistrationCase:
     """The registry's answer on the campaign: campaign submitted → campaign approved | campaign rejected (the form
     goes back to the customer, who is emailed the reason)."""
     if source == "support":
         _require_support(by)
     registry_id = registry_id.strip().upper() or case.campaign_registry_id
     if approved and not registry_id:
-        raise CaseRefused("Give the campaign id the registry assigned (C and 6 characters): numbers are assigned "
-                          "to it.")
+        raise CaseRefused(
+            "Give the campaign id the registry assigned (C and 6 characters): numbers are assigned to it."
+        )
     if not approved and not reason.strip():
         raise CaseRefused("Say why the campaign was rejected: the customer needs the reason to correct the form.")
     by_whom = "recorded by support" if source == "support" else "reported by the registry"
     if approved:
-        return transition(case, State.CAMPAIGN_APPROVED, by, expected=expected,
-                          text=f"Campaign {registry_id} approved ({by_whom}).",
-                          fields={"campaign_registry_id": registry_id, "campaign_reason": "", "carrier_problem": ""},
-                          registry_id=registry_id, source=source)
-    return transition(case, State.CAMPAIGN_REJECTED, by, expected=expected,
-                      text=f"Campaign rejected ({by_whom}): {_sentence(reason)} The form is back with the customer "
-                           "for correction.",
-                      fields={"campaign_registry_id": registry_id, "campaign_reason": reason[:500],
-                              "carrier_problem": ""},
-                      registry_id=registry_id, reason=reason, source=source)
+        return transition(
+            case,
+            State.CAMPAIGN_APPROVED,
+            by,
+            expected=expected,
+            text=f"Campaign {registry_id} approved ({by_whom}).",
+            fields={"campaign_registry_id": registry_id, "campaign_reason": "", "carrier_problem": ""},
+            registry_id=registry_id,
+            source=source,
+        )
+    return transition(
+        case,
+        State.CAMPAIGN_REJECTED,
+        by,
+        expected=expected,
+        text=f"Campaign rejected ({by_whom}): {_sentence(reason)} The form is back with the customer for correction.",
+        fields={"campaign_registry_id": registry_id, "campaign_reason": reason[:500], "carrier_problem": ""},
+        registry_id=registry_id,
+        reason=reason,
+        source=source,
+    )
 
 
 def assign_numbers(case: RegistrationCase, by: User, *, expected: str | None = None) -> RegistrationCase:
@@ -173,10 +266,15 @@ def assign_numbers(case: RegistrationCase, by: User, *, expected: str | None = N
     asks the carrier after commit; the case completes when the carrier confirms (`confirm_numbers_assigned`)."""
     _require_support(by)
     count = case.case_numbers.count()
-    case = transition(case, State.NUMBERS_ASSIGNED, by, expected=expected,
-                      text=f"Support asked the carrier to assign {_plural(count, 'number')} to campaign "
-                           f"{case.campaign_registry_id}.",
-                      fields={"assignment_attempts": 0, "carrier_problem": ""}, numbers=count)
+    case = transition(
+        case,
+        State.NUMBERS_ASSIGNED,
+        by,
+        expected=expected,
+        text=f"Support asked the carrier to assign {_plural(count, 'number')} to campaign {case.campaign_registry_id}.",
+        fields={"assignment_attempts": 0, "carrier_problem": ""},
+        numbers=count,
+    )
     _enqueue("assign_campaign_numbers", case.pk)
     return case
 

@@ -126,11 +126,14 @@ class RegistrationCase(models.Model):
     class Meta:
         ordering = ["-opened_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(state__in=OPEN_CASE_STATES + CLOSED_CASE_STATES),
-                                   name="case_state_valid"),
             models.CheckConstraint(
-                condition=(Q(closed_at__isnull=True, state__in=OPEN_CASE_STATES)
-                           | Q(closed_at__isnull=False, state__in=CLOSED_CASE_STATES)),
+                condition=Q(state__in=OPEN_CASE_STATES + CLOSED_CASE_STATES), name="case_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(closed_at__isnull=True, state__in=OPEN_CASE_STATES)
+                    | Q(closed_at__isnull=False, state__in=CLOSED_CASE_STATES)
+                ),
                 name="case_closed_iff_terminal",
             ),
         ]
@@ -151,7 +154,7 @@ class RegistrationCase(models.Model):
         return self.opened_at + CASE_DURATION
 
     def age(self, now=None):
-        return ((self.closed_at or now or timezone.now()) - self.opened_at)
+        return (self.closed_at or now or timezone.now()) - self.opened_at
 
     @property
     def age_days(self) -> int:
@@ -219,8 +222,9 @@ class CaseEvent(models.Model):
     case = models.ForeignKey(RegistrationCase, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     created = models.DateTimeField(default=timezone.now)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # Who, as shown: kept even if the user is deleted. Empty: the portal itself or the carrier.
     actor_name = models.CharField(max_length=200, blank=True)
     by_support = models.BooleanField(default=False)

@@ -88,8 +88,16 @@ class UseCase(models.TextChoices):
     SWEEPSTAKE = "SWEEPSTAKE", "Sweepstakes (special: needs operator approval)"
 
 
-SPECIAL_USE_CASES = frozenset({UseCase.AGENTS_FRANCHISES, UseCase.CHARITY, UseCase.PROXY, UseCase.K12_EDUCATION,
-                               UseCase.POLITICAL, UseCase.SWEEPSTAKE})
+SPECIAL_USE_CASES = frozenset(
+    {
+        UseCase.AGENTS_FRANCHISES,
+        UseCase.CHARITY,
+        UseCase.PROXY,
+        UseCase.K12_EDUCATION,
+        UseCase.POLITICAL,
+        UseCase.SWEEPSTAKE,
+    }
+)
 # Use cases that (may) carry marketing content, which operators approve only with a documented opt-in.
 MARKETING_USE_CASES = frozenset({UseCase.MARKETING, UseCase.MIXED, UseCase.LOW_VOLUME, UseCase.SWEEPSTAKE})
 
@@ -114,8 +122,9 @@ class RegistrationForm(models.Model):
     legal_name = models.CharField("Legal company name", max_length=255, blank=True)
     dba_name = models.CharField("DBA name (doing business as)", max_length=255, blank=True)
     entity_type = models.CharField(max_length=20, choices=EntityType.choices, blank=True)
-    tax_number = models.CharField("Tax number", max_length=40, blank=True,
-                                  help_text="US: EIN (NN-NNNNNNN). Canada: Business Number (9 digits).")
+    tax_number = models.CharField(
+        "Tax number", max_length=40, blank=True, help_text="US: EIN (NN-NNNNNNN). Canada: Business Number (9 digits)."
+    )
     country = models.CharField(max_length=2, choices=COUNTRIES, default="US")
     street = models.CharField("Street address", max_length=200, blank=True)
     city = models.CharField(max_length=100, blank=True)
@@ -139,23 +148,27 @@ class RegistrationForm(models.Model):
     message_flow = models.TextField("How end users opt in (message flow)", blank=True)
     opt_in_keywords = models.CharField("Opt-in keywords", max_length=200, blank=True, default=DEFAULT_OPT_IN_KEYWORDS)
     opt_in_message = models.TextField("Opt-in confirmation", blank=True)
-    opt_out_keywords = models.CharField("Opt-out keywords", max_length=200, blank=True,
-                                        default=DEFAULT_OPT_OUT_KEYWORDS)
+    opt_out_keywords = models.CharField(
+        "Opt-out keywords", max_length=200, blank=True, default=DEFAULT_OPT_OUT_KEYWORDS
+    )
     opt_out_message = models.TextField("Opt-out reply", blank=True)
     help_keywords = models.CharField("Help keywords", max_length=200, blank=True, default=DEFAULT_HELP_KEYWORDS)
     help_message = models.TextField("Help reply", blank=True)
     embedded_links = models.BooleanField("Messages contain links", default=False)
     embedded_phone_numbers = models.BooleanField("Messages contain phone numbers", default=False)
     age_gated = models.BooleanField("Age-gated content (alcohol, tobacco, ...)", default=False)
-    monthly_volume = models.CharField("Expected monthly volume", max_length=20, choices=MonthlyVolume.choices,
-                                      blank=True)
+    monthly_volume = models.CharField(
+        "Expected monthly volume", max_length=20, choices=MonthlyVolume.choices, blank=True
+    )
 
     saved_at = models.DateTimeField(null=True, blank=True)
-    saved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="+")
+    saved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     submitted_at = models.DateTimeField(null=True, blank=True)
-    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="+")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = "10DLC registration form"
@@ -171,8 +184,11 @@ class RegistrationForm(models.Model):
     @property
     def content_flags(self) -> list[str]:
         """What the messages contain, as the form declared it."""
-        flags = [(self.embedded_links, "Links"), (self.embedded_phone_numbers, "Phone numbers"),
-                 (self.age_gated, "Age-gated content")]
+        flags = [
+            (self.embedded_links, "Links"),
+            (self.embedded_phone_numbers, "Phone numbers"),
+            (self.age_gated, "Age-gated content"),
+        ]
         return [label for present, label in flags if present]
 
     @property
@@ -183,22 +199,40 @@ class RegistrationForm(models.Model):
     def brand_payload(self) -> dict:
         """The brand as the registry's API takes it."""
         return {
-            "legal_name": self.legal_name, "dba_name": self.dba_name, "entity_type": self.entity_type,
-            "tax_id": self.tax_number, "tax_id_country": self.country, "country": self.country,
-            "street": self.street, "city": self.city, "state": self.region, "postal_code": self.postal_code,
-            "website": self.website, "vertical": self.vertical, "email": self.support_email,
-            "phone": self.support_phone, "stock_symbol": self.stock_symbol, "stock_exchange": self.stock_exchange,
+            "legal_name": self.legal_name,
+            "dba_name": self.dba_name,
+            "entity_type": self.entity_type,
+            "tax_id": self.tax_number,
+            "tax_id_country": self.country,
+            "country": self.country,
+            "street": self.street,
+            "city": self.city,
+            "state": self.region,
+            "postal_code": self.postal_code,
+            "website": self.website,
+            "vertical": self.vertical,
+            "email": self.support_email,
+            "phone": self.support_phone,
+            "stock_symbol": self.stock_symbol,
+            "stock_exchange": self.stock_exchange,
         }
 
     def campaign_payload(self) -> dict:
         """The campaign as the registry's API takes it."""
         return {
-            "use_case": self.use_case, "description": self.description, "sample_messages": self.samples,
-            "message_flow": self.message_flow, "opt_in_keywords": _keywords(self.opt_in_keywords),
-            "opt_in_message": self.opt_in_message, "opt_out_keywords": _keywords(self.opt_out_keywords),
-            "opt_out_message": self.opt_out_message, "help_keywords": _keywords(self.help_keywords),
-            "help_message": self.help_message, "embedded_link": self.embedded_links,
-            "embedded_phone": self.embedded_phone_numbers, "age_gated": self.age_gated,
+            "use_case": self.use_case,
+            "description": self.description,
+            "sample_messages": self.samples,
+            "message_flow": self.message_flow,
+            "opt_in_keywords": _keywords(self.opt_in_keywords),
+            "opt_in_message": self.opt_in_message,
+            "opt_out_keywords": _keywords(self.opt_out_keywords),
+            "opt_out_message": self.opt_out_message,
+            "help_keywords": _keywords(self.help_keywords),
+            "help_message": self.help_message,
+            "embedded_link": self.embedded_links,
+            "embedded_phone": self.embedded_phone_numbers,
+            "age_gated": self.age_gated,
             "monthly_volume": self.monthly_volume,
         }
 

@@ -6,6 +6,14 @@ from .customer import case_cancel, case_detail, case_form, case_list, case_messa
 from .support import support_action, support_case, support_queue
 
 __all__ = [
-    "case_cancel", "case_detail", "case_form", "case_list", "case_message", "case_open", "registration_callback",
-    "support_action", "support_case", "support_queue",
+    "case_cancel",
+    "case_detail",
+    "case_form",
+    "case_list",
+    "case_message",
+    "case_open",
+    "registration_callback",
+    "support_action",
+    "support_case",
+    "support_queue",
 ]

@@ -52,8 +52,10 @@ def steps(case: RegistrationCase) -> list[tuple[str, str]]:
     current = next((index for index, (_label, states) in enumerate(STEPS) if case.state in states), None)
     if case.state == State.COMPLETED:
         return [(label, "done") for label, _states in STEPS]
-    return [(label, "done" if current is not None and index < current else "current" if index == current else "")
-            for index, (label, _states) in enumerate(STEPS)]
+    return [
+        (label, "done" if current is not None and index < current else "current" if index == current else "")
+        for index, (label, _states) in enumerate(STEPS)
+    ]
 
 
 def live_refresh(request, case: RegistrationCase) -> HttpResponse | None:

@@ -58,8 +58,9 @@ def case_open(request):
             except CaseRefused as refused:
                 form.add_error(None, str(refused))
             else:
-                messages.success(request, f"Case #{case.pk} is open. Cisco PSTN support will send you the 10DLC "
-                                          "registration form.")
+                messages.success(
+                    request, f"Case #{case.pk} is open. Cisco PSTN support will send you the 10DLC registration form."
+                )
                 return redirect("compliance:case", pk=case.pk)
     available = queries.numbers_available_for_case(org)
     total_available = available.count()
@@ -67,10 +68,16 @@ def case_open(request):
     for number in shown:
         number.selected = number.pk in selected
     context = {
-        "any_authorised": total_available or PhoneNumber.objects.filter(
-            location__organisation=org, texting_state=PhoneNumber.TextingState.AUTHORISED).exists(),
-        "form": form, "numbers": shown, "matching_count": matching.count(), "total_available": total_available,
-        "filters": filters, "shown_limit": NUMBERS_SHOWN,
+        "any_authorised": total_available
+        or PhoneNumber.objects.filter(
+            location__organisation=org, texting_state=PhoneNumber.TextingState.AUTHORISED
+        ).exists(),
+        "form": form,
+        "numbers": shown,
+        "matching_count": matching.count(),
+        "total_available": total_available,
+        "filters": filters,
+        "shown_limit": NUMBERS_SHOWN,
         "locations": Location.objects.filter(pk__in=available.values("location_id")).order_by("name"),
     }
     if request.htmx and request.method == "GET":
@@ -89,19 +96,28 @@ def _case_page(request, case, *, form=None, message_form=None, cancel_form=None)
     may_act = request.user.can_manage and case.organisation_id == request.user.organisation_id
     editing = may_act and case.customer_may_edit_form and registration is not None
     if editing and form is None:
-        form = (RegistrationFormForm.for_saved_draft(registration, case) if registration.saved_at
-                else RegistrationFormForm(instance=registration, case=case))
+        form = (
+            RegistrationFormForm.for_saved_draft(registration, case)
+            if registration.saved_at
+            else RegistrationFormForm(instance=registration, case=case)
+        )
     warnings = presubmission_warnings(registration) if registration is not None and case.state != State.OPENED else []
     if editing:
         for warning in warnings:
             bound = form[warning.field]
             bound.warnings = [*getattr(bound, "warnings", []), warning.message]
     context = {
-        "case": case, "steps": steps(case), "next_step": NEXT_FOR_CUSTOMER[case.state],
-        "numbers": queries.case_numbers(case), "timeline": queries.timeline(case, for_support=False),
-        "conversation": queries.messages(case), "registration": registration, "form": form if editing else None,
+        "case": case,
+        "steps": steps(case),
+        "next_step": NEXT_FOR_CUSTOMER[case.state],
+        "numbers": queries.case_numbers(case),
+        "timeline": queries.timeline(case, for_support=False),
+        "conversation": queries.messages(case),
+        "registration": registration,
+        "form": form if editing else None,
         "warnings": warnings,
-        "may_act": may_act, "message_form": message_form or MessageForm(),
+        "may_act": may_act,
+        "message_form": message_form or MessageForm(),
         "cancel_form": cancel_form or CancelForm(),
     }
     return render(request, "compliance/case_detail.html", context)
@@ -111,8 +127,11 @@ def _form_errors_page(request, case, **forms):
     """The case page showing a form's errors. A closed case no longer offers the message and cancel forms, so their
     errors could not be seen there: say instead why the case takes nothing more."""
     if not case.is_open:
-        messages.error(request, f"This case is {case.get_state_display().lower()}: it takes no more messages or "
-                                "changes. Open a new case if you need support.")
+        messages.error(
+            request,
+            f"This case is {case.get_state_display().lower()}: it takes no more messages or "
+            "changes. Open a new case if you need support.",
+        )
         return redirect("compliance:case", pk=case.pk)
     return _case_page(request, case, **forms)
 
@@ -130,14 +149,19 @@ def case_form(request, pk):
     case = _customer_case(request, pk)
     try:
         if "submit" in request.POST:
-            form, submitted = actions.submit_registration_form(case, request.user, request.POST,
-                                                               expected=request.POST.get("expected_state"))
+            form, submitted = actions.submit_registration_form(
+                case, request.user, request.POST, expected=request.POST.get("expected_state")
+            )
             if submitted:
-                messages.success(request, "Your registration form is submitted. Support will register your brand "
-                                          "and campaign.")
+                messages.success(
+                    request, "Your registration form is submitted. Support will register your brand and campaign."
+                )
                 return redirect("compliance:case", pk=case.pk)
-            messages.error(request, "The form is not complete: fix the marked fields, then submit again. What you "
-                                    "typed is saved as a draft.")
+            messages.error(
+                request,
+                "The form is not complete: fix the marked fields, then submit again. What you "
+                "typed is saved as a draft.",
+            )
             case.refresh_from_db()
             return _case_page(request, case, form=form)
         actions.save_registration_draft(case, request.user, request.POST)
@@ -170,8 +194,9 @@ def case_cancel(request, pk):
     if not form.is_valid():
         return _form_errors_page(request, case, cancel_form=form)
     try:
-        actions.cancel_case(case, request.user, reason=form.cleaned_data["reason"],
-                            expected=request.POST.get("expected_state"))
+        actions.cancel_case(
+            case, request.user, reason=form.cleaned_data["reason"], expected=request.POST.get("expected_state")
+        )
     except CaseRefused as refused:
         messages.error(request, str(refused))
     else:

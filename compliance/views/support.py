@@ -32,17 +32,19 @@ def support_queue(request):
     cases = queries.support_queue(state=state, organisation_id=parse_id(org_id), age=age, sort=sort)
     page = paginate(request, cases, per_page=25)
     context = {
-        "page": page, "query": query_without_page(request), "now": timezone.now(),
+        "page": page,
+        "query": query_without_page(request),
+        "now": timezone.now(),
         "filters": {"state": state, "organisation": org_id, "age": age, "sort": sort},
-        "states": State.choices, "ages": {k: label for k, (label, _f) in queries.AGE_FILTERS.items()},
+        "states": State.choices,
+        "ages": {k: label for k, (label, _f) in queries.AGE_FILTERS.items()},
         "sorts": {k: label for k, (label, _o) in queries.SORTS.items()},
     }
     if request.htmx and not request.htmx.boosted:
         return render(request, "compliance/support_queue.html#queue", context)
     context["counts"] = queries.state_counts()
     context["count_states"] = [(value, label, context["counts"][value]) for value, label in State.choices]
-    context["organisations"] = Organisation.objects.filter(registration_cases__isnull=False).distinct().order_by(
-        "name")
+    context["organisations"] = Organisation.objects.filter(registration_cases__isnull=False).distinct().order_by("name")
     return render(request, "compliance/support_queue.html", context)
 
 
@@ -55,10 +57,16 @@ def _page(request, case, *, forms=None, status=200):
     allowed = actions.allowed_transitions(case)
     forms = forms or {}
     context = {
-        "case": case, "steps": steps(case), "next_step": NEXT_FOR_SUPPORT[case.state], "allowed": allowed,
-        "numbers": queries.case_numbers(case), "timeline": queries.timeline(case, for_support=True),
-        "conversation": queries.messages(case), "registration": registration,
-        "warnings": presubmission_warnings(registration) if registration is not None and registration.submitted_at
+        "case": case,
+        "steps": steps(case),
+        "next_step": NEXT_FOR_SUPPORT[case.state],
+        "allowed": allowed,
+        "numbers": queries.case_numbers(case),
+        "timeline": queries.timeline(case, for_support=True),
+        "conversation": queries.messages(case),
+        "registration": registration,
+        "warnings": presubmission_warnings(registration)
+        if registration is not None and registration.submitted_at
         else [],
         "brand_form": forms.get("brand-decision") or DecisionForm(kind="brand", case=case),
         "campaign_form": forms.get("campaign-decision") or DecisionForm(kind="campaign", case=case),
@@ -85,8 +93,15 @@ def _decision(kind):
             return form
         data = form.cleaned_data
         extra = {"identity_status": data.get("identity_status", "")} if kind == "brand" else {}
-        record(case, request.user, approved=data["decision"] == "approved", reason=data["reason"].strip(),
-               registry_id=data["registry_id"], expected=expected, **extra)
+        record(
+            case,
+            request.user,
+            approved=data["decision"] == "approved",
+            reason=data["reason"].strip(),
+            registry_id=data["registry_id"],
+            expected=expected,
+            **extra,
+        )
         return f"The {kind} decision is recorded."
 
     return act
@@ -138,12 +153,23 @@ ACTIONS = {
     "campaign-decision": _decision("campaign"),
     "assign-numbers": _assign_numbers,
     "check-carrier": _check_carrier,
-    "cancel": _with_form(CancelForm, lambda request, case, expected, data: actions.cancel_case(
-        case, request.user, reason=data["reason"], expected=expected), "The case is cancelled."),
-    "message": _with_form(MessageForm, lambda request, case, expected, data: actions.post_message(
-        case, request.user, data["text"]), "Your message is posted; the customer sees it on the case page."),
-    "note": _with_form(NoteForm, lambda request, case, expected, data: actions.add_internal_note(
-        case, request.user, data["text"]), "Internal note added."),
+    "cancel": _with_form(
+        CancelForm,
+        lambda request, case, expected, data: actions.cancel_case(
+            case, request.user, reason=data["reason"], expected=expected
+        ),
+        "The case is cancelled.",
+    ),
+    "message": _with_form(
+        MessageForm,
+        lambda request, case, expected, data: actions.post_message(case, request.user, data["text"]),
+        "Your message is posted; the customer sees it on the case page.",
+    ),
+    "note": _with_form(
+        NoteForm,
+        lambda request, case, expected, data: actions.add_internal_note(case, request.user, data["text"]),
+        "Internal note added.",
+    ),
 }
 
 

@@ -2,97 +2,185 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import provisioning.phone
 from django.conf import settings
 from django.db import migrations, models
 
+import provisioning.phone
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('portal', '0001_initial'),
+        ("portal", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Location',
+            name="Location",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('address', models.CharField(max_length=300)),
-                ('city', models.CharField(max_length=100)),
-                ('state', models.CharField(max_length=50, verbose_name='State / province')),
-                ('postal_code', models.CharField(max_length=20)),
-                ('country', models.CharField(choices=[('US', 'United States'), ('CA', 'Canada')], max_length=2)),
-                ('time_zone', models.CharField(max_length=64)),
-                ('pstn_connection', models.CharField(choices=[('cisco_calling_plan', 'Cisco Calling Plan'), ('cloud_connected', 'Cloud Connected PSTN'), ('premises', 'Premises-based PSTN (local gateway)')], max_length=32)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='locations', to='portal.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("address", models.CharField(max_length=300)),
+                ("city", models.CharField(max_length=100)),
+                ("state", models.CharField(max_length=50, verbose_name="State / province")),
+                ("postal_code", models.CharField(max_length=20)),
+                ("country", models.CharField(choices=[("US", "United States"), ("CA", "Canada")], max_length=2)),
+                ("time_zone", models.CharField(max_length=64)),
+                (
+                    "pstn_connection",
+                    models.CharField(
+                        choices=[
+                            ("cisco_calling_plan", "Cisco Calling Plan"),
+                            ("cloud_connected", "Cloud Connected PSTN"),
+                            ("premises", "Premises-based PSTN (local gateway)"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="locations", to="portal.organisation"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='PhoneNumber',
+            name="PhoneNumber",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('e164', models.CharField(max_length=16, unique=True, validators=[provisioning.phone.validate_e164_tn], verbose_name='Number')),
-                ('is_primary', models.BooleanField(default=False, verbose_name='Primary number of the user')),
-                ('origin', models.CharField(choices=[('new', 'New'), ('ported', 'Ported'), ('existing', 'Existing')], default='new', max_length=10)),
-                ('texting_state', models.CharField(choices=[('not_authorised', 'Not authorised'), ('pending', 'Authorisation pending'), ('authorised', 'Authorised'), ('failed', 'Authorisation failed'), ('registered', 'Registered in campaign')], default='not_authorised', max_length=20)),
-                ('texting_state_changed', models.DateTimeField(default=django.utils.timezone.now)),
-                ('texting_state_reason', models.CharField(blank=True, max_length=300)),
-                ('assigned_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='numbers', to=settings.AUTH_USER_MODEL)),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='numbers', to='provisioning.location')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "e164",
+                    models.CharField(
+                        max_length=16,
+                        unique=True,
+                        validators=[provisioning.phone.validate_e164_tn],
+                        verbose_name="Number",
+                    ),
+                ),
+                ("is_primary", models.BooleanField(default=False, verbose_name="Primary number of the user")),
+                (
+                    "origin",
+                    models.CharField(
+                        choices=[("new", "New"), ("ported", "Ported"), ("existing", "Existing")],
+                        default="new",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "texting_state",
+                    models.CharField(
+                        choices=[
+                            ("not_authorised", "Not authorised"),
+                            ("pending", "Authorisation pending"),
+                            ("authorised", "Authorised"),
+                            ("failed", "Authorisation failed"),
+                            ("registered", "Registered in campaign"),
+                        ],
+                        default="not_authorised",
+                        max_length=20,
+                    ),
+                ),
+                ("texting_state_changed", models.DateTimeField(default=django.utils.timezone.now)),
+                ("texting_state_reason", models.CharField(blank=True, max_length=300)),
+                (
+                    "assigned_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="numbers",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="numbers", to="provisioning.location"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['e164'],
+                "ordering": ["e164"],
             },
         ),
         migrations.CreateModel(
-            name='Licence',
+            name="Licence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sku', models.CharField(choices=[('cisco_calling_plan', 'Cisco Calling Plan'), ('business_texting_addon', 'Business Texting Add-On'), ('webex_calling_professional', 'Webex Calling Professional')], max_length=40)),
-                ('quantity', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('active', 'Active'), ('suspended', 'Suspended'), ('expired', 'Expired')], default='active', max_length=20)),
-                ('starts', models.DateField(default=django.utils.timezone.localdate)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='licences', to='portal.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "sku",
+                    models.CharField(
+                        choices=[
+                            ("cisco_calling_plan", "Cisco Calling Plan"),
+                            ("business_texting_addon", "Business Texting Add-On"),
+                            ("webex_calling_professional", "Webex Calling Professional"),
+                        ],
+                        max_length=40,
+                    ),
+                ),
+                ("quantity", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("suspended", "Suspended"), ("expired", "Expired")],
+                        default="active",
+                        max_length=20,
+                    ),
+                ),
+                ("starts", models.DateField(default=django.utils.timezone.localdate)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="licences", to="portal.organisation"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['sku'],
-                'constraints': [models.UniqueConstraint(fields=('organisation', 'sku'), name='licence_one_per_sku')],
+                "ordering": ["sku"],
+                "constraints": [models.UniqueConstraint(fields=("organisation", "sku"), name="licence_one_per_sku")],
             },
         ),
         migrations.AddConstraint(
-            model_name='location',
-            constraint=models.UniqueConstraint(fields=('organisation', 'name'), name='location_name_unique_in_org'),
+            model_name="location",
+            constraint=models.UniqueConstraint(fields=("organisation", "name"), name="location_name_unique_in_org"),
         ),
         migrations.AddConstraint(
-            model_name='location',
-            constraint=models.CheckConstraint(condition=models.Q(('country__in', ['US', 'CA'])), name='location_country_us_or_ca'),
+            model_name="location",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("country__in", ["US", "CA"])), name="location_country_us_or_ca"
+            ),
         ),
         migrations.AddIndex(
-            model_name='phonenumber',
-            index=models.Index(fields=['location', 'texting_state', 'e164'], name='number_location_state_idx'),
+            model_name="phonenumber",
+            index=models.Index(fields=["location", "texting_state", "e164"], name="number_location_state_idx"),
         ),
         migrations.AddIndex(
-            model_name='phonenumber',
-            index=models.Index(fields=['texting_state'], name='number_state_idx'),
+            model_name="phonenumber",
+            index=models.Index(fields=["texting_state"], name="number_state_idx"),
         ),
         migrations.AddConstraint(
-            model_name='phonenumber',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_primary', True)), fields=('assigned_user',), name='number_one_primary_per_user'),
+            model_name="phonenumber",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_primary", True)), fields=("assigned_user",), name="number_one_primary_per_user"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='phonenumber',
-            constraint=models.CheckConstraint(condition=models.Q(('is_primary', False), ('assigned_user__isnull', False), _connector='OR'), name='number_primary_needs_user'),
+            model_name="phonenumber",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("is_primary", False), ("assigned_user__isnull", False), _connector="OR"),
+                name="number_primary_needs_user",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='phonenumber',
-            constraint=models.CheckConstraint(condition=models.Q(('e164__regex', '^\\+1[2-9][0-9]{9}$')), name='number_e164_nanp'),
+            model_name="phonenumber",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("e164__regex", "^\\+1[2-9][0-9]{9}$")), name="number_e164_nanp"
+            ),
         ),
     ]

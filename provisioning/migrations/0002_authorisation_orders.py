@@ -7,117 +7,176 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('portal', '0001_initial'),
-        ('provisioning', '0001_initial'),
+        ("portal", "0001_initial"),
+        ("provisioning", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuthorisationOrder',
+            name="AuthorisationOrder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('placed', 'Placed'), ('submitted', 'Submitted to carrier'), ('completed', 'Completed')], default='placed', max_length=20)),
-                ('submission_token', models.UUIDField(unique=True)),
-                ('number_count', models.PositiveIntegerField()),
-                ('created', models.DateTimeField(default=django.utils.timezone.now)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('last_polled_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("placed", "Placed"),
+                            ("submitted", "Submitted to carrier"),
+                            ("completed", "Completed"),
+                        ],
+                        default="placed",
+                        max_length=20,
+                    ),
+                ),
+                ("submission_token", models.UUIDField(unique=True)),
+                ("number_count", models.PositiveIntegerField()),
+                ("created", models.DateTimeField(default=django.utils.timezone.now)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                ("last_polled_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-created', '-id'],
+                "ordering": ["-created", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='OrderChunk',
+            name="OrderChunk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('pending', 'Waiting to be sent'), ('submitted', 'Sent to carrier'), ('completed', 'Answered')], default='pending', max_length=20)),
-                ('carrier_order_id', models.CharField(blank=True, db_index=True, max_length=40)),
-                ('attempts', models.PositiveIntegerField(default=0)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("index", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting to be sent"),
+                            ("submitted", "Sent to carrier"),
+                            ("completed", "Answered"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("carrier_order_id", models.CharField(blank=True, db_index=True, max_length=40)),
+                ("attempts", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'ordering': ['order', 'index'],
+                "ordering": ["order", "index"],
             },
         ),
         migrations.CreateModel(
-            name='OrderLine',
+            name="OrderLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('authorised', 'Authorised'), ('failed', 'Failed')], default='pending', max_length=20)),
-                ('reason', models.CharField(blank=True, max_length=300)),
-                ('is_open', models.BooleanField(default=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("authorised", "Authorised"), ("failed", "Failed")],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=300)),
+                ("is_open", models.BooleanField(default=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['order', 'id'],
+                "ordering": ["order", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='phonenumber',
-            index=models.Index(condition=models.Q(('texting_state__in', ['not_authorised', 'failed'])), fields=['location', 'e164'], name='number_authorisable_idx'),
+            model_name="phonenumber",
+            index=models.Index(
+                condition=models.Q(("texting_state__in", ["not_authorised", "failed"])),
+                fields=["location", "e164"],
+                name="number_authorisable_idx",
+            ),
         ),
         migrations.AddField(
-            model_name='authorisationorder',
-            name='location',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='authorisation_orders', to='provisioning.location'),
+            model_name="authorisationorder",
+            name="location",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="authorisation_orders",
+                to="provisioning.location",
+            ),
         ),
         migrations.AddField(
-            model_name='authorisationorder',
-            name='organisation',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='authorisation_orders', to='portal.organisation'),
+            model_name="authorisationorder",
+            name="organisation",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="authorisation_orders",
+                to="portal.organisation",
+            ),
         ),
         migrations.AddField(
-            model_name='authorisationorder',
-            name='placed_by',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="authorisationorder",
+            name="placed_by",
+            field=models.ForeignKey(
+                null=True, on_delete=django.db.models.deletion.SET_NULL, related_name="+", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='orderchunk',
-            name='order',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='provisioning.authorisationorder'),
+            model_name="orderchunk",
+            name="order",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="chunks", to="provisioning.authorisationorder"
+            ),
         ),
         migrations.AddField(
-            model_name='orderline',
-            name='chunk',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='provisioning.orderchunk'),
+            model_name="orderline",
+            name="chunk",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="lines", to="provisioning.orderchunk"
+            ),
         ),
         migrations.AddField(
-            model_name='orderline',
-            name='number',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='order_lines', to='provisioning.phonenumber'),
+            model_name="orderline",
+            name="number",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="order_lines", to="provisioning.phonenumber"
+            ),
         ),
         migrations.AddField(
-            model_name='orderline',
-            name='order',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='provisioning.authorisationorder'),
+            model_name="orderline",
+            name="order",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="lines", to="provisioning.authorisationorder"
+            ),
         ),
         migrations.AddIndex(
-            model_name='authorisationorder',
-            index=models.Index(fields=['organisation', '-created'], name='order_org_created_idx'),
+            model_name="authorisationorder",
+            index=models.Index(fields=["organisation", "-created"], name="order_org_created_idx"),
         ),
         migrations.AddIndex(
-            model_name='authorisationorder',
-            index=models.Index(fields=['status', 'created'], name='order_status_created_idx'),
+            model_name="authorisationorder",
+            index=models.Index(fields=["status", "created"], name="order_status_created_idx"),
         ),
         migrations.AddConstraint(
-            model_name='orderchunk',
-            constraint=models.UniqueConstraint(fields=('order', 'index'), name='chunk_index_unique_in_order'),
+            model_name="orderchunk",
+            constraint=models.UniqueConstraint(fields=("order", "index"), name="chunk_index_unique_in_order"),
         ),
         migrations.AddIndex(
-            model_name='orderline',
-            index=models.Index(fields=['order', 'state'], name='line_order_state_idx'),
+            model_name="orderline",
+            index=models.Index(fields=["order", "state"], name="line_order_state_idx"),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_open', True)), fields=('number',), name='line_number_in_one_open_order'),
+            model_name="orderline",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_open", True)), fields=("number",), name="line_number_in_one_open_order"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('is_open', True), ('state', 'pending')), models.Q(('is_open', False), models.Q(('state', 'pending'), _negated=True)), _connector='OR'), name='line_open_iff_pending'),
+            model_name="orderline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("is_open", True), ("state", "pending")),
+                    models.Q(("is_open", False), models.Q(("state", "pending"), _negated=True)),
+                    _connector="OR",
+                ),
+                name="line_open_iff_pending",
+            ),
         ),
     ]

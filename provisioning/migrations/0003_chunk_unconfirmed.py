@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('provisioning', '0002_authorisation_orders'),
+        ("provisioning", "0002_authorisation_orders"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='orderchunk',
-            name='unconfirmed',
+            model_name="orderchunk",
+            name="unconfirmed",
             field=models.BooleanField(default=False),
         ),
     ]

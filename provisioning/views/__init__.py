@@ -4,6 +4,14 @@ from .locations import calling_pstn, location_detail, location_list
 from .orders import order_detail, order_list
 
 __all__ = [
-    "authorize", "authorize_selection", "authorize_submit", "authorize_summary", "calling_pstn", "location_detail",
-    "location_list", "number_order_callback", "order_detail", "order_list",
+    "authorize",
+    "authorize_selection",
+    "authorize_submit",
+    "authorize_summary",
+    "calling_pstn",
+    "location_detail",
+    "location_list",
+    "number_order_callback",
+    "order_detail",
+    "order_list",
 ]

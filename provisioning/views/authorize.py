@@ -62,7 +62,9 @@ def authorize(request):
     org = request.organisation
     if not check_eligibility(org, advisory=False).eligible:
         # The full checklist, so the administrator sees everything that is left to do.
-        return render(request, "provisioning/authorize.html", {"eligibility": check_eligibility(org), "ineligible": True})
+        return render(
+            request, "provisioning/authorize.html", {"eligibility": check_eligibility(org), "ineligible": True}
+        )
     locations = cisco_calling_plan_locations(org)
     selection = Selection(request.session)
     location = None
@@ -90,7 +92,9 @@ def authorize_selection(request):
     Every number added is checked first (this location, can be authorised); a refused change changes nothing.
     HTMX gets the updated numbers partial; without JavaScript the form posts the page and is redirected back.
     """
-    location = get_object_or_404(cisco_calling_plan_locations(request.organisation), pk=parse_id(request.POST.get("location")))
+    location = get_object_or_404(
+        cisco_calling_plan_locations(request.organisation), pk=parse_id(request.POST.get("location"))
+    )
     selection = Selection(request.session).for_location(location.pk)
     filters = _filters(request.POST)
     op = request.POST.get("op", "")
@@ -170,16 +174,16 @@ def authorize_submit(request):
     token = request.POST.get("token", "")
     location = cisco_calling_plan_locations(request.organisation).filter(pk=selection.location_id).first()
     if token and token != selection.token:
-        order = AuthorisationOrder.objects.filter(organisation=request.organisation, submission_token=_uuid(token)).first()
+        order = AuthorisationOrder.objects.filter(
+            organisation=request.organisation, submission_token=_uuid(token)
+        ).first()
         if order is not None:
             messages.info(request, f"This order was already placed: {order}.")
             return redirect("provisioning:order", pk=order.pk)
         messages.error(request, "The selection changed since this summary was shown. Review the order summary again.")
         return redirect("provisioning:authorize_summary")
     try:
-        order, created = place_authorisation_order(
-            request.organisation, request.user, location, selection.ids, token
-        )
+        order, created = place_authorisation_order(request.organisation, request.user, location, selection.ids, token)
     except OrderRefused as exc:
         messages.error(request, str(exc))
         return redirect(_wizard_url(location.pk) if location else reverse("provisioning:authorize"))

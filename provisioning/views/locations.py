@@ -15,7 +15,9 @@ def location_list(request):
         number_count=Count("numbers"),
         authorised_count=Count(
             "numbers",
-            filter=Q(numbers__texting_state__in=[PhoneNumber.TextingState.AUTHORISED, PhoneNumber.TextingState.REGISTERED]),
+            filter=Q(
+                numbers__texting_state__in=[PhoneNumber.TextingState.AUTHORISED, PhoneNumber.TextingState.REGISTERED]
+            ),
         ),
     )
     if q:

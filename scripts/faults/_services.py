@@ -32,13 +32,20 @@ sys.path.insert(0, str(ROOT))
 
 # The portal as deployed: DEBUG off, plain HTTP on loopback (no TLS proxy in front here).
 PRODUCTION_ENV = {
-    "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "127.0.0.1",
-    "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0", "SECURE_SSL_REDIRECT": "0", "SECURE_HSTS_SECONDS": "0",
+    "DEBUG": "0",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "ALLOWED_HOSTS": "127.0.0.1",
+    "SESSION_COOKIE_SECURE": "0",
+    "CSRF_COOKIE_SECURE": "0",
+    "SECURE_SSL_REDIRECT": "0",
+    "SECURE_HSTS_SECONDS": "0",
     "LOG_LEVEL": "WARNING",
 }
 # What must never reach a visitor: Python's traceback, the driver's or Django's exception names, the server's words.
-LEAK = re.compile(r'Traceback|File "|OperationalError|InterfaceError|DatabaseError|Exception|psycopg'
-                  r"|connection to server|Is the server running")
+LEAK = re.compile(
+    r'Traceback|File "|OperationalError|InterfaceError|DatabaseError|Exception|psycopg'
+    r"|connection to server|Is the server running"
+)
 
 
 def log_dir(script: str) -> Path:
@@ -54,6 +61,7 @@ def tail(path: Path, lines: int = 30) -> str:
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------------------------
+
 
 class ThrowawayPostgres:
     """A private PostgreSQL cluster in a temporary directory, on its own port, that a script may stop and start at
@@ -134,6 +142,7 @@ def migrated_database(server_url: str, *, drop: bool = True) -> Iterator[str]:
 
 # --- Redis ------------------------------------------------------------------------------------------------------
 
+
 class ThrowawayRedis:
     """A private redis-server on its own port, run by this script, that it may stop and start at will (the shared
     server must never be touched). No persistence (`--save "" --appendonly no`): after a restart it is empty, so
@@ -153,8 +162,24 @@ class ThrowawayRedis:
             raise SystemExit(f"Port {self.port} is already in use: stop what listens there or choose another port.")
         with open(self.logfile, "ab") as out:
             self.process = subprocess.Popen(
-                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                 "--dir", str(self.dir)], cwd=self.dir, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                [
+                    "redis-server",
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(self.dir),
+                ],
+                cwd=self.dir,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         if not wait_until(self.is_running, timeout=10, interval=0.05):
             raise SystemExit(f"redis-server did not start on port {self.port}:\n" + tail(self.logfile))
 
@@ -197,13 +222,15 @@ def port_in_use(port: int) -> bool:
 
 # --- processes --------------------------------------------------------------------------------------------------
 
+
 @contextmanager
 def background(name: str, args: list[str], *, env: dict, logs: Path) -> Iterator[subprocess.Popen]:
     """Run `args` from the project root in a session of its own, output in logs/<name>.log; stop it (and the
     children it forked: gunicorn and Celery workers) at the end, whatever happened."""
     with open(logs / f"{name}.log", "wb") as out:
-        process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             yield process
         finally:
@@ -265,8 +292,10 @@ def sign_in(client: httpx.Client, email: str, password: str) -> None:
     """Sign in through the real login form (CSRF token included), as a person would."""
     form = client.get("/accounts/login/")
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
-    response = client.post("/accounts/login/", data={"csrfmiddlewaretoken": token, "username": email,
-                                                     "password": password, "next": "/overview/"})
+    response = client.post(
+        "/accounts/login/",
+        data={"csrfmiddlewaretoken": token, "username": email, "password": password, "next": "/overview/"},
+    )
     if response.status_code != 302 or client.get("/overview/").status_code != 200:
         raise SystemExit(f"Could not sign in as {email}: HTTP {response.status_code}")
 
@@ -283,6 +312,7 @@ def flush_redis_db(url: str) -> None:
 
 
 # --- verdict ----------------------------------------------------------------------------------------------------
+
 
 class Verdict:
     """The script's claims, each checked and printed; `exit_code()` is 1 if any failed."""

@@ -28,8 +28,19 @@ import uuid
 from collections import Counter
 
 import httpx
-from _services import (BIN, ROOT, Verdict, answers_ok, background, flush_redis_db, log_dir, migrated_database,
-                       wait_started, wait_until, worker_answers)
+from _services import (
+    BIN,
+    ROOT,
+    Verdict,
+    answers_ok,
+    background,
+    flush_redis_db,
+    log_dir,
+    migrated_database,
+    wait_started,
+    wait_until,
+    worker_answers,
+)
 
 ORDERS = int(os.environ.get("CHAOS_ORDERS", "1000"))
 ORGANISATIONS, LOCATIONS_PER_ORG, NUMBERS_PER_LOCATION = 5, 4, 150
@@ -63,24 +74,54 @@ def main() -> int:
     logs = log_dir("carrier_chaos")
     os.environ.update(PORTAL_ENV)
     if float(os.environ["CARRIER_TIMEOUT_SECONDS"]) >= SIM_TIMEOUT_SECONDS:
-        raise SystemExit(f"CARRIER_TIMEOUT_SECONDS must be below the simulator's {SIM_TIMEOUT_SECONDS:g} s, "
-                         "or no request ever times out.")
-    print(f"{ORDERS} orders against a carrier failing {ERROR_RATE:.0%} (503) and timing out {TIMEOUT_RATE:.0%} "
-          f"(client {os.environ['CARRIER_TIMEOUT_SECONDS']} s < carrier {SIM_TIMEOUT_SECONDS:g} s); "
-          f"logs in {logs.relative_to(ROOT)}/")
+        raise SystemExit(
+            f"CARRIER_TIMEOUT_SECONDS must be below the simulator's {SIM_TIMEOUT_SECONDS:g} s, "
+            "or no request ever times out."
+        )
+    print(
+        f"{ORDERS} orders against a carrier failing {ERROR_RATE:.0%} (503) and timing out {TIMEOUT_RATE:.0%} "
+        f"(client {os.environ['CARRIER_TIMEOUT_SECONDS']} s < carrier {SIM_TIMEOUT_SECONDS:g} s); "
+        f"logs in {logs.relative_to(ROOT)}/"
+    )
     flush_redis_db(BROKER_URL)
     try:
         with migrated_database(DATABASE_URL) as database_url:
             env = {**os.environ, "DATABASE_URL": database_url}
-            simulator = [str(BIN / "python"), "manage.py", "run_carrier_sim", "--port", str(SIM_PORT),
-                         "--delay", str(SIM_DELAY_SECONDS), "--error-rate", str(ERROR_RATE),
-                         "--timeout-rate", str(TIMEOUT_RATE), "--timeout-seconds", str(SIM_TIMEOUT_SECONDS)]
-            worker = [str(BIN / "celery"), "-A", "portal", "worker", "--loglevel=WARNING", "--concurrency=8",
-                      "-n", WORKER_NAME, "--without-gossip", "--without-mingle",
-                      "-B", "--schedule", str(logs / "beat-schedule")]
-            with background("simulator", simulator, env=env, logs=logs), \
-                    background("worker", worker, env=env, logs=logs), \
-                    httpx.Client(base_url=PORTAL_ENV["CARRIER_API_URL"], timeout=10, trust_env=False) as carrier:
+            simulator = [
+                str(BIN / "python"),
+                "manage.py",
+                "run_carrier_sim",
+                "--port",
+                str(SIM_PORT),
+                "--delay",
+                str(SIM_DELAY_SECONDS),
+                "--error-rate",
+                str(ERROR_RATE),
+                "--timeout-rate",
+                str(TIMEOUT_RATE),
+                "--timeout-seconds",
+                str(SIM_TIMEOUT_SECONDS),
+            ]
+            worker = [
+                str(BIN / "celery"),
+                "-A",
+                "portal",
+                "worker",
+                "--loglevel=WARNING",
+                "--concurrency=8",
+                "-n",
+                WORKER_NAME,
+                "--without-gossip",
+                "--without-mingle",
+                "-B",
+                "--schedule",
+                str(logs / "beat-schedule"),
+            ]
+            with (
+                background("simulator", simulator, env=env, logs=logs),
+                background("worker", worker, env=env, logs=logs),
+                httpx.Client(base_url=PORTAL_ENV["CARRIER_API_URL"], timeout=10, trust_env=False) as carrier,
+            ):
                 stats_url = f"{PORTAL_ENV['CARRIER_API_URL']}/control/stats"
                 wait_started("The carrier simulator", lambda: answers_ok(stats_url), logs / "simulator.log", timeout=30)
                 wait_started("The Celery worker", lambda: worker_answers(WORKER_NAME), logs / "worker.log")
@@ -123,7 +164,7 @@ def place_orders(sites: list[tuple]) -> list[int]:
     for i in range(ORDERS):
         org, admin, location, numbers = sites[i % len(sites)]
         size = rng.randint(1, 3)
-        chosen = numbers[used[location.pk]:used[location.pk] + size]
+        chosen = numbers[used[location.pk] : used[location.pk] + size]
         used[location.pk] += size
         order, created = place_authorisation_order(org, admin, location, [n.pk for n in chosen], str(uuid.uuid4()))
         assert created and chosen, "ran out of numbers: raise NUMBERS_PER_LOCATION"
@@ -147,8 +188,9 @@ def report(order_ids: list[int], stats: dict, placed_in: float, drained_in: floa
     numbers = PhoneNumber.objects.filter(pk__in=lines.values("number_id"))
     chunks = OrderChunk.objects.filter(order__in=orders)
     states = Counter(numbers.values_list("texting_state", flat=True))
-    failures = Counter(numbers.filter(texting_state=PhoneNumber.TextingState.FAILED)
-                       .values_list("texting_state_reason", flat=True))
+    failures = Counter(
+        numbers.filter(texting_state=PhoneNumber.TextingState.FAILED).values_list("texting_state_reason", flat=True)
+    )
     attempts = chunks.aggregate(total=Sum("attempts"))["total"] or 0
     carrier_orders = chunks.exclude(carrier_order_id="").values_list("carrier_order_id", flat=True)
     requests = stats["requests"]
@@ -156,45 +198,68 @@ def report(order_ids: list[int], stats: dict, placed_in: float, drained_in: floa
 
     print("Figures:")
     print(f"  orders placed          {orders.count():6d}  in {placed_in:.1f} s")
-    print(f"  numbers                {numbers.count():6d}  " + ", ".join(f"{k}: {v}" for k, v in sorted(states.items())))
+    print(
+        f"  numbers                {numbers.count():6d}  " + ", ".join(f"{k}: {v}" for k, v in sorted(states.items()))
+    )
     for reason, count in failures.most_common():
         print(f"    failed {count:4d} x {reason!r}")
     found_later = chunks.filter(unconfirmed=True).exclude(carrier_order_id="").count()
-    print(f"  chunks                 {chunks.count():6d}  (submission attempts {attempts}, "
-          f"retries {attempts - chunks.count()}; {found_later} went unanswered and were found by reference later)")
-    print(f"  simulator requests     {api_requests:6d}  " + ", ".join(
-        f"{label}: {count}" for label, count in sorted(requests.items()) if " /v1/" in label))
+    print(
+        f"  chunks                 {chunks.count():6d}  (submission attempts {attempts}, "
+        f"retries {attempts - chunks.count()}; {found_later} went unanswered and were found by reference later)"
+    )
+    print(
+        f"  simulator requests     {api_requests:6d}  "
+        + ", ".join(f"{label}: {count}" for label, count in sorted(requests.items()) if " /v1/" in label)
+    )
     print(f"  5xx injected           {stats['injected_errors']:6d}")
     print(f"  timeouts injected      {stats['injected_timeouts']:6d}")
     print(f"  idempotent replays     {stats['idempotent_replays']:6d}")
     print(f"  orders created         {stats['writes_created'].get('orders', 0):6d}  at the carrier")
     print(f"  duplicate submissions  {stats['duplicate_submissions']:6d}")
-    print("  time to drain          " + ("not drained" if drained_in is None else f"{drained_in:6.1f} s")
-          + f"  (from the first order placed; limit {DRAIN_TIMEOUT_SECONDS} s)")
+    print(
+        "  time to drain          "
+        + ("not drained" if drained_in is None else f"{drained_in:6.1f} s")
+        + f"  (from the first order placed; limit {DRAIN_TIMEOUT_SECONDS} s)"
+    )
 
     verdict = Verdict()
-    verdict.check(f"every order is final within {DRAIN_TIMEOUT_SECONDS} s", drained_in is not None,
-                  f"{orders.filter(status__in=AuthorisationOrder.OPEN_STATUSES).count()} still open")
+    verdict.check(
+        f"every order is final within {DRAIN_TIMEOUT_SECONDS} s",
+        drained_in is not None,
+        f"{orders.filter(status__in=AuthorisationOrder.OPEN_STATUSES).count()} still open",
+    )
     final = {PhoneNumber.TextingState.AUTHORISED, PhoneNumber.TextingState.FAILED}
     verdict.check("every number is authorised or failed, none pending", set(states) <= final, str(dict(states)))
     verdict.check("every failed number says why", "" not in failures)
-    verdict.check("each number is in exactly one order line",
-                  lines.count() == numbers.count() and not lines.values("number").annotate(n=Count("pk"))
-                  .filter(n__gt=1).exists())
+    verdict.check(
+        "each number is in exactly one order line",
+        lines.count() == numbers.count()
+        and not lines.values("number").annotate(n=Count("pk")).filter(n__gt=1).exists(),
+    )
     mismatched = lines.exclude(
         Q(state=OrderLine.State.AUTHORISED, number__texting_state=PhoneNumber.TextingState.AUTHORISED)
         | Q(state=OrderLine.State.FAILED, number__texting_state=PhoneNumber.TextingState.FAILED)
     ).count()
-    verdict.check("each order line is decided, closed and agrees with its number",
-                  mismatched == 0 and not lines.filter(is_open=True).exists(), f"{mismatched} disagree")
-    verdict.check("no number in two open order lines",
-                  not lines.filter(is_open=True).values("number").annotate(n=Count("pk")).filter(n__gt=1).exists())
+    verdict.check(
+        "each order line is decided, closed and agrees with its number",
+        mismatched == 0 and not lines.filter(is_open=True).exists(),
+        f"{mismatched} disagree",
+    )
+    verdict.check(
+        "no number in two open order lines",
+        not lines.filter(is_open=True).values("number").annotate(n=Count("pk")).filter(n__gt=1).exists(),
+    )
     verdict.check("zero duplicate submissions at the carrier", stats["duplicate_submissions"] == 0)
-    verdict.check("every carrier order belongs to exactly one chunk",
-                  stats["writes_created"].get("orders", 0) == len(set(carrier_orders)) == len(carrier_orders),
-                  f"{stats['writes_created'].get('orders', 0)} created, {len(set(carrier_orders))} held by chunks")
-    verdict.check("faults really happened (5xx and timeouts injected)",
-                  stats["injected_errors"] > 0 and stats["injected_timeouts"] > 0)
+    verdict.check(
+        "every carrier order belongs to exactly one chunk",
+        stats["writes_created"].get("orders", 0) == len(set(carrier_orders)) == len(carrier_orders),
+        f"{stats['writes_created'].get('orders', 0)} created, {len(set(carrier_orders))} held by chunks",
+    )
+    verdict.check(
+        "faults really happened (5xx and timeouts injected)",
+        stats["injected_errors"] > 0 and stats["injected_timeouts"] > 0,
+    )
     return verdict.exit_code()
 
 

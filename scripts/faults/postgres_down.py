@@ -23,8 +23,21 @@ from collections import Counter
 from dataclasses import dataclass
 
 import httpx
-from _services import (BIN, LEAK, PRODUCTION_ENV, ROOT, Verdict, answers_ok, background, log_dir, migrated_database,
-                       sign_in, throwaway_postgres, wait_started, wait_until)
+from _services import (
+    BIN,
+    LEAK,
+    PRODUCTION_ENV,
+    ROOT,
+    Verdict,
+    answers_ok,
+    background,
+    log_dir,
+    migrated_database,
+    sign_in,
+    throwaway_postgres,
+    wait_started,
+    wait_until,
+)
 
 PG_PORT = int(os.environ.get("FAULTS_PG_PORT", "5442"))
 WEB_PORT = int(os.environ.get("FAULTS_WEB_PORT", "8380"))
@@ -33,11 +46,16 @@ DOWN_SECONDS = float(os.environ.get("FAULTS_DOWN_SECONDS", "10"))
 RECOVERY_TARGET_SECONDS = 5.0
 STEADY_AFTER_SECONDS = 5.0
 PAGES = (
-    "/overview/", "/users/", "/locations/", "/calling/business-texting/authorize/",
-    "/calling/business-texting/orders/", "/audit/", "/texting/activity/", "/healthz",
+    "/overview/",
+    "/users/",
+    "/locations/",
+    "/calling/business-texting/authorize/",
+    "/calling/business-texting/orders/",
+    "/audit/",
+    "/texting/activity/",
+    "/healthz",
 )
 PAGE_503_TEXT = "temporarily unavailable"
-
 
 
 @dataclass(frozen=True)
@@ -72,8 +90,11 @@ class Visitor(threading.Thread):
                 status, body, retry_after = response.status_code, response.text, response.headers.get("Retry-After")
             except httpx.HTTPError as exc:
                 status, body, retry_after = type(exc).__name__, "", None
-            self.answers.append(Answer(phase, path, status, time.monotonic(), retry_after,
-                                       PAGE_503_TEXT in body, bool(LEAK.search(body))))
+            self.answers.append(
+                Answer(
+                    phase, path, status, time.monotonic(), retry_after, PAGE_503_TEXT in body, bool(LEAK.search(body))
+                )
+            )
             time.sleep(0.02)
 
     def after(self, phase: str) -> list[Answer]:
@@ -87,14 +108,29 @@ def main() -> int:
     with throwaway_postgres(PG_PORT, logs) as cluster, migrated_database(cluster.url, drop=False) as database_url:
         email, password = make_admin()
         env = {**os.environ, "DATABASE_URL": database_url}
-        subprocess.run([str(BIN / "python"), "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env,
-                       check=True)
-        gunicorn = [str(BIN / "gunicorn"), "portal.wsgi:application", "--bind", f"127.0.0.1:{WEB_PORT}",
-                    "--workers", "2", "--timeout", "30"]
-        with background("gunicorn", gunicorn, env=env, logs=logs) as web, \
-                httpx.Client(base_url=f"http://127.0.0.1:{WEB_PORT}", timeout=15, trust_env=False) as client:
-            wait_started("gunicorn", lambda: answers_ok(f"http://127.0.0.1:{WEB_PORT}/healthz"),
-                         logs / "gunicorn.log", timeout=30)
+        subprocess.run(
+            [str(BIN / "python"), "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env, check=True
+        )
+        gunicorn = [
+            str(BIN / "gunicorn"),
+            "portal.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{WEB_PORT}",
+            "--workers",
+            "2",
+            "--timeout",
+            "30",
+        ]
+        with (
+            background("gunicorn", gunicorn, env=env, logs=logs) as web,
+            httpx.Client(base_url=f"http://127.0.0.1:{WEB_PORT}", timeout=15, trust_env=False) as client,
+        ):
+            wait_started(
+                "gunicorn",
+                lambda: answers_ok(f"http://127.0.0.1:{WEB_PORT}/healthz"),
+                logs / "gunicorn.log",
+                timeout=30,
+            )
             sign_in(client, email, password)
             visitor = Visitor(client)
             visitor.start()
@@ -139,7 +175,7 @@ def run_outage(cluster, visitor: Visitor) -> dict:
 
 def _steady(answers: list[Answer]) -> bool:
     """A whole round of pages answered 200 in a row."""
-    return len(answers) >= len(PAGES) and all(answer.status == 200 for answer in answers[-len(PAGES):])
+    return len(answers) >= len(PAGES) and all(answer.status == 200 for answer in answers[-len(PAGES) :])
 
 
 def recovery_seconds(answers: list[Answer], back_at: float) -> float | None:
@@ -159,30 +195,49 @@ def report(visitor: Visitor, timings: dict, gunicorn_still_running: bool) -> int
     print("Answers by phase:")
     for phase in ("before", "stopping", "down", "starting", "after"):
         counts = Counter(answer.status for answer in answers if answer.phase == phase)
-        print(f"  {phase:<9} {sum(counts.values()):5d}  " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items(),
-                                                                                                      key=str)))
+        print(
+            f"  {phase:<9} {sum(counts.values()):5d}  "
+            + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items(), key=str))
+        )
     down = visitor.after("down")
     down_pages = [answer for answer in down if answer.path != "/healthz"]
     down_health = [answer for answer in down if answer.path == "/healthz"]
     after = visitor.after("after")
     recovery = recovery_seconds(after, timings["back_at"])
-    print("Time to recover after PostgreSQL accepted connections again: "
-          + ("never" if recovery is None else f"{recovery:.2f} s"))
+    print(
+        "Time to recover after PostgreSQL accepted connections again: "
+        + ("never" if recovery is None else f"{recovery:.2f} s")
+    )
 
     verdict = Verdict()
     verdict.check("before the outage every page answers 200", all(a.status == 200 for a in visitor.after("before")))
-    verdict.check("while down every page answers 503", bool(down_pages) and all(a.status == 503 for a in down_pages),
-                  f"{len(down_pages)} page requests")
-    verdict.check("while down every page is the portal's 503 page with Retry-After",
-                  all(a.is_503_page and a.retry_after for a in down_pages))
-    verdict.check("while down /healthz answers 503",
-                  bool(down_health) and all(a.status == 503 for a in down_health), f"{len(down_health)} requests")
-    verdict.check("no answer ever shows a traceback or exception text", not any(a.leaks for a in answers),
-                  ", ".join(sorted({a.path for a in answers if a.leaks})))
-    verdict.check("no answer is ever a 500 or a dropped connection",
-                  not any(a.status == 500 or isinstance(a.status, str) for a in answers))
-    verdict.check(f"pages answer 200 again within {RECOVERY_TARGET_SECONDS:g} s",
-                  recovery is not None and recovery <= RECOVERY_TARGET_SECONDS)
+    verdict.check(
+        "while down every page answers 503",
+        bool(down_pages) and all(a.status == 503 for a in down_pages),
+        f"{len(down_pages)} page requests",
+    )
+    verdict.check(
+        "while down every page is the portal's 503 page with Retry-After",
+        all(a.is_503_page and a.retry_after for a in down_pages),
+    )
+    verdict.check(
+        "while down /healthz answers 503",
+        bool(down_health) and all(a.status == 503 for a in down_health),
+        f"{len(down_health)} requests",
+    )
+    verdict.check(
+        "no answer ever shows a traceback or exception text",
+        not any(a.leaks for a in answers),
+        ", ".join(sorted({a.path for a in answers if a.leaks})),
+    )
+    verdict.check(
+        "no answer is ever a 500 or a dropped connection",
+        not any(a.status == 500 or isinstance(a.status, str) for a in answers),
+    )
+    verdict.check(
+        f"pages answer 200 again within {RECOVERY_TARGET_SECONDS:g} s",
+        recovery is not None and recovery <= RECOVERY_TARGET_SECONDS,
+    )
     verdict.check("after recovering, every page stays 200", _steady(after) and recovery is not None)
     verdict.check("the same gunicorn served throughout (no restart)", gunicorn_still_running)
     return verdict.exit_code()

@@ -39,11 +39,24 @@ from collections import Counter
 from dataclasses import dataclass
 
 import httpx
-from _services import (BIN, LEAK, PRODUCTION_ENV, ROOT, Verdict, answers_ok, background, log_dir, migrated_database,
-                       sign_in, throwaway_redis, wait_started, wait_until, worker_answers)
+from _services import (
+    BIN,
+    LEAK,
+    PRODUCTION_ENV,
+    ROOT,
+    Verdict,
+    answers_ok,
+    background,
+    log_dir,
+    migrated_database,
+    sign_in,
+    throwaway_redis,
+    wait_started,
+    wait_until,
+    worker_answers,
+)
 
-DATABASE_URL = os.environ.get("FAULTS_REDIS_DATABASE_URL",
-                              "postgres://postgres@127.0.0.1:5432/faults_worker_redis")
+DATABASE_URL = os.environ.get("FAULTS_REDIS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/faults_worker_redis")
 REDIS_PORT = int(os.environ.get("FAULTS_REDIS_PORT", "6391"))
 SIM_PORT = int(os.environ.get("FAULTS_SIM_PORT", "8391"))
 WEB_PORT = int(os.environ.get("FAULTS_WEB_PORT", "8390"))
@@ -111,8 +124,9 @@ class Visitor(threading.Thread):
                 status, body = type(exc).__name__, ""
             if self.phase != phase:  # asked in one phase, answered in another: belongs to neither
                 phase = "changing"
-            self.answers.append(Answer(phase, path, status, time.monotonic() - began, _reason(body),
-                                       bool(LEAK.search(body))))
+            self.answers.append(
+                Answer(phase, path, status, time.monotonic() - began, _reason(body), bool(LEAK.search(body)))
+            )
             time.sleep(0.05)
 
     def after(self, phase: str) -> list[Answer]:
@@ -129,35 +143,75 @@ def _reason(body: str) -> str:
 def main() -> int:
     logs = log_dir("redis_restart")
     os.environ.update(PORTAL_ENV)
-    print(f"Redis down for {DOWN_SECONDS:g} s (and back empty) under gunicorn and a Celery worker; "
-          f"logs in {logs.relative_to(ROOT)}/")
+    print(
+        f"Redis down for {DOWN_SECONDS:g} s (and back empty) under gunicorn and a Celery worker; "
+        f"logs in {logs.relative_to(ROOT)}/"
+    )
     with throwaway_redis(REDIS_PORT, logs) as redis_server, migrated_database(DATABASE_URL) as database_url:
         env = {**os.environ, "DATABASE_URL": database_url}
         site = seed()
-        subprocess.run([str(BIN / "python"), "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env,
-                       check=True)
+        subprocess.run(
+            [str(BIN / "python"), "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env, check=True
+        )
         simulator = [str(BIN / "python"), "manage.py", "run_carrier_sim", "--port", str(SIM_PORT), "--delay", "1"]
-        gunicorn = [str(BIN / "gunicorn"), "portal.wsgi:application", "--bind", f"127.0.0.1:{WEB_PORT}",
-                    "--workers", "2", "--threads", "2", "--timeout", "60"]
-        worker = SUPERVISED + [str(BIN / "celery"), "-A", "portal", "worker", "--loglevel=INFO", "--concurrency=2",
-                               "-n", WORKER_NAME, "--without-gossip", "--without-mingle", "-B",
-                               "--schedule", str(logs / "beat-schedule")]
+        gunicorn = [
+            str(BIN / "gunicorn"),
+            "portal.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{WEB_PORT}",
+            "--workers",
+            "2",
+            "--threads",
+            "2",
+            "--timeout",
+            "60",
+        ]
+        worker = SUPERVISED + [
+            str(BIN / "celery"),
+            "-A",
+            "portal",
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=2",
+            "-n",
+            WORKER_NAME,
+            "--without-gossip",
+            "--without-mingle",
+            "-B",
+            "--schedule",
+            str(logs / "beat-schedule"),
+        ]
         base_url = f"http://127.0.0.1:{WEB_PORT}"
-        with background("simulator", simulator, env=env, logs=logs), \
-                background("gunicorn", gunicorn, env=env, logs=logs) as web, \
-                background("worker", worker, env=env, logs=logs) as celery_worker, \
-                httpx.Client(base_url=base_url, timeout=30, trust_env=False) as admin, \
-                httpx.Client(base_url=base_url, timeout=30, trust_env=False) as wizard, \
-                httpx.Client(base_url=base_url, timeout=30, trust_env=False,
-                             headers={"Authorization": f"Bearer {site['token']}",
-                                      "X-Webex-App-Version": site["app_version"]}) as texter:
+        with (
+            background("simulator", simulator, env=env, logs=logs),
+            background("gunicorn", gunicorn, env=env, logs=logs) as web,
+            background("worker", worker, env=env, logs=logs) as celery_worker,
+            httpx.Client(base_url=base_url, timeout=30, trust_env=False) as admin,
+            httpx.Client(base_url=base_url, timeout=30, trust_env=False) as wizard,
+            httpx.Client(
+                base_url=base_url,
+                timeout=30,
+                trust_env=False,
+                headers={"Authorization": f"Bearer {site['token']}", "X-Webex-App-Version": site["app_version"]},
+            ) as texter,
+        ):
             wait_started("gunicorn", lambda: answers_ok(f"{base_url}/healthz"), logs / "gunicorn.log", timeout=30)
             wait_started("The Celery worker", lambda: worker_answers(WORKER_NAME), logs / "worker.log")
             sign_in(admin, site["email"], site["password"])
             sign_in(wizard, site["email"], site["password"])
-            pages = [Visitor(admin, ["/overview/", f"/locations/{site['location']}/",
-                                     "/calling/business-texting/orders/", "/texting/activity/", "/healthz"]),
-                     Visitor(texter, ["/api/texting/messages"], send_texts=True)]
+            pages = [
+                Visitor(
+                    admin,
+                    [
+                        "/overview/",
+                        f"/locations/{site['location']}/",
+                        "/calling/business-texting/orders/",
+                        "/texting/activity/",
+                        "/healthz",
+                    ],
+                ),
+                Visitor(texter, ["/api/texting/messages"], send_texts=True),
+            ]
             for visitor in pages:
                 visitor.start()
             try:
@@ -186,8 +240,14 @@ def seed() -> dict:
     make_numbers(fresh, ORDER_NUMBERS)
     admin = make_user(org, role=User.Role.FULL_ADMIN, email="redis-admin@example.com")
     texter, _number = make_texter(org, email="redis-texter@example.com")
-    return {"email": admin.email, "password": PASSWORD, "location": browsed.pk, "order_location": fresh.pk,
-            "token": issue_token(admin, texter), "app_version": APP_VERSION}
+    return {
+        "email": admin.email,
+        "password": PASSWORD,
+        "location": browsed.pk,
+        "order_location": fresh.pk,
+        "token": issue_token(admin, texter),
+        "app_version": APP_VERSION,
+    }
 
 
 def run_outage(redis_server, visitors: list[Visitor], wizard: httpx.Client, site: dict) -> dict:
@@ -207,8 +267,9 @@ def run_outage(redis_server, visitors: list[Visitor], wizard: httpx.Client, site
     _set_phase(visitors, "after")
     placing.join(timeout=60)
     order_id = timings.get("order", {}).get("order_id")
-    timings["order_completed"] = wait_until(lambda: _order_completed(order_id), timeout=AFTER_TIMEOUT_SECONDS,
-                                            interval=0.5)
+    timings["order_completed"] = wait_until(
+        lambda: _order_completed(order_id), timeout=AFTER_TIMEOUT_SECONDS, interval=0.5
+    )
     timings["order_completed_after"] = time.monotonic() - timings["back_at"]
     wait_until(lambda: all(_steady(v.after("after")) for v in visitors), timeout=30)
     time.sleep(STEADY_AFTER_SECONDS)
@@ -237,14 +298,20 @@ def place_order_in_wizard(client: httpx.Client, site: dict) -> dict:
     location = site["order_location"]
     _expect(client.get("/calling/business-texting/authorize/", params={"location": location}), 200)
     csrf = client.cookies.get("csrftoken")
-    _expect(client.post("/calling/business-texting/authorize/selection/",
-                        data={"csrfmiddlewaretoken": csrf, "location": location, "op": "select_matching"}), 302)
+    _expect(
+        client.post(
+            "/calling/business-texting/authorize/selection/",
+            data={"csrfmiddlewaretoken": csrf, "location": location, "op": "select_matching"},
+        ),
+        302,
+    )
     summary = _expect(client.get("/calling/business-texting/authorize/summary/"), 200)
     token = re.search(r'name="token" value="([^"]+)"', summary.text).group(1)
     began = time.monotonic()
     try:
-        response = client.post("/calling/business-texting/authorize/submit/",
-                               data={"csrfmiddlewaretoken": csrf, "token": token})
+        response = client.post(
+            "/calling/business-texting/authorize/submit/", data={"csrfmiddlewaretoken": csrf, "token": token}
+        )
         status, where = response.status_code, response.headers.get("Location", "")
     except httpx.HTTPError as exc:
         status, where = type(exc).__name__, ""
@@ -257,16 +324,19 @@ def place_order_in_wizard(client: httpx.Client, site: dict) -> dict:
 
 def _expect(response: httpx.Response, status: int) -> httpx.Response:
     if response.status_code != status:
-        raise WizardFailed(f"{response.request.method} {response.request.url.path}: HTTP {response.status_code}, "
-                           f"expected {status}")
+        raise WizardFailed(
+            f"{response.request.method} {response.request.url.path}: HTTP {response.status_code}, expected {status}"
+        )
     return response
 
 
 def _order_completed(order_id: int | None) -> bool:
     from provisioning.models import AuthorisationOrder
 
-    return order_id is not None and AuthorisationOrder.objects.filter(
-        pk=order_id, status=AuthorisationOrder.Status.COMPLETED).exists()
+    return (
+        order_id is not None
+        and AuthorisationOrder.objects.filter(pk=order_id, status=AuthorisationOrder.Status.COMPLETED).exists()
+    )
 
 
 def _steady(answers: list[Answer]) -> bool:
@@ -285,18 +355,24 @@ def report(visitors: list[Visitor], timings: dict, still_running: bool, logs) ->
             got = visitor.after(phase)
             counts = Counter(f"{a.status} {a.reason}".strip() for a in got)
             slowest = max((a.seconds for a in got), default=0.0)
-            print(f"  {phase:<8} {name:<5} {len(got):4d}  slowest {slowest:5.2f} s  " + ", ".join(
-                f"{k}: {v}" for k, v in sorted(counts.items())))
+            print(
+                f"  {phase:<8} {name:<5} {len(got):4d}  slowest {slowest:5.2f} s  "
+                + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+            )
     order = timings.get("order", {})
     placed = AuthorisationOrder.objects.filter(pk=order.get("order_id")).first()
-    print(f"Wizard Submit during the outage: HTTP {order.get('status')} in {order.get('seconds', 0):.2f} s"
-          f" -> {order.get('location') or 'no redirect'}; order {placed.pk if placed else 'not placed'}")
+    print(
+        f"Wizard Submit during the outage: HTTP {order.get('status')} in {order.get('seconds', 0):.2f} s"
+        f" -> {order.get('location') or 'no redirect'}; order {placed.pk if placed else 'not placed'}"
+    )
     if placed is not None:
         numbers = Counter(PhoneNumber.objects.filter(order_lines__order=placed).values_list("texting_state", flat=True))
-        print(f"  after Redis returned: order {placed.status} "
-              f"{timings['order_completed_after']:.1f} s later; numbers " + ", ".join(
-                  f"{k}: {v}" for k, v in sorted(numbers.items()))
-              + f"; chunks sent {OrderChunk.objects.filter(order=placed).exclude(carrier_order_id='').count()}")
+        print(
+            f"  after Redis returned: order {placed.status} "
+            f"{timings['order_completed_after']:.1f} s later; numbers "
+            + ", ".join(f"{k}: {v}" for k, v in sorted(numbers.items()))
+            + f"; chunks sent {OrderChunk.objects.filter(order=placed).exclude(carrier_order_id='').count()}"
+        )
         print(f"  resumed by: {resumed_by(logs / 'worker.log')}")
     worker_log = (logs / "worker.log").read_text(errors="replace")
     restarts = worker_log.count(WORKER_EXITED)
@@ -305,30 +381,45 @@ def report(visitors: list[Visitor], timings: dict, still_running: bool, logs) ->
 
     down_pages, down_api = pages.after("down"), api.after("down")
     verdict = Verdict()
-    verdict.check("pages answer 200 before, during and after the outage",
-                  bool(down_pages) and all(a.status == 200 for a in pages.answers),
-                  f"{len(down_pages)} page requests while down")
+    verdict.check(
+        "pages answer 200 before, during and after the outage",
+        bool(down_pages) and all(a.status == 200 for a in pages.answers),
+        f"{len(down_pages)} page requests while down",
+    )
     verdict.check("the API answers 202 before the outage", all(a.status == 202 for a in api.after("before")))
-    verdict.check("while Redis is down the API answers 503 service_unavailable",
-                  bool(down_api) and all(a.status == 503 and a.reason == "service_unavailable" for a in down_api),
-                  f"{len(down_api)} sends: " + ", ".join(f"{k}: {v}" for k, v in
-                                                         Counter(a.status for a in down_api).items()))
-    verdict.check(f"no API answer takes more than {ANSWER_TARGET_SECONDS:g} s",
-                  all(a.seconds <= ANSWER_TARGET_SECONDS for a in api.answers),
-                  f"slowest {max((a.seconds for a in api.answers), default=0):.2f} s")
+    verdict.check(
+        "while Redis is down the API answers 503 service_unavailable",
+        bool(down_api) and all(a.status == 503 and a.reason == "service_unavailable" for a in down_api),
+        f"{len(down_api)} sends: " + ", ".join(f"{k}: {v}" for k, v in Counter(a.status for a in down_api).items()),
+    )
+    verdict.check(
+        f"no API answer takes more than {ANSWER_TARGET_SECONDS:g} s",
+        all(a.seconds <= ANSWER_TARGET_SECONDS for a in api.answers),
+        f"slowest {max((a.seconds for a in api.answers), default=0):.2f} s",
+    )
     verdict.check("the API answers 202 again after the outage", _steady(api.after("after")))
-    verdict.check("the wizard's Submit during the outage places the order and shows it",
-                  order.get("status") == 302 and "/orders/" in order.get("location", "") and placed is not None,
-                  f"HTTP {order.get('status')}")
-    verdict.check(f"the Submit answers within {ANSWER_TARGET_SECONDS:g} s", order.get("seconds", 1e9) <=
-                  ANSWER_TARGET_SECONDS, f"{order.get('seconds', 0):.2f} s")
-    verdict.check(f"that order completes within {AFTER_TIMEOUT_SECONDS:g} s of Redis returning",
-                  bool(timings.get("order_completed")))
-    verdict.check("no answer is ever a 500 or a dropped connection",
-                  not any(a.status == 500 or isinstance(a.status, str) for a in answers))
+    verdict.check(
+        "the wizard's Submit during the outage places the order and shows it",
+        order.get("status") == 302 and "/orders/" in order.get("location", "") and placed is not None,
+        f"HTTP {order.get('status')}",
+    )
+    verdict.check(
+        f"the Submit answers within {ANSWER_TARGET_SECONDS:g} s",
+        order.get("seconds", 1e9) <= ANSWER_TARGET_SECONDS,
+        f"{order.get('seconds', 0):.2f} s",
+    )
+    verdict.check(
+        f"that order completes within {AFTER_TIMEOUT_SECONDS:g} s of Redis returning",
+        bool(timings.get("order_completed")),
+    )
+    verdict.check(
+        "no answer is ever a 500 or a dropped connection",
+        not any(a.status == 500 or isinstance(a.status, str) for a in answers),
+    )
     verdict.check("no answer ever shows a traceback or exception text", not any(a.leaks for a in answers))
-    verdict.check("the Celery worker lived through the outage (no restart needed)", restarts == 0,
-                  f"{restarts} restart(s)")
+    verdict.check(
+        "the Celery worker lived through the outage (no restart needed)", restarts == 0, f"{restarts} restart(s)"
+    )
     verdict.check("the same gunicorn served throughout, and a worker runs at the end", still_running)
     return verdict.exit_code()
 

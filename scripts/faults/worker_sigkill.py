@@ -41,8 +41,19 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
-from _services import (BIN, ROOT, Verdict, answers_ok, background, log_dir, migrated_database, throwaway_redis,
-                       wait_started, wait_until, worker_answers)
+from _services import (
+    BIN,
+    ROOT,
+    Verdict,
+    answers_ok,
+    background,
+    log_dir,
+    migrated_database,
+    throwaway_redis,
+    wait_started,
+    wait_until,
+    worker_answers,
+)
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import _texting_db  # noqa: E402  (the benchmarks' bulk texts)
@@ -98,31 +109,55 @@ class AtKill:
 def main() -> int:
     logs = log_dir("worker_sigkill")
     os.environ.update(PORTAL_ENV)
-    print(f"SIGKILL of a Celery worker mid-order ({NUMBERS:,} numbers) and mid-purge ({EXPIRED_TEXTS:,} expired "
-          f"texts); visibility timeout {PORTAL_ENV['CELERY_VISIBILITY_TIMEOUT']} s, stuck orders after "
-          f"{float(PORTAL_ENV['AUTHORISATION_STUCK_MINUTES']) * 60:g} s, purge lock "
-          f"{PORTAL_ENV['RETENTION_LOCK_TTL_SECONDS']} s; logs in {logs.relative_to(ROOT)}/")
+    print(
+        f"SIGKILL of a Celery worker mid-order ({NUMBERS:,} numbers) and mid-purge ({EXPIRED_TEXTS:,} expired "
+        f"texts); visibility timeout {PORTAL_ENV['CELERY_VISIBILITY_TIMEOUT']} s, stuck orders after "
+        f"{float(PORTAL_ENV['AUTHORISATION_STUCK_MINUTES']) * 60:g} s, purge lock "
+        f"{PORTAL_ENV['RETENTION_LOCK_TTL_SECONDS']} s; logs in {logs.relative_to(ROOT)}/"
+    )
     with throwaway_redis(REDIS_PORT, logs) as redis_server, migrated_database(DATABASE_URL) as database_url:
         env = {**os.environ, "DATABASE_URL": database_url}
         texts = seed()
-        simulator = [str(BIN / "python"), "manage.py", "run_carrier_sim", "--port", str(SIM_PORT), "--delay", "2",
-                     "--timeout-rate", "1", "--timeout-seconds", str(CARRIER_HOLD_SECONDS)]
-        with background("simulator", simulator, env=env, logs=logs), \
-                httpx.Client(base_url=PORTAL_ENV["CARRIER_API_URL"], timeout=10, trust_env=False) as carrier:
-            wait_started("The carrier simulator", lambda: answers_ok(f"{PORTAL_ENV['CARRIER_API_URL']}/control/stats"),
-                         logs / "simulator.log", timeout=30)
+        simulator = [
+            str(BIN / "python"),
+            "manage.py",
+            "run_carrier_sim",
+            "--port",
+            str(SIM_PORT),
+            "--delay",
+            "2",
+            "--timeout-rate",
+            "1",
+            "--timeout-seconds",
+            str(CARRIER_HOLD_SECONDS),
+        ]
+        with (
+            background("simulator", simulator, env=env, logs=logs),
+            httpx.Client(base_url=PORTAL_ENV["CARRIER_API_URL"], timeout=10, trust_env=False) as carrier,
+        ):
+            wait_started(
+                "The carrier simulator",
+                lambda: answers_ok(f"{PORTAL_ENV['CARRIER_API_URL']}/control/stats"),
+                logs / "simulator.log",
+                timeout=30,
+            )
             with background("worker-1", worker_command("first", logs), env=env, logs=logs) as first:
                 wait_for_worker("first", logs / "worker-1.log")
                 order_id = place_order()
                 at_kill = kill_mid_work(first, order_id, carrier, redis_server.url(0))
             at_kill.task_ids = held_task_ids(logs / "worker-1.log")
-            print(f"Killed the worker: order {at_kill.chunks_confirmed}/{NUMBERS // CHUNK_SIZE} chunks confirmed"
-                  f"{', one more in flight' if at_kill.chunk_in_flight else ''} ({at_kill.carrier_orders} held by the "
-                  f"carrier); purge {at_kill.purged:,}/{EXPIRED_TEXTS:,} deleted; {at_kill.unacked} messages left "
-                  "unacknowledged in Redis. Starting a fresh worker.")
+            print(
+                f"Killed the worker: order {at_kill.chunks_confirmed}/{NUMBERS // CHUNK_SIZE} chunks confirmed"
+                f"{', one more in flight' if at_kill.chunk_in_flight else ''} ({at_kill.carrier_orders} held by the "
+                f"carrier); purge {at_kill.purged:,}/{EXPIRED_TEXTS:,} deleted; {at_kill.unacked} messages left "
+                "unacknowledged in Redis. Starting a fresh worker."
+            )
             with background("worker-2", worker_command("second", logs, beat=True), env=env, logs=logs):
-                finished = wait_until(lambda: recovered(order_id, at_kill, logs / "worker-2.log"),
-                                      timeout=RECOVERY_TIMEOUT_SECONDS, interval=0.25)
+                finished = wait_until(
+                    lambda: recovered(order_id, at_kill, logs / "worker-2.log"),
+                    timeout=RECOVERY_TIMEOUT_SECONDS,
+                    interval=0.25,
+                )
                 finished_after = time.monotonic() - at_kill.monotonic
                 events = recovery_events(logs / "worker-2.log", at_kill)
             stats = carrier.get("/control/stats").json()
@@ -144,8 +179,11 @@ def seed() -> dict:
     with connection.cursor() as cursor:
         cursor.execute(f"VACUUM (ANALYZE) {Message._meta.db_table}")
     cutoff = retention_cutoff()
-    texts = {"expired": Message.objects.filter(created_at__lt=cutoff).count(),
-             "kept": Message.objects.filter(created_at__gte=cutoff).count(), "cutoff": cutoff}
+    texts = {
+        "expired": Message.objects.filter(created_at__lt=cutoff).count(),
+        "kept": Message.objects.filter(created_at__gte=cutoff).count(),
+        "cutoff": cutoff,
+    }
     return texts
 
 
@@ -163,8 +201,19 @@ def _site():
 
 
 def worker_command(name: str, logs: Path, *, beat: bool = False) -> list[str]:
-    command = [str(BIN / "celery"), "-A", "portal", "worker", "--loglevel=INFO", "--pool=prefork", "--concurrency=2",
-               "-n", f"sigkill-{name}-{os.getpid()}@{HOST}", "--without-gossip", "--without-mingle"]
+    command = [
+        str(BIN / "celery"),
+        "-A",
+        "portal",
+        "worker",
+        "--loglevel=INFO",
+        "--pool=prefork",
+        "--concurrency=2",
+        "-n",
+        f"sigkill-{name}-{os.getpid()}@{HOST}",
+        "--without-gossip",
+        "--without-mingle",
+    ]
     if beat:
         command += ["-B", "--schedule", str(logs / "beat-schedule")]
     return command
@@ -196,13 +245,19 @@ def kill_mid_work(worker, order_id: int, carrier: httpx.Client, broker_url: str)
     from texting.tasks import purge_expired_messages
 
     chunks = OrderChunk.objects.filter(order_id=order_id)
-    if not wait_until(lambda: chunks.filter(status=OrderChunk.Status.SUBMITTED).count() >= KILL_AFTER_CHUNKS,
-                      timeout=60, interval=0.05):
+    if not wait_until(
+        lambda: chunks.filter(status=OrderChunk.Status.SUBMITTED).count() >= KILL_AFTER_CHUNKS,
+        timeout=60,
+        interval=0.05,
+    ):
         raise SystemExit("The order's chunks were not being submitted.")
     purge_expired_messages.delay()
     purged = PurgeRun.objects.filter(dry_run=False)
-    if not wait_until(lambda: (purged.values_list("rows_deleted", flat=True).first() or 0) >= KILL_AFTER_PURGED,
-                      timeout=60, interval=0.02):
+    if not wait_until(
+        lambda: (purged.values_list("rows_deleted", flat=True).first() or 0) >= KILL_AFTER_PURGED,
+        timeout=60,
+        interval=0.02,
+    ):
         raise SystemExit("The purge did not start.")
     os.killpg(worker.pid, signal.SIGKILL)
     wall, monotonic = time.time(), time.monotonic()
@@ -211,7 +266,8 @@ def kill_mid_work(worker, order_id: int, carrier: httpx.Client, broker_url: str)
     unacked = client.hlen("unacked")
     client.close()
     return AtKill(
-        wall=wall, monotonic=monotonic,
+        wall=wall,
+        monotonic=monotonic,
         chunks_confirmed=chunks.exclude(status=OrderChunk.Status.PENDING).count(),
         chunk_in_flight=chunks.filter(status=OrderChunk.Status.PENDING, attempts__gt=0).exists(),
         carrier_orders=carrier.get("/control/stats").json()["writes_created"].get("orders", 0),
@@ -220,8 +276,10 @@ def kill_mid_work(worker, order_id: int, carrier: httpx.Client, broker_url: str)
     )
 
 
-LOG_LINE = re.compile(r"^\[(?P<at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}): \w+/[\w-]+\] Task (?P<task>[\w.]+)"
-                      r"\[(?P<id>[0-9a-f-]+)\] (?P<what>received|succeeded in [\d.]+s: (?P<result>.*))$")
+LOG_LINE = re.compile(
+    r"^\[(?P<at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}): \w+/[\w-]+\] Task (?P<task>[\w.]+)"
+    r"\[(?P<id>[0-9a-f-]+)\] (?P<what>received|succeeded in [\d.]+s: (?P<result>.*))$"
+)
 
 
 def task_log(logfile: Path) -> list[dict]:
@@ -231,15 +289,25 @@ def task_log(logfile: Path) -> list[dict]:
         match = LOG_LINE.match(line)
         if match:
             at = datetime.strptime(match["at"], "%Y-%m-%d %H:%M:%S,%f").timestamp()
-            entries.append({"at": at, "task": match["task"], "id": match["id"],
-                            "received": match["what"] == "received", "result": match["result"]})
+            entries.append(
+                {
+                    "at": at,
+                    "task": match["task"],
+                    "id": match["id"],
+                    "received": match["what"] == "received",
+                    "result": match["result"],
+                }
+            )
     return entries
 
 
 def held_task_ids(logfile: Path) -> dict:
     """The order and purge tasks the dead worker had received (and so held unacknowledged)."""
-    return {entry["task"]: entry["id"] for entry in task_log(logfile)
-            if entry["received"] and entry["task"] in (ORDER_TASK, PURGE_TASK)}
+    return {
+        entry["task"]: entry["id"]
+        for entry in task_log(logfile)
+        if entry["received"] and entry["task"] in (ORDER_TASK, PURGE_TASK)
+    }
 
 
 def recovered(order_id: int, at_kill: AtKill, logfile: Path) -> bool:
@@ -250,9 +318,11 @@ def recovered(order_id: int, at_kill: AtKill, logfile: Path) -> bool:
     from texting.retention import retention_cutoff
 
     done = {entry["id"] for entry in task_log(logfile) if not entry["received"]}
-    return (AuthorisationOrder.objects.get(pk=order_id).status == AuthorisationOrder.Status.COMPLETED
-            and not Message.objects.filter(created_at__lt=retention_cutoff()).exists()
-            and set(at_kill.task_ids.values()) <= done)
+    return (
+        AuthorisationOrder.objects.get(pk=order_id).status == AuthorisationOrder.Status.COMPLETED
+        and not Message.objects.filter(created_at__lt=retention_cutoff()).exists()
+        and set(at_kill.task_ids.values()) <= done
+    )
 
 
 def recovery_events(logfile: Path, at_kill: AtKill) -> dict:
@@ -263,8 +333,10 @@ def recovery_events(logfile: Path, at_kill: AtKill) -> dict:
     for task, task_id in at_kill.task_ids.items():
         received = [e for e in entries if e["id"] == task_id and e["received"]]
         finished = [e for e in entries if e["id"] == task_id and not e["received"]]
-        events[task] = {"redelivered": received[0]["at"] - at_kill.wall if received else None,
-                        "result": finished[0]["result"] if finished else None}
+        events[task] = {
+            "redelivered": received[0]["at"] - at_kill.wall if received else None,
+            "result": finished[0]["result"] if finished else None,
+        }
     resumed = [e for e in entries if e["task"] == REPOLL_TASK and not e["received"] and e["result"] not in ("0",)]
     events[REPOLL_TASK] = resumed[0]["at"] - at_kill.wall if resumed else None
     return events
@@ -295,59 +367,102 @@ def report(order_id: int, texts: dict, at_kill: AtKill, events: dict, stats: dic
         return "never" if value is None else f"{value:.1f} s"
 
     print("Figures:")
-    print(f"  order {NUMBERS:,} numbers: worker killed after {at_kill.chunks_confirmed}/{chunks.count()} chunks"
-          f"{' (+1 in flight)' if at_kill.chunk_in_flight else ''}; carrier held {at_kill.carrier_orders} orders")
+    print(
+        f"  order {NUMBERS:,} numbers: worker killed after {at_kill.chunks_confirmed}/{chunks.count()} chunks"
+        f"{' (+1 in flight)' if at_kill.chunk_in_flight else ''}; carrier held {at_kill.carrier_orders} orders"
+    )
     print(f"    resumed by the beat's repoll_stuck_orders: {seconds(repolled)} after the kill")
-    print(f"    original message redelivered: {seconds(order_events.get('redelivered'))} after the kill "
-          f"(task returned {order_events.get('result')})")
+    print(
+        f"    original message redelivered: {seconds(order_events.get('redelivered'))} after the kill "
+        f"(task returned {order_events.get('result')})"
+    )
     mechanism = _first(("beat repoll_stuck_orders", repolled), ("redelivery", order_events.get("redelivered")))
     completed = order.completed_at.timestamp() - at_kill.wall if order.completed_at else None
     attempts = chunks.aggregate(n=Sum("attempts"))["n"]
     print(f"    recovered by {mechanism}; order complete {seconds(completed)} after the kill")
-    print(f"    {final:,}/{NUMBERS:,} final (" + ", ".join(f"{k}: {v:,}" for k, v in sorted(states.items()))
-          + f"); {attempts} submission attempts for {chunks.count()} chunks")
-    print(f"    carrier: {carrier_orders} orders created, {stats['idempotent_replays']} idempotent replays, "
-          f"duplicates at carrier: {stats['duplicate_submissions']}; requests " + ", ".join(
-              f"{label}: {count}" for label, count in sorted(stats["requests"].items()) if " /v1/" in label))
-    print(f"  purge {texts['expired']:,} expired of {texts['expired'] + texts['kept']:,}: worker killed after "
-          f"{at_kill.purged:,} deleted; redelivered {seconds(purge_events.get('redelivered'))} after the kill "
-          f"(task returned {purge_events.get('result')})")
+    print(
+        f"    {final:,}/{NUMBERS:,} final ("
+        + ", ".join(f"{k}: {v:,}" for k, v in sorted(states.items()))
+        + f"); {attempts} submission attempts for {chunks.count()} chunks"
+    )
+    print(
+        f"    carrier: {carrier_orders} orders created, {stats['idempotent_replays']} idempotent replays, "
+        f"duplicates at carrier: {stats['duplicate_submissions']}; requests "
+        + ", ".join(f"{label}: {count}" for label, count in sorted(stats["requests"].items()) if " /v1/" in label)
+    )
+    print(
+        f"  purge {texts['expired']:,} expired of {texts['expired'] + texts['kept']:,}: worker killed after "
+        f"{at_kill.purged:,} deleted; redelivered {seconds(purge_events.get('redelivered'))} after the kill "
+        f"(task returned {purge_events.get('result')})"
+    )
     for run in runs:
-        print(f"    run {run.pk}: {run.outcome:<11} {run.rows_deleted:8,} deleted in {run.batches:3} batches  "
-              f"{run.detail}")
-    print(f"    {expired_left} expired left; {kept_now:,}/{texts['kept']:,} unexpired kept; runs delete "
-          f"{deleted:,} in all")
-    print(f"  {at_kill.unacked} messages unacknowledged at the kill; everything finished "
-          f"{seconds(finished_after)} after it (limit {RECOVERY_TIMEOUT_SECONDS} s)")
+        print(
+            f"    run {run.pk}: {run.outcome:<11} {run.rows_deleted:8,} deleted in {run.batches:3} batches  "
+            f"{run.detail}"
+        )
+    print(
+        f"    {expired_left} expired left; {kept_now:,}/{texts['kept']:,} unexpired kept; runs delete "
+        f"{deleted:,} in all"
+    )
+    print(
+        f"  {at_kill.unacked} messages unacknowledged at the kill; everything finished "
+        f"{seconds(finished_after)} after it (limit {RECOVERY_TIMEOUT_SECONDS} s)"
+    )
 
     verdict = Verdict()
-    verdict.check("killed mid-order: some chunks sent, some not",
-                  0 < at_kill.chunks_confirmed < chunks.count(), f"{at_kill.chunks_confirmed}/{chunks.count()}")
+    verdict.check(
+        "killed mid-order: some chunks sent, some not",
+        0 < at_kill.chunks_confirmed < chunks.count(),
+        f"{at_kill.chunks_confirmed}/{chunks.count()}",
+    )
     verdict.check("killed mid-purge: some batches committed, not all", 0 < at_kill.purged < texts["expired"])
-    verdict.check("the dead worker's order and purge messages were left unacknowledged",
-                  at_kill.unacked >= 2 and set(at_kill.task_ids) == {ORDER_TASK, PURGE_TASK}, str(at_kill.task_ids))
+    verdict.check(
+        "the dead worker's order and purge messages were left unacknowledged",
+        at_kill.unacked >= 2 and set(at_kill.task_ids) == {ORDER_TASK, PURGE_TASK},
+        str(at_kill.task_ids),
+    )
     verdict.check(f"everything finished within {RECOVERY_TIMEOUT_SECONDS} s of the kill", finished_after is not None)
-    verdict.check("both held messages were redelivered to the fresh worker and acknowledged",
-                  order_events.get("result") is not None and purge_events.get("result") is not None)
-    verdict.check("the order is complete, every number authorised or failed",
-                  order.status == AuthorisationOrder.Status.COMPLETED and final == NUMBERS, str(dict(states)))
-    verdict.check("every failed number says why",
-                  not PhoneNumber.objects.filter(order_lines__order=order, texting_state_reason="",
-                                                 texting_state=PhoneNumber.TextingState.FAILED).exists())
-    verdict.check("every order line is decided and closed",
-                  not lines.filter(state=OrderLine.State.PENDING).exists() and not lines.filter(is_open=True).exists())
+    verdict.check(
+        "both held messages were redelivered to the fresh worker and acknowledged",
+        order_events.get("result") is not None and purge_events.get("result") is not None,
+    )
+    verdict.check(
+        "the order is complete, every number authorised or failed",
+        order.status == AuthorisationOrder.Status.COMPLETED and final == NUMBERS,
+        str(dict(states)),
+    )
+    verdict.check(
+        "every failed number says why",
+        not PhoneNumber.objects.filter(
+            order_lines__order=order, texting_state_reason="", texting_state=PhoneNumber.TextingState.FAILED
+        ).exists(),
+    )
+    verdict.check(
+        "every order line is decided and closed",
+        not lines.filter(state=OrderLine.State.PENDING).exists() and not lines.filter(is_open=True).exists(),
+    )
     verdict.check("zero duplicate submissions at the carrier", stats["duplicate_submissions"] == 0)
-    verdict.check("the carrier holds exactly one order per chunk",
-                  carrier_orders == len(set(carrier_ids)) == len(carrier_ids) == chunks.count(),
-                  f"{carrier_orders} created, {len(set(carrier_ids))} held by {chunks.count()} chunks")
+    verdict.check(
+        "the carrier holds exactly one order per chunk",
+        carrier_orders == len(set(carrier_ids)) == len(carrier_ids) == chunks.count(),
+        f"{carrier_orders} created, {len(set(carrier_ids))} held by {chunks.count()} chunks",
+    )
     verdict.check("every expired text is gone", expired_left == 0)
     verdict.check("no unexpired text was deleted", kept_now == texts["kept"], f"{kept_now:,}/{texts['kept']:,}")
-    verdict.check("the purge runs add up to exactly the expired texts", deleted == texts["expired"],
-                  f"{deleted:,} vs {texts['expired']:,}")
-    verdict.check("the killed run is marked interrupted with what it deleted, one later run completed the rest",
-                  len(runs) >= 2 and runs[0].outcome == PurgeRun.Outcome.INTERRUPTED
-                  and runs[0].rows_deleted == at_kill.purged and outcomes[PurgeRun.Outcome.COMPLETED] == 1
-                  and runs[-1].outcome == PurgeRun.Outcome.COMPLETED, str(dict(outcomes)))
+    verdict.check(
+        "the purge runs add up to exactly the expired texts",
+        deleted == texts["expired"],
+        f"{deleted:,} vs {texts['expired']:,}",
+    )
+    verdict.check(
+        "the killed run is marked interrupted with what it deleted, one later run completed the rest",
+        len(runs) >= 2
+        and runs[0].outcome == PurgeRun.Outcome.INTERRUPTED
+        and runs[0].rows_deleted == at_kill.purged
+        and outcomes[PurgeRun.Outcome.COMPLETED] == 1
+        and runs[-1].outcome == PurgeRun.Outcome.COMPLETED,
+        str(dict(outcomes)),
+    )
     return verdict.exit_code()
 
 

@@ -7,7 +7,6 @@ import pytest
 from django.core.management import call_command
 
 from provisioning.models import AuthorisationOrder, PhoneNumber
-
 from tests.conftest import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -89,7 +88,10 @@ def test_admin_authorises_three_numbers_across_two_pages(page, live_server, carr
     order = AuthorisationOrder.objects.get()
     assert order.number_count == 3 and order.status == AuthorisationOrder.Status.COMPLETED
     assert set(PhoneNumber.objects.filter(texting_state="authorised").values_list("e164", flat=True)) >= {
-        "+14155550003", "+14155550012", "+14155550077"}
+        "+14155550003",
+        "+14155550012",
+        "+14155550077",
+    }
 
     # Reload and back do not place the order again.
     page.reload()

@@ -24,8 +24,10 @@ def test_admin_sees_business_texting_card_and_checklist_only_with_addon(page, de
     assert "Enterprise customer" in checklist.inner_text()
     assert checklist.locator("li.met").count() >= 4
     card.get_by_role("button", name="Manage").click()
-    assert card.get_by_role("menuitem", name="Authorize Business Texting").is_visible() or \
-        card.get_by_text("Authorize Business Texting").is_visible()
+    assert (
+        card.get_by_role("menuitem", name="Authorize Business Texting").is_visible()
+        or card.get_by_text("Authorize Business Texting").is_visible()
+    )
     page.screenshot(path="/tmp/texting-hub-acme-pstn.png", full_page=True)
 
     page.get_by_role("button", name="Sign out").click()

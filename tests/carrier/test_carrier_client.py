@@ -26,12 +26,25 @@ from carrier import (
 
 NUMBER = "+14155550123"
 UNPROVISIONED = "+14155550000"
-BRAND = {"legal_name": "Acme Corporation", "dba_name": "Acme", "entity_type": "PRIVATE_PROFIT", "tax_id": "123456789",
-         "country": "US", "address": "1 Main St, Springfield, IL 62701", "website": "https://acme.example",
-         "vertical": "TECHNOLOGY", "support_email": "support@acme.example", "support_phone": "+14155550100"}
-CAMPAIGN = {"use_case": "ACCOUNT_NOTIFICATION", "description": "Account alerts for Acme customers",
-            "sample_messages": ["Your Acme order shipped.", "Your Acme invoice is ready. Reply STOP to opt out."],
-            "message_flow": "Customers opt in on the account page.", "opt_out_keywords": ["STOP"]}
+BRAND = {
+    "legal_name": "Acme Corporation",
+    "dba_name": "Acme",
+    "entity_type": "PRIVATE_PROFIT",
+    "tax_id": "123456789",
+    "country": "US",
+    "address": "1 Main St, Springfield, IL 62701",
+    "website": "https://acme.example",
+    "vertical": "TECHNOLOGY",
+    "support_email": "support@acme.example",
+    "support_phone": "+14155550100",
+}
+CAMPAIGN = {
+    "use_case": "ACCOUNT_NOTIFICATION",
+    "description": "Account alerts for Acme customers",
+    "sample_messages": ["Your Acme order shipped.", "Your Acme invoice is ready. Reply STOP to opt out."],
+    "message_flow": "Customers opt in on the account page.",
+    "opt_out_keywords": ["STOP"],
+}
 
 
 @pytest.fixture
@@ -44,18 +57,23 @@ def register_brand(gateway, reference="brand-1", **fields) -> RegistrationStatus
 
 
 def register_campaign(gateway, brand_id, reference="campaign-1", **fields) -> RegistrationStatus:
-    return gateway.submit_campaign(reference=reference, brand_id=brand_id, campaign={**CAMPAIGN, **fields},
-                                   idempotency_key=reference)
+    return gateway.submit_campaign(
+        reference=reference, brand_id=brand_id, campaign={**CAMPAIGN, **fields}, idempotency_key=reference
+    )
 
 
 # --- round trips -------------------------------------------------------------------------------------------------
 
+
 def test_number_order_round_trip_authorises_all_but_unprovisioned_numbers(gateway, carrier_sim):
     carrier_sim.set_faults(delay_seconds=60)
-    submitted = gateway.submit_number_order(reference="chunk-1", numbers=[NUMBER, UNPROVISIONED],
-                                            idempotency_key="chunk-1")
+    submitted = gateway.submit_number_order(
+        reference="chunk-1", numbers=[NUMBER, UNPROVISIONED], idempotency_key="chunk-1"
+    )
     assert submitted == NumberOrderStatus(
-        order_id=submitted.order_id, reference="chunk-1", status="pending",
+        order_id=submitted.order_id,
+        reference="chunk-1",
+        status="pending",
         numbers=[NumberResult(NUMBER, "pending"), NumberResult(UNPROVISIONED, "pending")],
     )
     assert gateway.get_number_order(submitted.order_id).status == "pending"
@@ -74,7 +92,8 @@ def test_brand_round_trip_and_identity_outcomes(gateway):
     approved = register_brand(gateway)
     assert approved.registry_id.startswith("B") and approved.status == "PENDING"
     assert gateway.get_brand(approved.registry_id) == RegistrationStatus(
-        approved.registry_id, "brand-1", "APPROVED", "", "VERIFIED")
+        approved.registry_id, "brand-1", "APPROVED", "", "VERIFIED"
+    )
     assert gateway.find_brand("brand-1") == gateway.get_brand(approved.registry_id)
     assert gateway.find_brand("nothing") is None
 
@@ -93,11 +112,13 @@ def test_campaign_round_trip_and_number_assignment(gateway):
     assert gateway.find_campaign("campaign-1").registry_id == campaign.registry_id
     assert gateway.find_campaign("nothing") is None
 
-    assigned = gateway.assign_numbers_to_campaign(campaign_id=campaign.registry_id, numbers=[NUMBER],
-                                                  idempotency_key="assign-1")
+    assigned = gateway.assign_numbers_to_campaign(
+        campaign_id=campaign.registry_id, numbers=[NUMBER], idempotency_key="assign-1"
+    )
     assert assigned == [NUMBER]
-    assigned = gateway.assign_numbers_to_campaign(campaign_id=campaign.registry_id, numbers=["+14155550124", NUMBER],
-                                                  idempotency_key="assign-2")
+    assigned = gateway.assign_numbers_to_campaign(
+        campaign_id=campaign.registry_id, numbers=["+14155550124", NUMBER], idempotency_key="assign-2"
+    )
     assert assigned == [NUMBER, "+14155550124"]  # everything the campaign holds, each number once
 
 
@@ -110,10 +131,13 @@ def test_campaign_rejected_for_its_content(gateway):
         gateway.assign_numbers_to_campaign(campaign_id=campaign.registry_id, numbers=[NUMBER], idempotency_key="a")
 
 
-@pytest.mark.parametrize("legal_name, refusal", [
-    ("Unverified Inc", "unverified brand is refused"),
-    ("Rejected Inc", "needs an APPROVED brand"),
-])
+@pytest.mark.parametrize(
+    "legal_name, refusal",
+    [
+        ("Unverified Inc", "unverified brand is refused"),
+        ("Rejected Inc", "needs an APPROVED brand"),
+    ],
+)
 def test_campaign_refused_under_a_brand_that_cannot_carry_one(gateway, legal_name, refusal):
     brand = register_brand(gateway, legal_name=legal_name)
     with pytest.raises(CarrierRejected, match=refusal):
@@ -131,15 +155,18 @@ def test_campaign_refused_under_an_unknown_or_pending_brand(gateway, carrier_sim
 
 
 def test_messages_are_delivered_except_to_unreachable_destinations(gateway):
-    sent = gateway.send_message(reference="msg-1", sender=NUMBER, recipient="+14165550199", body="Hello",
-                                idempotency_key="msg-1")
+    sent = gateway.send_message(
+        reference="msg-1", sender=NUMBER, recipient="+14165550199", body="Hello", idempotency_key="msg-1"
+    )
     assert sent.message_id.startswith("M") and sent.status == "queued"
     assert gateway.get_message(sent.message_id) == MessageStatus(sent.message_id, "msg-1", "delivered", "")
 
-    lost = gateway.send_message(reference="msg-2", sender=NUMBER, recipient=UNPROVISIONED, body="Hello",
-                                idempotency_key="msg-2")
-    assert gateway.get_message(lost.message_id) == MessageStatus(lost.message_id, "msg-2", "failed",
-                                                                 "Destination unreachable")
+    lost = gateway.send_message(
+        reference="msg-2", sender=NUMBER, recipient=UNPROVISIONED, body="Hello", idempotency_key="msg-2"
+    )
+    assert gateway.get_message(lost.message_id) == MessageStatus(
+        lost.message_id, "msg-2", "failed", "Destination unreachable"
+    )
 
 
 def test_unknown_ids_are_refused(gateway):
@@ -152,14 +179,18 @@ def test_unknown_ids_are_refused(gateway):
 
 # --- validation ----------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("numbers, message", [
-    ([], "non-empty list"),
-    (["+442071234567"], r"numbers\[0\] '\+442071234567' is not a US or Canadian number in E\.164"),
-    (["4155550123"], "E.164"),
-    (["+10155550123"], "E.164"),  # area codes start with 2-9
-    ([NUMBER, NUMBER], "more than once"),
-    ([f"+1415555{i:04d}" for i in range(1001)], "At most 1000 numbers"),
-])
+
+@pytest.mark.parametrize(
+    "numbers, message",
+    [
+        ([], "non-empty list"),
+        (["+442071234567"], r"numbers\[0\] '\+442071234567' is not a US or Canadian number in E\.164"),
+        (["4155550123"], "E.164"),
+        (["+10155550123"], "E.164"),  # area codes start with 2-9
+        ([NUMBER, NUMBER], "more than once"),
+        ([f"+1415555{i:04d}" for i in range(1001)], "At most 1000 numbers"),
+    ],
+)
 def test_invalid_number_orders_are_refused_with_the_reason(gateway, carrier_sim, numbers, message):
     with pytest.raises(CarrierRejected, match=message):
         gateway.submit_number_order(reference="bad", numbers=numbers, idempotency_key="bad")
@@ -169,37 +200,47 @@ def test_invalid_number_orders_are_refused_with_the_reason(gateway, carrier_sim,
 def test_a_full_order_of_1000_numbers_is_accepted(gateway):
     numbers = [f"+1415555{i:04d}" for i in range(1000)]
     order = gateway.get_number_order(
-        gateway.submit_number_order(reference="big", numbers=numbers, idempotency_key="big").order_id)
+        gateway.submit_number_order(reference="big", numbers=numbers, idempotency_key="big").order_id
+    )
     assert len(order.numbers) == 1000
     assert [n.e164 for n in order.numbers if n.status == "rejected"] == ["+14155550000"]
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"legal_name": ""}, "legal_name is required"),
-    ({"entity_type": "LLC"}, "entity_type must be one of PRIVATE_PROFIT"),
-    ({"country": "GB"}, "country must be US or CA"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"legal_name": ""}, "legal_name is required"),
+        ({"entity_type": "LLC"}, "entity_type must be one of PRIVATE_PROFIT"),
+        ({"country": "GB"}, "country must be US or CA"),
+    ],
+)
 def test_invalid_brands_are_refused_with_the_reason(gateway, changes, message):
     with pytest.raises(CarrierRejected, match=message):
         register_brand(gateway, **changes)
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"use_case": "GAMBLING"}, "use_case must be one of"),
-    ({"description": " "}, "description is required"),
-    ({"sample_messages": ["only one"]}, "at least 2 example messages"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"use_case": "GAMBLING"}, "use_case must be one of"),
+        ({"description": " "}, "description is required"),
+        ({"sample_messages": ["only one"]}, "at least 2 example messages"),
+    ],
+)
 def test_invalid_campaigns_are_refused_with_the_reason(gateway, changes, message):
     brand = register_brand(gateway)
     with pytest.raises(CarrierRejected, match=message):
         register_campaign(gateway, brand.registry_id, **changes)
 
 
-@pytest.mark.parametrize("sender, recipient, body, message", [
-    ("+447700900123", "+14165550199", "Hi", "from"),
-    (NUMBER, "+14165550199", "", "body must be text"),
-    (NUMBER, "+14165550199", "x" * 1601, "1600 characters"),
-])
+@pytest.mark.parametrize(
+    "sender, recipient, body, message",
+    [
+        ("+447700900123", "+14165550199", "Hi", "from"),
+        (NUMBER, "+14165550199", "", "body must be text"),
+        (NUMBER, "+14165550199", "x" * 1601, "1600 characters"),
+    ],
+)
 def test_invalid_messages_are_refused(gateway, sender, recipient, body, message):
     with pytest.raises(CarrierRejected, match=message):
         gateway.send_message(reference="m", sender=sender, recipient=recipient, body=body, idempotency_key="m")
@@ -213,6 +254,7 @@ def test_a_wrong_api_key_is_refused(carrier_sim):
 
 
 # --- idempotency and duplicates ----------------------------------------------------------------------------------
+
 
 def test_the_same_idempotency_key_returns_the_first_answer_and_creates_nothing(gateway, carrier_sim):
     first = gateway.submit_number_order(reference="chunk-1", numbers=[NUMBER], idempotency_key="chunk-1")
@@ -241,6 +283,7 @@ def test_a_new_key_with_a_used_reference_creates_a_duplicate(gateway, carrier_si
 
 
 # --- transient failures --------------------------------------------------------------------------------------------
+
 
 def test_a_503_is_unavailable_and_creates_nothing(gateway, carrier_sim):
     carrier_sim.set_faults(error_rate=1.0)
@@ -307,13 +350,16 @@ def canned_carrier():
     server.server_close()
 
 
-@pytest.mark.parametrize("status, body, error, may_have_taken_effect", [
-    (429, b'{"error": "Slow down"}', CarrierUnavailable, False),
-    (502, b"<html>Bad gateway</html>", CarrierUnavailable, True),
-    (200, b"not json", CarrierUnavailable, True),
-    (200, b'{"brand_id": 7}', CarrierUnavailable, True),
-    (403, b'{"error": "Account suspended"}', CarrierRejected, None),
-])
+@pytest.mark.parametrize(
+    "status, body, error, may_have_taken_effect",
+    [
+        (429, b'{"error": "Slow down"}', CarrierUnavailable, False),
+        (502, b"<html>Bad gateway</html>", CarrierUnavailable, True),
+        (200, b"not json", CarrierUnavailable, True),
+        (200, b'{"brand_id": 7}', CarrierUnavailable, True),
+        (403, b'{"error": "Account suspended"}', CarrierRejected, None),
+    ],
+)
 def test_answers_map_to_the_gateway_errors(canned_carrier, status, body, error, may_have_taken_effect):
     server, gateway = canned_carrier
     server.answer = (status, body)
@@ -331,6 +377,7 @@ def test_a_refusal_carries_the_carriers_words(canned_carrier):
 
 
 # --- gateway from settings, payload parsing, webhook signatures ----------------------------------------------------
+
 
 def test_get_gateway_follows_the_settings(carrier_sim, settings):
     gateway = get_gateway()
@@ -375,7 +422,11 @@ def test_the_longest_carrier_ids_accepted_are_what_the_portal_columns_hold():
     def length(model, name):
         return model._meta.get_field(name).max_length
 
-    assert client.ORDER_ID_LENGTH == length(OrderChunk, "carrier_order_id")
-    assert client.REGISTRY_ID_LENGTH == length(RegistrationCase, "brand_registry_id") \
-        == length(RegistrationCase, "campaign_registry_id") == length(RegistrationCase, "brand_identity_status")
-    assert client.MESSAGE_ID_LENGTH == length(Message, "carrier_message_id")
+    assert length(OrderChunk, "carrier_order_id") == client.ORDER_ID_LENGTH
+    assert (
+        client.REGISTRY_ID_LENGTH
+        == length(RegistrationCase, "brand_registry_id")
+        == length(RegistrationCase, "campaign_registry_id")
+        == length(RegistrationCase, "brand_identity_status")
+    )
+    assert length(Message, "carrier_message_id") == client.MESSAGE_ID_LENGTH

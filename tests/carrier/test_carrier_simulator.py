@@ -20,15 +20,33 @@ from django.conf import settings as django_settings
 from carrier import HttpCarrierGateway, parse_number_order, verify_webhook_signature
 
 NUMBER = "+14155550123"
-BRAND = {"legal_name": "Acme Corporation", "dba_name": "Acme", "entity_type": "PRIVATE_PROFIT", "tax_id": "123456789",
-         "country": "US", "vertical": "TECHNOLOGY", "website": "https://acme.example"}
-CAMPAIGN = {"use_case": "ACCOUNT_NOTIFICATION", "description": "Account alerts for Acme customers",
-            "sample_messages": ["Your Acme order shipped.", "Your Acme invoice is ready. Reply STOP to opt out."]}
+BRAND = {
+    "legal_name": "Acme Corporation",
+    "dba_name": "Acme",
+    "entity_type": "PRIVATE_PROFIT",
+    "tax_id": "123456789",
+    "country": "US",
+    "vertical": "TECHNOLOGY",
+    "website": "https://acme.example",
+}
+CAMPAIGN = {
+    "use_case": "ACCOUNT_NOTIFICATION",
+    "description": "Account alerts for Acme customers",
+    "sample_messages": ["Your Acme order shipped.", "Your Acme invoice is ready. Reply STOP to opt out."],
+}
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def call(sim, method: str, path: str, body=None, *, api_key: str | None = "default", idempotency_key: str | None = None,
-         raw: bytes | None = None) -> tuple[int, dict]:
+def call(
+    sim,
+    method: str,
+    path: str,
+    body=None,
+    *,
+    api_key: str | None = "default",
+    idempotency_key: str | None = None,
+    raw: bytes | None = None,
+) -> tuple[int, dict]:
     """One raw HTTP request to the simulator; returns (status, JSON body)."""
     headers = {"Content-Type": "application/json"}
     if api_key is not None:
@@ -87,13 +105,19 @@ def take(queue: Queue, count: int, timeout: float = 5.0) -> list:
 
 # --- the API contract ------------------------------------------------------------------------------------------
 
+
 def test_number_order_shape_ids_and_status_codes(carrier_sim):
-    status, order = call(carrier_sim, "POST", "/v1/number-orders", {"reference": "R-1", "numbers": [NUMBER]},
-                         idempotency_key="k-1")
+    status, order = call(
+        carrier_sim, "POST", "/v1/number-orders", {"reference": "R-1", "numbers": [NUMBER]}, idempotency_key="k-1"
+    )
     assert status == 202
     assert re.fullmatch(r"O[A-Z0-9]{9}", order["order_id"])
-    assert order == {"order_id": order["order_id"], "reference": "R-1", "status": "pending",
-                     "numbers": [{"e164": NUMBER, "status": "pending", "reason": ""}]}
+    assert order == {
+        "order_id": order["order_id"],
+        "reference": "R-1",
+        "status": "pending",
+        "numbers": [{"e164": NUMBER, "status": "pending", "reason": ""}],
+    }
 
     status, fetched = call(carrier_sim, "GET", f"/v1/number-orders/{order['order_id']}")
     assert status == 200 and fetched["status"] == "completed"
@@ -107,13 +131,28 @@ def test_number_order_shape_ids_and_status_codes(carrier_sim):
 
 def test_registry_ids_follow_tcr_format(carrier_sim):
     _, brand = call(carrier_sim, "POST", "/v1/brands", {"reference": "b", "brand": BRAND}, idempotency_key="b")
-    _, campaign = call(carrier_sim, "POST", "/v1/campaigns",
-                       {"reference": "c", "brand_id": brand["brand_id"], "campaign": CAMPAIGN}, idempotency_key="c")
-    _, message = call(carrier_sim, "POST", "/v1/messages",
-                      {"reference": "m", "from": NUMBER, "to": "+14165550199", "body": "Hi"}, idempotency_key="m")
+    _, campaign = call(
+        carrier_sim,
+        "POST",
+        "/v1/campaigns",
+        {"reference": "c", "brand_id": brand["brand_id"], "campaign": CAMPAIGN},
+        idempotency_key="c",
+    )
+    _, message = call(
+        carrier_sim,
+        "POST",
+        "/v1/messages",
+        {"reference": "m", "from": NUMBER, "to": "+14165550199", "body": "Hi"},
+        idempotency_key="m",
+    )
     assert re.fullmatch(r"B[A-Z0-9]{6}", brand["brand_id"])
-    assert brand == {"brand_id": brand["brand_id"], "reference": "b", "status": "PENDING", "identity_status": "",
-                     "reason": ""}
+    assert brand == {
+        "brand_id": brand["brand_id"],
+        "reference": "b",
+        "status": "PENDING",
+        "identity_status": "",
+        "reason": "",
+    }
     assert re.fullmatch(r"C[A-Z0-9]{6}", campaign["campaign_id"]) and campaign["status"] == "PENDING"
     assert message["message_id"].startswith("M") and message["status"] == "queued"
 
@@ -121,8 +160,14 @@ def test_registry_ids_follow_tcr_format(carrier_sim):
 def test_every_api_call_needs_the_api_key(carrier_sim):
     status, body = call(carrier_sim, "GET", "/v1/number-orders?reference=x", api_key=None)
     assert status == 401 and "API key" in body["error"]
-    status, _ = call(carrier_sim, "POST", "/v1/number-orders", {"reference": "x", "numbers": [NUMBER]},
-                     api_key="wrong", idempotency_key="k")
+    status, _ = call(
+        carrier_sim,
+        "POST",
+        "/v1/number-orders",
+        {"reference": "x", "numbers": [NUMBER]},
+        api_key="wrong",
+        idempotency_key="k",
+    )
     assert status == 401
     assert carrier_sim.stats()["writes_created"]["orders"] == 0
 
@@ -163,33 +208,47 @@ def test_concurrent_requests_with_one_idempotency_key_create_one_object(carrier_
 
 def test_one_key_reused_on_another_endpoint_is_independent(carrier_sim):
     """Keys are scoped per endpoint, so a caller using its case reference for both brand and campaign is safe."""
-    _, brand = call(carrier_sim, "POST", "/v1/brands", {"reference": "case-1", "brand": BRAND},
-                    idempotency_key="case-1")
-    status, campaign = call(carrier_sim, "POST", "/v1/campaigns",
-                            {"reference": "case-1", "brand_id": brand["brand_id"], "campaign": CAMPAIGN},
-                            idempotency_key="case-1")
+    _, brand = call(
+        carrier_sim, "POST", "/v1/brands", {"reference": "case-1", "brand": BRAND}, idempotency_key="case-1"
+    )
+    status, campaign = call(
+        carrier_sim,
+        "POST",
+        "/v1/campaigns",
+        {"reference": "case-1", "brand_id": brand["brand_id"], "campaign": CAMPAIGN},
+        idempotency_key="case-1",
+    )
     assert status == 202 and "campaign_id" in campaign
 
 
 # --- control endpoints -----------------------------------------------------------------------------------------
 
+
 def test_control_endpoints_set_faults_report_stats_and_reset(carrier_sim):
-    status, faults = call(carrier_sim, "POST", "/control/faults", {"error_rate": 0.25, "duplicate_callbacks": True},
-                          api_key=None)
+    status, faults = call(
+        carrier_sim, "POST", "/control/faults", {"error_rate": 0.25, "duplicate_callbacks": True}, api_key=None
+    )
     assert status == 200 and faults["error_rate"] == 0.25 and faults["duplicate_callbacks"] is True
     assert faults["delay_seconds"] == 0.0  # untouched settings are kept
     assert carrier_sim.faults()["error_rate"] == 0.25
 
     carrier_sim.set_faults(error_rate=0.0)
-    _, order = call(carrier_sim, "POST", "/v1/number-orders", {"reference": "R", "numbers": [NUMBER]},
-                    idempotency_key="k")
+    _, order = call(
+        carrier_sim, "POST", "/v1/number-orders", {"reference": "R", "numbers": [NUMBER]}, idempotency_key="k"
+    )
     call(carrier_sim, "GET", f"/v1/number-orders/{order['order_id']}")
     status, stats = call(carrier_sim, "GET", "/control/stats", api_key=None)
     assert status == 200
     assert stats["requests"] == {"POST /v1/number-orders": 1, "GET /v1/number-orders/{id}": 1}
     assert stats["writes_created"] == {"orders": 1, "brands": 0, "campaigns": 0, "messages": 0}
-    for counter in ("idempotent_replays", "duplicate_submissions", "injected_errors", "injected_timeouts",
-                    "callbacks_sent", "callbacks_failed"):
+    for counter in (
+        "idempotent_replays",
+        "duplicate_submissions",
+        "injected_errors",
+        "injected_timeouts",
+        "callbacks_sent",
+        "callbacks_failed",
+    ):
         assert stats[counter] == 0, counter
 
     assert call(carrier_sim, "POST", "/control/reset", api_key=None) == (200, {"reset": True})
@@ -227,12 +286,14 @@ def test_seeded_error_rate_is_repeatable(carrier_sim):
 
 # --- asynchronous completion and callbacks ---------------------------------------------------------------------
 
+
 def test_objects_stay_pending_for_the_delay_then_complete(carrier_sim):
     delay = 0.3
     carrier_sim.set_faults(delay_seconds=delay)
     started = time.monotonic()
-    status, order = call(carrier_sim, "POST", "/v1/number-orders", {"reference": "R", "numbers": [NUMBER]},
-                         idempotency_key="k")
+    status, order = call(
+        carrier_sim, "POST", "/v1/number-orders", {"reference": "R", "numbers": [NUMBER]}, idempotency_key="k"
+    )
     assert status == 202 and order["status"] == "pending"
     _, now = call(carrier_sim, "GET", f"/v1/number-orders/{order['order_id']}")
     if time.monotonic() - started < delay:  # only meaningful if this poll surely came before the deadline
@@ -247,8 +308,13 @@ def test_objects_stay_pending_for_the_delay_then_complete(carrier_sim):
 
 def test_decide_pending_ends_the_wait_and_sends_the_callbacks(carrier_sim, receiver):
     carrier_sim.set_faults(delay_seconds=600)
-    _, order = call(carrier_sim, "POST", "/v1/number-orders",
-                    {"reference": "R", "numbers": [NUMBER], "callback_url": receiver.url}, idempotency_key="k")
+    _, order = call(
+        carrier_sim,
+        "POST",
+        "/v1/number-orders",
+        {"reference": "R", "numbers": [NUMBER], "callback_url": receiver.url},
+        idempotency_key="k",
+    )
     with pytest.raises(Empty):
         receiver.received.get(timeout=0.1)
     assert call(carrier_sim, "POST", "/control/decide", api_key=None) == (200, {"decided": 1})
@@ -260,9 +326,13 @@ def test_decide_pending_ends_the_wait_and_sends_the_callbacks(carrier_sim, recei
 
 def test_callbacks_are_signed_and_carry_the_final_status(carrier_sim, receiver):
     carrier_sim.set_faults(delay_seconds=0.2)
-    _, order = call(carrier_sim, "POST", "/v1/number-orders",
-                    {"reference": "R-cb", "numbers": [NUMBER, "+14155550000"], "callback_url": receiver.url},
-                    idempotency_key="k")
+    _, order = call(
+        carrier_sim,
+        "POST",
+        "/v1/number-orders",
+        {"reference": "R-cb", "numbers": [NUMBER, "+14155550000"], "callback_url": receiver.url},
+        idempotency_key="k",
+    )
     [(headers, raw)] = take(receiver.received, 1)
     assert verify_webhook_signature(raw, headers["X-Carrier-Signature"])
     assert not verify_webhook_signature(raw + b" ", headers["X-Carrier-Signature"])
@@ -277,14 +347,23 @@ def test_callbacks_are_signed_and_carry_the_final_status(carrier_sim, receiver):
 
 def test_every_kind_calls_back_with_its_event_type(carrier_sim, receiver):
     url = receiver.url
-    _, brand = call(carrier_sim, "POST", "/v1/brands", {"reference": "b", "brand": BRAND, "callback_url": url},
-                    idempotency_key="b")
-    call(carrier_sim, "POST", "/v1/campaigns",
-         {"reference": "c", "brand_id": brand["brand_id"], "campaign": CAMPAIGN, "callback_url": url},
-         idempotency_key="c")
-    call(carrier_sim, "POST", "/v1/messages",
-         {"reference": "m", "from": NUMBER, "to": "+14165550199", "body": "Hi", "callback_url": url},
-         idempotency_key="m")
+    _, brand = call(
+        carrier_sim, "POST", "/v1/brands", {"reference": "b", "brand": BRAND, "callback_url": url}, idempotency_key="b"
+    )
+    call(
+        carrier_sim,
+        "POST",
+        "/v1/campaigns",
+        {"reference": "c", "brand_id": brand["brand_id"], "campaign": CAMPAIGN, "callback_url": url},
+        idempotency_key="c",
+    )
+    call(
+        carrier_sim,
+        "POST",
+        "/v1/messages",
+        {"reference": "m", "from": NUMBER, "to": "+14165550199", "body": "Hi", "callback_url": url},
+        idempotency_key="m",
+    )
     events = {json.loads(raw)["type"]: json.loads(raw) for _, raw in take(receiver.received, 3)}
     assert events["brand.updated"]["payload"]["status"] == "APPROVED"
     assert events["campaign.updated"]["payload"]["status"] == "ACTIVE"
@@ -293,9 +372,13 @@ def test_every_kind_calls_back_with_its_event_type(carrier_sim, receiver):
 
 def test_duplicate_callbacks_send_each_callback_twice(carrier_sim, receiver):
     carrier_sim.set_faults(duplicate_callbacks=True)
-    call(carrier_sim, "POST", "/v1/messages",
-         {"reference": "m", "from": NUMBER, "to": "+14165550199", "body": "Hi", "callback_url": receiver.url},
-         idempotency_key="m")
+    call(
+        carrier_sim,
+        "POST",
+        "/v1/messages",
+        {"reference": "m", "from": NUMBER, "to": "+14165550199", "body": "Hi", "callback_url": receiver.url},
+        idempotency_key="m",
+    )
     (headers_1, raw_1), (headers_2, raw_2) = take(receiver.received, 2)
     assert raw_1 == raw_2 and verify_webhook_signature(raw_2, headers_2["X-Carrier-Signature"])
     with pytest.raises(Empty):
@@ -304,9 +387,19 @@ def test_duplicate_callbacks_send_each_callback_twice(carrier_sim, receiver):
 
 
 def test_a_failing_callback_is_counted_and_ignored(carrier_sim):
-    status, _ = call(carrier_sim, "POST", "/v1/messages",
-                     {"reference": "m", "from": NUMBER, "to": "+14165550199", "body": "Hi",
-                      "callback_url": "http://127.0.0.1:9/unreachable"}, idempotency_key="m")
+    status, _ = call(
+        carrier_sim,
+        "POST",
+        "/v1/messages",
+        {
+            "reference": "m",
+            "from": NUMBER,
+            "to": "+14165550199",
+            "body": "Hi",
+            "callback_url": "http://127.0.0.1:9/unreachable",
+        },
+        idempotency_key="m",
+    )
     assert status == 202
     wait_for(lambda: carrier_sim.stats()["callbacks_failed"] == 1)
     assert carrier_sim.stats()["callbacks_sent"] == 0
@@ -314,18 +407,26 @@ def test_a_failing_callback_is_counted_and_ignored(carrier_sim):
 
 
 def test_a_callback_url_must_be_http(carrier_sim):
-    status, body = call(carrier_sim, "POST", "/v1/messages",
-                        {"reference": "m", "from": NUMBER, "to": "+14165550199", "body": "Hi",
-                         "callback_url": "file:///etc/passwd"}, idempotency_key="m")
+    status, body = call(
+        carrier_sim,
+        "POST",
+        "/v1/messages",
+        {"reference": "m", "from": NUMBER, "to": "+14165550199", "body": "Hi", "callback_url": "file:///etc/passwd"},
+        idempotency_key="m",
+    )
     assert status == 400 and "callback_url" in body["error"]
 
 
 # --- the management command ------------------------------------------------------------------------------------
 
+
 def test_run_carrier_sim_command_serves_until_terminated():
     process = subprocess.Popen(
         [sys.executable, "manage.py", "run_carrier_sim", "--port", "0", "--delay", "0", "--api-key", "cmd-key"],
-        cwd=Path(django_settings.BASE_DIR), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=Path(django_settings.BASE_DIR),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         ready, _, _ = select.select([process.stdout], [], [], 15)

@@ -35,7 +35,7 @@ VALID_FORM = {
     "sample_4": "",
     "sample_5": "",
     "message_flow": "Customers give their mobile number on the Acme support web form and tick a box to receive "
-                    "texts about their ticket.",
+    "texts about their ticket.",
     "opt_in_keywords": "START",
     "opt_in_message": "Acme: you will now receive support texts. Reply STOP to opt out.",
     "opt_out_keywords": "STOP, UNSUBSCRIBE",
@@ -46,8 +46,17 @@ VALID_FORM = {
 }
 
 # The states in order along the happy path, and the cases' carrier facts once each point is passed.
-HAPPY_PATH = [State.OPENED, State.FORM_SENT, State.FORM_SUBMITTED, State.BRAND_SUBMITTED, State.BRAND_APPROVED,
-              State.CAMPAIGN_SUBMITTED, State.CAMPAIGN_APPROVED, State.NUMBERS_ASSIGNED, State.COMPLETED]
+HAPPY_PATH = [
+    State.OPENED,
+    State.FORM_SENT,
+    State.FORM_SUBMITTED,
+    State.BRAND_SUBMITTED,
+    State.BRAND_APPROVED,
+    State.CAMPAIGN_SUBMITTED,
+    State.CAMPAIGN_APPROVED,
+    State.NUMBERS_ASSIGNED,
+    State.COMPLETED,
+]
 
 
 def make_authorised_numbers(org, count=3, location=None):
@@ -61,12 +70,24 @@ def make_case(org, state=State.OPENED, *, numbers=None, opened_by=None, opened_d
     Built directly, not through the actions: tests then exercise one action from that starting point."""
     numbers = numbers if numbers is not None else make_authorised_numbers(org, 2)
     opened = timezone.now() - timedelta(days=opened_days_ago)
-    facts = dict(organisation=org, state=state, opened_by=opened_by, opened_at=opened, state_changed=opened,
-                 contact_name="Casey Contact", contact_email="casey@acme.example")
+    facts = dict(
+        organisation=org,
+        state=state,
+        opened_by=opened_by,
+        opened_at=opened,
+        state_changed=opened,
+        contact_name="Casey Contact",
+        contact_email="casey@acme.example",
+    )
     reached = HAPPY_PATH.index(state) if state in HAPPY_PATH else None
     if state in (State.BRAND_REJECTED, State.CAMPAIGN_REJECTED, State.CANCELLED):
-        reached = HAPPY_PATH.index(State.BRAND_SUBMITTED if state == State.BRAND_REJECTED else
-                                   State.CAMPAIGN_SUBMITTED if state == State.CAMPAIGN_REJECTED else State.OPENED)
+        reached = HAPPY_PATH.index(
+            State.BRAND_SUBMITTED
+            if state == State.BRAND_REJECTED
+            else State.CAMPAIGN_SUBMITTED
+            if state == State.CAMPAIGN_REJECTED
+            else State.OPENED
+        )
     if reached >= HAPPY_PATH.index(State.BRAND_SUBMITTED):
         facts.update(brand_round=1, brand_registry_id="BTEST01")
     if state == State.BRAND_REJECTED:
@@ -81,12 +102,16 @@ def make_case(org, state=State.OPENED, *, numbers=None, opened_by=None, opened_d
         facts["closed_at"] = timezone.now()
     facts.update(fields)
     case = RegistrationCase.objects.create(**facts)
-    CaseNumber.objects.bulk_create([
-        CaseNumber(case=case, number=number, is_open=state not in RegistrationCase.CLOSED_STATES) for number in numbers
-    ])
+    CaseNumber.objects.bulk_create(
+        [
+            CaseNumber(case=case, number=number, is_open=state not in RegistrationCase.CLOSED_STATES)
+            for number in numbers
+        ]
+    )
     if state == State.COMPLETED:
         PhoneNumber.objects.filter(pk__in=[n.pk for n in numbers]).update(
-            texting_state=PhoneNumber.TextingState.REGISTERED)
+            texting_state=PhoneNumber.TextingState.REGISTERED
+        )
     if state != State.OPENED and (state != State.CANCELLED or form):
         values = {**VALID_FORM, **(form or {})}
         RegistrationForm.objects.create(case=case, **{k: v for k, v in values.items()})

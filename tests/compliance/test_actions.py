@@ -25,20 +25,30 @@ def open_with(org, admin, numbers, **extra):
 
 # --- opening --------------------------------------------------------------------------------------------------------
 
+
 def test_open_case_covers_the_chosen_authorised_numbers(org, admin):
     numbers = make_authorised_numbers(org, 3)
     case = open_with(org, admin, numbers[:2], note="Please register our support line.")
     assert case.state == State.OPENED and case.organisation == org and case.opened_by == admin
     assert case.contact_email == "casey@acme.example"
     assert set(CaseNumber.objects.filter(case=case, is_open=True).values_list("number", flat=True)) == {
-        numbers[0].pk, numbers[1].pk}
+        numbers[0].pk,
+        numbers[1].pk,
+    }
     assert case.events.get().to_state == State.OPENED and "2 numbers" in case.events.get().text
     assert AuditEvent.objects.filter(action="registration_case.opened", target_id=str(case.pk)).exists()
     assert case.expected_completion - case.opened_at == timedelta(days=28)
 
 
-@pytest.mark.parametrize("state", [PhoneNumber.TextingState.NOT_AUTHORISED, PhoneNumber.TextingState.PENDING,
-                                   PhoneNumber.TextingState.FAILED, PhoneNumber.TextingState.REGISTERED])
+@pytest.mark.parametrize(
+    "state",
+    [
+        PhoneNumber.TextingState.NOT_AUTHORISED,
+        PhoneNumber.TextingState.PENDING,
+        PhoneNumber.TextingState.FAILED,
+        PhoneNumber.TextingState.REGISTERED,
+    ],
+)
 def test_only_authorised_numbers_can_be_registered(org, admin, state):
     number = make_numbers(make_location(org), 1, texting_state=state)[0]
     with pytest.raises(CaseRefused, match="Only authorised numbers can join a campaign"):
@@ -93,14 +103,20 @@ def test_cancelling_frees_the_numbers_for_a_new_case(org, admin, support):
 
 # --- the form -------------------------------------------------------------------------------------------------------
 
-def test_sending_the_form_prefills_it_and_emails_the_contact(org, support, mailoutbox,
-                                                              django_capture_on_commit_callbacks):
+
+def test_sending_the_form_prefills_it_and_emails_the_contact(
+    org, support, mailoutbox, django_capture_on_commit_callbacks
+):
     case = make_case(org, State.OPENED, contact_phone="+14155550142")
     with django_capture_on_commit_callbacks(execute=True):
         actions.send_registration_form(case, support)
     form = RegistrationForm.objects.get(case=case)
     assert (form.legal_name, form.country, form.support_email, form.support_phone) == (
-        org.name, "US", "casey@acme.example", "+14155550142")
+        org.name,
+        "US",
+        "casey@acme.example",
+        "+14155550142",
+    )
     assert case.state == State.FORM_SENT
     assert len(mailoutbox) == 1 and mailoutbox[0].to == ["casey@acme.example"]
     assert "Action needed" in mailoutbox[0].subject and f"/cases/{case.pk}/" in mailoutbox[0].body
@@ -114,12 +130,22 @@ def test_only_support_sends_the_form(org, admin):
 
 def test_a_draft_keeps_what_was_typed_even_when_invalid(org, admin):
     case = make_case(org, State.FORM_SENT)
-    data = {**VALID_FORM, "tax_number": "12345", "website": "http://acme.example", "sample_2": "too short",
-            "legal_name": "", "monthly_volume": "a lot"}
+    data = {
+        **VALID_FORM,
+        "tax_number": "12345",
+        "website": "http://acme.example",
+        "sample_2": "too short",
+        "legal_name": "",
+        "monthly_volume": "a lot",
+    }
     form = actions.save_registration_draft(case, admin, data)
     stored = RegistrationForm.objects.get(case=case)
     assert (stored.tax_number, stored.website, stored.sample_2, stored.legal_name) == (
-        "12345", "http://acme.example", "too short", "")
+        "12345",
+        "http://acme.example",
+        "too short",
+        "",
+    )
     assert stored.monthly_volume == VALID_FORM["monthly_volume"]  # no such choice: the previous value stays
     assert stored.saved_by == admin and stored.saved_at is not None
     assert "Enter the EIN as NN-NNNNNNN" in str(form.errors["tax_number"])
@@ -131,8 +157,9 @@ def test_a_draft_keeps_what_was_typed_even_when_invalid(org, admin):
 
 def test_submitting_an_incomplete_form_keeps_the_draft_and_the_state(org, admin):
     case = make_case(org, State.FORM_SENT)
-    form, submitted = actions.submit_registration_form(case, admin, {**VALID_FORM, "legal_name": "",
-                                                                      "tax_number": "98-76"})
+    form, submitted = actions.submit_registration_form(
+        case, admin, {**VALID_FORM, "legal_name": "", "tax_number": "98-76"}
+    )
     assert not submitted
     assert "This field is required." in str(form.errors["legal_name"])
     assert RegistrationForm.objects.get(case=case).tax_number == "98-76"
@@ -142,8 +169,9 @@ def test_submitting_an_incomplete_form_keeps_the_draft_and_the_state(org, admin)
 
 def test_submitting_a_complete_form(org, admin):
     case = make_case(org, State.FORM_SENT)
-    form, submitted = actions.submit_registration_form(case, admin, {**VALID_FORM, "tax_number": "123456789"},
-                                                       expected=State.FORM_SENT)
+    form, submitted = actions.submit_registration_form(
+        case, admin, {**VALID_FORM, "tax_number": "123456789"}, expected=State.FORM_SENT
+    )
     assert submitted and case.state == State.FORM_SUBMITTED
     stored = RegistrationForm.objects.get(case=case)
     assert stored.tax_number == "12-3456789" and stored.support_phone == "+14155550100"
@@ -186,8 +214,10 @@ def test_after_a_brand_rejection_the_corrected_form_goes_back_to_brand_submissio
 
 # --- support's manual decisions --------------------------------------------------------------------------------------
 
-def test_manual_brand_rejection_needs_a_reason_and_emails_the_contact(org, support, mailoutbox,
-                                                                      django_capture_on_commit_callbacks):
+
+def test_manual_brand_rejection_needs_a_reason_and_emails_the_contact(
+    org, support, mailoutbox, django_capture_on_commit_callbacks
+):
     case = make_case(org, State.BRAND_SUBMITTED)
     with pytest.raises(CaseRefused, match="Say why"):
         actions.record_brand_decision(case, support, approved=False)
@@ -226,6 +256,7 @@ def test_customers_cannot_record_decisions_or_submit(org, admin):
 
 # --- messages and notes ------------------------------------------------------------------------------------------
 
+
 def test_messages_and_internal_notes(org, admin, readonly, support):
     case = make_case(org, State.FORM_SENT)
     actions.post_message(case, admin, "When will the form be reviewed?")
@@ -249,8 +280,9 @@ def test_completed_case_emails_the_contact(org, support, mailoutbox, django_capt
         assert actions.confirm_numbers_assigned(case.pk, [n.e164 for n in numbers])
     case.refresh_from_db()
     assert case.state == State.COMPLETED
-    assert set(PhoneNumber.objects.filter(pk__in=[n.pk for n in numbers]).values_list("texting_state", flat=True)) \
-        == {PhoneNumber.TextingState.REGISTERED}
+    assert set(PhoneNumber.objects.filter(pk__in=[n.pk for n in numbers]).values_list("texting_state", flat=True)) == {
+        PhoneNumber.TextingState.REGISTERED
+    }
     assert "registered" in mailoutbox[0].subject and "CTEST01" in mailoutbox[0].body
     # A second confirmation (a duplicate answer) changes nothing.
     assert not actions.confirm_numbers_assigned(case.pk, [n.e164 for n in numbers])
@@ -266,8 +298,9 @@ def test_an_incomplete_assignment_is_reported_and_changes_nothing(org):
     assert PhoneNumber.objects.get(pk=numbers[0].pk).texting_state == PhoneNumber.TextingState.AUTHORISED
 
 
-def test_no_email_for_states_that_do_not_need_the_customer(org, support, mailoutbox,
-                                                           django_capture_on_commit_callbacks):
+def test_no_email_for_states_that_do_not_need_the_customer(
+    org, support, mailoutbox, django_capture_on_commit_callbacks
+):
     case = make_case(org, State.FORM_SUBMITTED)
     with django_capture_on_commit_callbacks(execute=True):
         actions.transition(case, State.CANCELLED, support)

@@ -29,12 +29,16 @@ FORM = {
     "Sample message 1": "Acme Support: your ticket 4512 was updated. Reply STOP to opt out.",
     "Sample message 2": "Hi, this is Dana from Acme Support. Your replacement part ships tomorrow.",
     "How end users opt in (message flow)": "Customers tick a box on the Acme support web form to get texts "
-                                           "about their ticket.",
+    "about their ticket.",
     "Opt-out reply": "Acme Support: you are unsubscribed and will get no more texts.",
     "Help reply": "Acme Support: call +1 415-555-0100 or visit https://www.acme.example/help.",
 }
-SELECTS = {"Entity type": "Private for-profit company", "Vertical (industry)": "Information technology",
-           "Use case": "Customer care", "Expected monthly volume": "2,000 to 10,000 messages a month"}
+SELECTS = {
+    "Entity type": "Private for-profit company",
+    "Vertical (industry)": "Information technology",
+    "Use case": "Customer care",
+    "Expected monthly volume": "2,000 to 10,000 messages a month",
+}
 
 
 def test_registration_case_from_opening_to_registered_numbers(page, browser, live_server, carrier_sim, settings):
@@ -107,7 +111,8 @@ def test_registration_case_from_opening_to_registered_numbers(page, browser, liv
     admin.screenshot(path="/tmp/texting-hub-case-completed.png", full_page=True)
     support_window.close()
 
-    registered = set(PhoneNumber.objects.filter(texting_state=PhoneNumber.TextingState.REGISTERED).values_list(
-        "pk", flat=True))
+    registered = set(
+        PhoneNumber.objects.filter(texting_state=PhoneNumber.TextingState.REGISTERED).values_list("pk", flat=True)
+    )
     assert registered == {numbers[0].pk, numbers[2].pk}
     assert carrier_sim.stats()["callbacks_sent"] >= 2 and carrier_sim.stats()["duplicate_submissions"] == 0

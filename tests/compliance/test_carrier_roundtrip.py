@@ -8,10 +8,10 @@ import time
 import pytest
 from django.urls import reverse
 
-from compliance import actions, tasks
 from carrier import SIGNATURE_HEADER, get_gateway, sign_webhook_body
 from carrier.gateway import CarrierUnavailable
 from carrier.simulator.rules import BRAND_IDENTITY_MISMATCH, CAMPAIGN_SAMPLES_MISMATCH
+from compliance import actions, tasks
 from compliance.models import CaseEvent, RegistrationCase
 from provisioning.models import PhoneNumber
 
@@ -23,6 +23,7 @@ State = RegistrationCase.State
 @pytest.fixture
 def run_on_commit(django_capture_on_commit_callbacks):
     """Run the tasks actions enqueue after commit (in-process: Celery is eager by default in tests)."""
+
     def run(func, *args, **kwargs):
         with django_capture_on_commit_callbacks(execute=True):
             return func(*args, **kwargs)
@@ -92,8 +93,9 @@ def test_brand_rejected_by_rule_goes_back_to_the_customer(carrier_sim, org, supp
 
 
 @pytest.mark.django_db
-def test_campaign_under_an_unverified_brand_is_refused_and_recorded_as_rejected(carrier_sim, org, support,
-                                                                               run_on_commit):
+def test_campaign_under_an_unverified_brand_is_refused_and_recorded_as_rejected(
+    carrier_sim, org, support, run_on_commit
+):
     case = submitted_case(org, legal_name="Unverified Gadgets Inc.")
     run_on_commit(actions.submit_brand, case, support)
     case.refresh_from_db()
@@ -115,8 +117,9 @@ def test_campaign_rejected_by_rule(carrier_sim, org, support, run_on_commit):
 
 
 @pytest.mark.django_db
-def test_transient_errors_are_retried_with_the_same_key_and_never_duplicate(carrier_sim, org, support,
-                                                                           run_on_commit, eager_retries):
+def test_transient_errors_are_retried_with_the_same_key_and_never_duplicate(
+    carrier_sim, org, support, run_on_commit, eager_retries
+):
     carrier_sim.set_faults(error_rate=0.5, seed=7)
     case = submitted_case(org)
     run_on_commit(actions.submit_brand, case, support)
@@ -148,8 +151,9 @@ def test_a_timed_out_submission_is_reconciled_not_repeated(carrier_sim, org, sup
 
 
 @pytest.mark.django_db
-def test_carrier_down_for_good_leaves_the_case_waiting_and_tells_support(carrier_sim, org, support,
-                                                                         run_on_commit, eager_retries):
+def test_carrier_down_for_good_leaves_the_case_waiting_and_tells_support(
+    carrier_sim, org, support, run_on_commit, eager_retries
+):
     carrier_sim.set_faults(error_rate=1.0)
     case = submitted_case(org)
     run_on_commit(actions.submit_brand, case, support)
@@ -179,19 +183,36 @@ def test_polling_applies_a_decision_made_later(carrier_sim, org, support, run_on
 
 def signed_post(client, body: dict, settings):
     raw = json.dumps(body).encode()
-    return client.post(reverse("compliance:registration_callback"), data=raw, content_type="application/json",
-                       **{f"HTTP_{SIGNATURE_HEADER.upper().replace('-', '_')}": sign_webhook_body(
-                           raw, settings.CARRIER_WEBHOOK_SECRET)})
+    return client.post(
+        reverse("compliance:registration_callback"),
+        data=raw,
+        content_type="application/json",
+        **{
+            f"HTTP_{SIGNATURE_HEADER.upper().replace('-', '_')}": sign_webhook_body(
+                raw, settings.CARRIER_WEBHOOK_SECRET
+            )
+        },
+    )
 
 
 @pytest.mark.django_db
-def test_signed_callback_applies_once_and_duplicates_are_harmless(client, settings, org, mailoutbox,
-                                                                  django_capture_on_commit_callbacks):
+def test_signed_callback_applies_once_and_duplicates_are_harmless(
+    client, settings, org, mailoutbox, django_capture_on_commit_callbacks
+):
     settings.CARRIER_WEBHOOK_SECRET = "test-secret"
     case = make_case(org, State.BRAND_SUBMITTED, brand_registry_id="BQ1W2E3")
-    event = {"type": "brand.updated", "id": "BQ1W2E3", "reference": case.brand_reference,
-             "payload": {"brand_id": "BQ1W2E3", "reference": case.brand_reference, "status": "REJECTED",
-                         "identity_status": "UNVERIFIED", "reason": "Tax number mismatch"}}
+    event = {
+        "type": "brand.updated",
+        "id": "BQ1W2E3",
+        "reference": case.brand_reference,
+        "payload": {
+            "brand_id": "BQ1W2E3",
+            "reference": case.brand_reference,
+            "status": "REJECTED",
+            "identity_status": "UNVERIFIED",
+            "reason": "Tax number mismatch",
+        },
+    }
     with django_capture_on_commit_callbacks(execute=True):
         first = signed_post(client, event, settings)
         second = signed_post(client, event, settings)
@@ -206,9 +227,18 @@ def test_signed_callback_applies_once_and_duplicates_are_harmless(client, settin
 def test_callback_for_a_brand_not_recorded_yet_is_matched_by_reference(client, settings, org):
     settings.CARRIER_WEBHOOK_SECRET = "test-secret"
     case = make_case(org, State.BRAND_SUBMITTED, brand_registry_id="")
-    event = {"type": "brand.updated", "id": "BZZZ111", "reference": case.brand_reference,
-             "payload": {"brand_id": "BZZZ111", "reference": case.brand_reference, "status": "APPROVED",
-                         "identity_status": "VERIFIED", "reason": ""}}
+    event = {
+        "type": "brand.updated",
+        "id": "BZZZ111",
+        "reference": case.brand_reference,
+        "payload": {
+            "brand_id": "BZZZ111",
+            "reference": case.brand_reference,
+            "status": "APPROVED",
+            "identity_status": "VERIFIED",
+            "reason": "",
+        },
+    }
     assert signed_post(client, event, settings).json()["applied"] is True
     case.refresh_from_db()
     assert case.state == State.BRAND_APPROVED and case.brand_registry_id == "BZZZ111"
@@ -221,21 +251,34 @@ def test_malformed_or_forged_callbacks_are_refused(client, settings, org):
     settings.CARRIER_WEBHOOK_SECRET = "test-secret"
     case = make_case(org, State.CAMPAIGN_SUBMITTED)
     url = reverse("compliance:registration_callback")
-    body = json.dumps({"type": "campaign.updated", "payload": {"campaign_id": "CTEST01", "reference": "x",
-                                                               "status": "ACTIVE"}}).encode()
-    forged = client.post(url, data=body, content_type="application/json",
-                         **{"HTTP_X_CARRIER_SIGNATURE": sign_webhook_body(body, "wrong-secret")})
+    body = json.dumps(
+        {"type": "campaign.updated", "payload": {"campaign_id": "CTEST01", "reference": "x", "status": "ACTIVE"}}
+    ).encode()
+    forged = client.post(
+        url,
+        data=body,
+        content_type="application/json",
+        **{"HTTP_X_CARRIER_SIGNATURE": sign_webhook_body(body, "wrong-secret")},
+    )
     assert forged.status_code == 403
     junk = b'{"type": "campaign.updated"}'
-    assert client.post(url, data=junk, content_type="application/json", HTTP_X_CARRIER_SIGNATURE=sign_webhook_body(
-        junk, "test-secret")).status_code == 400
+    assert (
+        client.post(
+            url,
+            data=junk,
+            content_type="application/json",
+            HTTP_X_CARRIER_SIGNATURE=sign_webhook_body(junk, "test-secret"),
+        ).status_code
+        == 400
+    )
     case.refresh_from_db()
     assert case.state == State.CAMPAIGN_SUBMITTED
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_simulator_calls_back_and_duplicate_callbacks_are_harmless(carrier_sim, live_server, settings, org,
-                                                                      support):
+def test_the_simulator_calls_back_and_duplicate_callbacks_are_harmless(
+    carrier_sim, live_server, settings, org, support
+):
     settings.CARRIER_CALLBACK_BASE_URL = live_server.url
     carrier_sim.set_faults(delay_seconds=0.3, duplicate_callbacks=True)
     case = submitted_case(org)

@@ -46,8 +46,13 @@ def test_the_second_of_two_overlapping_decisions_waits_for_the_lock_then_is_refu
         return moved
 
     def bob_rejects():
-        return actions.record_brand_decision(RegistrationCase.objects.get(pk=case.pk), bob, approved=False,
-                                             reason="Mismatch", expected=State.BRAND_SUBMITTED)
+        return actions.record_brand_decision(
+            RegistrationCase.objects.get(pk=case.pk),
+            bob,
+            approved=False,
+            reason="Mismatch",
+            expected=State.BRAND_SUBMITTED,
+        )
 
     first = in_thread(alice_approves, results, "alice")
     assert locked.wait(5)
@@ -76,8 +81,8 @@ def test_two_simultaneous_clicks_one_wins(postgres, org, attempt):
     def send(user):
         def act():
             start.wait(5)
-            return actions.send_registration_form(RegistrationCase.objects.get(pk=case.pk), user,
-                                                  expected=State.OPENED)
+            return actions.send_registration_form(RegistrationCase.objects.get(pk=case.pk), user, expected=State.OPENED)
+
         return act
 
     threads = [in_thread(send(user), results, i) for i, user in enumerate(staff)]

@@ -63,9 +63,16 @@ def test_case_list_query_count_is_fixed(admin_client, org, django_assert_num_que
 
 def test_open_a_case_for_chosen_numbers(admin_client, org):
     numbers = make_authorised_numbers(org, 3)
-    response = admin_client.post(OPEN, {"numbers": [numbers[0].pk, numbers[2].pk], "contact_name": "Casey",
-                                        "contact_email": "casey@acme.test", "contact_phone": "415 555 0142",
-                                        "note": "Our support line"})
+    response = admin_client.post(
+        OPEN,
+        {
+            "numbers": [numbers[0].pk, numbers[2].pk],
+            "contact_name": "Casey",
+            "contact_email": "casey@acme.test",
+            "contact_phone": "415 555 0142",
+            "note": "Our support line",
+        },
+    )
     case = RegistrationCase.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("compliance:case", args=[case.pk])
     assert set(case.case_numbers.values_list("number", flat=True)) == {numbers[0].pk, numbers[2].pk}
@@ -79,8 +86,9 @@ def test_open_all_matching_numbers_of_a_location(admin_client, org):
     ny = make_location(org, "New York Office")
     ny_numbers = make_numbers(ny, 4, texting_state=PhoneNumber.TextingState.AUTHORISED)
     make_authorised_numbers(org, 2)  # another location
-    admin_client.post(OPEN, {"all_matching": "1", "location": ny.pk, "contact_name": "Casey",
-                             "contact_email": "casey@acme.test"})
+    admin_client.post(
+        OPEN, {"all_matching": "1", "location": ny.pk, "contact_name": "Casey", "contact_email": "casey@acme.test"}
+    )
     case = RegistrationCase.objects.get()
     assert set(case.case_numbers.values_list("number", flat=True)) == {n.pk for n in ny_numbers}
 
@@ -95,13 +103,23 @@ def test_filtering_numbers_answers_the_partial(admin_client, org):
     assert "Include all 2 matching numbers (filtered)" in html
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ({"contact_name": "Casey", "contact_email": "casey@acme.test"}, "Select at least one authorised number"),
-    ({"contact_name": "", "contact_email": "casey@acme.test", "numbers": "x"}, "This field is required."),
-    ({"contact_name": "Casey", "contact_email": "not-an-email", "numbers": "x"}, "Enter a valid email address."),
-    ({"contact_name": "Casey", "contact_email": "c@acme.test", "contact_phone": "+44 20 7946 0958", "numbers": "x"},
-     "not a US or Canadian number"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"contact_name": "Casey", "contact_email": "casey@acme.test"}, "Select at least one authorised number"),
+        ({"contact_name": "", "contact_email": "casey@acme.test", "numbers": "x"}, "This field is required."),
+        ({"contact_name": "Casey", "contact_email": "not-an-email", "numbers": "x"}, "Enter a valid email address."),
+        (
+            {
+                "contact_name": "Casey",
+                "contact_email": "c@acme.test",
+                "contact_phone": "+44 20 7946 0958",
+                "numbers": "x",
+            },
+            "not a US or Canadian number",
+        ),
+    ],
+)
 def test_bad_input_on_opening_is_explained_and_saves_nothing(admin_client, org, data, message):
     numbers = make_authorised_numbers(org, 1)
     if data.get("numbers") == "x":
@@ -114,8 +132,9 @@ def test_bad_input_on_opening_is_explained_and_saves_nothing(admin_client, org, 
 def test_a_not_authorised_number_slipped_into_the_post_is_refused(admin_client, org):
     sneaky = make_numbers(make_location(org), 1)[0]
     make_authorised_numbers(org, 1)
-    html = admin_client.post(OPEN, {"numbers": sneaky.pk, "contact_name": "C", "contact_email": "c@acme.test"}
-                             ).content.decode()
+    html = admin_client.post(
+        OPEN, {"numbers": sneaky.pk, "contact_name": "C", "contact_email": "c@acme.test"}
+    ).content.decode()
     assert "cannot be registered: it is not authorised" in html and not RegistrationCase.objects.exists()
 
 
@@ -154,8 +173,17 @@ def test_registration_form_draft_keeps_invalid_input_and_shows_errors_next_to_fi
 def test_submitting_an_incomplete_form_shows_every_error_and_keeps_the_input(admin_client, org):
     case = make_case(org, State.FORM_SENT)
     url = reverse("compliance:case_form", args=[case.pk])
-    response = admin_client.post(url, {**VALID_FORM, "submit": "1", "legal_name": "", "sample_2": "",
-                                       "entity_type": "PUBLIC_PROFIT", "expected_state": "form_sent"})
+    response = admin_client.post(
+        url,
+        {
+            **VALID_FORM,
+            "submit": "1",
+            "legal_name": "",
+            "sample_2": "",
+            "entity_type": "PUBLIC_PROFIT",
+            "expected_state": "form_sent",
+        },
+    )
     html = response.content.decode()
     assert response.status_code == 200
     assert "The form is not complete" in html
@@ -167,24 +195,30 @@ def test_submitting_an_incomplete_form_shows_every_error_and_keeps_the_input(adm
 
 def test_submitting_the_complete_form(admin_client, org):
     case = make_case(org, State.FORM_SENT)
-    response = admin_client.post(reverse("compliance:case_form", args=[case.pk]),
-                                 {**VALID_FORM, "submit": "1", "expected_state": "form_sent"})
+    response = admin_client.post(
+        reverse("compliance:case_form", args=[case.pk]), {**VALID_FORM, "submit": "1", "expected_state": "form_sent"}
+    )
     assert response.status_code == 302
     case.refresh_from_db()
     assert case.state == State.FORM_SUBMITTED
     html = page(admin_client, reverse("compliance:case", args=[case.pk]))
     assert "Your registration form is submitted" in html
-    assert "Acme Test Inc." in html and "<form method=\"post\" action=\"%s\"" % reverse(
-        "compliance:case_form", args=[case.pk]) not in html  # read-only now
+    assert (
+        "Acme Test Inc." in html
+        and f'<form method="post" action="{reverse("compliance:case_form", args=[case.pk])}"' not in html
+    )  # read-only now
 
 
-@pytest.mark.parametrize(("change", "warning"), [
-    ({"sample_2": "Your replacement part ships tomorrow, thank you for waiting."}, "does not name your brand"),
-    ({"sample_1": "Acme: your support ticket 4512 was updated today."}, "how to opt out"),
-    ({"opt_out_message": "You are unsubscribed and will receive no more messages."}, "opt-out reply does not name"),
-    ({"website": "http://www.acme.example"}, "not a valid https:// address"),
-    ({"use_case": "MARKETING", "message_flow": ""}, "marketing campaign needs an opt-in description"),
-])
+@pytest.mark.parametrize(
+    ("change", "warning"),
+    [
+        ({"sample_2": "Your replacement part ships tomorrow, thank you for waiting."}, "does not name your brand"),
+        ({"sample_1": "Acme: your support ticket 4512 was updated today."}, "how to opt out"),
+        ({"opt_out_message": "You are unsubscribed and will receive no more messages."}, "opt-out reply does not name"),
+        ({"website": "http://www.acme.example"}, "not a valid https:// address"),
+        ({"use_case": "MARKETING", "message_flow": ""}, "marketing campaign needs an opt-in description"),
+    ],
+)
 def test_pre_submission_warnings_show_on_the_page(admin_client, org, change, warning):
     case = make_case(org, State.FORM_SENT, form=change)
     RegistrationForm.objects.filter(case=case).update(saved_at=case.opened_at)
@@ -205,8 +239,9 @@ def test_customer_sees_messages_but_never_internal_notes(admin_client, org, supp
     case = make_case(org, State.FORM_SENT)
     actions.post_message(case, support, "Please use your legal name exactly.")
     actions.add_internal_note(case, support, "Checked the IRS letter: name differs.")
-    response = admin_client.post(reverse("compliance:case_message", args=[case.pk]),
-                                 {"message-text": "Thanks, will do."})
+    response = admin_client.post(
+        reverse("compliance:case_message", args=[case.pk]), {"message-text": "Thanks, will do."}
+    )
     assert response.status_code == 302
     html = page(admin_client, reverse("compliance:case", args=[case.pk]))
     assert "Please use your legal name exactly." in html and "Thanks, will do." in html
@@ -225,8 +260,11 @@ def test_customer_cancels_the_case(admin_client, org):
 
 def test_an_out_of_date_page_is_told_what_happened(admin_client, org):
     case = make_case(org, State.BRAND_SUBMITTED)
-    response = admin_client.post(reverse("compliance:case_cancel", args=[case.pk]),
-                                 {"cancel-reason": "x", "expected_state": "form_sent"}, follow=True)
+    response = admin_client.post(
+        reverse("compliance:case_cancel", args=[case.pk]),
+        {"cancel-reason": "x", "expected_state": "form_sent"},
+        follow=True,
+    )
     assert "it is now in &#x27;Brand submitted&#x27;" in response.content.decode()
     case.refresh_from_db()
     assert case.state == State.BRAND_SUBMITTED
@@ -239,4 +277,3 @@ def test_live_poll_reloads_only_when_the_state_changed(admin_client, org):
     assert same.status_code == 204
     moved = admin_client.get(url, {"seen": "form_submitted"}, HTTP_HX_REQUEST="true")
     assert moved.status_code == 200 and moved["HX-Refresh"] == "true"
-

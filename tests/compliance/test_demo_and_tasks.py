@@ -37,6 +37,7 @@ def test_demo_has_one_acme_case_in_each_state_one_overdue_and_is_idempotent(sett
     sf = PhoneNumber.objects.filter(location__name="San Francisco HQ")
     assert set(sf.values_list("texting_state", flat=True)) == {PhoneNumber.TextingState.NOT_AUTHORISED}
     from compliance.queries import numbers_available_for_case
+
     assert numbers_available_for_case(completed.organisation).count() >= 20
     # Every case has a timeline ending in its state.
     for case in cases:
@@ -52,8 +53,9 @@ def test_periodic_task_is_registered_under_the_name_beat_uses():
 
 
 def test_periodic_poll_picks_only_cases_waiting_on_the_carrier(org, carrier_sim):
-    waiting = [make_case(org, state) for state in (State.BRAND_SUBMITTED, State.CAMPAIGN_SUBMITTED,
-                                                   State.NUMBERS_ASSIGNED)]
+    waiting = [
+        make_case(org, state) for state in (State.BRAND_SUBMITTED, State.CAMPAIGN_SUBMITTED, State.NUMBERS_ASSIGNED)
+    ]
     for state in (State.FORM_SENT, State.BRAND_APPROVED, State.COMPLETED):
         make_case(org, state)
     assert tasks.poll_open_registrations.delay().get() == 3

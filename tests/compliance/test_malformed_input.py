@@ -38,15 +38,19 @@ def test_the_support_queue_ignores_an_organisation_filter_that_is_not_an_id(supp
 
 def test_a_draft_keeps_what_was_typed_without_nul_characters(admin_client, org):
     case = make_case(org, State.FORM_SENT)
-    response = admin_client.post(reverse("compliance:case_form", args=[case.pk]),
-                                 {**VALID_FORM, "city": "San\x00 Francisco", "legal_name": "\x00"})
+    response = admin_client.post(
+        reverse("compliance:case_form", args=[case.pk]),
+        {**VALID_FORM, "city": "San\x00 Francisco", "legal_name": "\x00"},
+    )
     assert response.status_code == 302
     case.registration.refresh_from_db()
     assert case.registration.city == "San Francisco" and case.registration.legal_name == ""
 
 
-@pytest.mark.parametrize("url_name, form", [("compliance:case_message", {"message-text": ""}),
-                                            ("compliance:case_cancel", {"cancel-reason": ""})])
+@pytest.mark.parametrize(
+    "url_name, form",
+    [("compliance:case_message", {"message-text": ""}), ("compliance:case_cancel", {"cancel-reason": ""})],
+)
 def test_an_empty_form_on_a_closed_case_says_the_case_is_closed(admin_client, org, url_name, form):
     # A closed case shows neither form, so re-showing the page with the form's errors would show no error at all.
     case = make_case(org, State.CANCELLED)
@@ -58,15 +62,22 @@ def test_an_empty_form_on_a_closed_case_says_the_case_is_closed(admin_client, or
 
 def _callback(client, settings, body: bytes):
     signature = sign_webhook_body(body, settings.CARRIER_WEBHOOK_SECRET)
-    return client.post(reverse("compliance:registration_callback"), data=body, content_type="application/json",
-                       **{f"HTTP_{SIGNATURE_HEADER.upper().replace('-', '_')}": signature})
+    return client.post(
+        reverse("compliance:registration_callback"),
+        data=body,
+        content_type="application/json",
+        **{f"HTTP_{SIGNATURE_HEADER.upper().replace('-', '_')}": signature},
+    )
 
 
-@pytest.mark.parametrize("payload", [
-    {"brand_id": "B\x00", "reference": "case-1-brand-1", "status": "APPROVED"},
-    {"brand_id": "BTEST01", "reference": "case-1-brand-1", "status": "APPROVED", "identity_status": "V" * 21},
-    {"brand_id": "B" * 21, "reference": "case-1-brand-1", "status": "APPROVED"},
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"brand_id": "B\x00", "reference": "case-1-brand-1", "status": "APPROVED"},
+        {"brand_id": "BTEST01", "reference": "case-1-brand-1", "status": "APPROVED", "identity_status": "V" * 21},
+        {"brand_id": "B" * 21, "reference": "case-1-brand-1", "status": "APPROVED"},
+    ],
+)
 def test_a_signed_brand_callback_the_portal_cannot_store_is_malformed(client, org, settings, payload):
     case = make_case(org, State.BRAND_SUBMITTED)
     payload["reference"] = case.brand_reference

@@ -2,8 +2,8 @@
 
 import pytest
 
-from compliance.queries import help_reply_for_number, opt_out_reply_for_number, numbers_available_for_case
 from compliance.models import RegistrationCase
+from compliance.queries import help_reply_for_number, numbers_available_for_case, opt_out_reply_for_number
 from provisioning.models import PhoneNumber
 
 from .factories import VALID_FORM, make_authorised_numbers, make_case

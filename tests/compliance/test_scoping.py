@@ -48,12 +48,33 @@ def as_role(client, org, other_org):
 
 # (view, method) -> expected status per role. 302 for anonymous is the login redirect; for support without an
 # organisation, the redirect to the organisation switcher.
-CUSTOMER_READ = {"full_admin": 200, "readonly": 200, "end_user": 403, "other_org_admin": 404, "support": 302,
-                 "support_switched": 200, "anonymous": 302}
-CUSTOMER_ACT = {"full_admin": 302, "readonly": 403, "end_user": 403, "other_org_admin": 404, "support": 403,
-                "support_switched": 403, "anonymous": 302}
-SUPPORT_ONLY = {"full_admin": 403, "readonly": 403, "end_user": 403, "other_org_admin": 403, "support": 200,
-                "support_switched": 200, "anonymous": 302}
+CUSTOMER_READ = {
+    "full_admin": 200,
+    "readonly": 200,
+    "end_user": 403,
+    "other_org_admin": 404,
+    "support": 302,
+    "support_switched": 200,
+    "anonymous": 302,
+}
+CUSTOMER_ACT = {
+    "full_admin": 302,
+    "readonly": 403,
+    "end_user": 403,
+    "other_org_admin": 404,
+    "support": 403,
+    "support_switched": 403,
+    "anonymous": 302,
+}
+SUPPORT_ONLY = {
+    "full_admin": 403,
+    "readonly": 403,
+    "end_user": 403,
+    "other_org_admin": 403,
+    "support": 200,
+    "support_switched": 200,
+    "anonymous": 302,
+}
 
 MATRIX = [
     ("compliance:cases", False, "get", {**CUSTOMER_READ, "other_org_admin": 200}),
@@ -83,8 +104,11 @@ def post_data(name, org):
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(("name", "with_case", "method", "expected"), MATRIX,
-                         ids=[f"{name.split(':')[1]}-{method}" for name, _w, method, _e in MATRIX])
+@pytest.mark.parametrize(
+    ("name", "with_case", "method", "expected"),
+    MATRIX,
+    ids=[f"{name.split(':')[1]}-{method}" for name, _w, method, _e in MATRIX],
+)
 def test_every_view_for_every_role(as_role, org, case, role, name, with_case, method, expected):
     args = [case.pk] if with_case else []
     if name == "compliance:support_action":
@@ -126,6 +150,5 @@ def test_another_organisations_case_is_not_listed(as_role, case):
 
 
 def test_unsigned_carrier_callback_is_refused(client, case):
-    response = client.post(reverse("compliance:registration_callback"), data=b"{}",
-                           content_type="application/json")
+    response = client.post(reverse("compliance:registration_callback"), data=b"{}", content_type="application/json")
     assert response.status_code == 403

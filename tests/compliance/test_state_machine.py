@@ -15,14 +15,26 @@ pytestmark = pytest.mark.django_db
 
 State = RegistrationCase.State
 ALL_PAIRS = list(itertools.product(State.values, State.values))
-ALLOWED = [(a, b) for a, b in ALL_PAIRS if b in RegistrationCase.TRANSITIONS[a]
-           and (a, b) != (State.FORM_SUBMITTED, State.CAMPAIGN_SUBMITTED)]  # guarded: tested on its own below
+ALLOWED = [
+    (a, b)
+    for a, b in ALL_PAIRS
+    if b in RegistrationCase.TRANSITIONS[a] and (a, b) != (State.FORM_SUBMITTED, State.CAMPAIGN_SUBMITTED)
+]  # guarded: tested on its own below
 REFUSED = [(a, b) for a, b in ALL_PAIRS if b not in RegistrationCase.TRANSITIONS[a]]
 
 
 def test_the_table_is_the_issue_s_life_of_a_case():
-    happy = [State.OPENED, State.FORM_SENT, State.FORM_SUBMITTED, State.BRAND_SUBMITTED, State.BRAND_APPROVED,
-             State.CAMPAIGN_SUBMITTED, State.CAMPAIGN_APPROVED, State.NUMBERS_ASSIGNED, State.COMPLETED]
+    happy = [
+        State.OPENED,
+        State.FORM_SENT,
+        State.FORM_SUBMITTED,
+        State.BRAND_SUBMITTED,
+        State.BRAND_APPROVED,
+        State.CAMPAIGN_SUBMITTED,
+        State.CAMPAIGN_APPROVED,
+        State.NUMBERS_ASSIGNED,
+        State.COMPLETED,
+    ]
     for a, b in itertools.pairwise(happy):
         assert b in RegistrationCase.TRANSITIONS[a]
     assert State.BRAND_REJECTED in RegistrationCase.TRANSITIONS[State.BRAND_SUBMITTED]
@@ -76,8 +88,11 @@ def test_refused_transition_says_why_and_changes_nothing(org, support, from_stat
 
 def test_example_message_approving_a_brand_never_submitted(org, support):
     case = make_case(org, State.FORM_SENT)
-    with pytest.raises(CaseRefused, match=r"^This case is in 'Form sent': a brand cannot be approved before it "
-                                          r"was submitted\.$"):
+    with pytest.raises(
+        CaseRefused,
+        match=r"^This case is in 'Form sent': a brand cannot be approved before it "
+        r"was submitted\.$",
+    ):
         transition(case, State.BRAND_APPROVED, support)
 
 
@@ -104,5 +119,6 @@ def test_allowed_transitions_match_the_table(org):
     for state in State.values:
         case = make_case(org, state)
         expected = set(RegistrationCase.TRANSITIONS[state]) - (
-            {State.CAMPAIGN_SUBMITTED} if state == State.FORM_SUBMITTED else set())
+            {State.CAMPAIGN_SUBMITTED} if state == State.FORM_SUBMITTED else set()
+        )
         assert allowed_transitions(case) == expected

@@ -88,7 +88,7 @@ def test_support_case_page_offers_only_the_actions_the_state_allows(support_clie
     for state, offered in expectations.items():
         case = make_case(org, state)
         html = support_client.get(reverse("compliance:support_case", args=[case.pk])).content.decode()
-        actions_html = html[html.index('id="case-actions"'):html.index('id="registration-form"')]
+        actions_html = html[html.index('id="case-actions"') : html.index('id="registration-form"')]
         for label in every:
             assert (f">{label}</" in actions_html) == (label in offered), (state, label)
 
@@ -126,18 +126,22 @@ def test_second_click_on_an_out_of_date_page_is_refused_and_changes_nothing(supp
 
 def test_impossible_action_is_refused_with_a_clear_message(support_client, org):
     case = make_case(org, State.FORM_SENT)
-    response = support_client.post(action_url(case, "brand-decision"),
-                                   {"brand-decision": "approved", "brand-registry_id": "B123456"}, follow=True)
-    assert "This case is in &#x27;Form sent&#x27;: a brand cannot be approved before it was submitted." in \
-        response.content.decode()
+    response = support_client.post(
+        action_url(case, "brand-decision"), {"brand-decision": "approved", "brand-registry_id": "B123456"}, follow=True
+    )
+    assert (
+        "This case is in &#x27;Form sent&#x27;: a brand cannot be approved before it was submitted."
+        in response.content.decode()
+    )
     case.refresh_from_db()
     assert case.state == State.FORM_SENT
 
 
 def test_manual_decision_form_errors_show_next_to_fields(support_client, org):
     case = make_case(org, State.BRAND_SUBMITTED, brand_registry_id="")
-    html = support_client.post(action_url(case, "brand-decision"),
-                               {"brand-decision": "approved", "brand-registry_id": "X1"}).content.decode()
+    html = support_client.post(
+        action_url(case, "brand-decision"), {"brand-decision": "approved", "brand-registry_id": "X1"}
+    ).content.decode()
     assert "A brand id is B and 6 letters or digits" in html
     html = support_client.post(action_url(case, "brand-decision"), {"brand-decision": "rejected"}).content.decode()
     assert "Say why: the customer needs the reason" in html
@@ -154,14 +158,17 @@ def test_support_messages_and_notes(support_client, org):
     support_client.post(action_url(case, "note"), {"note-text": "Internal only"})
     html = support_client.post(action_url(case, "note"), {"note-text": ""}).content.decode()
     assert "This field is required." in html
-    assert list(case.events.values_list("kind", "text")) == [("message", "Hello from support"),
-                                                             ("internal_note", "Internal only")]
+    assert list(case.events.values_list("kind", "text")) == [
+        ("message", "Hello from support"),
+        ("internal_note", "Internal only"),
+    ]
 
 
 def test_support_cancels_with_a_reason(support_client, org):
     case = make_case(org, State.CAMPAIGN_APPROVED)
-    support_client.post(action_url(case, "cancel"), {"cancel-reason": "Customer withdrew",
-                                                     "expected_state": "campaign_approved"})
+    support_client.post(
+        action_url(case, "cancel"), {"cancel-reason": "Customer withdrew", "expected_state": "campaign_approved"}
+    )
     case.refresh_from_db()
     assert case.state == State.CANCELLED and "Customer withdrew" in case.events.last().text
 

@@ -25,6 +25,7 @@ digits = st.text(alphabet="0123456789", min_size=1, max_size=12)
 
 # --- tax numbers ------------------------------------------------------------------------------------------------------
 
+
 @given(st.integers(1, 99), st.integers(0, 9_999_999))
 def test_every_ein_is_accepted_with_or_without_its_hyphen(prefix, serial):
     canonical = f"{prefix:02d}-{serial:07d}"
@@ -88,10 +89,15 @@ def test_tax_number_follows_the_brand_country():
         normalise_tax_number("12-3456789", "CA")
 
 
-@pytest.mark.parametrize(("raw", "country", "expected"), [
-    ("94105", "US", "94105"), ("94105-1234", "US", "94105-1234"), ("m5v1l9", "CA", "M5V 1L9"),
-    ("M5V 1L9", "CA", "M5V 1L9"),
-])
+@pytest.mark.parametrize(
+    ("raw", "country", "expected"),
+    [
+        ("94105", "US", "94105"),
+        ("94105-1234", "US", "94105-1234"),
+        ("m5v1l9", "CA", "M5V 1L9"),
+        ("M5V 1L9", "CA", "M5V 1L9"),
+    ],
+)
 def test_postal_codes(raw, country, expected):
     assert normalise_postal_code(raw, country) == expected
 
@@ -111,9 +117,13 @@ def test_registry_ids():
 
 # --- the form ---------------------------------------------------------------------------------------------------------
 
+
 def bound(**changes):
-    return RegistrationFormForm({**VALID_FORM, **changes}, instance=RegistrationForm(),
-                                case=RegistrationCase(state=RegistrationCase.State.FORM_SENT))
+    return RegistrationFormForm(
+        {**VALID_FORM, **changes},
+        instance=RegistrationForm(),
+        case=RegistrationCase(state=RegistrationCase.State.FORM_SENT),
+    )
 
 
 def errors(**changes):
@@ -123,41 +133,45 @@ def errors(**changes):
 
 
 def test_the_valid_form_is_valid_and_normalised():
-    form = bound(tax_number="123456789", support_phone="(415) 555-0100", postal_code="94105",
-                 opt_out_keywords="stop, quit, stop")
+    form = bound(
+        tax_number="123456789", support_phone="(415) 555-0100", postal_code="94105", opt_out_keywords="stop, quit, stop"
+    )
     assert form.is_valid(), form.errors
     assert form.cleaned_data["tax_number"] == "12-3456789"
     assert form.cleaned_data["support_phone"] == "+14155550100"
     assert form.cleaned_data["opt_out_keywords"] == "STOP, QUIT"
 
 
-@pytest.mark.parametrize(("changes", "field", "message"), [
-    ({"legal_name": ""}, "legal_name", "required"),
-    ({"tax_number": ""}, "tax_number", "Enter the tax number"),
-    ({"tax_number": "1234"}, "tax_number", "NN-NNNNNNN"),
-    ({"country": "CA", "tax_number": "12-3456789", "postal_code": "M5V 1L9"}, "tax_number", "Business Number"),
-    ({"website": "http://www.acme.example"}, "website", "https://"),
-    ({"website": "https://"}, "website", "https://"),
-    ({"support_email": "support@"}, "support_email", "valid email"),
-    ({"support_phone": "+44 20 7946 0958"}, "support_phone", "not a US or Canadian number"),
-    ({"support_phone": "12"}, "support_phone", "not a valid"),
-    ({"entity_type": "PUBLIC_PROFIT"}, "stock_symbol", "stock symbol"),
-    ({"entity_type": "PUBLIC_PROFIT", "stock_symbol": "CSCO"}, "stock_exchange", "exchange"),
-    ({"entity_type": "PUBLIC_PROFIT", "stock_symbol": "$$$", "stock_exchange": "NASDAQ"}, "stock_symbol", "ticker"),
-    ({"entity_type": "TRUST"}, "entity_type", "valid choice"),
-    ({"use_case": "SPAM"}, "use_case", "valid choice"),
-    ({"sample_2": ""}, "sample_2", "at least two sample messages"),
-    ({"sample_1": "Too short"}, "sample_1", "20 to 1024 characters"),
-    ({"sample_3": "x" * 1025}, "sample_3", "20 to 1024 characters"),
-    ({"description": "Texts."}, "description", "40 to 4096"),
-    ({"message_flow": ""}, "message_flow", "required"),
-    ({"opt_out_keywords": "UNSUBSCRIBE"}, "opt_out_keywords", "must include STOP"),
-    ({"opt_out_keywords": "STOP, OPT OUT"}, "opt_out_keywords", "not a keyword"),
-    ({"help_keywords": "INFO"}, "help_keywords", "must include HELP"),
-    ({"opt_out_message": "Bye"}, "opt_out_message", "20 to 320"),
-    ({"help_message": "x" * 321}, "help_message", "20 to 320"),
-    ({"monthly_volume": ""}, "monthly_volume", "required"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"legal_name": ""}, "legal_name", "required"),
+        ({"tax_number": ""}, "tax_number", "Enter the tax number"),
+        ({"tax_number": "1234"}, "tax_number", "NN-NNNNNNN"),
+        ({"country": "CA", "tax_number": "12-3456789", "postal_code": "M5V 1L9"}, "tax_number", "Business Number"),
+        ({"website": "http://www.acme.example"}, "website", "https://"),
+        ({"website": "https://"}, "website", "https://"),
+        ({"support_email": "support@"}, "support_email", "valid email"),
+        ({"support_phone": "+44 20 7946 0958"}, "support_phone", "not a US or Canadian number"),
+        ({"support_phone": "12"}, "support_phone", "not a valid"),
+        ({"entity_type": "PUBLIC_PROFIT"}, "stock_symbol", "stock symbol"),
+        ({"entity_type": "PUBLIC_PROFIT", "stock_symbol": "CSCO"}, "stock_exchange", "exchange"),
+        ({"entity_type": "PUBLIC_PROFIT", "stock_symbol": "$$$", "stock_exchange": "NASDAQ"}, "stock_symbol", "ticker"),
+        ({"entity_type": "TRUST"}, "entity_type", "valid choice"),
+        ({"use_case": "SPAM"}, "use_case", "valid choice"),
+        ({"sample_2": ""}, "sample_2", "at least two sample messages"),
+        ({"sample_1": "Too short"}, "sample_1", "20 to 1024 characters"),
+        ({"sample_3": "x" * 1025}, "sample_3", "20 to 1024 characters"),
+        ({"description": "Texts."}, "description", "40 to 4096"),
+        ({"message_flow": ""}, "message_flow", "required"),
+        ({"opt_out_keywords": "UNSUBSCRIBE"}, "opt_out_keywords", "must include STOP"),
+        ({"opt_out_keywords": "STOP, OPT OUT"}, "opt_out_keywords", "not a keyword"),
+        ({"help_keywords": "INFO"}, "help_keywords", "must include HELP"),
+        ({"opt_out_message": "Bye"}, "opt_out_message", "20 to 320"),
+        ({"help_message": "x" * 321}, "help_message", "20 to 320"),
+        ({"monthly_volume": ""}, "monthly_volume", "required"),
+    ],
+)
 def test_bad_input_is_named_next_to_its_field(changes, field, message):
     found = errors(**changes)
     assert field in found and message in found[field], found
@@ -174,6 +188,7 @@ def test_samples_may_be_in_any_two_slots():
 
 # --- pre-submission checks ----------------------------------------------------------------------------------------
 
+
 def warnings_for(**changes):
     return [(w.field, w.message) for w in presubmission_warnings(RegistrationForm(**{**VALID_FORM, **changes}))]
 
@@ -183,16 +198,26 @@ def test_a_good_form_has_no_warnings():
 
 
 def test_samples_that_do_not_name_the_brand():
-    found = warnings_for(sample_1="Your ticket 4512 was updated. Reply STOP to opt out.",
-                         sample_2="Your part ships tomorrow, thank you for your patience.")
-    assert found == [("sample_1", "Sample messages 1, 2 do not name your brand (“Acme”). Carriers reject messages "
-                                  "that do not say who is sending.")]
+    found = warnings_for(
+        sample_1="Your ticket 4512 was updated. Reply STOP to opt out.",
+        sample_2="Your part ships tomorrow, thank you for your patience.",
+    )
+    assert found == [
+        (
+            "sample_1",
+            "Sample messages 1, 2 do not name your brand (“Acme”). Carriers reject messages "
+            "that do not say who is sending.",
+        )
+    ]
 
 
 def test_the_legal_name_without_its_suffix_counts_as_naming_the_brand():
     found = warnings_for(dba_name="", sample_2="Acme Test here: your part ships tomorrow, thanks!")
-    assert ("sample_1", "Sample message 1 does not name your brand (“Acme Test Inc.”). Carriers reject messages that "
-                        "do not say who is sending.") in found  # "Acme" alone is not the legal name
+    assert (
+        "sample_1",
+        "Sample message 1 does not name your brand (“Acme Test Inc.”). Carriers reject messages that "
+        "do not say who is sending.",
+    ) in found  # "Acme" alone is not the legal name
     assert not any("2" in message for field, message in found if field.startswith("sample"))
 
 
@@ -203,7 +228,8 @@ def test_no_opt_out_language_in_any_sample():
 
 def test_opt_out_reply_without_the_brand():
     assert [f for f, _ in warnings_for(opt_out_message="You are unsubscribed. No more messages.")] == [
-        "opt_out_message"]
+        "opt_out_message"
+    ]
 
 
 @pytest.mark.parametrize("website", ["", "http://acme.example", "acme.example", "https://acme"])

@@ -7,7 +7,6 @@ from django.urls import reverse
 
 from portal.middleware import SUPPORT_ORG_SESSION_KEY
 from portal.models import AuditEvent, User
-
 from tests.factories import make_location, make_numbers, make_org, make_user
 
 pytestmark = pytest.mark.django_db
@@ -92,6 +91,7 @@ def test_customer_admins_cannot_open_the_support_switcher(admin_client, other_or
 
 def test_sign_in_and_out_are_audited(client, admin):
     from tests.factories import PASSWORD
+
     client.post(reverse("login"), {"username": admin.email, "password": PASSWORD})
     client.post(reverse("login"), {"username": admin.email, "password": "wrong"})
     client.post(reverse("logout"))
@@ -101,7 +101,9 @@ def test_sign_in_and_out_are_audited(client, admin):
 
 def test_audit_events_are_append_only(admin):
     from django.core.exceptions import ValidationError
+
     from portal.audit import record
+
     event = record("test.action", actor=admin, organisation=admin.organisation)
     event.action = "changed"
     with pytest.raises(ValidationError):

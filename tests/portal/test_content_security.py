@@ -25,8 +25,11 @@ def test_there_are_templates_to_check():
 @pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: str(p.relative_to(p.parents[1])))
 def test_no_template_has_inline_script_or_style(path):
     text = path.read_text()
-    found = [f"line {text[:m.start()].count(chr(10)) + 1}: {what}" for pattern, what in INLINE
-             for m in pattern.finditer(text)]
+    found = [
+        f"line {text[: m.start()].count(chr(10)) + 1}: {what}"
+        for pattern, what in INLINE
+        for m in pattern.finditer(text)
+    ]
     assert not found, f"{path.name} breaks the strict CSP: " + "; ".join(found)
 
 

@@ -18,12 +18,24 @@ def test_docker_compose_file_is_valid_and_has_the_production_services():
     compose = shutil.which("docker-compose")
     if compose is None:
         service_missing("docker-compose is not installed (apt-get install docker-compose)")
-    result = subprocess.run([compose, "config", "--services"], cwd=ROOT, capture_output=True, text=True,
-                            env={"SECRET_KEY": "validate-only", "PATH": "/usr/bin:/bin"}, timeout=60)
+    result = subprocess.run(
+        [compose, "config", "--services"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"SECRET_KEY": "validate-only", "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert {"postgres", "redis", "web", "worker", "beat", "carrier-sim"} <= set(result.stdout.split())
-    resolved = subprocess.run([compose, "config"], cwd=ROOT, capture_output=True, text=True,
-                              env={"SECRET_KEY": "validate-only", "PATH": "/usr/bin:/bin"}, timeout=60).stdout
+    resolved = subprocess.run(
+        [compose, "config"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"SECRET_KEY": "validate-only", "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    ).stdout
     checked = _services_with_health_checks(resolved)
     assert {"postgres", "redis", "web", "worker", "beat", "carrier-sim"} <= checked, f"no health check: {checked}"
 
@@ -53,10 +65,17 @@ def test_static_files_work_in_production_as_the_image_collects_them(tmp_path):
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "RUN DEBUG=0 SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input" in dockerfile
     static_root = str(tmp_path / "static")
-    collected = subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input"], cwd=ROOT, capture_output=True,
-                               text=True, timeout=120, env=production_env(STATIC_ROOT=static_root))
+    collected = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=production_env(STATIC_ROOT=static_root),
+    )
     assert collected.returncode == 0, collected.stderr
-    out, _ = run_python("""
+    out, _ = run_python(
+        """
         import re
         from django.test import Client
         page = Client().get("/accounts/login/", secure=True)
@@ -64,6 +83,9 @@ def test_static_files_work_in_production_as_the_image_collects_them(tmp_path):
         asset = Client().get(css.group(1), secure=True) if css else None
         print(json.dumps({"page": page.status_code, "css": css and css.group(1),
                           "asset": asset and asset.status_code, "cache": asset and asset.get("Cache-Control")}))
-    """, plain_static=False, STATIC_ROOT=static_root)
+    """,
+        plain_static=False,
+        STATIC_ROOT=static_root,
+    )
     assert out["page"] == 200 and out["css"], out
     assert out["asset"] == 200 and "max-age=315360000" in out["cache"], out

@@ -8,11 +8,26 @@ from hypothesis import strategies as st
 from portal.lists import MAX_ID, parse_id, parse_ids
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("42", 42), ("١٢", 12), (str(MAX_ID), MAX_ID),
-    ("²", None), ("0", None), ("-1", None), ("+1", None), (" 1", None), ("1_0", None), ("1.0", None), ("", None),
-    (str(MAX_ID + 1), None), ("9" * 5000, None), (None, None), (7, None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("42", 42),
+        ("١٢", 12),
+        (str(MAX_ID), MAX_ID),
+        ("²", None),
+        ("0", None),
+        ("-1", None),
+        ("+1", None),
+        (" 1", None),
+        ("1_0", None),
+        ("1.0", None),
+        ("", None),
+        (str(MAX_ID + 1), None),
+        ("9" * 5000, None),
+        (None, None),
+        (7, None),
+    ],
+)
 def test_examples(text, expected):
     assert parse_id(text) == expected
 

@@ -38,11 +38,21 @@ def test_starts_with_a_secret_key_when_debug_is_off():
 def test_seed_demo_is_idempotent(settings):
     settings.DEBUG = True
     call_command("seed_demo", stdout=open(os.devnull, "w"))
-    counts = [Organisation.objects.count(), User.objects.count(), Location.objects.count(),
-              PhoneNumber.objects.count(), Licence.objects.count()]
+    counts = [
+        Organisation.objects.count(),
+        User.objects.count(),
+        Location.objects.count(),
+        PhoneNumber.objects.count(),
+        Licence.objects.count(),
+    ]
     call_command("seed_demo", stdout=open(os.devnull, "w"))
-    assert [Organisation.objects.count(), User.objects.count(), Location.objects.count(),
-            PhoneNumber.objects.count(), Licence.objects.count()] == counts
+    assert [
+        Organisation.objects.count(),
+        User.objects.count(),
+        Location.objects.count(),
+        PhoneNumber.objects.count(),
+        Licence.objects.count(),
+    ] == counts
 
     acme = Organisation.objects.get(name="Acme Corp")
     assert PhoneNumber.objects.filter(location__organisation=acme).count() == 2000
@@ -51,8 +61,13 @@ def test_seed_demo_is_idempotent(settings):
     assert acme.licences.filter(sku="business_texting_addon").exists()
     assert not Organisation.objects.get(name="Maple Health").licences.filter(sku="business_texting_addon").exists()
     assert Organisation.objects.get(name="Startup Inc").customer_type == "online"
-    for email in ["admin@acme.example", "readonly@acme.example", "admin@maple.example", "admin@startup.example",
-                  "support@pstn.example"]:
+    for email in [
+        "admin@acme.example",
+        "readonly@acme.example",
+        "admin@maple.example",
+        "admin@startup.example",
+        "support@pstn.example",
+    ]:
         assert User.objects.get(email=email).check_password(settings.PORTAL_DEMO_PASSWORD)
     assert PhoneNumber.objects.filter(location__organisation=acme, is_primary=True).exists()
 
@@ -66,7 +81,13 @@ def test_seed_demo_refuses_with_debug_off(settings):
 
 
 def test_deploy_checks_report_nothing_with_production_settings():
-    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                            cwd=ROOT, env=production_env(), capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

@@ -9,11 +9,14 @@ from portal.models import AuditEvent
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("form, shown", [
-    ({"username": "admin@acme.test"}, "Password: This field is required."),
-    ({"password": "whatever"}, "This field is required."),
-    ({"username": "a\x00b@acme.test", "password": "whatever"}, "Null characters are not allowed."),
-])
+@pytest.mark.parametrize(
+    "form, shown",
+    [
+        ({"username": "admin@acme.test"}, "Password: This field is required."),
+        ({"password": "whatever"}, "This field is required."),
+        ({"username": "a\x00b@acme.test", "password": "whatever"}, "Null characters are not allowed."),
+    ],
+)
 def test_a_refused_sign_in_always_says_why(client, admin, form, shown):
     response = client.post(reverse("login"), form)
     page = response.content.decode()

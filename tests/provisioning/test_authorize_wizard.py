@@ -7,7 +7,6 @@ from django.urls import reverse
 from portal.models import AuditEvent, User
 from provisioning.models import AuthorisationOrder, Location, OrderLine, PhoneNumber
 from provisioning.wizard import SESSION_KEY
-
 from tests.factories import make_location, make_numbers, make_org, make_user
 
 pytestmark = pytest.mark.django_db
@@ -71,8 +70,12 @@ def test_step_two_lists_authorisable_numbers_50_a_page(admin_client, location, n
 def test_search_by_digits_and_filter_by_assignment(admin_client, org, location, numbers):
     person = make_user(org, role=User.Role.END_USER)
     PhoneNumber.objects.filter(pk=numbers[7].pk).update(assigned_user=person, is_primary=True)
-    html = admin_client.get(AUTHORIZE, {"location": location.pk, "q": numbers[7].e164[-4:]},
-                            HTTP_HX_REQUEST="true", HTTP_HX_TARGET="wizard-numbers").content.decode()
+    html = admin_client.get(
+        AUTHORIZE,
+        {"location": location.pk, "q": numbers[7].e164[-4:]},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="wizard-numbers",
+    ).content.decode()
     assert "<html" not in html and "1 number can be authorised" in html and numbers[7].display in html
     assigned = admin_client.get(AUTHORIZE, {"location": location.pk, "assigned": "assigned"}).content.decode()
     assert "1 number can be authorised" in assigned and numbers[7].display in assigned
@@ -88,7 +91,10 @@ def test_selection_survives_paging_and_search(admin_client, location, numbers):
     response = toggle(admin_client, location, numbers[70])
     assert "2 numbers selected" in response.content.decode()
     page_two = admin_client.get(AUTHORIZE, {"location": location.pk, "page": 2}).content.decode()
-    assert f'value="{numbers[70].pk}" id="number-{numbers[70].pk}" aria-label="Select {numbers[70].display}" checked' in page_two
+    assert (
+        f'value="{numbers[70].pk}" id="number-{numbers[70].pk}" aria-label="Select {numbers[70].display}" checked'
+        in page_two
+    )
     searched = admin_client.get(AUTHORIZE, {"location": location.pk, "q": numbers[3].e164[-4:]}).content.decode()
     assert "2 numbers selected" in searched and "checked" in searched
     toggle(admin_client, location, numbers[3], checked=False)
@@ -98,14 +104,17 @@ def test_selection_survives_paging_and_search(admin_client, location, numbers):
 def test_select_all_on_page_and_all_matching_and_clear(admin_client, location, numbers):
     admin_client.get(AUTHORIZE, {"location": location.pk})
     page_ids = [n.pk for n in numbers[:50]]
-    html = admin_client.post(SELECT, {"op": "select_page", "location": location.pk, "page_ids": page_ids},
-                             HTTP_HX_REQUEST="true").content.decode()
+    html = admin_client.post(
+        SELECT, {"op": "select_page", "location": location.pk, "page_ids": page_ids}, HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert "50 numbers selected" in html
-    html = admin_client.post(SELECT, {"op": "select_matching", "location": location.pk, "q": "",
-                                      "assigned": ""}, HTTP_HX_REQUEST="true").content.decode()
+    html = admin_client.post(
+        SELECT, {"op": "select_matching", "location": location.pk, "q": "", "assigned": ""}, HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert "120 numbers selected" in html and "Select all 120 matching" in html
-    admin_client.post(SELECT, {"op": "clear_page", "location": location.pk, "page_ids": page_ids},
-                      HTTP_HX_REQUEST="true")
+    admin_client.post(
+        SELECT, {"op": "clear_page", "location": location.pk, "page_ids": page_ids}, HTTP_HX_REQUEST="true"
+    )
     assert len(selected_ids(admin_client)) == 70
     admin_client.post(SELECT, {"op": "clear", "location": location.pk}, HTTP_HX_REQUEST="true")
     assert selected_ids(admin_client) == set()
@@ -122,16 +131,24 @@ def test_select_all_matching_respects_the_search(admin_client, location, numbers
 
 def test_without_javascript_the_page_form_saves_ticks(admin_client, location, numbers):
     admin_client.get(AUTHORIZE, {"location": location.pk})
-    response = admin_client.post(SELECT, {"op": "save_page", "location": location.pk, "page": "1",
-                                          "page_ids": [n.pk for n in numbers[:50]],
-                                          "number": [numbers[1].pk, numbers[2].pk]})
+    response = admin_client.post(
+        SELECT,
+        {
+            "op": "save_page",
+            "location": location.pk,
+            "page": "1",
+            "page_ids": [n.pk for n in numbers[:50]],
+            "number": [numbers[1].pk, numbers[2].pk],
+        },
+    )
     assert response.status_code == 302 and f"location={location.pk}" in response["Location"]
     assert selected_ids(admin_client) == {numbers[1].pk, numbers[2].pk}
 
 
 @pytest.mark.parametrize("case", ["other_location", "other_org", "already_authorised", "pending", "unknown", "garbage"])
-def test_invalid_selection_is_refused_with_a_message_and_changes_nothing(admin_client, org, other_org, location,
-                                                                           numbers, case):
+def test_invalid_selection_is_refused_with_a_message_and_changes_nothing(
+    admin_client, org, other_org, location, numbers, case
+):
     admin_client.get(AUTHORIZE, {"location": location.pk})
     toggle(admin_client, location, numbers[0])
     bad = {
@@ -142,8 +159,9 @@ def test_invalid_selection_is_refused_with_a_message_and_changes_nothing(admin_c
         "unknown": lambda: 99_999_999,
         "garbage": lambda: "1; DROP TABLE",
     }[case]()
-    response = admin_client.post(SELECT, {"op": "toggle", "location": location.pk, "id": bad, "number": bad},
-                                 HTTP_HX_REQUEST="true")
+    response = admin_client.post(
+        SELECT, {"op": "toggle", "location": location.pk, "id": bad, "number": bad}, HTTP_HX_REQUEST="true"
+    )
     html = response.content.decode()
     assert response.status_code == 200 and 'role="alert"' in html
     assert any(words in html for words in ("is not a number of", "already", "do not exist", "Choose a number"))
@@ -158,8 +176,11 @@ def _with_state(number, state):
 def test_tampered_page_ids_are_refused(admin_client, org, location, numbers):
     admin_client.get(AUTHORIZE, {"location": location.pk})
     foreign = make_numbers(make_location(org, "Elsewhere"), 1)[0]
-    html = admin_client.post(SELECT, {"op": "select_page", "location": location.pk,
-                                      "page_ids": [numbers[0].pk, foreign.pk]}, HTTP_HX_REQUEST="true").content.decode()
+    html = admin_client.post(
+        SELECT,
+        {"op": "select_page", "location": location.pk, "page_ids": [numbers[0].pk, foreign.pk]},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
     assert "is not a number of San Francisco HQ" in html
     assert selected_ids(admin_client) == set()
 
@@ -171,8 +192,9 @@ def test_next_is_refused_with_an_empty_selection(admin_client, location, numbers
     assert not AuthorisationOrder.objects.exists()
 
 
-def test_summary_lists_the_ordered_numbers_and_submit_places_one_order(admin_client, admin, org, location, numbers,
-                                                                         django_capture_on_commit_callbacks):
+def test_summary_lists_the_ordered_numbers_and_submit_places_one_order(
+    admin_client, admin, org, location, numbers, django_capture_on_commit_callbacks
+):
     admin_client.get(AUTHORIZE, {"location": location.pk})
     for n in (numbers[0], numbers[60], numbers[119]):
         toggle(admin_client, location, n)
@@ -218,11 +240,13 @@ def test_a_number_is_in_at_most_one_open_order(admin, location, numbers):
 
     from provisioning.actions import OrderRefused, place_authorisation_order
 
-    order, _ = place_authorisation_order(admin.organisation, admin, location, [numbers[0].pk],
-                                         "00000000-0000-0000-0000-000000000001")
+    order, _ = place_authorisation_order(
+        admin.organisation, admin, location, [numbers[0].pk], "00000000-0000-0000-0000-000000000001"
+    )
     with pytest.raises(OrderRefused, match="already authorisation pending"):
-        place_authorisation_order(admin.organisation, admin, location, [numbers[0].pk, numbers[1].pk],
-                                  "00000000-0000-0000-0000-000000000002")
+        place_authorisation_order(
+            admin.organisation, admin, location, [numbers[0].pk, numbers[1].pk], "00000000-0000-0000-0000-000000000002"
+        )
     line = order.lines.get()
     with pytest.raises(IntegrityError), transaction.atomic():
         OrderLine.objects.create(order=order, chunk=line.chunk, number=numbers[0])
@@ -233,8 +257,9 @@ def test_a_number_is_in_at_most_one_open_order(admin, location, numbers):
 def test_read_only_admin_sees_orders_but_cannot_use_the_wizard(readonly_client, admin, location, numbers):
     from provisioning.actions import place_authorisation_order
 
-    order, _ = place_authorisation_order(admin.organisation, admin, location, [numbers[0].pk],
-                                         "00000000-0000-0000-0000-000000000003")
+    order, _ = place_authorisation_order(
+        admin.organisation, admin, location, [numbers[0].pk], "00000000-0000-0000-0000-000000000003"
+    )
     assert readonly_client.get(AUTHORIZE).status_code == 403
     assert readonly_client.post(SUBMIT, {"token": "x"}).status_code == 403
     listing = readonly_client.get(reverse("provisioning:orders")).content.decode()
@@ -254,22 +279,25 @@ def test_ineligible_organisation_gets_the_checklist_instead_of_the_wizard(client
 def test_another_organisations_order_answers_404(client, admin, location, numbers, other_org):
     from provisioning.actions import place_authorisation_order
 
-    order, _ = place_authorisation_order(admin.organisation, admin, location, [numbers[0].pk],
-                                         "00000000-0000-0000-0000-000000000004")
+    order, _ = place_authorisation_order(
+        admin.organisation, admin, location, [numbers[0].pk], "00000000-0000-0000-0000-000000000004"
+    )
     client.force_login(make_user(other_org))
     assert client.get(reverse("provisioning:order", args=[order.pk])).status_code == 404
     assert f"#{order.pk}<" not in client.get(reverse("provisioning:orders")).content.decode()
 
 
 def test_numbers_partial_uses_constant_queries_whatever_the_page_or_selection(
-        admin_client, location, django_assert_num_queries):
+    admin_client, location, django_assert_num_queries
+):
     """Session, user, organisation, the two eligibility queries, the location, the count, the page: 8."""
     make_numbers(location, 400)
     admin_client.get(AUTHORIZE, {"location": location.pk})
 
     def partial(page):
-        response = admin_client.get(AUTHORIZE, {"location": location.pk, "page": page},
-                                    HTTP_HX_REQUEST="true", HTTP_HX_TARGET="wizard-numbers")
+        response = admin_client.get(
+            AUTHORIZE, {"location": location.pk, "page": page}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="wizard-numbers"
+        )
         assert response.status_code == 200
         return response.content.decode()
 

@@ -5,7 +5,6 @@ import pytest
 from portal.models import Organisation, User
 from provisioning.eligibility import check_eligibility
 from provisioning.models import Licence, Location, PhoneNumber
-
 from tests.factories import make_location, make_numbers, make_org, make_user
 
 pytestmark = pytest.mark.django_db
@@ -26,13 +25,20 @@ def test_a_complete_enterprise_organisation_is_eligible():
     result = check_eligibility(org)
     assert result.eligible
     assert [r.key for r in result.requirements if r.blocking] == [
-        "enterprise", "calling_plan", "cisco_pstn_location", "addon_licence"]
+        "enterprise",
+        "calling_plan",
+        "cisco_pstn_location",
+        "addon_licence",
+    ]
 
 
-@pytest.mark.parametrize("customer_type, words", [
-    (Organisation.CustomerType.ONLINE, "online (self-service) customer"),
-    (Organisation.CustomerType.TRIAL, "trial customer"),
-])
+@pytest.mark.parametrize(
+    "customer_type, words",
+    [
+        (Organisation.CustomerType.ONLINE, "online (self-service) customer"),
+        (Organisation.CustomerType.TRIAL, "trial customer"),
+    ],
+)
 def test_online_and_trial_customers_are_not_eligible(customer_type, words):
     org = eligible_org(customer_type=customer_type)
     req = requirement(org, "enterprise")

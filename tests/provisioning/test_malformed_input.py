@@ -29,20 +29,35 @@ def order(admin, org):
 
 
 def _completed(order_id, e164s):
-    return json.dumps({"type": "number_order.completed", "payload": {
-        "order_id": order_id, "reference": "r", "status": "completed",
-        "numbers": [{"e164": e164, "status": "authorised"} for e164 in e164s]}}).encode()
+    return json.dumps(
+        {
+            "type": "number_order.completed",
+            "payload": {
+                "order_id": order_id,
+                "reference": "r",
+                "status": "completed",
+                "numbers": [{"e164": e164, "status": "authorised"} for e164 in e164s],
+            },
+        }
+    ).encode()
 
 
-@pytest.mark.parametrize("body", [
-    b"[" * 20_000 + b"]" * 20_000,  # nested deeper than json.loads goes: RecursionError
-    _completed("O\x00", []),  # PostgreSQL refuses NUL, even in a lookup
-    _completed("O" * 41, []),  # longer than any order id the portal stores
-    _completed("O123456789", ["+1415\x00"]),
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 20_000 + b"]" * 20_000,  # nested deeper than json.loads goes: RecursionError
+        _completed("O\x00", []),  # PostgreSQL refuses NUL, even in a lookup
+        _completed("O" * 41, []),  # longer than any order id the portal stores
+        _completed("O123456789", ["+1415\x00"]),
+    ],
+)
 def test_a_signed_callback_the_portal_cannot_read_is_malformed(client, settings, order, body):
     signature = sign_webhook_body(body, settings.CARRIER_WEBHOOK_SECRET)
-    response = client.post(reverse("provisioning:number_order_callback"), data=body, content_type="application/json",
-                           HTTP_X_CARRIER_SIGNATURE=signature)
+    response = client.post(
+        reverse("provisioning:number_order_callback"),
+        data=body,
+        content_type="application/json",
+        HTTP_X_CARRIER_SIGNATURE=signature,
+    )
     assert response.status_code == 400
     assert not order.lines.exclude(state=OrderLine.State.PENDING).exists()

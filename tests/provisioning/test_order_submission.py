@@ -16,7 +16,6 @@ from carrier import sign_webhook_body
 from provisioning import tasks
 from provisioning.actions import place_authorisation_order
 from provisioning.models import AuthorisationOrder, OrderChunk, OrderLine, PhoneNumber
-
 from tests.factories import make_location, make_numbers
 
 
@@ -27,8 +26,9 @@ def location(org):
 
 def place(admin, location, numbers, capture):
     with capture(execute=True):
-        order, created = place_authorisation_order(admin.organisation, admin, location, [n.pk for n in numbers],
-                                                   str(uuid.uuid4()))
+        order, created = place_authorisation_order(
+            admin.organisation, admin, location, [n.pk for n in numbers], str(uuid.uuid4())
+        )
     assert created
     order.refresh_from_db()
     return order
@@ -38,8 +38,11 @@ def assert_every_number_decided_once(order):
     lines = list(order.lines.select_related("number"))
     assert lines and all(line.state != OrderLine.State.PENDING and not line.is_open for line in lines)
     for line in lines:
-        expected = (PhoneNumber.TextingState.AUTHORISED if line.state == OrderLine.State.AUTHORISED
-                    else PhoneNumber.TextingState.FAILED)
+        expected = (
+            PhoneNumber.TextingState.AUTHORISED
+            if line.state == OrderLine.State.AUTHORISED
+            else PhoneNumber.TextingState.FAILED
+        )
         assert line.number.texting_state == expected
         if line.state == OrderLine.State.FAILED:
             assert line.reason and line.number.texting_state_reason == line.reason
@@ -48,7 +51,8 @@ def assert_every_number_decided_once(order):
 
 @pytest.mark.django_db
 def test_order_is_submitted_and_each_number_gets_the_carriers_answer(
-        admin, location, carrier_sim, django_capture_on_commit_callbacks):
+    admin, location, carrier_sim, django_capture_on_commit_callbacks
+):
     numbers = make_numbers(location, 12)  # the first ends in 0000: the simulator rejects it
     assert numbers[0].e164.endswith("0000")
     order = place(admin, location, numbers, django_capture_on_commit_callbacks)
@@ -63,7 +67,8 @@ def test_order_is_submitted_and_each_number_gets_the_carriers_answer(
 
 @pytest.mark.django_db
 def test_large_orders_go_in_chunks_and_a_redelivered_task_submits_nothing_twice(
-        admin, location, carrier_sim, settings, django_capture_on_commit_callbacks):
+    admin, location, carrier_sim, settings, django_capture_on_commit_callbacks
+):
     settings.AUTHORISATION_CHUNK_SIZE = 40
     numbers = make_numbers(location, 100, start=1)
     order = place(admin, location, numbers, django_capture_on_commit_callbacks)
@@ -77,7 +82,8 @@ def test_large_orders_go_in_chunks_and_a_redelivered_task_submits_nothing_twice(
 
 @pytest.mark.django_db
 def test_after_a_timeout_the_chunk_is_reconciled_not_submitted_again(
-        admin, location, carrier_sim, settings, django_capture_on_commit_callbacks):
+    admin, location, carrier_sim, settings, django_capture_on_commit_callbacks
+):
     settings.AUTHORISATION_MAX_RETRIES = 2
     numbers = make_numbers(location, 5, start=1)
     carrier_sim.set_faults(timeout_rate=1.0)  # the carrier does the work but every answer comes too late
@@ -103,7 +109,8 @@ def test_after_a_timeout_the_chunk_is_reconciled_not_submitted_again(
 
 @pytest.mark.django_db
 def test_carrier_down_for_good_fails_the_lines_with_the_reason(
-        admin, location, carrier_sim, settings, django_capture_on_commit_callbacks):
+    admin, location, carrier_sim, settings, django_capture_on_commit_callbacks
+):
     settings.AUTHORISATION_MAX_RETRIES = 2
     carrier_sim.set_faults(error_rate=1.0)
     numbers = make_numbers(location, 4, start=1)
@@ -120,18 +127,29 @@ def test_carrier_down_for_good_fails_the_lines_with_the_reason(
 def test_carrier_callback_applies_results_once_and_refuses_forgeries(admin, location, carrier_sim, settings, client):
     settings.AUTHORISATION_POLL_SECONDS = 60
     numbers = make_numbers(location, 3, start=1)
-    order, _ = place_authorisation_order(admin.organisation, admin, location, [n.pk for n in numbers],
-                                         str(uuid.uuid4()))
-    from provisioning.actions import submit_chunk
+    order, _ = place_authorisation_order(
+        admin.organisation, admin, location, [n.pk for n in numbers], str(uuid.uuid4())
+    )
     from carrier import get_gateway
+    from provisioning.actions import submit_chunk
 
     chunk = order.chunks.get()
     submit_chunk(chunk.pk, get_gateway())
     chunk.refresh_from_db()
-    payload = {"order_id": chunk.carrier_order_id, "reference": chunk.reference, "status": "completed",
-               "numbers": [{"e164": n.e164, "status": "authorised", "reason": ""} for n in numbers]}
-    body = json.dumps({"type": "number_order.completed", "id": chunk.carrier_order_id, "reference": chunk.reference,
-                       "payload": payload}).encode()
+    payload = {
+        "order_id": chunk.carrier_order_id,
+        "reference": chunk.reference,
+        "status": "completed",
+        "numbers": [{"e164": n.e164, "status": "authorised", "reason": ""} for n in numbers],
+    }
+    body = json.dumps(
+        {
+            "type": "number_order.completed",
+            "id": chunk.carrier_order_id,
+            "reference": chunk.reference,
+            "payload": payload,
+        }
+    ).encode()
     url = reverse("provisioning:number_order_callback")
 
     forged = client.post(url, body, content_type="application/json", HTTP_X_CARRIER_SIGNATURE="0" * 64)
@@ -150,12 +168,14 @@ def test_carrier_callback_applies_results_once_and_refuses_forgeries(admin, loca
 @pytest.mark.django_db
 def test_beat_resumes_orders_stuck_open(admin, location, carrier_sim, settings):
     numbers = make_numbers(location, 3, start=1)
-    order, _ = place_authorisation_order(admin.organisation, admin, location, [n.pk for n in numbers],
-                                         str(uuid.uuid4()))  # on_commit never ran: the enqueue was lost
+    order, _ = place_authorisation_order(
+        admin.organisation, admin, location, [n.pk for n in numbers], str(uuid.uuid4())
+    )  # on_commit never ran: the enqueue was lost
     AuthorisationOrder.objects.filter(pk=order.pk).update(created=timezone.now() - timedelta(minutes=30))
     other = make_location(admin.organisation)
-    fresh, _ = place_authorisation_order(admin.organisation, admin, other, [make_numbers(other, 1)[0].pk],
-                                         str(uuid.uuid4()))
+    fresh, _ = place_authorisation_order(
+        admin.organisation, admin, other, [make_numbers(other, 1)[0].pk], str(uuid.uuid4())
+    )
     assert tasks.repoll_stuck_orders() == 1  # only the old one
     order.refresh_from_db()
     assert_every_number_decided_once(order)
@@ -165,7 +185,8 @@ def test_beat_resumes_orders_stuck_open(admin, location, carrier_sim, settings):
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_real_worker_with_carrier_faults_decides_every_number_exactly_once(
-        admin, org, carrier_sim, settings, celery_worker):
+    admin, org, carrier_sim, settings, celery_worker
+):
     """A real Celery worker on Redis, the simulator answering 30% 503s and 10% timeouts."""
     settings.AUTHORISATION_CHUNK_SIZE = 25
     settings.AUTHORISATION_RETRY_BASE_SECONDS = 0.05
@@ -197,7 +218,8 @@ def test_real_worker_with_carrier_faults_decides_every_number_exactly_once(
 
 @pytest.mark.django_db
 def test_a_chunk_the_carrier_refuses_fails_alone_and_the_rest_is_authorised(
-        admin, location, carrier_sim, settings, django_capture_on_commit_callbacks):
+    admin, location, carrier_sim, settings, django_capture_on_commit_callbacks
+):
     """The carrier takes at most 1,000 numbers a request: a misconfigured chunk size makes it refuse the first
     chunk; only that chunk's numbers fail, with the carrier's words, and the second chunk is authorised."""
     settings.AUTHORISATION_CHUNK_SIZE = 1001
@@ -212,16 +234,18 @@ def test_a_chunk_the_carrier_refuses_fails_alone_and_the_rest_is_authorised(
 
 
 @pytest.mark.django_db
-def test_order_page_polls_while_open_and_stops_when_done(admin_client, admin, location, carrier_sim,
-                                                        django_capture_on_commit_callbacks):
+def test_order_page_polls_while_open_and_stops_when_done(
+    admin_client, admin, location, carrier_sim, django_capture_on_commit_callbacks
+):
     numbers = make_numbers(location, 2, start=1)
-    order, _ = place_authorisation_order(admin.organisation, admin, location, [n.pk for n in numbers],
-                                         str(uuid.uuid4()))
+    order, _ = place_authorisation_order(
+        admin.organisation, admin, location, [n.pk for n in numbers], str(uuid.uuid4())
+    )
     url = reverse("provisioning:order", args=[order.pk])
     open_page = admin_client.get(url).content.decode()
     assert 'hx-trigger="every 2s"' in open_page and "0 of 2 answered" in open_page
     with django_capture_on_commit_callbacks(execute=True):
         tasks.submit_authorisation_order.delay(order.pk)
     live = admin_client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="order-live").content.decode()
-    assert "<html" not in live and 'hx-trigger' not in live
+    assert "<html" not in live and "hx-trigger" not in live
     assert "2 of 2 answered" in live and "Completed" in live

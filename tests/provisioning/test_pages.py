@@ -5,7 +5,6 @@ from django.urls import reverse
 
 from portal.models import User
 from provisioning.models import Licence, Location
-
 from tests.factories import make_location, make_numbers, make_org, make_user
 
 pytestmark = pytest.mark.django_db
@@ -92,7 +91,7 @@ def test_users_page_lists_primary_numbers(admin_client, org):
     number.assigned_user, number.is_primary = person, True
     number.save()
     html = admin_client.get(reverse("portal:users"), {"q": "kim"}).content.decode()
-    html = html[html.index('id="user-rows"'):]
+    html = html[html.index('id="user-rows"') :]
     assert "1 user matching" in html
     assert "kim@acme.test" in html and number.display in html and "Main Office" in html
     assert "admin@acme.test" not in html

@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 from provisioning.models import PhoneNumber
 from provisioning.phone import display_tn, normalise_tn
-
 from tests.factories import make_location, make_org
 
 
@@ -100,6 +99,7 @@ def test_database_refuses_a_duplicate_or_non_e164_number():
 @pytest.mark.django_db
 def test_a_user_has_at_most_one_primary_number():
     from tests.factories import make_user
+
     org = make_org()
     location = make_location(org)
     user = make_user(org)
@@ -117,7 +117,9 @@ def test_display_of_a_north_american_number_is_what_phonenumbers_shows(area, exc
     assert display_tn(e164) == expected
 
 
-@pytest.mark.parametrize("e164, shown", [("+442079460000", "+44 20 7946 0000"), ("not a number", "not a number"),
-                                         ("+14१5555०१२३", "+1 415-555-0123")])  # Devanagari digits: read as digits
+@pytest.mark.parametrize(
+    "e164, shown",
+    [("+442079460000", "+44 20 7946 0000"), ("not a number", "not a number"), ("+14१5555०१२३", "+1 415-555-0123")],
+)  # Devanagari digits: read as digits
 def test_display_of_other_numbers_goes_through_phonenumbers(e164, shown):
     assert display_tn(e164) == shown

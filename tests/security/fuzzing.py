@@ -38,10 +38,46 @@ from .snapshot import differences, fingerprint
 # digits) or no column holds, markup, injection, right-to-left overrides, case-folding surprises, and strings longer
 # than any column.
 NASTY = (
-    "", " ", "\x00", "a\x00b", "\r\n", "\t\x0b\x0c\x1c", "\x1b[2J", "\x7f\x85\x9f", "²", "¹²³", "١٢٣", "Ⅻ", "-1",
-    "0", "1.5", "1e3", "0x1F", "+1", "9" * 25, "9" * 5000, "NaN", "null", "true", "[]", "{}",
-    "<script>alert(1)</script>", "\" onmouseover=\"x", "' OR '1'='1' --", "%s%n%x", "{{ 7*7 }}", "../../etc/passwd",
-    "\u202eevil\u202c", "\ufeff", "ﬀ", "ß", "İ", "😀" * 30, "ｓｔｏｐ", " STOP ", "x" * 5000,
+    "",
+    " ",
+    "\x00",
+    "a\x00b",
+    "\r\n",
+    "\t\x0b\x0c\x1c",
+    "\x1b[2J",
+    "\x7f\x85\x9f",
+    "²",
+    "¹²³",
+    "١٢٣",
+    "Ⅻ",
+    "-1",
+    "0",
+    "1.5",
+    "1e3",
+    "0x1F",
+    "+1",
+    "9" * 25,
+    "9" * 5000,
+    "NaN",
+    "null",
+    "true",
+    "[]",
+    "{}",
+    "<script>alert(1)</script>",
+    '" onmouseover="x',
+    "' OR '1'='1' --",
+    "%s%n%x",
+    "{{ 7*7 }}",
+    "../../etc/passwd",
+    "\u202eevil\u202c",
+    "\ufeff",
+    "ﬀ",
+    "ß",
+    "İ",
+    "😀" * 30,
+    "ｓｔｏｐ",
+    " STOP ",
+    "x" * 5000,
 )
 
 hostile_text = st.one_of(
@@ -58,8 +94,9 @@ def value(*good):
 
 def ids(*known):
     """An id as a form sends it: a real one, a number of any size or sign, or anything."""
-    return st.one_of(st.sampled_from([str(pk) for pk in known] or ["1"]),
-                     st.integers(-(2**70), 2**70).map(str), hostile_text)
+    return st.one_of(
+        st.sampled_from([str(pk) for pk in known] or ["1"]), st.integers(-(2**70), 2**70).map(str), hostile_text
+    )
 
 
 def mutated(valid: dict, fields: dict | None = None):
@@ -69,7 +106,10 @@ def mutated(valid: dict, fields: dict | None = None):
     names = sorted(set(valid) | set(fields))
     replacement = st.sampled_from(names).flatmap(lambda name: st.tuples(st.just(name), fields.get(name, hostile_text)))
     return st.builds(
-        _mutate, st.just(valid), st.lists(replacement, max_size=3), st.sets(st.sampled_from(names), max_size=2),
+        _mutate,
+        st.just(valid),
+        st.lists(replacement, max_size=3),
+        st.sets(st.sampled_from(names), max_size=2),
         st.dictionaries(hostile_text, hostile_text, max_size=1),
     )
 
@@ -82,7 +122,8 @@ def _mutate(valid, replacements, dropped, stray):
 
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**80), 2**80), st.floats(), hostile_text)
 json_values = st.recursive(
-    json_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(hostile_text, inner, max_size=4),
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(hostile_text, inner, max_size=4),
     max_leaves=12,
 )
 
@@ -106,9 +147,13 @@ def raw_bodies(shaped):
 
 def _odd_body(kind: str) -> bytes:
     """Built on demand: hypothesis would otherwise print these bodies in full with every strategy it describes."""
-    return {"empty": lambda: b"", "cut": lambda: b'{"to": "+1', "utf-16": lambda: '{"to": 1}'.encode("utf-16"),
-            "deep": lambda: b"[" * 20_000 + b"]" * 20_000,  # 40 KB: under the API's size limit
-            "huge": lambda: json.dumps({"body": "x" * 70_000}).encode()}[kind]()
+    return {
+        "empty": lambda: b"",
+        "cut": lambda: b'{"to": "+1',
+        "utf-16": lambda: '{"to": 1}'.encode("utf-16"),
+        "deep": lambda: b"[" * 20_000 + b"]" * 20_000,  # 40 KB: under the API's size limit
+        "huge": lambda: json.dumps({"body": "x" * 70_000}).encode(),
+    }[kind]()
 
 
 # Header values as HTTP can carry them: visible Latin-1 characters and spaces (no NUL, no line breaks).
@@ -116,6 +161,7 @@ header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, excl
 
 
 # --- the organisation under fire ----------------------------------------------------------------------------------
+
 
 @dataclass
 class Bench:
@@ -168,8 +214,18 @@ class Bench:
         return self._baseline
 
 
-CASE_STATES = ("opened", "form_sent", "form_submitted", "brand_submitted", "brand_approved", "campaign_submitted",
-               "campaign_approved", "campaign_rejected", "numbers_assigned", "cancelled")
+CASE_STATES = (
+    "opened",
+    "form_sent",
+    "form_submitted",
+    "brand_submitted",
+    "brand_approved",
+    "campaign_submitted",
+    "campaign_approved",
+    "campaign_rejected",
+    "numbers_assigned",
+    "cancelled",
+)
 
 
 def build_bench() -> Bench:
@@ -186,17 +242,31 @@ def build_bench() -> Bench:
     order.chunks.update(carrier_order_id="fuzz-order-1")
     cases = {state: make_case(org, state) for state in CASE_STATES}
     text = send(texter)
-    texting_actions.receive_text(carrier_message_id="fuzz-in-1", sender=RECIPIENT, recipient=primary.e164,
-                                 body="Thanks!")
+    texting_actions.receive_text(
+        carrier_message_id="fuzz-in-1", sender=RECIPIENT, recipient=primary.e164, body="Thanks!"
+    )
     token = texting_actions.issue_api_token(org, admin, texter, label="fuzz")[1]
-    bench = Bench(org=org, location=location, other_location=other_location, authorisable=authorisable[:-1],
-                  authorised=authorised, admin=admin, support=support, texter=texter, primary=primary, token=token,
-                  order=order, cases=cases, text=text)
+    bench = Bench(
+        org=org,
+        location=location,
+        other_location=other_location,
+        authorisable=authorisable[:-1],
+        authorised=authorised,
+        admin=admin,
+        support=support,
+        texter=texter,
+        primary=primary,
+        token=token,
+        order=order,
+        cases=cases,
+        text=text,
+    )
     bench.sign_in(admin, support)
     return bench
 
 
 # --- one submission, observed -------------------------------------------------------------------------------------
+
 
 @contextmanager
 def undone():
@@ -238,8 +308,17 @@ class Seen:
         return f"HTTP {self.status}{where}, changed {self.changes or 'nothing'}, messages {sorted(self.levels)}"
 
 
-def submit(client, bench: Bench, path: str, *, form: dict | None = None, body: bytes = b"",
-           content_type: str = "application/json", before: dict | None = None, **headers) -> Seen:
+def submit(
+    client,
+    bench: Bench,
+    path: str,
+    *,
+    form: dict | None = None,
+    body: bytes = b"",
+    content_type: str = "application/json",
+    before: dict | None = None,
+    **headers,
+) -> Seen:
     """POST `form` (URL-encoded, so any key or value survives) or the raw `body` to `path` and observe it. `before` is
     the fingerprint to compare with, when the example changed data itself before submitting.
 
@@ -251,11 +330,17 @@ def submit(client, bench: Bench, path: str, *, form: dict | None = None, body: b
     before = before or bench.baseline()
     response = client.post(path, data=body, content_type=content_type, **headers)
     after = fingerprint(bench.scopes)
-    changed = {label for label, _scope in set(before) | set(after) if before.get((label, _scope)) !=
-               after.get((label, _scope))}
+    changed = {
+        label for label, _scope in set(before) | set(after) if before.get((label, _scope)) != after.get((label, _scope))
+    }
     levels = {message.level_tag for message in get_messages(response.wsgi_request)}
-    seen = Seen(response=response, page=response.content.decode(errors="replace"), levels=levels,
-                changes=differences(before, after), changed=changed)
+    seen = Seen(
+        response=response,
+        page=response.content.decode(errors="replace"),
+        levels=levels,
+        changes=differences(before, after),
+        changed=changed,
+    )
     assert_no_server_error(seen)
     return seen
 
@@ -282,5 +367,22 @@ def signed(body: bytes, secret: str) -> dict:
     return {f"HTTP_{SIGNATURE_HEADER.upper().replace('-', '_')}": sign_webhook_body(body, secret)}
 
 
-__all__ = ["APP_VERSION", "RECIPIENT", "Bench", "Seen", "build_bench", "hostile_text", "ids", "json_object",
-           "json_values", "mutated", "raw_bodies", "submit", "undone", "value", "header_text", "signed", "path"]
+__all__ = [
+    "APP_VERSION",
+    "RECIPIENT",
+    "Bench",
+    "Seen",
+    "build_bench",
+    "hostile_text",
+    "ids",
+    "json_object",
+    "json_values",
+    "mutated",
+    "raw_bodies",
+    "submit",
+    "undone",
+    "value",
+    "header_text",
+    "signed",
+    "path",
+]

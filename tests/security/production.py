@@ -15,8 +15,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def production_env(**overrides) -> dict:
     # The browser fixture sets DJANGO_ALLOW_ASYNC_UNSAFE for Playwright; a deployment never has it.
-    drop = {"SECRET_KEY", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE", "ALLOWED_HOSTS", "DATABASE_URL",
-            "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS"}
+    drop = {
+        "SECRET_KEY",
+        "DEBUG",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+        "ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "SECURE_SSL_REDIRECT",
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+        "SECURE_HSTS_SECONDS",
+    }
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update(DEBUG="0", SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="testserver,hub.example.com")
     env.update(overrides)
@@ -38,7 +47,13 @@ def run_python(snippet: str, *, plain_static: bool = True, timeout: float = 60, 
         import django
         django.setup()
     """)
-    result = subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(snippet)], cwd=ROOT,
-                            env=production_env(**env_overrides), capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(snippet)],
+        cwd=ROOT,
+        env=production_env(**env_overrides),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1]), result

@@ -9,8 +9,16 @@ import pytest
 from .production import run_python
 
 CLEAR_MESSAGE = "Texting Hub is temporarily unavailable, try again in a minute"
-NEVER_SHOWN = ["Traceback", "OperationalError", "InterfaceError", "psycopg", "sqlite3", "connection refused",
-               "Exception Value", "settings.py"]
+NEVER_SHOWN = [
+    "Traceback",
+    "OperationalError",
+    "InterfaceError",
+    "psycopg",
+    "sqlite3",
+    "connection refused",
+    "Exception Value",
+    "settings.py",
+]
 
 
 def closed_port() -> int:
@@ -44,8 +52,9 @@ print(json.dumps(out))
 
 @pytest.mark.parametrize("debug", ["0", "1"], ids=["production", "debug"])
 def test_pages_answer_the_clear_503_page_while_postgresql_is_unreachable(debug):
-    out, process = run_python(ASK_PAGES, DEBUG=debug,
-                              DATABASE_URL=f"postgres://postgres@127.0.0.1:{closed_port()}/texting_hub")
+    out, process = run_python(
+        ASK_PAGES, DEBUG=debug, DATABASE_URL=f"postgres://postgres@127.0.0.1:{closed_port()}/texting_hub"
+    )
     # An outage is one warning line per request in the log, not a server error with a traceback each time.
     assert "Traceback" not in process.stderr and "Internal Server Error" not in process.stderr, process.stderr[-2000:]
     # A middleware's query (the session) and a view's query (signing in) both end on the same page.

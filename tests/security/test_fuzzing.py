@@ -53,7 +53,6 @@ from tests.compliance.factories import VALID_FORM
 from tests.factories import PASSWORD
 from texting.models import ApiToken, BlockReason, Message, ServiceSettings
 
-from .snapshot import fingerprint
 from .fuzzing import (
     APP_VERSION,
     RECIPIENT,
@@ -70,12 +69,17 @@ from .fuzzing import (
     undone,
     value,
 )
+from .snapshot import fingerprint
 
 pytestmark = pytest.mark.django_db
 
 # FUZZ_EXAMPLES=500 searches deeper (minutes): worth a run after changing a form or a parser.
 FUZZ = settings(
-    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "40")), deadline=None, derandomize=True, database=None, print_blob=False,
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "40")),
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=False,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
@@ -94,15 +98,22 @@ def as_int(text) -> int | None:
 
 # --- the shell: signing in, changing one's password ---------------------------------------------------------------
 
+
 @FUZZ
 @given(data=st.data())
 def test_sign_in_form(bench, data):
-    form = data.draw(mutated(
-        {"username": bench.admin.email, "password": PASSWORD, "next": "/cases/"},
-        {"username": value(bench.admin.email, bench.admin.email.upper(), bench.support.email),
-         "password": value(PASSWORD, PASSWORD.upper()),
-         "next": value("/cases/", "https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:x()")},
-    ))
+    form = data.draw(
+        mutated(
+            {"username": bench.admin.email, "password": PASSWORD, "next": "/cases/"},
+            {
+                "username": value(bench.admin.email, bench.admin.email.upper(), bench.support.email),
+                "password": value(PASSWORD, PASSWORD.upper()),
+                "next": value(
+                    "/cases/", "https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:x()"
+                ),
+            },
+        )
+    )
     with undone():
         client = bench.client()
         last_event = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
@@ -127,11 +138,15 @@ NEW_PASSWORD = "Fuzz-Strong-Passw0rd!"
 @FUZZ
 @given(data=st.data())
 def test_password_change_form(bench, data):
-    form = data.draw(mutated(
-        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
-        {name: value(PASSWORD, NEW_PASSWORD, "short", bench.admin.email)
-         for name in ("old_password", "new_password1", "new_password2")},
-    ))
+    form = data.draw(
+        mutated(
+            {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+            {
+                name: value(PASSWORD, NEW_PASSWORD, "short", bench.admin.email)
+                for name in ("old_password", "new_password1", "new_password2")
+            },
+        )
+    )
     with undone():
         client = bench.client(bench.admin)
         seen = submit(client, bench, reverse("password_change"), form=form)
@@ -170,15 +185,25 @@ SELECTION_OPS = ("toggle", "select_page", "save_page", "clear_page", "select_mat
 def test_authorize_wizard_selection(bench, data):
     numbers = [n.pk for n in bench.authorisable] + [bench.authorised[0].pk, bench.order.lines.first().number_id]
     number_ids = ids(*numbers)
-    form = data.draw(st.fixed_dictionaries(
-        {"location": ids(bench.location.pk, bench.other_location.pk), "op": value(*SELECTION_OPS)},
-        optional={"id": number_ids, "number": st.lists(number_ids, max_size=4),
-                  "page_ids": st.lists(number_ids, max_size=4), "q": value("415", "0000", "2"),
-                  "assigned": value("assigned", "unassigned"), "page": value("1", "2")},
-    ))
+    form = data.draw(
+        st.fixed_dictionaries(
+            {"location": ids(bench.location.pk, bench.other_location.pk), "op": value(*SELECTION_OPS)},
+            optional={
+                "id": number_ids,
+                "number": st.lists(number_ids, max_size=4),
+                "page_ids": st.lists(number_ids, max_size=4),
+                "q": value("415", "0000", "2"),
+                "assigned": value("assigned", "unassigned"),
+                "page": value("1", "2"),
+            },
+        )
+    )
     htmx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "wizard-numbers"} if data.draw(st.booleans()) else {}
-    selectable = set(PhoneNumber.objects.filter(location=bench.location, texting_state__in=AUTHORISABLE_STATES)
-                     .values_list("pk", flat=True))
+    selectable = set(
+        PhoneNumber.objects.filter(location=bench.location, texting_state__in=AUTHORISABLE_STATES).values_list(
+            "pk", flat=True
+        )
+    )
     with undone():
         client = bench.client(bench.admin)
         seen = submit(client, bench, reverse("provisioning:authorize_selection"), form=form, **htmx)
@@ -202,8 +227,9 @@ def test_authorize_submit_with_any_token(bench, data):
     candidates = [n.pk for n in bench.authorisable] + [bench.authorised[0].pk, 2**40]
     # The session's selection as it may be by now: numbers another order took meanwhile, numbers deleted.
     chosen = data.draw(st.lists(st.sampled_from(candidates), max_size=3, unique=True))
-    token = data.draw(st.one_of(st.just(SUMMARY_TOKEN), st.just(str(bench.order.submission_token)),
-                                st.uuids().map(str), hostile_text))
+    token = data.draw(
+        st.one_of(st.just(SUMMARY_TOKEN), st.just(str(bench.order.submission_token)), st.uuids().map(str), hostile_text)
+    )
     valid = bool(chosen) and set(chosen) <= {n.pk for n in bench.authorisable} and token == SUMMARY_TOKEN
     with undone():
         client = bench.client(bench.admin)
@@ -213,14 +239,23 @@ def test_authorize_submit_with_any_token(bench, data):
         assert client.get(reverse("provisioning:authorize_summary")).status_code in (200, 302)
         shown = (client.session.get(SESSION_KEY) or {}).get("token") or ""
         orders = AuthorisationOrder.objects.count()
-        seen = submit(client, bench, reverse("provisioning:authorize_submit"),
-                      form={"token": shown if token == SUMMARY_TOKEN else token})
+        seen = submit(
+            client,
+            bench,
+            reverse("provisioning:authorize_submit"),
+            form={"token": shown if token == SUMMARY_TOKEN else token},
+        )
         assert seen.status == 302, seen.describe()
         if "success" in seen.levels:
             assert valid, f"an order was placed from a stale selection or token: {seen.describe()}"
             assert AuthorisationOrder.objects.count() == orders + 1
-            assert seen.changed <= {"provisioning.AuthorisationOrder", "provisioning.OrderChunk",
-                                    "provisioning.OrderLine", "provisioning.PhoneNumber", "portal.AuditEvent"}
+            assert seen.changed <= {
+                "provisioning.AuthorisationOrder",
+                "provisioning.OrderChunk",
+                "provisioning.OrderLine",
+                "provisioning.PhoneNumber",
+                "portal.AuditEvent",
+            }
         else:
             assert not valid, f"a valid order was refused: {seen.describe()}"
             assert not seen.changes, seen.describe()
@@ -230,38 +265,62 @@ def test_authorize_submit_with_any_token(bench, data):
 
 # --- compliance: the customer's case pages ------------------------------------------------------------------------
 
+
 @FUZZ
 @given(data=st.data())
 def test_open_case_form(bench, data):
     numbers = ids(*[n.pk for n in bench.authorised], bench.authorisable[0].pk, bench.cases["opened"].pk)
-    form = data.draw(mutated(
-        {"contact_name": "Casey Contact", "contact_email": "casey@fuzz.test", "contact_phone": "+1 415 555 0100",
-         "note": "Please register these.", "numbers": [str(bench.authorised[0].pk)]},
-        {"numbers": st.lists(numbers, max_size=3), "location": ids(bench.location.pk, bench.other_location.pk),
-         "all_matching": value("1"), "q": value("415", "0"),
-         "contact_email": value("casey@fuzz.test", "CASEY@FUZZ.TEST", "casey@"),
-         "contact_phone": value("+1 415 555 0100", "+44 20 7946 0000", "555")},
-    ))
+    form = data.draw(
+        mutated(
+            {
+                "contact_name": "Casey Contact",
+                "contact_email": "casey@fuzz.test",
+                "contact_phone": "+1 415 555 0100",
+                "note": "Please register these.",
+                "numbers": [str(bench.authorised[0].pk)],
+            },
+            {
+                "numbers": st.lists(numbers, max_size=3),
+                "location": ids(bench.location.pk, bench.other_location.pk),
+                "all_matching": value("1"),
+                "q": value("415", "0"),
+                "contact_email": value("casey@fuzz.test", "CASEY@FUZZ.TEST", "casey@"),
+                "contact_phone": value("+1 415 555 0100", "+44 20 7946 0000", "555"),
+            },
+        )
+    )
     with undone():
         seen = submit(bench.client(bench.admin), bench, reverse("compliance:case_open"), form=form)
         if seen.status == 302:
             assert "success" in seen.levels, seen.describe()
-            assert seen.changed <= {"compliance.RegistrationCase", "compliance.CaseNumber", "compliance.CaseEvent",
-                                    "portal.AuditEvent"}, seen.describe()
+            assert seen.changed <= {
+                "compliance.RegistrationCase",
+                "compliance.CaseNumber",
+                "compliance.CaseEvent",
+                "portal.AuditEvent",
+            }, seen.describe()
         else:
             assert seen.status == 200 and seen.shows_error, f"refused without saying why: {seen.describe()}"
             assert not seen.changes, seen.describe()
 
 
 REGISTRATION_FIELDS = {
-    "entity_type": value(*EntityType.values), "country": value("US", "CA"),
+    "entity_type": value(*EntityType.values),
+    "country": value("US", "CA"),
     "tax_number": value("12-3456789", "00-1234567", "123456782", "123456789"),
-    "postal_code": value("94105", "M5V 1L9", "D0D 0D0"), "website": value("https://www.acme.example", "http://acme"),
-    "vertical": value(*Vertical.values), "stock_symbol": value("CSCO", "1BAD"),
-    "stock_exchange": value(*StockExchange.values), "use_case": value(*UseCase.values),
-    "monthly_volume": value(*MonthlyVolume.values), "support_phone": value("+1 415 555 0100", "+44 20 7946 0000"),
-    "opt_out_keywords": value("STOP", "QUIT", "STOP, NOT A WORD"), "help_keywords": value("HELP", "INFO"),
-    "embedded_links": value("on"), "age_gated": value("on"), "sample_3": value("Acme: a third sample. Reply STOP."),
+    "postal_code": value("94105", "M5V 1L9", "D0D 0D0"),
+    "website": value("https://www.acme.example", "http://acme"),
+    "vertical": value(*Vertical.values),
+    "stock_symbol": value("CSCO", "1BAD"),
+    "stock_exchange": value(*StockExchange.values),
+    "use_case": value(*UseCase.values),
+    "monthly_volume": value(*MonthlyVolume.values),
+    "support_phone": value("+1 415 555 0100", "+44 20 7946 0000"),
+    "opt_out_keywords": value("STOP", "QUIT", "STOP, NOT A WORD"),
+    "help_keywords": value("HELP", "INFO"),
+    "embedded_links": value("on"),
+    "age_gated": value("on"),
+    "sample_3": value("Acme: a third sample. Reply STOP."),
 }
 CUSTOMER_EDITS = {"compliance.RegistrationForm"}  # a refused submission still keeps what was typed, as a draft
 
@@ -270,8 +329,12 @@ CUSTOMER_EDITS = {"compliance.RegistrationForm"}  # a refused submission still k
 @given(data=st.data())
 def test_registration_form(bench, data):
     case = bench.cases[data.draw(st.sampled_from(["form_sent", "campaign_rejected"]))]  # brand editable, locked
-    form = data.draw(mutated({**VALID_FORM, "expected_state": case.state},
-                             {**REGISTRATION_FIELDS, "expected_state": value(case.state, "form_submitted")}))
+    form = data.draw(
+        mutated(
+            {**VALID_FORM, "expected_state": case.state},
+            {**REGISTRATION_FIELDS, "expected_state": value(case.state, "form_submitted")},
+        )
+    )
     submitting = data.draw(st.booleans())
     if submitting:
         form["submit"] = "1"
@@ -287,8 +350,11 @@ def test_registration_form(bench, data):
             assert not seen.changes, seen.describe()
         elif submitting:
             assert "success" in seen.levels and state == RegistrationCase.State.FORM_SUBMITTED, seen.describe()
-            assert seen.changed <= CUSTOMER_EDITS | {"compliance.RegistrationCase", "compliance.CaseEvent",
-                                                     "portal.AuditEvent"}, seen.describe()
+            assert seen.changed <= CUSTOMER_EDITS | {
+                "compliance.RegistrationCase",
+                "compliance.CaseEvent",
+                "portal.AuditEvent",
+            }, seen.describe()
         else:  # a draft: kept as typed, whatever is wrong with it, and the case does not move
             assert "success" in seen.levels and state == case.state, seen.describe()
             assert seen.changed <= CUSTOMER_EDITS | {"portal.AuditEvent"}, seen.describe()
@@ -303,8 +369,12 @@ def test_case_message_and_cancel_forms(bench, data):
         form = data.draw(mutated({"message-text": "When will the brand be registered?"}))
         allowed = {"compliance.CaseEvent", "portal.AuditEvent"}
     else:
-        form = data.draw(mutated({"cancel-reason": "We no longer need texting.", "expected_state": case.state},
-                                 {"expected_state": value(case.state, "completed")}))
+        form = data.draw(
+            mutated(
+                {"cancel-reason": "We no longer need texting.", "expected_state": case.state},
+                {"expected_state": value(case.state, "completed")},
+            )
+        )
         allowed = {"compliance.RegistrationCase", "compliance.CaseEvent", "compliance.CaseNumber", "portal.AuditEvent"}
     with undone():
         seen = submit(bench.client(bench.admin), bench, reverse(f"compliance:{which}", args=[case.pk]), form=form)
@@ -320,19 +390,33 @@ def test_case_message_and_cancel_forms(bench, data):
 
 
 SUPPORT_FORM = {
-    "brand-decision": "approved", "brand-registry_id": "B4K9Q2X", "brand-reason": "",
-    "brand-identity_status": "VERIFIED", "campaign-decision": "approved", "campaign-registry_id": "C4K9Q2X",
-    "campaign-reason": "", "cancel-reason": "The customer asked.", "message-text": "We are on it.",
+    "brand-decision": "approved",
+    "brand-registry_id": "B4K9Q2X",
+    "brand-reason": "",
+    "brand-identity_status": "VERIFIED",
+    "campaign-decision": "approved",
+    "campaign-registry_id": "C4K9Q2X",
+    "campaign-reason": "",
+    "cancel-reason": "The customer asked.",
+    "message-text": "We are on it.",
     "note-text": "Checked the EIN.",
 }
 SUPPORT_FIELDS = {
-    "brand-decision": value("approved", "rejected"), "campaign-decision": value("approved", "rejected"),
-    "brand-registry_id": value("B4K9Q2X", "b4k9q2x", "C4K9Q2X", ""), "campaign-registry_id": value("C4K9Q2X", ""),
-    "brand-identity_status": value("VERIFIED", "UNVERIFIED", ""), "brand-reason": value("", "EIN mismatch"),
+    "brand-decision": value("approved", "rejected"),
+    "campaign-decision": value("approved", "rejected"),
+    "brand-registry_id": value("B4K9Q2X", "b4k9q2x", "C4K9Q2X", ""),
+    "campaign-registry_id": value("C4K9Q2X", ""),
+    "brand-identity_status": value("VERIFIED", "UNVERIFIED", ""),
+    "brand-reason": value("", "EIN mismatch"),
     "campaign-reason": value("", "Samples do not match"),
 }
-SUPPORT_EDITS = {"compliance.RegistrationCase", "compliance.CaseEvent", "compliance.CaseNumber",
-                 "compliance.RegistrationForm", "portal.AuditEvent"}
+SUPPORT_EDITS = {
+    "compliance.RegistrationCase",
+    "compliance.CaseEvent",
+    "compliance.CaseNumber",
+    "compliance.RegistrationForm",
+    "portal.AuditEvent",
+}
 
 
 @FUZZ
@@ -341,11 +425,16 @@ def test_support_actions(bench, data):
     action = data.draw(st.one_of(st.sampled_from(sorted(ACTIONS)), hostile_text))
     case = data.draw(st.sampled_from(sorted(bench.cases.values(), key=lambda c: c.pk)))
     case_pk = data.draw(st.one_of(st.just(case.pk), st.integers(0, 2**64)))
-    form = data.draw(mutated({**SUPPORT_FORM, "expected_state": case.state},
-                             {**SUPPORT_FIELDS, "expected_state": value(*RegistrationCase.State.values)}))
+    form = data.draw(
+        mutated(
+            {**SUPPORT_FORM, "expected_state": case.state},
+            {**SUPPORT_FIELDS, "expected_state": value(*RegistrationCase.State.values)},
+        )
+    )
     with undone():
-        seen = submit(bench.client(bench.support), bench, f"/support/cases/{case_pk}/{quote(action, safe='')}/",
-                      form=form)
+        seen = submit(
+            bench.client(bench.support), bench, f"/support/cases/{case_pk}/{quote(action, safe='')}/", form=form
+        )
         if seen.status == 404:
             assert action not in ACTIONS or case_pk != case.pk, seen.describe()
             assert not seen.changes, seen.describe()
@@ -362,6 +451,7 @@ def test_support_actions(bench, data):
 
 # --- texting: the switch, API tokens ----------------------------------------------------------------------------
 
+
 @FUZZ
 @given(data=st.data())
 def test_business_texting_switch(bench, data):
@@ -372,8 +462,9 @@ def test_business_texting_switch(bench, data):
         if not has_addon:
             Licence.objects.filter(organisation=bench.org, sku=Licence.Sku.BUSINESS_TEXTING_ADDON).delete()
             before = fingerprint(bench.scopes)
-        seen = submit(bench.client(bench.admin), bench, reverse("texting:set_business_texting"), form=form,
-                      before=before)
+        seen = submit(
+            bench.client(bench.admin), bench, reverse("texting:set_business_texting"), form=form, before=before
+        )
         assert seen.status == 302, seen.describe()
         switched_on = ServiceSettings.objects.get(organisation=bench.org).business_texting_enabled
         if "error" in seen.levels:
@@ -409,18 +500,32 @@ UNSTORED = {401: None, 400: "malformed_request", 413: "request_too_large", 403: 
 @FUZZ
 @given(data=st.data())
 def test_send_message_api(bench, data):
-    shape = {"to": value(RECIPIENT, "+1 (416) 555-0123", "+44 20 7946 0000", "911"),
-             "body": value("Your table is ready.", "é" * 200, "x" * 1600, "   "),
-             "media": st.one_of(st.just([]), st.just(["https://example.com/a.png"]), json_values),
-             "from": value(bench.primary.e164, bench.authorised[0].e164, "+14165550199")}
+    shape = {
+        "to": value(RECIPIENT, "+1 (416) 555-0123", "+44 20 7946 0000", "911"),
+        "body": value("Your table is ready.", "é" * 200, "x" * 1600, "   "),
+        "media": st.one_of(st.just([]), st.just(["https://example.com/a.png"]), json_values),
+        "from": value(bench.primary.e164, bench.authorised[0].e164, "+14165550199"),
+    }
     body = data.draw(raw_bodies(json_object(shape)))
-    authorization = data.draw(st.one_of(st.just(f"Bearer {bench.token}"), st.just(f"Bearer {bench.token}"),
-                                        header_text.map(lambda text: f"Bearer {text}"), header_text))
+    authorization = data.draw(
+        st.one_of(
+            st.just(f"Bearer {bench.token}"),
+            st.just(f"Bearer {bench.token}"),
+            header_text.map(lambda text: f"Bearer {text}"),
+            header_text,
+        )
+    )
     version = data.draw(st.one_of(st.just(APP_VERSION), header_text))
     with undone():
         texts = Message.objects.count()
-        seen = submit(bench.client(), bench, reverse("texting:api_send_message"), body=body,
-                      HTTP_AUTHORIZATION=authorization, HTTP_X_WEBEX_APP_VERSION=version)
+        seen = submit(
+            bench.client(),
+            bench,
+            reverse("texting:api_send_message"),
+            body=body,
+            HTTP_AUTHORIZATION=authorization,
+            HTTP_X_WEBEX_APP_VERSION=version,
+        )
         answer = seen.json  # every answer is JSON
         stored = seen.changed - BOOKKEEPING
         reason = answer.get("reason")
@@ -450,18 +555,24 @@ def _signature(kind: str, body: bytes, settings) -> dict:
 @FUZZ
 @given(data=st.data())
 def test_inbound_text_webhook(bench, data, settings):
-    shape = {"message_id": value("fuzz-in-1", "carrier-" + "9" * 70), "from": value(RECIPIENT, "+44 7700 900123"),
-             "to": value(bench.primary.e164, bench.authorised[0].e164, "+14155550000"),
-             "body": value("STOP", "help", "START", "Hello there"), "media": json_values}
-    event = st.one_of(json_object(shape), st.fixed_dictionaries({"type": value("message.received"),
-                                                                 "payload": json_object(shape)}))
+    shape = {
+        "message_id": value("fuzz-in-1", "carrier-" + "9" * 70),
+        "from": value(RECIPIENT, "+44 7700 900123"),
+        "to": value(bench.primary.e164, bench.authorised[0].e164, "+14155550000"),
+        "body": value("STOP", "help", "START", "Hello there"),
+        "media": json_values,
+    }
+    event = st.one_of(
+        json_object(shape), st.fixed_dictionaries({"type": value("message.received"), "payload": json_object(shape)})
+    )
     body = data.draw(raw_bodies(event))
     signature = data.draw(st.sampled_from(SIGNATURES))
     with undone():
         texts = Message.objects.count()
         newest = Message.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-        seen = submit(bench.client(), bench, reverse("texting:api_inbound"), body=body,
-                      **_signature(signature, body, settings))
+        seen = submit(
+            bench.client(), bench, reverse("texting:api_inbound"), body=body, **_signature(signature, body, settings)
+        )
         answer = seen.json
         if signature != "signed":
             assert seen.status == 401 and not seen.changes, seen.describe()
@@ -481,38 +592,84 @@ def test_carrier_callbacks(bench, data, settings):
     order_number = bench.order.lines.first().number.e164
     endpoints = {
         "provisioning:number_order_callback": (
-            st.fixed_dictionaries({"type": value("number_order.updated"), "payload": json_object({
-                "order_id": value("fuzz-order-1"), "reference": value(str(bench.order.pk)),
-                "status": value("completed", "pending"),
-                "numbers": st.lists(json_object({"e164": value(order_number, bench.primary.e164),
-                                                 "status": value("authorised", "rejected"),
-                                                 "reason": value("Not a mobile-capable number")}), max_size=3)})}),
-            {"provisioning.OrderLine", "provisioning.OrderChunk", "provisioning.AuthorisationOrder",
-             "provisioning.PhoneNumber", "portal.AuditEvent"}, 403),
+            st.fixed_dictionaries(
+                {
+                    "type": value("number_order.updated"),
+                    "payload": json_object(
+                        {
+                            "order_id": value("fuzz-order-1"),
+                            "reference": value(str(bench.order.pk)),
+                            "status": value("completed", "pending"),
+                            "numbers": st.lists(
+                                json_object(
+                                    {
+                                        "e164": value(order_number, bench.primary.e164),
+                                        "status": value("authorised", "rejected"),
+                                        "reason": value("Not a mobile-capable number"),
+                                    }
+                                ),
+                                max_size=3,
+                            ),
+                        }
+                    ),
+                }
+            ),
+            {
+                "provisioning.OrderLine",
+                "provisioning.OrderChunk",
+                "provisioning.AuthorisationOrder",
+                "provisioning.PhoneNumber",
+                "portal.AuditEvent",
+            },
+            403,
+        ),
         "compliance:registration_callback": (
-            st.fixed_dictionaries({"type": value("brand.updated", "campaign.updated"), "payload": json_object({
-                "brand_id": value(brand_case.brand_registry_id, "BNEW001"),
-                "campaign_id": value(campaign_case.campaign_registry_id, "CNEW001"),
-                "reference": value(brand_case.brand_reference, campaign_case.campaign_reference,
-                                   f"case-{brand_case.pk}-brand-²"),
-                "status": value("APPROVED", "REJECTED", "ACTIVE", "PENDING", "approved"),
-                "reason": value("", "EIN mismatch"), "identity_status": value("VERIFIED", "UNVERIFIED")})}),
+            st.fixed_dictionaries(
+                {
+                    "type": value("brand.updated", "campaign.updated"),
+                    "payload": json_object(
+                        {
+                            "brand_id": value(brand_case.brand_registry_id, "BNEW001"),
+                            "campaign_id": value(campaign_case.campaign_registry_id, "CNEW001"),
+                            "reference": value(
+                                brand_case.brand_reference,
+                                campaign_case.campaign_reference,
+                                f"case-{brand_case.pk}-brand-²",
+                            ),
+                            "status": value("APPROVED", "REJECTED", "ACTIVE", "PENDING", "approved"),
+                            "reason": value("", "EIN mismatch"),
+                            "identity_status": value("VERIFIED", "UNVERIFIED"),
+                        }
+                    ),
+                }
+            ),
             {"compliance.RegistrationCase", "compliance.CaseEvent", "compliance.CaseNumber", "portal.AuditEvent"},
-            403),
+            403,
+        ),
         "texting:carrier_message_callback": (
-            st.fixed_dictionaries({"type": value("message.updated"), "payload": json_object({
-                "message_id": value("carrier-msg-1", "m" * 80), "reference": value(bench.text.reference,
-                                                                                   "texting-message-²"),
-                "status": value("sent", "delivered", "failed", "queued"), "reason": value("Handset off")})}),
-            {"texting.Message"}, 401),
+            st.fixed_dictionaries(
+                {
+                    "type": value("message.updated"),
+                    "payload": json_object(
+                        {
+                            "message_id": value("carrier-msg-1", "m" * 80),
+                            "reference": value(bench.text.reference, "texting-message-²"),
+                            "status": value("sent", "delivered", "failed", "queued"),
+                            "reason": value("Handset off"),
+                        }
+                    ),
+                }
+            ),
+            {"texting.Message"},
+            401,
+        ),
     }
     name = data.draw(st.sampled_from(sorted(endpoints)))
     shaped, allowed, unsigned_status = endpoints[name]
     body = data.draw(raw_bodies(shaped))
     signature = data.draw(st.sampled_from(SIGNATURES))
     with undone():
-        seen = submit(bench.client(), bench, reverse(name), body=body,
-                      **_signature(signature, body, settings))
+        seen = submit(bench.client(), bench, reverse(name), body=body, **_signature(signature, body, settings))
         if signature != "signed":
             assert seen.status == unsigned_status and not seen.changes, seen.describe()
         elif seen.status == 200:

@@ -21,8 +21,8 @@ declare the new view below (copy the entry of a similar view: the building block
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 from urllib.parse import urlencode
 
 import pytest
@@ -52,8 +52,13 @@ SUPPORT_SEES_ALL = "Cisco PSTN support staff work every organisation's cases (su
 
 
 def roles(anonymous, end_user, readonly_admin, full_admin, support):
-    return {"anonymous": anonymous, "end_user": end_user, "readonly_admin": readonly_admin,
-            "full_admin": full_admin, "support": support}
+    return {
+        "anonymous": anonymous,
+        "end_user": end_user,
+        "readonly_admin": readonly_admin,
+        "full_admin": full_admin,
+        "support": support,
+    }
 
 
 def everyone(expectation):
@@ -100,9 +105,14 @@ def _uid(user) -> str:
 
 def _signed_callback(w: World):
     chunk = w.other.order.chunks.first()
-    return {"type": "number_order.updated", "payload": {"order_id": chunk.carrier_order_id, "status": "completed",
-                                                       "numbers": [{"e164": w.other.numbers[0].e164,
-                                                                    "status": "rejected", "reason": "forged"}]}}
+    return {
+        "type": "number_order.updated",
+        "payload": {
+            "order_id": chunk.carrier_order_id,
+            "status": "completed",
+            "numbers": [{"e164": w.other.numbers[0].e164, "status": "rejected", "reason": "forged"}],
+        },
+    }
 
 
 # --- THE TABLE: every URL name of the project, and what each role must get ----------------------------------------
@@ -116,108 +126,174 @@ EXPECTED: dict[str, Target] = {
     "portal:user": Target.of(ORG_OBJECT, kwargs=lambda w: {"pk": w.other.admin.pk}),
     "portal:audit_log": Target.of(ORG_PAGE),
     "portal:switch_organisation": Target.of(
-        (roles(LOGIN, 403, 403, 403, ByDesign(OK, "support staff choose any organisation to look at")),
-         roles(LOGIN, 403, 403, 403, ByDesign(REDIRECT, "support staff switch to any organisation (audited)"))),
-        query=lambda w: {"q": w.other.org.name}, data=lambda w: {"organisation": w.other.org.pk}),
+        (
+            roles(LOGIN, 403, 403, 403, ByDesign(OK, "support staff choose any organisation to look at")),
+            roles(LOGIN, 403, 403, 403, ByDesign(REDIRECT, "support staff switch to any organisation (audited)")),
+        ),
+        query=lambda w: {"q": w.other.org.name},
+        data=lambda w: {"organisation": w.other.org.pk},
+    ),
     # Provisioning: locations, numbers, the Authorize wizard, orders.
     "provisioning:locations": Target.of(ORG_PAGE),
-    "provisioning:location": Target.of(ORG_OBJECT, kwargs=lambda w: {"pk": w.other.location.pk},
-                                       query=lambda w: {"q": w.other.numbers[0].e164[-4:]}),
+    "provisioning:location": Target.of(
+        ORG_OBJECT, kwargs=lambda w: {"pk": w.other.location.pk}, query=lambda w: {"q": w.other.numbers[0].e164[-4:]}
+    ),
     "provisioning:calling_pstn": Target.of(ORG_PAGE),
     "provisioning:authorize": Target.of(
         (roles(LOGIN, 403, 403, 404, 403), roles(LOGIN, 403, 403, 404, 403)),
-        query=lambda w: {"location": w.other.location.pk}, hx_target="wizard-numbers"),
+        query=lambda w: {"location": w.other.location.pk},
+        hx_target="wizard-numbers",
+    ),
     "provisioning:authorize_selection": Target.of(
         (everyone(405), roles(LOGIN, 403, 403, 404, 403)),
-        data=lambda w: {"location": w.other.location.pk, "op": "toggle", "id": w.other.authorisable.pk,
-                        "number": w.other.authorisable.pk}),
+        data=lambda w: {
+            "location": w.other.location.pk,
+            "op": "toggle",
+            "id": w.other.authorisable.pk,
+            "number": w.other.authorisable.pk,
+        },
+    ),
     "provisioning:authorize_summary": Target.of(
         (roles(LOGIN, 403, 403, REDIRECT, 403), roles(LOGIN, 403, 403, REDIRECT, 403)),
-        note="the selection lives in the session and only ever holds the home organisation's numbers"),
+        note="the selection lives in the session and only ever holds the home organisation's numbers",
+    ),
     "provisioning:authorize_submit": Target.of(
-        POST_ONLY_MANAGE, data=lambda w: {"token": str(w.other.order.submission_token)},
-        note="the other organisation's order token finds nothing: back to the summary, no order placed"),
+        POST_ONLY_MANAGE,
+        data=lambda w: {"token": str(w.other.order.submission_token)},
+        note="the other organisation's order token finds nothing: back to the summary, no order placed",
+    ),
     "provisioning:orders": Target.of(ORG_PAGE),
     "provisioning:order": Target.of(ORG_OBJECT, kwargs=lambda w: {"pk": w.other.order.pk}, hx_target="order-live"),
     "provisioning:number_order_callback": Target.of(MACHINE_SIGNED, json=_signed_callback),
     # Compliance: the customer's 10DLC cases, the support console, the registry callback.
     "compliance:cases": Target.of(ORG_PAGE),
     "compliance:case_open": Target.of(
-        MANAGE_PAGE, query=lambda w: {"location": w.other.location.pk},
-        data=lambda w: {"numbers": [n.pk for n in w.other.numbers[:2]], "contact_name": "Mallory",
-                        "contact_email": "mallory@alderhome.test"},
-        note="the other organisation's numbers are refused with a message on the form; no case opens"),
-    "compliance:case": Target.of(ORG_OBJECT, kwargs=lambda w: {"pk": w.other.case.pk},
-                                 query=lambda w: {"seen": "opened"}),
-    "compliance:case_form": Target.of(MANAGE_POST_OBJECT, kwargs=lambda w: {"pk": w.other.case.pk},
-                                      data=lambda w: {"legal_name": "Hijacked", "submit": "1"}),
-    "compliance:case_message": Target.of(MANAGE_POST_OBJECT, kwargs=lambda w: {"pk": w.other.case.pk},
-                                         data=lambda w: {"message-text": "Hello from elsewhere"}),
-    "compliance:case_cancel": Target.of(MANAGE_POST_OBJECT, kwargs=lambda w: {"pk": w.other.case.pk},
-                                        data=lambda w: {"cancel-reason": "Cancelled by a stranger"}),
+        MANAGE_PAGE,
+        query=lambda w: {"location": w.other.location.pk},
+        data=lambda w: {
+            "numbers": [n.pk for n in w.other.numbers[:2]],
+            "contact_name": "Mallory",
+            "contact_email": "mallory@alderhome.test",
+        },
+        note="the other organisation's numbers are refused with a message on the form; no case opens",
+    ),
+    "compliance:case": Target.of(
+        ORG_OBJECT, kwargs=lambda w: {"pk": w.other.case.pk}, query=lambda w: {"seen": "opened"}
+    ),
+    "compliance:case_form": Target.of(
+        MANAGE_POST_OBJECT,
+        kwargs=lambda w: {"pk": w.other.case.pk},
+        data=lambda w: {"legal_name": "Hijacked", "submit": "1"},
+    ),
+    "compliance:case_message": Target.of(
+        MANAGE_POST_OBJECT,
+        kwargs=lambda w: {"pk": w.other.case.pk},
+        data=lambda w: {"message-text": "Hello from elsewhere"},
+    ),
+    "compliance:case_cancel": Target.of(
+        MANAGE_POST_OBJECT,
+        kwargs=lambda w: {"pk": w.other.case.pk},
+        data=lambda w: {"cancel-reason": "Cancelled by a stranger"},
+    ),
     "compliance:support_queue": Target.of(
-        (roles(LOGIN, 403, 403, 403, ByDesign(OK, SUPPORT_SEES_ALL)),
-         roles(LOGIN, 403, 403, 403, ByDesign(OK, SUPPORT_SEES_ALL))),
-        query=lambda w: {"organisation": w.other.org.pk, "state": "all"}),
+        (
+            roles(LOGIN, 403, 403, 403, ByDesign(OK, SUPPORT_SEES_ALL)),
+            roles(LOGIN, 403, 403, 403, ByDesign(OK, SUPPORT_SEES_ALL)),
+        ),
+        query=lambda w: {"organisation": w.other.org.pk, "state": "all"},
+    ),
     "compliance:support_case": Target.of(
-        (roles(LOGIN, 403, 403, 403, ByDesign(OK, SUPPORT_SEES_ALL)),
-         roles(LOGIN, 403, 403, 403, ByDesign(OK, SUPPORT_SEES_ALL))),
-        kwargs=lambda w: {"pk": w.other.case.pk}),
+        (
+            roles(LOGIN, 403, 403, 403, ByDesign(OK, SUPPORT_SEES_ALL)),
+            roles(LOGIN, 403, 403, 403, ByDesign(OK, SUPPORT_SEES_ALL)),
+        ),
+        kwargs=lambda w: {"pk": w.other.case.pk},
+    ),
     "compliance:support_action": Target.of(
-        (roles(LOGIN, 403, 403, 403, ByDesign(405, "support actions are POST only")),
-         roles(LOGIN, 403, 403, 403, ByDesign(REDIRECT, SUPPORT_SEES_ALL))),
-        kwargs=lambda w: {"pk": w.other.case.pk, "action": "note"}, data=lambda w: {"note-text": "Internal"}),
+        (
+            roles(LOGIN, 403, 403, 403, ByDesign(405, "support actions are POST only")),
+            roles(LOGIN, 403, 403, 403, ByDesign(REDIRECT, SUPPORT_SEES_ALL)),
+        ),
+        kwargs=lambda w: {"pk": w.other.case.pk, "action": "note"},
+        data=lambda w: {"note-text": "Internal"},
+    ),
     "compliance:registration_callback": Target.of(
-        MACHINE_SIGNED, json=lambda w: {"type": "brand.updated", "payload": {
-            "brand_id": "BFORGED", "reference": f"case-{w.other.case.pk}-brand-1", "status": "approved"}}),
+        MACHINE_SIGNED,
+        json=lambda w: {
+            "type": "brand.updated",
+            "payload": {"brand_id": "BFORGED", "reference": f"case-{w.other.case.pk}-brand-1", "status": "approved"},
+        },
+    ),
     # Texting: the switch, activity, API tokens, the messaging API and its callbacks.
     "texting:service_settings": Target.of(ORG_PAGE),
     "texting:set_business_texting": Target.of(
-        (roles(LOGIN, 403, 403, 405, 403), roles(LOGIN, 403, 403, REDIRECT, 403)), data=lambda w: {"enabled": "on"},
-        note="acts on the requester's own organisation only (it is already on: nothing changes)"),
-    "texting:activity": Target.of(ORG_PAGE, query=lambda w: {"number": w.other.numbers[2].e164},
-                                  hx_target="texts"),
+        (roles(LOGIN, 403, 403, 405, 403), roles(LOGIN, 403, 403, REDIRECT, 403)),
+        data=lambda w: {"enabled": "on"},
+        note="acts on the requester's own organisation only (it is already on: nothing changes)",
+    ),
+    "texting:activity": Target.of(ORG_PAGE, query=lambda w: {"number": w.other.numbers[2].e164}, hx_target="texts"),
     "texting:api_tokens": Target.of(ORG_PAGE),
     "texting:issue_api_token": Target.of(
         (roles(LOGIN, 403, 403, 405, 403), roles(LOGIN, 403, 403, 422, 403)),
         data=lambda w: {"email": w.other.end_user.email, "label": "stolen"},
-        note="a token for another organisation's user is refused (422) and nothing is issued"),
+        note="a token for another organisation's user is refused (422) and nothing is issued",
+    ),
     "texting:revoke_api_token": Target.of(MANAGE_POST_OBJECT, kwargs=lambda w: {"pk": w.other.token_row.pk}),
     "texting:api_send_message": Target.of(
-        MACHINE_API, json=lambda w: {"to": w.other.recipient, "body": "hi", "from": w.other.numbers[2].e164}),
+        MACHINE_API, json=lambda w: {"to": w.other.recipient, "body": "hi", "from": w.other.numbers[2].e164}
+    ),
     "texting:api_inbound": Target.of(
-        MACHINE_API, json=lambda w: {"message_id": "forged-1", "from": "+14165550123",
-                                     "to": w.other.numbers[2].e164, "body": "STOP"}),
+        MACHINE_API,
+        json=lambda w: {
+            "message_id": "forged-1",
+            "from": "+14165550123",
+            "to": w.other.numbers[2].e164,
+            "body": "STOP",
+        },
+    ),
     "texting:carrier_message_callback": Target.of(
-        MACHINE_API, json=lambda w: {"type": "message.updated", "payload": {
-            "message_id": "M1", "reference": f"message-{w.other.texts[0].pk}", "status": "failed"}}),
+        MACHINE_API,
+        json=lambda w: {
+            "type": "message.updated",
+            "payload": {"message_id": "M1", "reference": f"message-{w.other.texts[0].pk}", "status": "failed"},
+        },
+    ),
     # Django's sign-in and password pages (ours: templates/registration/).
-    "login": Target.of((everyone(OK), everyone(OK)),
-                       data=lambda w: {"username": w.other.admin.email, "password": "guess"},
-                       note="a wrong password re-shows the form (and is audited)"),
+    "login": Target.of(
+        (everyone(OK), everyone(OK)),
+        data=lambda w: {"username": w.other.admin.email, "password": "guess"},
+        note="a wrong password re-shows the form (and is audited)",
+    ),
     "logout": Target.of((everyone(405), everyone(SIGNED_OUT))),
-    "password_change": Target.of(SIGNED_IN_PAGE, data=lambda w: {"old_password": "wrong", "new_password1": "x",
-                                                                 "new_password2": "y"}),
+    "password_change": Target.of(
+        SIGNED_IN_PAGE, data=lambda w: {"old_password": "wrong", "new_password1": "x", "new_password2": "y"}
+    ),
     "password_change_done": Target.of((SIGNED_IN_PAGE[0], roles(LOGIN, 405, 405, 405, 405))),
-    "password_reset": Target.of((everyone(OK), everyone(REDIRECT)), data=lambda w: {"email": w.other.admin.email},
-                                note="always 'check your email', whether the address exists or not"),
+    "password_reset": Target.of(
+        (everyone(OK), everyone(REDIRECT)),
+        data=lambda w: {"email": w.other.admin.email},
+        note="always 'check your email', whether the address exists or not",
+    ),
     "password_reset_done": Target.of(PUBLIC_GET_ONLY),
     "password_reset_confirm": Target.of(
-        (everyone(OK), everyone(OK)), kwargs=lambda w: {"uidb64": _uid(w.other.admin), "token": "set-password"},
+        (everyone(OK), everyone(OK)),
+        kwargs=lambda w: {"uidb64": _uid(w.other.admin), "token": "set-password"},
         data=lambda w: {"new_password1": "Hijacked-Passw0rd!", "new_password2": "Hijacked-Passw0rd!"},
-        note="a forged token shows 'link expired'; the password does not change"),
+        note="a forged token shows 'link expired'; the password does not change",
+    ),
     "password_reset_complete": Target.of(PUBLIC_GET_ONLY),
 }
 
 # Patterns deliberately not swept, with the reason.
 EXCLUDED_NAMESPACES = {
     "admin": "Django's admin site: staff only (is_staff), guarded by Django's own admin permissions, not by "
-             "organisation; not part of Control Hub",
+    "organisation; not part of Control Hub",
 }
 # Static files are served by WhiteNoise (middleware), not through the URL resolver, so they never appear here.
 
 
 # --- walking the resolver -----------------------------------------------------------------------------------------
+
 
 def url_patterns(resolver=None, namespace=None):
     """(name, pattern) for every named URL pattern, through includes."""
@@ -252,6 +328,7 @@ def test_every_url_pattern_has_declared_expectations():
 
 
 # --- the sweep ----------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Outcome:
@@ -341,12 +418,19 @@ def test_an_api_token_cannot_send_from_another_organisations_number(client, worl
     sender is refused (403) and nothing is stored."""
     scopes = {world.home.org.pk: "home", world.other.org.pk: "other"}
     before = fingerprint(scopes)
-    response = client.post(reverse("texting:api_send_message"), content_type="application/json",
-                           data={"to": world.home.recipient, "body": "hi", "from": world.other.numbers[2].e164},
-                           HTTP_AUTHORIZATION=f"Bearer {world.home.token}", HTTP_X_WEBEX_APP_VERSION="42.12.0.1")
+    response = client.post(
+        reverse("texting:api_send_message"),
+        content_type="application/json",
+        data={"to": world.home.recipient, "body": "hi", "from": world.other.numbers[2].e164},
+        HTTP_AUTHORIZATION=f"Bearer {world.home.token}",
+        HTTP_X_WEBEX_APP_VERSION="42.12.0.1",
+    )
     assert response.status_code == 403 and response.json()["reason"] == "number_not_in_organisation"
-    assert not [m for m in world.other.markers if m in response.content.decode()
-                and m != world.other.numbers[2].e164 and m != world.other.numbers[2].e164]
+    assert not [
+        m
+        for m in world.other.markers
+        if m in response.content.decode() and m != world.other.numbers[2].e164 and m != world.other.numbers[2].e164
+    ]
     after = fingerprint(scopes)
     assert differences(before, after, {"other", "global"}) == []
 
@@ -358,11 +442,23 @@ def test_the_leak_detector_sees_an_organisations_data_on_its_own_pages(world):
     own = client_for("full_admin", World(home=world.other, other=world.home, support=world.support))
     unseen = []
     for name, target in EXPECTED.items():
-        if target.get["full_admin"] in (OK, 404) and target.json is None and name.split(":")[0] != "texting" \
-                or name in ("texting:activity", "texting:api_tokens"):
+        if (
+            target.get["full_admin"] in (OK, 404)
+            and target.json is None
+            and name.split(":")[0] != "texting"
+            or name in ("texting:activity", "texting:api_tokens")
+        ):
             response, sent = _request(own, "get", name, target, world)
             if response.status_code == 200 and not _leaks(response, world.other.markers, sent):
                 unseen.append(name)
     # Pages that show no organisation data at all (sign-in, health check, ...) are expected here, nothing else.
-    assert set(unseen) <= {"healthz", "login", "password_reset", "password_reset_done", "password_reset_confirm",
-                           "password_reset_complete", "password_change", "password_change_done"}, unseen
+    assert set(unseen) <= {
+        "healthz",
+        "login",
+        "password_reset",
+        "password_reset_done",
+        "password_reset_confirm",
+        "password_reset_complete",
+        "password_change",
+        "password_change_done",
+    }, unseen

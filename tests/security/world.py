@@ -80,32 +80,65 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
 
     # A 10DLC case for two authorised numbers; support sends the registration form.
     with capture_on_commit(execute=True):
-        case = case_actions.open_case(org, admin, [n.pk for n in authorised[:2]], contact_name=f"{tag} Contact",
-                                      contact_email=f"contact@{tag.lower()}.test", note=f"{tag} case note")
+        case = case_actions.open_case(
+            org,
+            admin,
+            [n.pk for n in authorised[:2]],
+            contact_name=f"{tag} Contact",
+            contact_email=f"contact@{tag.lower()}.test",
+            note=f"{tag} case note",
+        )
         case = case_actions.send_registration_form(case, support)
 
     # Business texting: the switch on, the end user's primary number registered (what a completed case leads to),
     # a text out and a text in, and an API token for the end user.
     primary = authorised[2]
-    PhoneNumber.objects.filter(pk=primary.pk).update(assigned_user=end_user, is_primary=True,
-                                                     texting_state=PhoneNumber.TextingState.REGISTERED)
+    PhoneNumber.objects.filter(pk=primary.pk).update(
+        assigned_user=end_user, is_primary=True, texting_state=PhoneNumber.TextingState.REGISTERED
+    )
     with capture_on_commit(execute=True):
         texting_actions.set_business_texting(org, admin, True)
         sent = texting_actions.send_text(end_user, to=recipient, body=f"{tag} outbound secret", app_version=APP_VERSION)
-        received, _ = texting_actions.receive_text(carrier_message_id=f"{tag}-in-1", sender=recipient,
-                                                   recipient=primary.e164, body=f"{tag} inbound secret")
+        received, _ = texting_actions.receive_text(
+            carrier_message_id=f"{tag}-in-1", sender=recipient, recipient=primary.e164, body=f"{tag} inbound secret"
+        )
     token_row, token = texting_actions.issue_api_token(org, admin, end_user, label=f"{tag} integration")
 
     numbers = list(PhoneNumber.objects.filter(location__organisation=org).order_by("e164"))
-    markers = [org.name, location.name, other_location.name, f"{tag} Administrator", f"{tag} Contact",
-               f"{tag} case note", f"{tag} outbound secret", f"{tag} inbound secret", f"{tag} integration",
-               recipient, display_tn(recipient), token_row.hint]
+    markers = [
+        org.name,
+        location.name,
+        other_location.name,
+        f"{tag} Administrator",
+        f"{tag} Contact",
+        f"{tag} case note",
+        f"{tag} outbound secret",
+        f"{tag} inbound secret",
+        f"{tag} integration",
+        recipient,
+        display_tn(recipient),
+        token_row.hint,
+    ]
     markers += [u.email for u in (admin, readonly, end_user)] + [case.contact_email]
     for number in numbers:
         markers += [number.e164, display_tn(number.e164)]
-    return Side(tag=tag, org=org, location=location, other_location=other_location, numbers=numbers, admin=admin,
-                readonly=readonly, end_user=end_user, order=order, case=case, token_row=token_row, token=token,
-                texts=[sent, received], recipient=recipient, markers=markers)
+    return Side(
+        tag=tag,
+        org=org,
+        location=location,
+        other_location=other_location,
+        numbers=numbers,
+        admin=admin,
+        readonly=readonly,
+        end_user=end_user,
+        order=order,
+        case=case,
+        token_row=token_row,
+        token=token,
+        texts=[sent, received],
+        recipient=recipient,
+        markers=markers,
+    )
 
 
 def build_world(capture_on_commit) -> World:
@@ -124,8 +157,12 @@ def client_for(role: str, world: World):
     from django.test import Client
 
     client = Client()
-    user = {"end_user": world.home.end_user, "readonly_admin": world.home.readonly, "full_admin": world.home.admin,
-            "support": world.support}.get(role)
+    user = {
+        "end_user": world.home.end_user,
+        "readonly_admin": world.home.readonly,
+        "full_admin": world.home.admin,
+        "support": world.support,
+    }.get(role)
     if user is not None:
         client.force_login(user)
     if role == "support":

@@ -35,8 +35,12 @@ def post_text(api, token, payload, version=APP_VERSION):
 def post_inbound(api, settings, payload, *, signature=None):
     raw = json.dumps(payload).encode()
     signature = signature if signature is not None else sign_webhook_body(raw, settings.CARRIER_WEBHOOK_SECRET)
-    return api.post(INBOUND_URL, data=raw, content_type="application/json",
-                    **{f"HTTP_{SIGNATURE_HEADER.upper().replace('-', '_')}": signature})
+    return api.post(
+        INBOUND_URL,
+        data=raw,
+        content_type="application/json",
+        **{f"HTTP_{SIGNATURE_HEADER.upper().replace('-', '_')}": signature},
+    )
 
 
 def test_urls_are_the_documented_ones():
@@ -94,13 +98,21 @@ def test_another_organisations_number_is_refused_and_not_stored(api, org, other_
     assert not Message.objects.exists()
 
 
-@pytest.mark.parametrize("payload,version,status,reason", [
-    ({"to": "+44 7911 123456", "body": "hi"}, APP_VERSION, 422, "international_destination"),
-    ({"to": "12", "body": "hi"}, APP_VERSION, 422, "invalid_destination"),
-    ({"to": RECIPIENT, "body": "hi", "media": ["https://example.com/a.png"]}, APP_VERSION, 422, "media_not_supported"),
-    ({"to": RECIPIENT, "body": "hi"}, "42.11.0", 403, "app_version_too_old"),
-    ({"to": RECIPIENT, "body": ""}, APP_VERSION, 422, "empty_body"),
-])
+@pytest.mark.parametrize(
+    "payload,version,status,reason",
+    [
+        ({"to": "+44 7911 123456", "body": "hi"}, APP_VERSION, 422, "international_destination"),
+        ({"to": "12", "body": "hi"}, APP_VERSION, 422, "invalid_destination"),
+        (
+            {"to": RECIPIENT, "body": "hi", "media": ["https://example.com/a.png"]},
+            APP_VERSION,
+            422,
+            "media_not_supported",
+        ),
+        ({"to": RECIPIENT, "body": "hi"}, "42.11.0", 403, "app_version_too_old"),
+        ({"to": RECIPIENT, "body": ""}, APP_VERSION, 422, "empty_body"),
+    ],
+)
 def test_refusals_answer_a_reason_and_are_stored_blocked(api, org, admin, payload, version, status, reason):
     user, _ = make_texter(org)
     response = post_text(api, issue_token(admin, user), payload, version=version)
@@ -123,7 +135,8 @@ def test_unreadable_requests_are_refused(api, org, admin):
     token = issue_token(admin, user)
     auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
     assert api.post(SEND_URL, data="not json", content_type="application/json", **auth).json()["reason"] == (
-        "malformed_request")
+        "malformed_request"
+    )
     assert api.post(SEND_URL, data="[1, 2]", content_type="application/json", **auth).status_code == 400
     big = json.dumps({"to": RECIPIENT, "body": "a" * 70_000})
     assert api.post(SEND_URL, data=big, content_type="application/json", **auth).status_code == 413
@@ -132,6 +145,7 @@ def test_unreadable_requests_are_refused(api, org, admin):
 
 
 # --- inbound ---------------------------------------------------------------------------------------------------
+
 
 def test_an_inbound_text_needs_the_carrier_signature(api, org, settings):
     _, number = make_texter(org)
@@ -161,21 +175,26 @@ def test_inbound_for_a_number_not_ours_is_refused(api, org, settings):
     assert response.status_code == 404 and response.json()["reason"] == "unknown_number"
 
 
-@pytest.mark.parametrize("sender,media,reason", [
-    ("+447911123456", None, "international_sender"),
-    ("not a number", None, "invalid_sender"),
-    (RECIPIENT, ["https://example.com/a.png"], "media_not_supported"),
-])
+@pytest.mark.parametrize(
+    "sender,media,reason",
+    [
+        ("+447911123456", None, "international_sender"),
+        ("not a number", None, "invalid_sender"),
+        (RECIPIENT, ["https://example.com/a.png"], "media_not_supported"),
+    ],
+)
 def test_inbound_international_or_media_is_stored_blocked(api, org, settings, sender, media, reason):
     _, number = make_texter(org)
-    response = post_inbound(api, settings, {"message_id": f"M-{reason}", "from": sender, "to": number.e164,
-                                            "body": "STOP", "media": media})
+    response = post_inbound(
+        api, settings, {"message_id": f"M-{reason}", "from": sender, "to": number.e164, "body": "STOP", "media": media}
+    )
     assert response.status_code == 201 and response.json()["reason"] == reason
     assert Message.objects.get().blocked_reason == reason
     assert not OptOut.objects.exists()  # a blocked text is not acted on
 
 
 # --- STOP, START, HELP -----------------------------------------------------------------------------------------
+
 
 def replies_to(party):
     return list(Message.objects.filter(other_party=party, is_automatic_reply=True).order_by("id"))
@@ -196,8 +215,9 @@ def test_opt_out_and_back_in(api, org, admin, settings):
     inbound = iter(range(100))
 
     def text_in(body):
-        return post_inbound(api, settings, {"message_id": f"M{next(inbound)}", "from": RECIPIENT,
-                                            "to": number.e164, "body": body})
+        return post_inbound(
+            api, settings, {"message_id": f"M{next(inbound)}", "from": RECIPIENT, "to": number.e164, "body": body}
+        )
 
     assert text_in("STOP").status_code == 201
     confirmation = replies_to(RECIPIENT)
@@ -265,14 +285,17 @@ def test_issuing_and_revoking_tokens_is_audited(org, admin):
     issue_token(admin, user)
     revoke_api_token(org, admin, ApiToken.objects.get().pk)
     revoke_api_token(org, admin, ApiToken.objects.get().pk)  # twice: changes nothing
-    assert list(AuditEvent.objects.filter(organisation=org, action__startswith="texting.")
-                .values_list("action", flat=True).order_by("id")) == [
-        "texting.api_token.issued", "texting.api_token.revoked"]
+    assert list(
+        AuditEvent.objects.filter(organisation=org, action__startswith="texting.")
+        .values_list("action", flat=True)
+        .order_by("id")
+    ) == ["texting.api_token.issued", "texting.api_token.revoked"]
 
 
 def test_stop_and_help_use_the_replies_registered_in_the_campaign(org):
     from compliance.models import RegistrationCase
     from tests.compliance.factories import VALID_FORM, make_case
+
     _, number = make_texter(org)
     make_case(org, RegistrationCase.State.COMPLETED, numbers=[number])
     receive_text(carrier_message_id="M1", sender=RECIPIENT, recipient=number.e164, body="HELP")
@@ -283,6 +306,7 @@ def test_stop_and_help_use_the_replies_registered_in_the_campaign(org):
 def test_the_checklist_follows_the_app_version_the_users_app_reports(api, org, admin):
     """An outdated app is refused and counted on the Business Texting checklist; once the user's app reports an
     upgrade, the checklist counts them as up to date. A garbled version header changes nothing."""
+
     def app_check():
         return next(r for r in check_eligibility(org).requirements if r.key == "webex_app_version")
 

@@ -41,9 +41,13 @@ def test_texts_reach_the_carrier_through_a_real_worker(carrier_sim, celery_worke
     api = Client()
     ids = []
     for to in ("+1 415 555 0123", "+1 415 555 0000"):  # the simulator fails destinations ending 0000
-        response = api.post("/api/texting/messages", data=json.dumps({"to": to, "body": "Your order shipped."}),
-                            content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}",
-                            HTTP_X_WEBEX_APP_VERSION=APP_VERSION)
+        response = api.post(
+            "/api/texting/messages",
+            data=json.dumps({"to": to, "body": "Your order shipped."}),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+            HTTP_X_WEBEX_APP_VERSION=APP_VERSION,
+        )
         assert response.status_code == 202
         ids.append(response.json()["id"])
     assert wait_for(lambda: all(final(i) for i in ids)), list(Message.objects.values_list("status", flat=True))
@@ -109,8 +113,9 @@ def test_stale_texts_are_resumed_by_the_periodic_task(carrier_sim, admin):
 
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
-def test_the_carrier_callback_delivers_the_status_and_duplicates_are_harmless(carrier_sim, live_server, settings,
-                                                                              admin):
+def test_the_carrier_callback_delivers_the_status_and_duplicates_are_harmless(
+    carrier_sim, live_server, settings, admin
+):
     settings.CARRIER_CALLBACK_BASE_URL = live_server.url
     carrier_sim.set_faults(delay_seconds=0.3, duplicate_callbacks=True)
     user, _ = make_texter(admin.organisation)
@@ -126,8 +131,12 @@ def test_the_carrier_callback_delivers_the_status_and_duplicates_are_harmless(ca
 def post_callback(client, settings, payload, signature=None):
     raw = json.dumps({"type": "message.updated", "id": payload.get("message_id"), "payload": payload}).encode()
     signature = signature if signature is not None else sign_webhook_body(raw, settings.CARRIER_WEBHOOK_SECRET)
-    return client.post(CALLBACK_URL, data=raw, content_type="application/json",
-                       **{f"HTTP_{SIGNATURE_HEADER.upper().replace('-', '_')}": signature})
+    return client.post(
+        CALLBACK_URL,
+        data=raw,
+        content_type="application/json",
+        **{f"HTTP_{SIGNATURE_HEADER.upper().replace('-', '_')}": signature},
+    )
 
 
 @pytest.mark.django_db
@@ -150,9 +159,19 @@ def test_callbacks_are_verified_and_applied_in_order_only(client, settings, admi
     unknown = {"message_id": "MZZZ", "reference": "texting-message-999999", "status": "delivered"}
     assert post_callback(client, settings, unknown).json() == {"applied": False}
     raw = b'{"payload": {"status": 1}}'
-    assert client.post(CALLBACK_URL, data=raw, content_type="application/json",
-                       **{f"HTTP_{SIGNATURE_HEADER.upper().replace('-', '_')}":
-                          sign_webhook_body(raw, settings.CARRIER_WEBHOOK_SECRET)}).status_code == 400
+    assert (
+        client.post(
+            CALLBACK_URL,
+            data=raw,
+            content_type="application/json",
+            **{
+                f"HTTP_{SIGNATURE_HEADER.upper().replace('-', '_')}": sign_webhook_body(
+                    raw, settings.CARRIER_WEBHOOK_SECRET
+                )
+            },
+        ).status_code
+        == 400
+    )
 
 
 @pytest.mark.django_db
@@ -186,8 +205,14 @@ def broker_down(monkeypatch):
 
     down = "redis://127.0.0.1:9/0"
     monkeypatch.setenv("CELERY_BROKER_URL", down)  # Celery reads the variable before its configuration
-    previous = override(task_always_eager=False, broker_url=down, broker_connection_timeout=0.5,
-                        broker_connection_retry=False, broker_connection_max_retries=0, task_publish_retry=False)
+    previous = override(
+        task_always_eager=False,
+        broker_url=down,
+        broker_connection_timeout=0.5,
+        broker_connection_retry=False,
+        broker_connection_max_retries=0,
+        task_publish_retry=False,
+    )
     pools = app._pool, app.amqp._producer_pool  # connections to the real broker, if any: set aside, not closed
     app._pool = app.amqp._producer_pool = None
     yield
@@ -199,18 +224,25 @@ def broker_down(monkeypatch):
 
 @pytest.mark.django_db
 def test_a_text_accepted_while_the_broker_is_down_is_answered_and_sent_later(
-        client, admin, broker_down, django_capture_on_commit_callbacks, caplog):
+    client, admin, broker_down, django_capture_on_commit_callbacks, caplog
+):
     """The text is stored before the hand-over to the worker is attempted: the sender gets their 202 (not a 500 for
     a text that exists) and the failed hand-over is logged. The periodic re-poll sends such a text later
     (test_stale_texts_are_resumed_by_the_periodic_task)."""
     user, _ = make_texter(admin.organisation)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/api/texting/messages", {"to": "+14165550123", "body": "On our way."},
-                               content_type="application/json",
-                               HTTP_AUTHORIZATION=f"Bearer {issue_token(admin, user)}",
-                               HTTP_X_WEBEX_APP_VERSION=APP_VERSION)
+        response = client.post(
+            "/api/texting/messages",
+            {"to": "+14165550123", "body": "On our way."},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {issue_token(admin, user)}",
+            HTTP_X_WEBEX_APP_VERSION=APP_VERSION,
+        )
     assert response.status_code == 202, response.content
     message = Message.objects.get(pk=response.json()["id"])
     assert message.status == "accepted" and not message.carrier_message_id
-    assert any("on_commit" in record.getMessage() and "127.0.0.1:9" in record.getMessage()
-               for record in caplog.records if record.levelname == "ERROR")
+    assert any(
+        "on_commit" in record.getMessage() and "127.0.0.1:9" in record.getMessage()
+        for record in caplog.records
+        if record.levelname == "ERROR"
+    )

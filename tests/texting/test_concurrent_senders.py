@@ -49,7 +49,8 @@ def test_the_daily_cap_holds_with_two_concurrent_senders(org, settings, on_redis
     # (Accepted texts then went on to the carrier: count everything that was not blocked.)
     assert Message.objects.exclude(status="blocked").count() == 25
     assert set(Message.objects.filter(status="blocked").values_list("blocked_reason", flat=True)) == {
-        BlockReason.DAILY_CAP_EXCEEDED}
+        BlockReason.DAILY_CAP_EXCEEDED
+    }
 
 
 def test_the_burst_limit_holds_with_two_concurrent_senders(org, settings, on_redis):

@@ -17,8 +17,13 @@ def test_demo_texts_are_idempotent_and_give_the_purge_something_to_do(settings):
     settings.DEBUG = True
     call_command("seed_demo", stdout=io.StringIO())
     acme = Organisation.objects.get(name="Acme Corp")
-    counts = Message.objects.count(), OptOut.objects.count(), PhoneNumber.objects.filter(
-        texting_state=PhoneNumber.TextingState.REGISTERED, location__name="Austin Office").count()
+    counts = (
+        Message.objects.count(),
+        OptOut.objects.count(),
+        PhoneNumber.objects.filter(
+            texting_state=PhoneNumber.TextingState.REGISTERED, location__name="Austin Office"
+        ).count(),
+    )
     call_command("seed_demo", stdout=io.StringIO())
     assert (Message.objects.count(), OptOut.objects.count(), counts[2]) == counts
 

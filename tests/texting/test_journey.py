@@ -17,8 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.services, pytest.mark.django_db(t
 def test_switch_on_issue_a_token_send_and_see_the_activity(page, settings):
     org = make_org("Journey Texting Corp")
     admin = make_user(org, role=User.Role.FULL_ADMIN, email="admin@journey.test")
-    user, number = make_texter(org, email="texter@journey.test", switch_on=False,
-                               location=make_location(org, "Austin"))
+    user, number = make_texter(org, email="texter@journey.test", switch_on=False, location=make_location(org, "Austin"))
     assert number.texting_state == PhoneNumber.TextingState.REGISTERED
     login(page, admin.email)
 
@@ -36,11 +35,17 @@ def test_switch_on_issue_a_token_send_and_see_the_activity(page, settings):
     assert re.fullmatch(r"thx_[A-Za-z0-9_-]{40,}", token)
     page.screenshot(path="/tmp/texting-journey-token.png", full_page=True)
 
-    sent = page.request.post("/api/texting/messages", data={"to": "+1 415 555 0123", "body": "JOURNEY-SECRET"},
-                             headers={"Authorization": f"Bearer {token}", "X-Webex-App-Version": APP_VERSION})
+    sent = page.request.post(
+        "/api/texting/messages",
+        data={"to": "+1 415 555 0123", "body": "JOURNEY-SECRET"},
+        headers={"Authorization": f"Bearer {token}", "X-Webex-App-Version": APP_VERSION},
+    )
     assert sent.status == 202 and sent.json()["status"] == "accepted"
-    refused = page.request.post("/api/texting/messages", data={"to": "+44 7911 123456", "body": "hi"},
-                                headers={"Authorization": f"Bearer {token}", "X-Webex-App-Version": APP_VERSION})
+    refused = page.request.post(
+        "/api/texting/messages",
+        data={"to": "+44 7911 123456", "body": "hi"},
+        headers={"Authorization": f"Bearer {token}", "X-Webex-App-Version": APP_VERSION},
+    )
     assert refused.status == 422 and refused.json()["reason"] == "international_destination"
 
     page.goto("/texting/api-tokens/")

@@ -27,6 +27,7 @@ def no_inline_styles_or_scripts(html):
 
 # --- service settings ----------------------------------------------------------------------------------------
 
+
 def test_service_settings_tab_and_nav_link(admin_client):
     assert reverse("texting:service_settings") == SETTINGS_URL
     calling = admin_client.get(reverse("provisioning:calling_pstn")).content.decode()
@@ -53,8 +54,11 @@ def test_a_full_admin_switches_texting_on_and_off_audited(admin_client, org, adm
     admin_client.post(reverse("texting:set_business_texting"), {"enabled": "off"})
     row = ServiceSettings.objects.get(organisation=org)
     assert not row.business_texting_enabled and row.changed_by == admin
-    assert list(AuditEvent.objects.filter(organisation=org, action__startswith="texting.")
-                .values_list("action", flat=True).order_by("id")) == ["texting.enabled", "texting.disabled"]
+    assert list(
+        AuditEvent.objects.filter(organisation=org, action__startswith="texting.")
+        .values_list("action", flat=True)
+        .order_by("id")
+    ) == ["texting.enabled", "texting.disabled"]
 
 
 def test_turning_texting_off_stops_sending_and_deletes_nothing(admin_client, org):
@@ -91,6 +95,7 @@ def test_texting_cannot_be_switched_on_without_the_addon(client):
 
 # --- activity --------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def activity_data(org, other_org):
     user, number = make_texter(org, email="texter@acme.test")
@@ -98,16 +103,29 @@ def activity_data(org, other_org):
     make_text(org, number=number.e164, body="SECRET-BODY-1", created_at=now - timedelta(days=1), user=user)
     make_text(org, number=number.e164, body="SECRET-BODY-2", created_at=now - timedelta(days=2), user=user)
     make_text(org, number=number.e164, direction="inbound", status="received", body="SECRET-BODY-3")
-    make_text(org, number=number.e164, status="blocked", reason="international_destination", body="SECRET-4",
-              party="+447911123456")
+    make_text(
+        org,
+        number=number.e164,
+        status="blocked",
+        reason="international_destination",
+        body="SECRET-4",
+        party="+447911123456",
+    )
     make_text(org, number=number.e164, status="blocked", reason="recipient_opted_out", body="SECRET-5")
     make_text(org, number=number.e164, status="blocked", reason="recipient_opted_out", body="SECRET-6")
     OptOut.objects.create(organisation=org, party="+14155550177", business_number=number.e164, keyword="STOP")
     _, theirs = make_texter(other_org, email="texter@globex.test")
     make_text(other_org, number=theirs.e164, body="GLOBEX-BODY", party="+14155550166")
     OptOut.objects.create(organisation=other_org, party="+14155550155", business_number=theirs.e164, keyword="QUIT")
-    PurgeRun.objects.create(cutoff=now - timedelta(days=400), retention_days=400, batch_size=1000,
-                            rows_deleted=123456, batches=7, outcome="completed", finished=now)
+    PurgeRun.objects.create(
+        cutoff=now - timedelta(days=400),
+        retention_days=400,
+        batch_size=1000,
+        rows_deleted=123456,
+        batches=7,
+        outcome="completed",
+        finished=now,
+    )
     return number, theirs
 
 
@@ -157,8 +175,9 @@ def test_end_users_have_no_activity_page(client, org):
 
 def test_the_texts_list_filters_and_swaps_as_a_partial(admin_client, activity_data):
     number, _ = activity_data
-    response = admin_client.get(ACTIVITY_URL, {"status": "blocked", "number": number.display},
-                                HTTP_HX_REQUEST="true", HTTP_HX_TARGET="texts")
+    response = admin_client.get(
+        ACTIVITY_URL, {"status": "blocked", "number": number.display}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="texts"
+    )
     html = response.content.decode()
     assert html.lstrip().startswith('<section class="card" id="texts">')
     assert html.count("<tr>") == 1 + 3  # header + three blocked texts
@@ -177,8 +196,9 @@ def test_activity_query_count_does_not_grow_with_data(admin_client, org, django_
     for i in range(40):
         other_user, other_number = make_texter(org, location=number.location)
         make_text(org, number=other_number.e164, user=other_user, party=f"+1415555{1000 + i}")
-        OptOut.objects.create(organisation=org, party=f"+1415555{2000 + i}", business_number=number.e164,
-                              keyword="STOP")
+        OptOut.objects.create(
+            organisation=org, party=f"+1415555{2000 + i}", business_number=number.e164, keyword="STOP"
+        )
     with django_assert_max_num_queries(len(small.captured_queries)):
         html = admin_client.get(ACTIVITY_URL).content.decode()
     assert html.count("automatic reply") == 0 and html.count('class="bar bar-outbound"') >= 1
@@ -192,6 +212,7 @@ def test_activity_period_choice(admin_client, org):
 
 
 # --- API tokens -----------------------------------------------------------------------------------------------
+
 
 def test_an_admin_issues_a_token_shown_once_and_stored_as_a_hash(admin_client, org, admin):
     user, _ = make_texter(org, email="texter@acme.test")

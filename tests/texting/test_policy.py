@@ -38,7 +38,8 @@ def test_a_canadian_destination_is_allowed(org):
 def test_no_addon_licence_is_refused(org):
     user, _ = make_texter(org)
     Licence.objects.filter(organisation=org, sku=Licence.Sku.BUSINESS_TEXTING_ADDON).update(
-        status=Licence.Status.SUSPENDED)
+        status=Licence.Status.SUSPENDED
+    )
     assert_blocked(send(user), BlockReason.NO_ADDON_LICENCE)
 
 
@@ -77,17 +78,32 @@ def test_sending_from_another_organisations_number_is_refused_and_not_stored(org
     assert not Message.objects.exists()
 
 
-@pytest.mark.parametrize("state", [PhoneNumber.TextingState.NOT_AUTHORISED, PhoneNumber.TextingState.PENDING,
-                                   PhoneNumber.TextingState.AUTHORISED, PhoneNumber.TextingState.FAILED])
+@pytest.mark.parametrize(
+    "state",
+    [
+        PhoneNumber.TextingState.NOT_AUTHORISED,
+        PhoneNumber.TextingState.PENDING,
+        PhoneNumber.TextingState.AUTHORISED,
+        PhoneNumber.TextingState.FAILED,
+    ],
+)
 def test_a_number_not_registered_in_a_campaign_is_refused(org, state):
     user, _ = make_texter(org, state=state)
     assert_blocked(send(user), BlockReason.NUMBER_NOT_REGISTERED)
 
 
-@pytest.mark.parametrize("version,allowed", [
-    ("42.12", True), ("42.12.0.1", True), ("43.1.0", True), ("42.11.9.9999", False), ("41.12", False),
-    ("", False), ("garbage", False),
-])
+@pytest.mark.parametrize(
+    "version,allowed",
+    [
+        ("42.12", True),
+        ("42.12.0.1", True),
+        ("43.1.0", True),
+        ("42.11.9.9999", False),
+        ("41.12", False),
+        ("", False),
+        ("garbage", False),
+    ],
+)
 def test_the_webex_app_must_be_42_12_or_later(org, version, allowed):
     user, _ = make_texter(org)
     message = send(user, app_version=version)
@@ -97,15 +113,18 @@ def test_the_webex_app_must_be_42_12_or_later(org, version, allowed):
         assert_blocked(message, BlockReason.APP_VERSION_TOO_OLD)
 
 
-@pytest.mark.parametrize("to,reason", [
-    ("12345", BlockReason.INVALID_DESTINATION),
-    ("", BlockReason.INVALID_DESTINATION),
-    (None, BlockReason.INVALID_DESTINATION),
-    ("+1 555 0100", BlockReason.INVALID_DESTINATION),
-    ("+44 7911 123456", BlockReason.INTERNATIONAL_DESTINATION),
-    ("+52 55 1234 5678", BlockReason.INTERNATIONAL_DESTINATION),
-    ("+1 876 555 0123", BlockReason.INTERNATIONAL_DESTINATION),  # Jamaica shares +1 but is not the US or Canada
-])
+@pytest.mark.parametrize(
+    "to,reason",
+    [
+        ("12345", BlockReason.INVALID_DESTINATION),
+        ("", BlockReason.INVALID_DESTINATION),
+        (None, BlockReason.INVALID_DESTINATION),
+        ("+1 555 0100", BlockReason.INVALID_DESTINATION),
+        ("+44 7911 123456", BlockReason.INTERNATIONAL_DESTINATION),
+        ("+52 55 1234 5678", BlockReason.INTERNATIONAL_DESTINATION),
+        ("+1 876 555 0123", BlockReason.INTERNATIONAL_DESTINATION),  # Jamaica shares +1 but is not the US or Canada
+    ],
+)
 def test_only_valid_us_and_canadian_destinations(org, to, reason):
     user, _ = make_texter(org)
     stored = assert_blocked(send(user, to=to), reason)

@@ -74,7 +74,7 @@ def test_batches_stay_bounded_when_many_texts_share_a_timestamp(org):
     young = make_text(org)
     sizes = []
     run = purge_expired_messages(batch_size=10, progress=lambda r: sizes.append(r.rows_deleted))
-    per_batch = [b - a for a, b in zip([0, *sizes], sizes)]
+    per_batch = [b - a for a, b in zip([0, *sizes], sizes, strict=True)]
     assert run.outcome == PurgeRun.Outcome.COMPLETED and run.rows_deleted == 32
     assert max(per_batch) <= 10 and sum(per_batch) == 32
     assert list(Message.objects.values_list("pk", flat=True)) == [young.pk]
@@ -124,7 +124,9 @@ def test_the_command_runs_the_same_purge(org):
     assert "batch 3: 5 rows deleted so far" in out.getvalue()
     assert Message.objects.count() == 1
     assert list(PurgeRun.objects.order_by("id").values_list("dry_run", "outcome")) == [
-        (True, "completed"), (False, "completed")]
+        (True, "completed"),
+        (False, "completed"),
+    ]
     with pytest.raises(CommandError):
         call_command("purge_expired_messages", "--batch-size", "0")
 
@@ -155,6 +157,7 @@ def test_other_tables_survive(org):
 
 
 # --- the lock ----------------------------------------------------------------------------------------------------
+
 
 def run_two_purges_at_once():
     """Start a purge that pauses after its first batch, try a second one meanwhile, then let the first finish."""

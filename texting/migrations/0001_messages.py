@@ -7,119 +7,268 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('portal', '0001_initial'),
+        ("portal", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PurgeLease',
+            name="PurgeLease",
             fields=[
-                ('name', models.CharField(max_length=50, primary_key=True, serialize=False)),
-                ('holder', models.CharField(blank=True, max_length=64)),
-                ('expires', models.DateTimeField(default=django.utils.timezone.now)),
+                ("name", models.CharField(max_length=50, primary_key=True, serialize=False)),
+                ("holder", models.CharField(blank=True, max_length=64)),
+                ("expires", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name='PurgeRun',
+            name="PurgeRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cutoff', models.DateTimeField()),
-                ('retention_days', models.PositiveIntegerField()),
-                ('started', models.DateTimeField(default=django.utils.timezone.now)),
-                ('finished', models.DateTimeField(blank=True, null=True)),
-                ('rows_deleted', models.PositiveBigIntegerField(default=0)),
-                ('rows_matched', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('batches', models.PositiveIntegerField(default=0)),
-                ('batch_size', models.PositiveIntegerField()),
-                ('longest_batch_ms', models.PositiveIntegerField(default=0)),
-                ('outcome', models.CharField(choices=[('running', 'Running'), ('completed', 'Completed'), ('stopped', 'Stopped after the batch limit (the next run continues)'), ('skipped', 'Skipped: another purge was running'), ('interrupted', 'Interrupted (the next run continued)'), ('failed', 'Failed')], default='running', max_length=12)),
-                ('detail', models.CharField(blank=True, max_length=300)),
-                ('dry_run', models.BooleanField(default=False)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("cutoff", models.DateTimeField()),
+                ("retention_days", models.PositiveIntegerField()),
+                ("started", models.DateTimeField(default=django.utils.timezone.now)),
+                ("finished", models.DateTimeField(blank=True, null=True)),
+                ("rows_deleted", models.PositiveBigIntegerField(default=0)),
+                ("rows_matched", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("batches", models.PositiveIntegerField(default=0)),
+                ("batch_size", models.PositiveIntegerField()),
+                ("longest_batch_ms", models.PositiveIntegerField(default=0)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("completed", "Completed"),
+                            ("stopped", "Stopped after the batch limit (the next run continues)"),
+                            ("skipped", "Skipped: another purge was running"),
+                            ("interrupted", "Interrupted (the next run continued)"),
+                            ("failed", "Failed"),
+                        ],
+                        default="running",
+                        max_length=12,
+                    ),
+                ),
+                ("detail", models.CharField(blank=True, max_length=300)),
+                ("dry_run", models.BooleanField(default=False)),
             ],
             options={
-                'ordering': ['-started', '-id'],
+                "ordering": ["-started", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ServiceSettings',
+            name="ServiceSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('business_texting_enabled', models.BooleanField(default=False)),
-                ('changed', models.DateTimeField(default=django.utils.timezone.now)),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='texting_settings', to='portal.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("business_texting_enabled", models.BooleanField(default=False)),
+                ("changed", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="texting_settings",
+                        to="portal.organisation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'service settings',
-                'verbose_name_plural': 'service settings',
+                "verbose_name": "service settings",
+                "verbose_name_plural": "service settings",
             },
         ),
         migrations.CreateModel(
-            name='ApiToken',
+            name="ApiToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('label', models.CharField(blank=True, max_length=100)),
-                ('hint', models.CharField(max_length=16)),
-                ('token_hash', models.CharField(max_length=64, unique=True)),
-                ('created', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='texting_api_tokens', to='portal.organisation')),
-                ('revoked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='texting_api_tokens', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("label", models.CharField(blank=True, max_length=100)),
+                ("hint", models.CharField(max_length=16)),
+                ("token_hash", models.CharField(max_length=64, unique=True)),
+                ("created", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="texting_api_tokens",
+                        to="portal.organisation",
+                    ),
+                ),
+                (
+                    "revoked_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="texting_api_tokens",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created', '-id'],
-                'indexes': [models.Index(fields=['organisation', '-created'], name='api_token_org_idx')],
+                "ordering": ["-created", "-id"],
+                "indexes": [models.Index(fields=["organisation", "-created"], name="api_token_org_idx")],
             },
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('business_number', models.CharField(blank=True, max_length=40)),
-                ('other_party', models.CharField(max_length=40)),
-                ('direction', models.CharField(choices=[('outbound', 'Outbound'), ('inbound', 'Inbound')], max_length=10)),
-                ('body', models.TextField(blank=True)),
-                ('encoding', models.CharField(choices=[('gsm7', 'GSM-7'), ('ucs2', 'UCS-2')], default='gsm7', max_length=4)),
-                ('segments', models.PositiveSmallIntegerField(default=0)),
-                ('status', models.CharField(choices=[('accepted', 'Accepted'), ('sent', 'Sent'), ('delivered', 'Delivered'), ('failed', 'Failed'), ('blocked', 'Blocked'), ('received', 'Received')], max_length=10)),
-                ('blocked_reason', models.CharField(blank=True, choices=[('no_addon_licence', 'No Business Texting Add-On licence'), ('texting_disabled', 'Business Texting switched off'), ('not_primary_number', "Not the user's primary number"), ('number_not_registered', 'Number not registered in a campaign'), ('app_version_too_old', 'Webex App too old'), ('invalid_destination', 'Invalid destination'), ('international_destination', 'International destination'), ('invalid_sender', 'Invalid sender'), ('international_sender', 'International sender'), ('media_not_supported', 'Media (MMS) not supported'), ('empty_body', 'Empty text'), ('body_too_long', 'Text too long'), ('recipient_opted_out', 'Recipient opted out'), ('daily_cap_exceeded', 'Daily cap reached'), ('burst_limit_exceeded', 'Burst limit reached')], max_length=32)),
-                ('status_detail', models.CharField(blank=True, max_length=300)),
-                ('is_automatic_reply', models.BooleanField(default=False)),
-                ('carrier_message_id', models.CharField(blank=True, max_length=64)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('status_changed', models.DateTimeField(default=django.utils.timezone.now)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='texts', to='portal.organisation')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='texts', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("business_number", models.CharField(blank=True, max_length=40)),
+                ("other_party", models.CharField(max_length=40)),
+                (
+                    "direction",
+                    models.CharField(choices=[("outbound", "Outbound"), ("inbound", "Inbound")], max_length=10),
+                ),
+                ("body", models.TextField(blank=True)),
+                (
+                    "encoding",
+                    models.CharField(choices=[("gsm7", "GSM-7"), ("ucs2", "UCS-2")], default="gsm7", max_length=4),
+                ),
+                ("segments", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("accepted", "Accepted"),
+                            ("sent", "Sent"),
+                            ("delivered", "Delivered"),
+                            ("failed", "Failed"),
+                            ("blocked", "Blocked"),
+                            ("received", "Received"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "blocked_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("no_addon_licence", "No Business Texting Add-On licence"),
+                            ("texting_disabled", "Business Texting switched off"),
+                            ("not_primary_number", "Not the user's primary number"),
+                            ("number_not_registered", "Number not registered in a campaign"),
+                            ("app_version_too_old", "Webex App too old"),
+                            ("invalid_destination", "Invalid destination"),
+                            ("international_destination", "International destination"),
+                            ("invalid_sender", "Invalid sender"),
+                            ("international_sender", "International sender"),
+                            ("media_not_supported", "Media (MMS) not supported"),
+                            ("empty_body", "Empty text"),
+                            ("body_too_long", "Text too long"),
+                            ("recipient_opted_out", "Recipient opted out"),
+                            ("daily_cap_exceeded", "Daily cap reached"),
+                            ("burst_limit_exceeded", "Burst limit reached"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("status_detail", models.CharField(blank=True, max_length=300)),
+                ("is_automatic_reply", models.BooleanField(default=False)),
+                ("carrier_message_id", models.CharField(blank=True, max_length=64)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("status_changed", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="texts", to="portal.organisation"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="texts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['created_at'], name='message_created_idx'), models.Index(fields=['organisation', 'created_at'], name='message_org_created_idx'), models.Index(fields=['business_number', 'created_at'], name='message_number_created_idx'), models.Index(condition=models.Q(('status__in', ['accepted', 'sent'])), fields=['status', 'status_changed'], name='message_status_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('carrier_message_id', ''), _negated=True), fields=('direction', 'carrier_message_id'), name='message_carrier_id_unique'), models.CheckConstraint(condition=models.Q(models.Q(('blocked_reason__gt', ''), ('status', 'blocked')), models.Q(models.Q(('status', 'blocked'), _negated=True), ('blocked_reason', '')), _connector='OR'), name='message_blocked_has_reason')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["created_at"], name="message_created_idx"),
+                    models.Index(fields=["organisation", "created_at"], name="message_org_created_idx"),
+                    models.Index(fields=["business_number", "created_at"], name="message_number_created_idx"),
+                    models.Index(
+                        condition=models.Q(("status__in", ["accepted", "sent"])),
+                        fields=["status", "status_changed"],
+                        name="message_status_idx",
+                    ),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("carrier_message_id", ""), _negated=True),
+                        fields=("direction", "carrier_message_id"),
+                        name="message_carrier_id_unique",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("blocked_reason__gt", ""), ("status", "blocked")),
+                            models.Q(models.Q(("status", "blocked"), _negated=True), ("blocked_reason", "")),
+                            _connector="OR",
+                        ),
+                        name="message_blocked_has_reason",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='OptOut',
+            name="OptOut",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('party', models.CharField(max_length=16)),
-                ('business_number', models.CharField(max_length=16)),
-                ('keyword', models.CharField(max_length=16)),
-                ('opted_out_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('opted_in_at', models.DateTimeField(blank=True, null=True)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='opt_outs', to='portal.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("party", models.CharField(max_length=16)),
+                ("business_number", models.CharField(max_length=16)),
+                ("keyword", models.CharField(max_length=16)),
+                ("opted_out_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("opted_in_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="opt_outs", to="portal.organisation"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-opted_out_at', '-id'],
-                'indexes': [models.Index(fields=['organisation', 'opted_in_at', '-opted_out_at'], name='opt_out_active_idx')],
-                'constraints': [models.UniqueConstraint(fields=('organisation', 'party'), name='opt_out_one_per_party')],
+                "ordering": ["-opted_out_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["organisation", "opted_in_at", "-opted_out_at"], name="opt_out_active_idx")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("organisation", "party"), name="opt_out_one_per_party")
+                ],
             },
         ),
     ]

@@ -15,29 +15,124 @@ from texting.demo import seed_demo_texting
 
 ACME_LOCATIONS = [
     # name, address, city, state, postal code, country, time zone, PSTN, NPA-NXX, how many numbers
-    ("San Francisco HQ", "100 Market St", "San Francisco", "CA", "94105", "US", "America/Los_Angeles",
-     Location.PstnConnection.CISCO_CALLING_PLAN, "415555", 800),
-    ("New York Office", "200 Park Ave", "New York", "NY", "10166", "US", "America/New_York",
-     Location.PstnConnection.CISCO_CALLING_PLAN, "212555", 500),
-    ("Austin Office", "300 Congress Ave", "Austin", "TX", "78701", "US", "America/Chicago",
-     Location.PstnConnection.CISCO_CALLING_PLAN, "512555", 400),
-    ("Chicago Branch", "400 Wacker Dr", "Chicago", "IL", "60606", "US", "America/Chicago",
-     Location.PstnConnection.CLOUD_CONNECTED, "312555", 300),
+    (
+        "San Francisco HQ",
+        "100 Market St",
+        "San Francisco",
+        "CA",
+        "94105",
+        "US",
+        "America/Los_Angeles",
+        Location.PstnConnection.CISCO_CALLING_PLAN,
+        "415555",
+        800,
+    ),
+    (
+        "New York Office",
+        "200 Park Ave",
+        "New York",
+        "NY",
+        "10166",
+        "US",
+        "America/New_York",
+        Location.PstnConnection.CISCO_CALLING_PLAN,
+        "212555",
+        500,
+    ),
+    (
+        "Austin Office",
+        "300 Congress Ave",
+        "Austin",
+        "TX",
+        "78701",
+        "US",
+        "America/Chicago",
+        Location.PstnConnection.CISCO_CALLING_PLAN,
+        "512555",
+        400,
+    ),
+    (
+        "Chicago Branch",
+        "400 Wacker Dr",
+        "Chicago",
+        "IL",
+        "60606",
+        "US",
+        "America/Chicago",
+        Location.PstnConnection.CLOUD_CONNECTED,
+        "312555",
+        300,
+    ),
 ]
 MAPLE_LOCATIONS = [
-    ("Toronto Clinic", "500 King St W", "Toronto", "ON", "M5V 1L9", "CA", "America/Toronto",
-     Location.PstnConnection.CISCO_CALLING_PLAN, "416555", 40),
-    ("Vancouver Clinic", "600 Granville St", "Vancouver", "BC", "V6C 1T2", "CA", "America/Vancouver",
-     Location.PstnConnection.CISCO_CALLING_PLAN, "604555", 20),
+    (
+        "Toronto Clinic",
+        "500 King St W",
+        "Toronto",
+        "ON",
+        "M5V 1L9",
+        "CA",
+        "America/Toronto",
+        Location.PstnConnection.CISCO_CALLING_PLAN,
+        "416555",
+        40,
+    ),
+    (
+        "Vancouver Clinic",
+        "600 Granville St",
+        "Vancouver",
+        "BC",
+        "V6C 1T2",
+        "CA",
+        "America/Vancouver",
+        Location.PstnConnection.CISCO_CALLING_PLAN,
+        "604555",
+        20,
+    ),
 ]
 STARTUP_LOCATIONS = [
-    ("Denver Loft", "700 Larimer St", "Denver", "CO", "80202", "US", "America/Denver",
-     Location.PstnConnection.CISCO_CALLING_PLAN, "720555", 10),
+    (
+        "Denver Loft",
+        "700 Larimer St",
+        "Denver",
+        "CO",
+        "80202",
+        "US",
+        "America/Denver",
+        Location.PstnConnection.CISCO_CALLING_PLAN,
+        "720555",
+        10,
+    ),
 ]
-FIRST_NAMES = ["Ava", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hiro", "Isla", "Jonah", "Kira", "Liam",
-               "Maya", "Noah", "Olga", "Priya", "Quinn", "Ravi", "Sara", "Tomas"]
-DEMO_LOGINS = ["admin@acme.example", "readonly@acme.example", "admin@maple.example", "admin@startup.example",
-               "support@pstn.example"]
+FIRST_NAMES = [
+    "Ava",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Isla",
+    "Jonah",
+    "Kira",
+    "Liam",
+    "Maya",
+    "Noah",
+    "Olga",
+    "Priya",
+    "Quinn",
+    "Ravi",
+    "Sara",
+    "Tomas",
+]
+DEMO_LOGINS = [
+    "admin@acme.example",
+    "readonly@acme.example",
+    "admin@maple.example",
+    "admin@startup.example",
+    "support@pstn.example",
+]
 LAST_NAMES = ["Nguyen", "Smith", "Garcia", "Okafor", "Chen", "Patel", "Rossi", "Kim"]
 
 
@@ -105,8 +200,13 @@ class Command(BaseCommand):
         user, _ = User.objects.get_or_create(
             email=email,
             defaults=dict(
-                full_name=name, organisation=org, role=role, is_staff=staff, is_superuser=staff,
-                webex_app_version=app_version, password=self.password_hash,
+                full_name=name,
+                organisation=org,
+                role=role,
+                is_staff=staff,
+                is_superuser=staff,
+                webex_app_version=app_version,
+                password=self.password_hash,
             ),
         )
         return user
@@ -115,13 +215,22 @@ class Command(BaseCommand):
         numbers = []
         for name, address, city, state, postal, country, tz, pstn, prefix, count in locations:
             location, _ = Location.objects.get_or_create(
-                organisation=org, name=name,
-                defaults=dict(address=address, city=city, state=state, postal_code=postal, country=country,
-                              time_zone=tz, pstn_connection=pstn),
+                organisation=org,
+                name=name,
+                defaults=dict(
+                    address=address,
+                    city=city,
+                    state=state,
+                    postal_code=postal,
+                    country=country,
+                    time_zone=tz,
+                    pstn_connection=pstn,
+                ),
             )
             numbers += [
                 PhoneNumber(
-                    e164=f"+1{prefix}{i:04d}", location=location,
+                    e164=f"+1{prefix}{i:04d}",
+                    location=location,
                     origin=(PhoneNumber.Origin.PORTED if i % 10 == 3 else PhoneNumber.Origin.EXISTING),
                 )
                 for i in range(count)
@@ -131,14 +240,20 @@ class Command(BaseCommand):
         ccp_numbers = list(
             PhoneNumber.objects.filter(
                 location__organisation=org, location__pstn_connection=Location.PstnConnection.CISCO_CALLING_PLAN
-            ).order_by("e164").values_list("pk", flat=True)
+            )
+            .order_by("e164")
+            .values_list("pk", flat=True)
         )
         for i in range(people):
             first, last = FIRST_NAMES[i % len(FIRST_NAMES)], LAST_NAMES[(i // len(FIRST_NAMES)) % len(LAST_NAMES)]
             version = "42.10.0.1000" if i % 7 == 6 else "42.12.0.2345"
             user = self._user(
-                f"{first.lower()}.{last.lower()}{i}@{domain}", f"{first} {last}", org, User.Role.END_USER,
-                password, app_version=version,
+                f"{first.lower()}.{last.lower()}{i}@{domain}",
+                f"{first} {last}",
+                org,
+                User.Role.END_USER,
+                password,
+                app_version=version,
             )
             if i * 8 < len(ccp_numbers) and not user.numbers.exists():
                 PhoneNumber.objects.filter(pk=ccp_numbers[i * 8], assigned_user__isnull=True).update(

@@ -13,10 +13,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="Count the expired texts; delete nothing.")
-        parser.add_argument("--batch-size", type=int, default=None,
-                            help=f"Rows per batch transaction (default {settings.MESSAGE_RETENTION_BATCH_SIZE}).")
-        parser.add_argument("--max-batches", type=int, default=None,
-                            help="Stop after this many batches (the next run continues).")
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=None,
+            help=f"Rows per batch transaction (default {settings.MESSAGE_RETENTION_BATCH_SIZE}).",
+        )
+        parser.add_argument(
+            "--max-batches", type=int, default=None, help="Stop after this many batches (the next run continues)."
+        )
 
     def handle(self, *args, dry_run=False, batch_size=None, max_batches=None, verbosity=1, **options):
         if batch_size is not None and batch_size < 1:
@@ -28,15 +33,18 @@ class Command(BaseCommand):
             if verbosity >= 2:
                 self.stdout.write(f"  batch {run.batches}: {run.rows_deleted} rows deleted so far")
 
-        run = purge_expired_messages(batch_size=batch_size, max_batches=max_batches, dry_run=dry_run,
-                                     progress=progress)
+        run = purge_expired_messages(batch_size=batch_size, max_batches=max_batches, dry_run=dry_run, progress=progress)
         cutoff = run.cutoff.isoformat(timespec="seconds")
         if dry_run:
-            self.stdout.write(f"Dry run: {run.rows_matched} texts are older than {cutoff} "
-                              f"({run.retention_days} days); nothing was deleted.")
+            self.stdout.write(
+                f"Dry run: {run.rows_matched} texts are older than {cutoff} "
+                f"({run.retention_days} days); nothing was deleted."
+            )
             return
-        line = (f"{run.get_outcome_display()}: {run.rows_deleted} texts older than {cutoff} deleted in "
-                f"{run.batches} batches of at most {run.batch_size} (longest {run.longest_batch_ms} ms).")
+        line = (
+            f"{run.get_outcome_display()}: {run.rows_deleted} texts older than {cutoff} deleted in "
+            f"{run.batches} batches of at most {run.batch_size} (longest {run.longest_batch_ms} ms)."
+        )
         if run.outcome in (PurgeRun.Outcome.COMPLETED, PurgeRun.Outcome.STOPPED):
             self.stdout.write(self.style.SUCCESS(line))
         else:
