@@ -231,6 +231,8 @@ REDIS_URL = os.environ.get("REDIS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.s
 CARRIER_API_URL = os.environ.get("CARRIER_API_URL", "http://127.0.0.1:8765")
 CARRIER_API_KEY = os.environ.get("CARRIER_API_KEY", "sim-key")
 CARRIER_TIMEOUT_SECONDS = env_float("CARRIER_TIMEOUT_SECONDS", 5.0)
+# First wait before a task retries a carrier call that failed (doubled each retry, with jitter, capped at 5 minutes).
+CARRIER_RETRY_BASE_SECONDS = env_float("CARRIER_RETRY_BASE_SECONDS", 2.0)
 # Shared secret of the carrier's callback signatures (X-Carrier-Signature). Without it every callback is refused.
 CARRIER_WEBHOOK_SECRET = os.environ.get("CARRIER_WEBHOOK_SECRET", "sim-webhook-secret" if DEBUG else "")
 # The portal's own address as the carrier reaches it, for callbacks; empty: no callbacks, polling only.
@@ -246,6 +248,8 @@ AUTHORISATION_STUCK_MINUTES = env_float("AUTHORISATION_STUCK_MINUTES", 15.0)
 
 # 10DLC registration (compliance): first re-poll of the registry after a submission.
 REGISTRATION_POLL_SECONDS = env_float("REGISTRATION_POLL_SECONDS", 5.0)
+# Retries of a registration call the carrier did not answer, before support is told (the periodic poll carries on).
+REGISTRATION_MAX_RETRIES = env_int("REGISTRATION_MAX_RETRIES", 8)
 # Business texts sent to the carrier (texting): retries of a send, and status polling.
 TEXTING_SEND_MAX_RETRIES = env_int("TEXTING_SEND_MAX_RETRIES", 6)
 TEXTING_POLL_SECONDS = env_float("TEXTING_POLL_SECONDS", 5.0)
