@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from portal.access import organisation_view
-from portal.lists import paginate, parse_id, parse_ids, query_without_page, typed_text
+from portal.lists import NotAnId, paginate, parse_id, parse_ids, query_without_page, typed_text
 from provisioning.models import Location, PhoneNumber
 
 from .. import actions, queries
@@ -47,10 +47,14 @@ def case_open(request):
     org = request.organisation
     source = request.POST if request.method == "POST" else request.GET
     matching, filters = _matching_numbers(org, source)
-    selected = set(parse_ids(request.POST.getlist("numbers")))
     form = OpenCaseForm(initial={"contact_name": request.user.full_name, "contact_email": request.user.email})
+    selected = set()
     if request.method == "POST":
         form = OpenCaseForm(request.POST)
+        try:
+            selected = set(parse_ids(request.POST.getlist("numbers")))
+        except NotAnId as malformed:
+            form.add_error(None, str(malformed))
         ids = list(matching.values_list("pk", flat=True)) if request.POST.get("all_matching") else selected
         if form.is_valid():
             try:
