@@ -55,6 +55,13 @@ def storable(text: str) -> bool:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def clipped(text: str, max_length: int) -> str:
+    """`text`, or when longer than `max_length` its start and "…" in `max_length` characters: a value kept only for
+    the record (the refused sender of a blocked text) is cut where anyone reading it sees the cut, and a cut value
+    never reads as another valid one (the first 40 characters of a long destination may be a phone number)."""
+    return text if len(text) <= max_length else text[: max_length - 1] + "…"
+
+
 def typed_text(value, max_length: int = 100) -> str:
     """What was typed into a search box: trimmed, at most `max_length` characters, and without NUL characters (no
     text column holds one, and PostgreSQL refuses them even in a query's parameters)."""

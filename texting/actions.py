@@ -16,14 +16,14 @@ from django.utils.translation import gettext
 from carrier import CarrierGateway, MessageStatus
 from carrier import callback_url as carrier_callback
 from portal import audit
-from portal.lists import parse_id, storable
+from portal.lists import clipped, parse_id, storable
 from portal.models import Organisation, User, parse_version
 from provisioning.eligibility import has_texting_addon
 from provisioning.models import Licence, PhoneNumber
 from provisioning.phone import normalise_tn
 
 from .models import ApiToken, BlockReason, Message, OptOut, ServiceSettings, hash_token
-from .policy import check_sending_policy
+from .policy import PARTY_LENGTH, check_sending_policy
 from .segments import count_segments
 
 log = logging.getLogger(__name__)
@@ -237,7 +237,7 @@ def receive_text(
     try:
         party = normalise_tn(sender)
     except ValidationError as exc:
-        party = (sender if isinstance(sender, str) else "").strip()[:40]
+        party = clipped((sender if isinstance(sender, str) else "").strip(), PARTY_LENGTH)
         reason = BlockReason.INTERNATIONAL_SENDER if exc.code == "international" else BlockReason.INVALID_SENDER
         detail = exc.messages[0]
     if not reason and media:

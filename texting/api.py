@@ -20,7 +20,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from carrier import SIGNATURE_HEADER, parse_message, verify_webhook_signature
-from portal.lists import storable
+from portal.lists import clipped, storable
+from portal.models import User
 
 from . import actions
 from .models import Message
@@ -31,6 +32,7 @@ APP_VERSION_HEADER = "X-Webex-App-Version"
 # A text is at most a few kilobytes; anything much bigger is not a text.
 MAX_REQUEST_BYTES = 64 * 1024
 CARRIER_ID_LENGTH = Message._meta.get_field("carrier_message_id").max_length
+APP_VERSION_LENGTH = User._meta.get_field("webex_app_version").max_length
 
 
 def refuse(status: int, reason: str, detail: str, **extra) -> JsonResponse:
@@ -126,7 +128,7 @@ def send_message(request):
             to=data.get("to"),
             body=data.get("body"),
             media=data.get("media"),
-            app_version=request.headers.get(APP_VERSION_HEADER, "").strip()[:32],
+            app_version=clipped(request.headers.get(APP_VERSION_HEADER, "").strip(), APP_VERSION_LENGTH),
             from_number=data.get("from") if isinstance(data.get("from"), str) else None,
         )
     except ForeignNumber as exc:

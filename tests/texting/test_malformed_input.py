@@ -212,3 +212,40 @@ def test_the_token_action_refuses_a_label_it_cannot_store_whole(org, admin):
     with pytest.raises(actions.TextingError, match="at most 100 characters"):
         actions.issue_api_token(org, admin, user, label="L" * 101)
     assert not ApiToken.objects.exists()
+
+
+# The first 40 characters are a valid number; the whole is not one. Cutting before judging sent the text anyway.
+PADDED_DESTINATION = "+1 415 555 0123" + " " * 30 + "and more"
+
+
+def test_a_destination_is_judged_whole_not_by_its_first_40_characters(client, org, admin):
+    user, _number = make_texter(org)
+    body = json.dumps({"to": PADDED_DESTINATION, "body": "hi"}).encode()
+    response = _send(client, issue_token(admin, user), body)
+    assert response.status_code == 422 and response.json()["reason"] == "invalid_destination"
+    text = Message.objects.get()
+    assert text.status == Message.Status.BLOCKED and text.other_party.endswith("…") and len(text.other_party) == 40
+
+
+def test_a_refused_inbound_sender_is_recorded_with_a_visible_cut(client, org, settings):
+    _user, number = make_texter(org)
+    payload = {"message_id": "M-1", "from": PADDED_DESTINATION, "to": number.e164, "body": "Hello"}
+    response = _signed_post(client, settings, "texting:api_inbound", json.dumps(payload).encode())
+    assert response.status_code == 201
+    text = Message.objects.get()
+    assert text.status == Message.Status.BLOCKED and text.other_party == PADDED_DESTINATION[:39] + "…"
+
+
+def test_an_app_version_header_too_long_to_store_is_not_cut_into_a_valid_one(client, org, admin):
+    user, _number = make_texter(org)
+    version = "42.12.0." + "9" * 30  # its first 32 characters are a version new enough
+    response = client.post(
+        reverse("texting:api_send_message"),
+        data=json.dumps({"to": RECIPIENT, "body": "hi"}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {issue_token(admin, user)}",
+        HTTP_X_WEBEX_APP_VERSION=version,
+    )
+    assert response.json()["reason"] == "app_version_too_old"
+    user.refresh_from_db()
+    assert user.webex_app_version == APP_VERSION
