@@ -4,6 +4,7 @@ with its 10DLC registration form. Reading needs an administrator of the organisa
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from portal.access import organisation_view
@@ -168,11 +169,18 @@ def case_form(request, pk):
             )
             case.refresh_from_db()
             return _case_page(request, case, form=form)
-        actions.save_registration_draft(case, request.user, request.POST)
+        draft = actions.save_registration_draft(case, request.user, request.POST)
     except CaseRefused as refused:
         messages.error(request, str(refused))
         return redirect("compliance:case", pk=case.pk)
-    messages.success(request, "Draft saved.")
+    if draft.not_saved:
+        messages.error(
+            request,
+            gettext("Draft saved, except what was too long to keep (these fields are as they were): %(fields)s.")
+            % {"fields": ", ".join(draft.not_saved)},
+        )
+    else:
+        messages.success(request, "Draft saved.")
     return redirect(reverse("compliance:case", args=[case.pk]) + "#registration-form")
 
 

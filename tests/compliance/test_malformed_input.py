@@ -65,6 +65,21 @@ def test_a_draft_keeps_what_was_typed_without_nul_characters(admin_client, org):
     assert case.registration.city == "San Francisco" and case.registration.legal_name == ""
 
 
+def test_a_draft_field_longer_than_it_holds_is_kept_as_it_was_and_named_not_cut(admin_client, org):
+    case = make_case(org, State.FORM_SENT)
+    before = case.registration.legal_name
+    response = admin_client.post(
+        reverse("compliance:case_form", args=[case.pk]),
+        {**VALID_FORM, "legal_name": "X" * 256, "city": "Oakland"},
+        follow=True,
+    )
+    assert "Draft saved, except what was too long to keep (these fields are as they were): Legal company name." in (
+        response.content.decode()
+    )
+    case.registration.refresh_from_db()
+    assert case.registration.legal_name == before and case.registration.city == "Oakland"
+
+
 @pytest.mark.parametrize(
     "url_name, form",
     [("compliance:case_message", {"message-text": ""}), ("compliance:case_cancel", {"cancel-reason": ""})],
