@@ -34,7 +34,8 @@ ORDER_ID_LENGTH, REGISTRY_ID_LENGTH, MESSAGE_ID_LENGTH = 40, 20, 64
 
 def _text(data: dict, key: str, *, required: bool = True, max_length: int | None = None) -> str:
     """A string field of the carrier's JSON; ValueError for what the portal could not store or look up (a NUL
-    character: PostgreSQL refuses it; an id longer than its column)."""
+    character: PostgreSQL refuses it; a lone surrogate such as JSON's "\\ud800": no UTF-8 text holds it; an id longer
+    than its column)."""
     value = data[key] if required else data.get(key, "")
     if value is None and not required:
         return ""
@@ -42,6 +43,10 @@ def _text(data: dict, key: str, *, required: bool = True, max_length: int | None
         raise TypeError(f"carrier field {key!r} should be a string, got {type(value).__name__}")
     if "\x00" in value:
         raise ValueError(f"carrier field {key!r} contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"carrier field {key!r} contains a lone surrogate") from None
     if max_length is not None and len(value) > max_length:
         raise ValueError(f"carrier field {key!r} is longer than {max_length} characters")
     return value

@@ -286,6 +286,7 @@ class RegistrationFormForm(forms.ModelForm):
         shows them all."""
         self.is_valid()
         registration = self.instance
+        self.not_saved = []  # labels of fields typed longer than they hold: kept as they were, never cut
         for name, field in self.fields.items():
             if field.disabled:
                 continue
@@ -299,8 +300,9 @@ class RegistrationFormForm(forms.ModelForm):
                 value = (self.data.get(self.add_prefix(name)) or "").replace("\x00", "")
                 if model_field.choices and value and value not in dict(model_field.flatchoices):
                     continue  # a choice that does not exist: keep what was there
-                if model_field.max_length:
-                    value = value[: model_field.max_length]
+                if model_field.max_length and len(value) > model_field.max_length:
+                    self.not_saved.append(str(field.label))
+                    continue
             setattr(registration, name, value)
         registration.saved_at = timezone.now()
         registration.saved_by = by

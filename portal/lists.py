@@ -1,6 +1,9 @@
 """Server-side search and pagination shared by every list page (full page and HTMX partial alike)."""
 
+import re
+
 from django.core.paginator import Page, Paginator
+from django.utils.translation import gettext
 
 
 def paginate(request, queryset, per_page: int = 50) -> Page:
@@ -28,9 +31,35 @@ def parse_id(value) -> int | None:
     return number if 0 < number <= MAX_ID else None
 
 
+class NotAnId(ValueError):
+    """A form's list of ids holds something that is not an id (parse_id)."""
+
+
 def parse_ids(values) -> list[int]:
-    """The ids among `values` (a form's list of ids), in their order; whatever is not one (parse_id) is left out."""
-    return [pk for pk in map(parse_id, values) if pk is not None]
+    """The ids of `values` (a form's list of ids), in their order. Raises NotAnId if any value is not one (parse_id):
+    acting on fewer ids than were sent, without saying so, would be acting on something nobody asked for."""
+    ids = [parse_id(value) for value in values]
+    if None in ids:
+        raise NotAnId(
+            gettext("The selection holds something that is not a valid choice. Reload the page and select again.")
+        )
+    return ids
+
+
+def storable(text: str) -> bool:
+    """Whether a text column can hold `text` (and JSON can carry it): no NUL character, which PostgreSQL refuses,
+    and no lone UTF-16 surrogate ("\\ud800" in JSON decodes to one), which no UTF-8 encoder accepts."""
+    return "\x00" not in text and not _SURROGATE.search(text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clipped(text: str, max_length: int) -> str:
+    """`text`, or when longer than `max_length` its start and "…" in `max_length` characters: a value kept only for
+    the record (the refused sender of a blocked text) is cut where anyone reading it sees the cut, and a cut value
+    never reads as another valid one (the first 40 characters of a long destination may be a phone number)."""
+    return text if len(text) <= max_length else text[: max_length - 1] + "…"
 
 
 def typed_text(value, max_length: int = 100) -> str:

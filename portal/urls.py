@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.urls import include, path
 
 from . import views
+from .forms import SignInForm
 
 shell_patterns = [
     path("overview/", views.overview, name="overview"),
@@ -18,6 +20,7 @@ urlpatterns = [
     path("", include("provisioning.urls")),
     path("", include("compliance.urls")),
     path("", include("texting.urls")),
+    path("accounts/login/", LoginView.as_view(authentication_form=SignInForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from carrier import CarrierGateway, CarrierUnavailable, NumberResult, callback_url
 from portal import audit
@@ -25,20 +26,28 @@ class OrderRefused(ActionRefused):
 
 
 def check_selectable(location: Location, number_ids: Iterable[int]) -> list[int]:
-    """The ids, if every one is a number of `location` that can be authorised now; else OrderRefused naming one."""
+    """The ids, if every one is a number of `location` that can be authorised now; else OrderRefused.
+
+    An id that is not a number of `location` gets the same words whether it exists elsewhere (another organisation's
+    number) or nowhere: a refusal must not tell an administrator anything about numbers outside their organisation.
+    """
     ids = set(number_ids)
     if not ids:
-        raise OrderRefused("Select at least one number to authorise.")
-    rows = PhoneNumber.objects.filter(pk__in=ids).values_list("pk", "location_id", "texting_state", "e164")
-    found = {pk: (loc, state, e164) for pk, loc, state, e164 in rows}
+        raise OrderRefused(gettext("Select at least one number to authorise."))
+    rows = PhoneNumber.objects.filter(pk__in=ids, location=location).values_list("pk", "texting_state", "e164")
+    found = {pk: (state, e164) for pk, state, e164 in rows}
     if len(found) != len(ids):
-        raise OrderRefused("Some selected numbers do not exist. Reload the page and select again.")
-    for _pk, (loc, state, e164) in sorted(found.items(), key=lambda item: item[1][2]):
-        if loc != location.pk:
-            raise OrderRefused(f"{display_tn(e164)} is not a number of {location.name}.")
+        raise OrderRefused(
+            gettext("Some selected numbers are not numbers of %(location)s. Reload the page and select again.")
+            % {"location": location.name}
+        )
+    for state, e164 in sorted(found.values(), key=lambda item: item[1]):
         if state not in AUTHORISABLE_STATES:
             label = PhoneNumber.TextingState(state).label.lower()
-            raise OrderRefused(f"{display_tn(e164)} cannot be authorised: it is already {label}.")
+            raise OrderRefused(
+                gettext("%(number)s cannot be authorised: it is already %(state)s.")
+                % {"number": display_tn(e164), "state": label}
+            )
     return sorted(ids)
 
 

@@ -11,18 +11,20 @@ from datetime import timedelta
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from carrier import CarrierGateway, MessageStatus
 from carrier import callback_url as carrier_callback
 from portal import audit
-from portal.lists import parse_id
+from portal.lists import clipped, parse_id, storable
 from portal.models import Organisation, User, parse_version
 from portal.transitions import ActionRefused, TransitionRefused, transition
+from provisioning.eligibility import has_texting_addon
 from provisioning.models import Licence, PhoneNumber
 from provisioning.phone import normalise_tn
 
 from .models import ApiToken, BlockReason, Message, OptOut, ServiceSettings, hash_token
-from .policy import check_sending_policy
+from .policy import PARTY_LENGTH, check_sending_policy
 from .segments import count_segments
 
 log = logging.getLogger(__name__)
@@ -225,7 +227,7 @@ def receive_text(
     try:
         party = normalise_tn(sender)
     except ValidationError as exc:
-        party = (sender if isinstance(sender, str) else "").strip()[:40]
+        party = clipped((sender if isinstance(sender, str) else "").strip(), PARTY_LENGTH)
         reason = BlockReason.INTERNATIONAL_SENDER if exc.code == "international" else BlockReason.INVALID_SENDER
         detail = exc.messages[0]
     if not reason and media:
@@ -340,12 +342,19 @@ def _may_reply(org: Organisation, number: PhoneNumber) -> bool:
 def set_business_texting(org: Organisation, by: User, enabled: bool) -> ServiceSettings:
     """A full administrator switches Business Texting on or off for the organisation (Calling → Service Settings).
 
-    Off stops sending at once (the policy refuses with `texting_disabled`); nothing is deleted. Audited; switching to
-    the state it is already in changes nothing.
+    On needs the Business Texting Add-On licence (TextingError otherwise). Off stops sending at once (the policy
+    refuses with `texting_disabled`); nothing is deleted. Audited; switching to the state it is already in changes
+    nothing and writes nothing (an organisation that never switched it on has no row to write: off is the default).
     """
     if not by.can_manage or by.organisation_id != org.pk:
-        raise TextingError("Only full administrators of this organisation can change Business Texting.")
+        raise TextingError(gettext("Only full administrators of this organisation can change Business Texting."))
+    if enabled and not has_texting_addon(org):
+        raise TextingError(
+            gettext("Business Texting needs the Business Texting Add-On licence: buy it through your partner.")
+        )
     with transaction.atomic():
+        if not enabled and not ServiceSettings.objects.filter(organisation=org).exists():
+            return ServiceSettings(organisation=org)
         ServiceSettings.objects.get_or_create(organisation=org)
         current = ServiceSettings.objects.select_for_update().get(organisation=org)
         if current.business_texting_enabled == enabled:
@@ -367,7 +376,12 @@ def issue_api_token(org: Organisation, by: User, user: User, label: str = "") ->
         raise TextingError("Only full administrators of this organisation can issue API tokens.")
     if user.organisation_id != org.pk or not user.is_active:
         raise TextingError("Choose an active user of this organisation.")
-    label = (label or "").strip()[:100]
+    label = (label or "").strip()
+    limit = ApiToken._meta.get_field("label").max_length
+    if len(label) > limit:
+        raise TextingError(gettext("A label has at most %(limit)d characters.") % {"limit": limit})
+    if not storable(label):
+        raise TextingError(gettext("The label cannot contain NUL characters."))
     token = ApiToken.PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         row = ApiToken.objects.create(

@@ -8,7 +8,7 @@ Not cookie-authenticated, so exempt from CSRF:
   body with CARRIER_WEBHOOK_SECRET in `X-Carrier-Signature` (carrier.verify_webhook_signature).
 
 Every answer is JSON. Every refusal carries a machine-readable `reason` and words in `detail`; every refusal of a
-text is stored as a *blocked* text — except a request that is not authenticated (401), not readable (400/413),
+text is stored as a *blocked* text — except a request that is not authenticated (401), not readable (400/413/415),
 or names another organisation's number as sender (403 `number_not_in_organisation`): those belong to nobody.
 """
 
@@ -20,6 +20,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from carrier import SIGNATURE_HEADER, parse_message, verify_webhook_signature
+from portal.lists import clipped, storable
+from portal.models import User
 
 from . import actions
 from .models import Message
@@ -30,6 +32,7 @@ APP_VERSION_HEADER = "X-Webex-App-Version"
 # A text is at most a few kilobytes; anything much bigger is not a text.
 MAX_REQUEST_BYTES = 64 * 1024
 CARRIER_ID_LENGTH = Message._meta.get_field("carrier_message_id").max_length
+APP_VERSION_LENGTH = User._meta.get_field("webex_app_version").max_length
 
 
 def refuse(status: int, reason: str, detail: str, **extra) -> JsonResponse:
@@ -38,28 +41,38 @@ def refuse(status: int, reason: str, detail: str, **extra) -> JsonResponse:
 
 def _json_object(request) -> dict | None:
     """The body's JSON object, or None when it is not one we can read and store: not JSON, not UTF-8, nested deeper
-    than the parser goes, not an object, or carrying a NUL character (no text column holds one)."""
+    than the parser goes, not an object, or carrying a string no text column holds (portal.lists.storable: a NUL, or
+    a lone surrogate such as "\\ud800", which JSON may escape although no UTF-8 text can hold it)."""
     try:
         data = json.loads(request.body)
     except (ValueError, RecursionError):
         return None
-    return data if isinstance(data, dict) and not _has_nul(data) else None
+    return data if isinstance(data, dict) and _all_storable(data) else None
 
 
-def _has_nul(data) -> bool:
-    """Whether any string (key or value) in decoded JSON holds a NUL. Iterative: the JSON may be nested deep."""
+def _all_storable(data) -> bool:
+    """Whether every string (key or value) in decoded JSON is storable. Iterative: the JSON may be nested deep."""
     pending = [data]
     while pending:
         item = pending.pop()
         if isinstance(item, str):
-            if "\x00" in item:
-                return True
+            if not storable(item):
+                return False
         elif isinstance(item, dict):
             pending.extend(item)
             pending.extend(item.values())
         elif isinstance(item, list):
             pending.extend(item)
-    return False
+    return True
+
+
+def _unreadable(request) -> JsonResponse | None:
+    """The refusal of a body the API does not read at all (413 too large, 415 not declared as JSON), or None."""
+    if len(request.body) > MAX_REQUEST_BYTES:
+        return refuse(413, "request_too_large", f"A request may be at most {MAX_REQUEST_BYTES // 1024} KB.")
+    if request.content_type != "application/json":
+        return refuse(415, "unsupported_media_type", "Send a JSON body with `Content-Type: application/json`.")
+    return None
 
 
 def api_token_view(func):
@@ -104,8 +117,8 @@ def carrier_signed_view(func):
 
 @api_token_view
 def send_message(request):
-    if len(request.body) > MAX_REQUEST_BYTES:
-        return refuse(413, "request_too_large", f"A request may be at most {MAX_REQUEST_BYTES // 1024} KB.")
+    if unreadable := _unreadable(request):
+        return unreadable
     data = _json_object(request)
     if data is None:
         return refuse(400, "malformed_request", 'Send a JSON object: {"to": "+1…", "body": "…"}.')
@@ -115,7 +128,7 @@ def send_message(request):
             to=data.get("to"),
             body=data.get("body"),
             media=data.get("media"),
-            app_version=request.headers.get(APP_VERSION_HEADER, "").strip()[:32],
+            app_version=clipped(request.headers.get(APP_VERSION_HEADER, "").strip(), APP_VERSION_LENGTH),
             from_number=data.get("from") if isinstance(data.get("from"), str) else None,
         )
     except ForeignNumber as exc:
@@ -140,6 +153,8 @@ def send_message(request):
 def receive_message(request):
     """An inbound text: JSON `{"message_id": "...", "from": "+1...", "to": "<our number>", "body": "...",
     "media": [...]}`, bare or wrapped as the carrier's events are (`{"type": ..., "payload": {...}}`)."""
+    if unreadable := _unreadable(request):
+        return unreadable
     data = _json_object(request)
     if data is not None and isinstance(data.get("payload"), dict):
         data = data["payload"]
@@ -168,6 +183,8 @@ def receive_message(request):
 @carrier_signed_view
 def message_status_callback(request):
     """The carrier's `message.updated` event for a text we sent. Duplicates and late arrivals change nothing."""
+    if unreadable := _unreadable(request):
+        return unreadable
     data = _json_object(request)
     try:
         result = parse_message(data["payload"])

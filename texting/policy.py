@@ -24,17 +24,19 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from portal.lists import clipped
 from portal.models import User, parse_version
 from provisioning.eligibility import version_at_least
 from provisioning.models import Licence, PhoneNumber
 from provisioning.phone import display_tn, normalise_tn
 
 from . import volume
-from .models import BlockReason, OptOut, ServiceSettings
+from .models import BlockReason, Message, OptOut, ServiceSettings
 from .segments import SegmentCount, count_segments
 
 # 10 segments (1,530 GSM-7 characters): longer texts are refused rather than sent as a stream of parts.
 MAX_SEGMENTS = 10
+PARTY_LENGTH = Message._meta.get_field("other_party").max_length
 
 # The HTTP status the API answers each refusal with: who may send (403), what was sent (422), how much (429).
 HTTP_STATUS = {
@@ -188,12 +190,13 @@ def check_sending_policy(
 
 
 def _destination(raw) -> tuple[str, Refusal | None]:
-    """(E.164, None) for a valid US/CA number, else (what was given, trimmed, and the refusal)."""
-    text = raw.strip()[:40] if isinstance(raw, str) else ""
+    """(E.164, None) for a valid US/CA number, else (what was given, trimmed and clipped to its column, and the
+    refusal). The whole text is judged: its first 40 characters may read as a number the sender did not write."""
+    text = raw.strip() if isinstance(raw, str) else ""
     try:
         return normalise_tn(text), None
     except ValidationError as exc:
         reason = (
             BlockReason.INTERNATIONAL_DESTINATION if exc.code == "international" else BlockReason.INVALID_DESTINATION
         )
-        return text, Refusal(reason, exc.messages[0])
+        return clipped(text, PARTY_LENGTH), Refusal(reason, exc.messages[0])

@@ -6,18 +6,17 @@ Administrators see metadata and counts, never what a text said.
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from portal.access import organisation_view
 from portal.lists import paginate, query_without_page, typed_text
-from portal.models import User
 from provisioning.eligibility import has_texting_addon
 from provisioning.phone import normalise_tn
 
 from . import actions, queries
 from .charts import day_chart
+from .forms import ApiTokenForm
 from .models import ApiToken, BlockReason, Message
 from .policy import MAX_SEGMENTS, minimum_app_version_text
 
@@ -45,10 +44,6 @@ def service_settings(request):
 def set_business_texting(request):
     enabled = request.POST.get("enabled") == "on"
     try:
-        if enabled and not has_texting_addon(request.organisation):
-            raise actions.TextingError(
-                "Business Texting needs the Business Texting Add-On licence: buy it through your partner."
-            )
         actions.set_business_texting(request.organisation, request.user, enabled)
     except actions.TextingError as exc:
         messages.error(request, str(exc))
@@ -113,7 +108,7 @@ def api_tokens(request):
     return _render_tokens(request)
 
 
-def _render_tokens(request, *, new_token=None, new_row=None, form_errors=None, form_values=None, status=200):
+def _render_tokens(request, *, form=None, new_token=None, new_row=None, status=200):
     page = paginate(request, queries.api_tokens(request.organisation), per_page=25)
     response = render(
         request,
@@ -121,10 +116,9 @@ def _render_tokens(request, *, new_token=None, new_row=None, form_errors=None, f
         {
             "page": page,
             "query": query_without_page(request),
+            "form": form or ApiTokenForm(organisation=request.organisation),
             "new_token": new_token,
             "new_row": new_row,
-            "form_errors": form_errors or {},
-            "form_values": form_values or {},
         },
         status=status,
     )
@@ -136,35 +130,17 @@ def _render_tokens(request, *, new_token=None, new_row=None, form_errors=None, f
 @organisation_view(manage=True)
 @require_POST
 def issue_api_token(request):
-    email = request.POST.get("email", "").strip().lower()[:254]
-    label = request.POST.get("label", "").strip()[:100]
-    values = {"email": email, "label": label}
-    if "\x00" in label:  # no text column holds a NUL character (PostgreSQL refuses it)
-        return _render_tokens(
-            request,
-            form_errors={"label": "The label cannot contain NUL characters."},
-            form_values={"email": email, "label": label.replace("\x00", "")},
-            status=422,
+    form = ApiTokenForm(request.POST, organisation=request.organisation)
+    if not form.is_valid():
+        return _render_tokens(request, form=form, status=422)
+    try:
+        row, token = actions.issue_api_token(
+            request.organisation, request.user, form.cleaned_data["user"], form.cleaned_data["label"]
         )
-    user = _user_by_email(request.organisation, email) if email else None
-    if user is None:
-        error = "Enter the email of a user of this organisation." if email else "Enter the user's email."
-        return _render_tokens(request, form_errors={"email": error}, form_values=values, status=422)
-    try:
-        row, token = actions.issue_api_token(request.organisation, request.user, user, label)
     except actions.TextingError as exc:
-        return _render_tokens(request, form_errors={"email": str(exc)}, form_values=values, status=422)
+        form.add_error("email", str(exc))
+        return _render_tokens(request, form=form, status=422)
     return _render_tokens(request, new_token=token, new_row=row, status=201)
-
-
-def _user_by_email(org, email: str) -> User | None:
-    """The organisation's user with this email. Anything that is not an email is nobody, without asking the database
-    (PostgreSQL refuses a NUL character in a query)."""
-    try:
-        validate_email(email)
-    except ValidationError:
-        return None
-    return User.objects.filter(organisation=org, email=email).first()
 
 
 @organisation_view(manage=True)

@@ -4,10 +4,11 @@ with its 10DLC registration form. Reading needs an administrator of the organisa
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from portal.access import organisation_view
-from portal.lists import paginate, parse_id, parse_ids, query_without_page, typed_text
+from portal.lists import NotAnId, paginate, parse_id, parse_ids, query_without_page, typed_text
 from provisioning.models import Location, PhoneNumber
 
 from .. import actions, queries
@@ -47,10 +48,14 @@ def case_open(request):
     org = request.organisation
     source = request.POST if request.method == "POST" else request.GET
     matching, filters = _matching_numbers(org, source)
-    selected = set(parse_ids(request.POST.getlist("numbers")))
     form = OpenCaseForm(initial={"contact_name": request.user.full_name, "contact_email": request.user.email})
+    selected = set()
     if request.method == "POST":
         form = OpenCaseForm(request.POST)
+        try:
+            selected = set(parse_ids(request.POST.getlist("numbers")))
+        except NotAnId as malformed:
+            form.add_error(None, str(malformed))
         ids = list(matching.values_list("pk", flat=True)) if request.POST.get("all_matching") else selected
         if form.is_valid():
             try:
@@ -164,11 +169,18 @@ def case_form(request, pk):
             )
             case.refresh_from_db()
             return _case_page(request, case, form=form)
-        actions.save_registration_draft(case, request.user, request.POST)
+        draft = actions.save_registration_draft(case, request.user, request.POST)
     except CaseRefused as refused:
         messages.error(request, str(refused))
         return redirect("compliance:case", pk=case.pk)
-    messages.success(request, "Draft saved.")
+    if draft.not_saved:
+        messages.error(
+            request,
+            gettext("Draft saved, except what was too long to keep (these fields are as they were): %(fields)s.")
+            % {"fields": ", ".join(draft.not_saved)},
+        )
+    else:
+        messages.success(request, "Draft saved.")
     return redirect(reverse("compliance:case", args=[case.pk]) + "#registration-form")
 
 

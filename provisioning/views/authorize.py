@@ -12,7 +12,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from portal.access import organisation_view
-from portal.lists import paginate, parse_id, parse_ids, typed_text
+from portal.lists import NotAnId, paginate, parse_id, parse_ids, typed_text
 
 from ..actions import OrderRefused, check_selectable, place_authorisation_order
 from ..eligibility import check_eligibility
@@ -126,7 +126,7 @@ def authorize_selection(request):
             selection.clear()
         else:
             raise OrderRefused("Unknown selection change.")
-    except OrderRefused as exc:
+    except (OrderRefused, NotAnId) as exc:
         error = str(exc)
     page_number = request.POST.get("page") or 1
     if not request.htmx:

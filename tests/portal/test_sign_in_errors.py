@@ -28,3 +28,19 @@ def test_a_refused_sign_in_always_says_why(client, admin, form, shown):
 def test_wrong_credentials_still_get_the_usual_message(client, admin):
     response = client.post(reverse("login"), {"username": admin.email, "password": "not-it"})
     assert "Please enter a correct" in response.content.decode()
+
+
+@pytest.mark.parametrize("username", ["a" * 1_000_000 + "@acme.test", "a" * 245 + "@acme.test"])
+def test_an_email_longer_than_any_account_is_refused_and_not_echoed(client, admin, username):
+    """Issue 14.4: a megabyte typed as the email came back inside the sign-in page."""
+    response = client.post(reverse("login"), {"username": username, "password": "whatever"})
+    page = response.content.decode()
+    assert response.status_code == 200 and "An email address has at most 254 characters." in page
+    assert "a" * 255 not in page and len(page) < 20_000
+    assert "_auth_user_id" not in client.session
+
+
+def test_an_email_of_the_longest_length_is_still_echoed_to_correct(client, admin):
+    username = "a" * 244 + "@acme.test"
+    response = client.post(reverse("login"), {"username": username, "password": "whatever"})
+    assert f'value="{username}"' in response.content.decode()

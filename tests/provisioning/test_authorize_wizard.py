@@ -8,6 +8,7 @@ from portal.models import AuditEvent, User
 from provisioning.models import AuthorisationOrder, Location, OrderLine, PhoneNumber
 from provisioning.wizard import SESSION_KEY
 from tests.factories import make_location, make_numbers, make_org, make_user
+from tests.security.world import answer
 
 pytestmark = pytest.mark.django_db
 
@@ -164,7 +165,7 @@ def test_invalid_selection_is_refused_with_a_message_and_changes_nothing(
     )
     html = response.content.decode()
     assert response.status_code == 200 and 'role="alert"' in html
-    assert any(words in html for words in ("is not a number of", "already", "do not exist", "Choose a number"))
+    assert any(words in html for words in ("are not numbers of", "already", "Choose a number", "not a valid choice"))
     assert selected_ids(admin_client) == {numbers[0].pk}
 
 
@@ -181,7 +182,29 @@ def test_tampered_page_ids_are_refused(admin_client, org, location, numbers):
         {"op": "select_page", "location": location.pk, "page_ids": [numbers[0].pk, foreign.pk]},
         HTTP_HX_REQUEST="true",
     ).content.decode()
-    assert "is not a number of San Francisco HQ" in html
+    assert "Some selected numbers are not numbers of San Francisco HQ." in html
+    assert selected_ids(admin_client) == set()
+
+
+@pytest.mark.parametrize("htmx", [True, False])
+@pytest.mark.parametrize("op", ["toggle", "select_page", "save_page"])
+def test_a_strangers_number_is_refused_exactly_like_one_that_does_not_exist(
+    admin_client, other_org, location, numbers, op, htmx
+):
+    """Issue 14.1: the refusal once named the other organisation's number ("+1 415-555-0000 is not a number of ...")
+    while an unknown id got other words, so any id told whether, and which, number a stranger has."""
+    theirs = make_numbers(make_location(other_org, "Their Office"), 1, start=9000)[0]
+    admin_client.get(AUTHORIZE, {"location": location.pk})
+
+    def ask(number_id):
+        data = {"op": op, "location": location.pk, "id": number_id, "number": number_id, "page_ids": number_id}
+        response = admin_client.post(SELECT, data, **({"HTTP_HX_REQUEST": "true"} if htmx else {}), follow=True)
+        return answer(response)
+
+    stranger, missing = ask(theirs.pk), ask(theirs.pk + 10_000)
+    assert stranger == missing
+    assert "Some selected numbers are not numbers of San Francisco HQ." in stranger
+    assert theirs.e164 not in stranger and theirs.display not in stranger and "Their Office" not in stranger
     assert selected_ids(admin_client) == set()
 
 

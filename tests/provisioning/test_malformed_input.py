@@ -49,6 +49,7 @@ def _completed(order_id, e164s):
         _completed("O\x00", []),  # PostgreSQL refuses NUL, even in a lookup
         _completed("O" * 41, []),  # longer than any order id the portal stores
         _completed("O123456789", ["+1415\x00"]),
+        _completed("O\ud800", []),  # a lone surrogate: JSON escapes it, no UTF-8 text (nor PostgreSQL) holds it
     ],
 )
 def test_a_signed_callback_the_portal_cannot_read_is_malformed(client, settings, order, body):

@@ -12,6 +12,11 @@ and as HTMX) and by POST, and:
 - changes none of the other organisation's rows, and when it refuses (4xx, or the sign-in redirect) changes
   nothing at all (fingerprints of every table before and after: tests/security/snapshot.py).
 
+A refusal never names, counts or distinguishes another organisation's object: every request of the sweep (and of
+OWN_CONTEXT, which puts another organisation's ids inside the requester's own location or token) is answered once as
+it is and once with the other organisation deleted, and the two answers (through a redirect to its flashed message)
+must be the same byte for byte apart from CSRF tokens.
+
 Machine-to-machine endpoints (carrier callbacks, the texting JSON API) are swept too: without a signature or token
 they refuse (400/401/403) and change nothing, whatever session cookie comes along.
 
@@ -26,10 +31,13 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import pytest
+import time_machine
+from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from .snapshot import differences, fingerprint
-from .world import ROLES, World, build_world, client_for
+from .world import ROLES, World, answer, build_world, client_for, forget
 
 # --- what a response may be ---------------------------------------------------------------------------------------
 
@@ -91,6 +99,7 @@ class Target:
     query: Callable[[World], dict] = lambda w: {}  # GET parameters (sent on both methods)
     data: Callable[[World], dict] = lambda w: {}  # POST form fields
     json: Callable[[World], dict] | None = None  # POST a JSON body instead of a form
+    headers: Callable[[World], dict] = lambda w: {}  # extra request headers (test client keywords: HTTP_...)
     hx_target: str = ""  # the HTMX target the page's partial answers to
     note: str = ""
 
@@ -350,20 +359,46 @@ def _leaks(response, markers, sent: str) -> list[str]:
     return [m for m in markers if m in text and m not in sent]
 
 
-def _request(client, method, name, target, world, htmx=False):
+@dataclass(frozen=True)
+class Prepared:
+    """One request, its ids and data taken from the world once, so it can be sent again after they are gone."""
+
+    method: str
+    url: str
+    headers: dict
+    body: str | dict | None  # JSON text, form fields, or nothing (GET)
+    sent: str  # everything the request itself carries, as text (a page may echo it)
+
+
+def _prepare(method, name, target, world, htmx=False) -> Prepared:
     path = reverse(name, kwargs=target.kwargs(world))
     query = target.query(world)
     url = f"{path}?{urlencode(query, doseq=True)}" if query else path
-    headers = {}
+    headers = dict(target.headers(world))
     if htmx:
-        headers = {"HTTP_HX_REQUEST": "true", **({"HTTP_HX_TARGET": target.hx_target} if target.hx_target else {})}
+        headers.update(
+            {"HTTP_HX_REQUEST": "true", **({"HTTP_HX_TARGET": target.hx_target} if target.hx_target else {})}
+        )
     if method == "get":
-        return client.get(url, **headers), json.dumps(query)
+        return Prepared(method, url, headers, None, json.dumps(query))
     if target.json is not None:
         body = json.dumps(target.json(world))
-        return client.post(url, data=body, content_type="application/json", **headers), body + json.dumps(query)
+        return Prepared(method, url, headers, body, body + json.dumps(query))
     data = target.data(world)
-    return client.post(url, data, **headers), json.dumps(data) + json.dumps(query)
+    return Prepared(method, url, headers, data, json.dumps(data) + json.dumps(query))
+
+
+def _send(client, request: Prepared):
+    if request.method == "get":
+        return client.get(request.url, **request.headers)
+    if isinstance(request.body, str):
+        return client.post(request.url, data=request.body, content_type="application/json", **request.headers)
+    return client.post(request.url, request.body, **request.headers)
+
+
+def _request(client, method, name, target, world, htmx=False):
+    request = _prepare(method, name, target, world, htmx)
+    return _send(client, request), request.sent
 
 
 def sweep(role: str, world: World) -> Outcome:
@@ -433,6 +468,95 @@ def test_an_api_token_cannot_send_from_another_organisations_number(client, worl
     ]
     after = fingerprint(scopes)
     assert differences(before, after, {"other", "global"}) == []
+
+
+# --- a refusal says nothing about another organisation's objects -------------------------------------------------
+
+
+# Requests that carry another organisation's id inside the requester's own context (their own location, their own
+# API token): there no URL lookup turns the id into a 404, a query of the action has to refuse it (issue 14.1: the
+# Authorize wizard named the stranger's number). Swept by every role, like EXPECTED, but only compared (below).
+def _in_own_location(op: str, fields: Callable[[World], dict]) -> tuple[str, Target]:
+    """A change of the Authorize wizard's selection in the requester's own location."""
+    return "provisioning:authorize_selection", Target(
+        get={}, post={}, data=lambda w: {"location": w.home.location.pk, "op": op, **fields(w)}
+    )
+
+
+OWN_CONTEXT: dict[str, tuple[str, Target]] = {
+    "tick a stranger's number in one's own location": _in_own_location(
+        "toggle", lambda w: {"id": w.other.authorisable.pk, "number": w.other.authorisable.pk}
+    ),
+    "select a page holding a stranger's numbers": _in_own_location(
+        "select_page", lambda w: {"page_ids": [w.home.authorisable.pk, w.other.authorisable.pk]}
+    ),
+    "save a page ticking a stranger's number": _in_own_location(
+        "save_page", lambda w: {"page_ids": [w.other.authorisable.pk], "number": [w.other.authorisable.pk]}
+    ),
+    "send a text from a stranger's number with one's own token": (
+        "texting:api_send_message",
+        Target(
+            get={},
+            post={},
+            json=lambda w: {"to": w.home.recipient, "body": "hi", "from": w.other.numbers[2].e164},
+            headers=lambda w: {"HTTP_AUTHORIZATION": f"Bearer {w.home.token}", "HTTP_X_WEBEX_APP_VERSION": "42.12.0.1"},
+        ),
+    ),
+}
+
+
+def _stranger_id_requests(role: str, world: World) -> dict[str, Prepared]:
+    """Every request of the sweep (except access support staff have by design) and of OWN_CONTEXT, prepared."""
+    requests = {}
+    for name in swept_names():
+        target = EXPECTED[name]
+        for method, htmx in (("get", False), ("get", True), ("post", False)):
+            if not isinstance((target.get if method == "get" else target.post)[role], ByDesign):
+                label = f"{method.upper()}{' (htmx)' if htmx else ''} {name}"
+                requests[label] = _prepare(method, name, target, world, htmx)
+    for what, (name, target) in OWN_CONTEXT.items():
+        for htmx in (False, True):
+            requests[f"POST{' (htmx)' if htmx else ''} {what}"] = _prepare("post", name, target, world, htmx)
+    return requests
+
+
+def _answer_seen(client, request: Prepared) -> str:
+    """The answer and, for a redirect, the page it leads to: where a refusal's flashed message is shown."""
+    response = _send(client, request)
+    seen = answer(response)
+    if 300 <= response.status_code < 400:
+        seen += "\n" + answer(client.get(response["Location"]))
+    return seen
+
+
+def _first_difference(a: str, b: str) -> str:
+    at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    return f"{a[max(0, at - 60) : at + 60]!r} / {b[max(0, at - 60) : at + 60]!r}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_a_strangers_id_gets_the_same_answer_as_an_id_that_does_not_exist(role, world):
+    """Every request of the sweep and of OWN_CONTEXT is answered twice from the same state: once with the other
+    organisation deleted (its ids exist nowhere; a savepoint undoes the deletion and whatever the request did) and
+    once as it is. The two answers, followed through a redirect to the flashed message, must be the same byte for
+    byte apart from CSRF tokens, and never show the other organisation's data: a refusal does not name, count or
+    distinguish an object outside the user's organisation."""
+    problems = []
+    for label, request in _stranger_id_requests(role, world).items():
+        with time_machine.travel(timezone.now(), tick=False):  # pages that show the time show the same time
+            savepoint = transaction.savepoint()
+            forget(world.other.org)
+            missing = _answer_seen(client_for(role, world), request)
+            transaction.savepoint_rollback(savepoint)
+            stranger = _answer_seen(client_for(role, world), request)
+        if stranger != missing:
+            problems.append(f"{label}: differs from an id that does not exist: {_first_difference(stranger, missing)}")
+        leaked = [m for m in world.other.markers if m in stranger and m not in request.sent]
+        if leaked:
+            problems.append(f"{label}: shows the other organisation's data {leaked[:3]}")
+    assert len(_stranger_id_requests(role, world)) > 3 * len(EXPECTED) // 2
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
 
 
 @pytest.mark.django_db

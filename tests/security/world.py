@@ -11,6 +11,7 @@ Each organisation's data carries strings no other organisation has (`Side.marker
 organisation's data is caught by looking for them.
 """
 
+import re
 import uuid
 from dataclasses import dataclass, field
 
@@ -170,3 +171,25 @@ def client_for(role: str, world: World):
         session[SUPPORT_ORG_SESSION_KEY] = world.home.org.pk
         session.save()
     return client
+
+
+# A CSRF token as Django renders it (masked afresh for every response): 64 letters and digits.
+CSRF_TOKEN = re.compile(r"\b[A-Za-z0-9]{64}\b")
+
+
+def forget(org: Organisation) -> None:
+    """Delete `org` and everything it owns, so that its ids exist nowhere (numbers and locations are protected from
+    a plain cascade: what refers to them goes first)."""
+    # By id, not by instance: deleting an instance clears its pk, and the world's objects are used again.
+    AuthorisationOrder.objects.filter(organisation_id=org.pk).delete()
+    RegistrationCase.objects.filter(organisation_id=org.pk).delete()
+    Message.objects.filter(organisation_id=org.pk).delete()
+    PhoneNumber.objects.filter(location__organisation_id=org.pk).delete()
+    Organisation.objects.filter(pk=org.pk).delete()
+
+
+def answer(response) -> str:
+    """What a user gets from `response`, to compare two answers byte for byte: the status, where it redirects, and
+    the body with CSRF tokens (different in every response) blanked out."""
+    body = CSRF_TOKEN.sub("<csrf>", response.content.decode(errors="replace"))
+    return f"{response.status_code} {response.get('Location', '')}\n{body}"

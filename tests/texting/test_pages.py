@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from portal.models import AuditEvent, User
 from tests.factories import make_org, make_user
+from tests.security.snapshot import differences, fingerprint
 from tests.texting.factories import issue_token, make_text, make_texter, send
 from texting.actions import authenticate_api_token
 from texting.models import ApiToken, Message, OptOut, PurgeRun, ServiceSettings, hash_token
@@ -91,6 +92,17 @@ def test_texting_cannot_be_switched_on_without_the_addon(client):
     response = client.post(reverse("texting:set_business_texting"), {"enabled": "on"}, follow=True)
     assert "needs the Business Texting Add-On licence" in response.content.decode()
     assert not ServiceSettings.objects.filter(organisation=org, business_texting_enabled=True).exists()
+
+
+@pytest.mark.parametrize("enabled", ["on", "off"])
+def test_switching_without_the_addon_writes_nothing(client, enabled):
+    """Refused (on) or already so (off): either way the POST leaves every table as it was."""
+    org = make_org("No Addon Test", addon=False)
+    client.force_login(make_user(org, role=User.Role.FULL_ADMIN))
+    before = fingerprint({org.pk: "org"})
+    response = client.post(reverse("texting:set_business_texting"), {"enabled": enabled})
+    assert response.status_code == 302
+    assert differences(before, fingerprint({org.pk: "org"})) == []
 
 
 # --- activity --------------------------------------------------------------------------------------------------
