@@ -110,7 +110,13 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Simultaneous writes wait for one another instead of failing with "database is locked" (the 503 page): every
+    # transaction takes the write lock when it begins (IMMEDIATE), so none has to upgrade a read lock halfway, which
+    # SQLite refuses at once without waiting; the busy timeout is how long a writer waits; WAL lets reads go on
+    # while one write is under way.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL;"
+    )
 elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # An unreachable database answers the clear 503 page within seconds instead of holding a web worker.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
