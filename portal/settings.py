@@ -248,8 +248,11 @@ REDIS_URL = os.environ.get("REDIS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.s
 CARRIER_API_URL = os.environ.get("CARRIER_API_URL", "http://127.0.0.1:8765")
 CARRIER_API_KEY = os.environ.get("CARRIER_API_KEY", "sim-key")
 CARRIER_TIMEOUT_SECONDS = float(os.environ.get("CARRIER_TIMEOUT_SECONDS", "5"))
-# Shared secret of the carrier's callback signatures (X-Carrier-Signature). Without it every callback is refused.
+# Shared secret of the carrier's callback signatures (X-Carrier-Signature: t=<time>,v1=<HMAC of time and body>).
+# Without it every callback is refused.
 CARRIER_WEBHOOK_SECRET = os.environ.get("CARRIER_WEBHOOK_SECRET", "sim-webhook-secret" if DEBUG else "")
+# How far from now the time a callback was signed at may be (seconds, either way): an older one could be a replay.
+CARRIER_WEBHOOK_TOLERANCE_SECONDS = int(os.environ.get("CARRIER_WEBHOOK_TOLERANCE_SECONDS", "300"))
 # The portal's own address as the carrier reaches it, for callbacks; empty: no callbacks, polling only.
 CARRIER_CALLBACK_BASE_URL = os.environ.get("CARRIER_CALLBACK_BASE_URL", "")
 
