@@ -151,6 +151,14 @@ AXES_LOCKOUT_CALLABLE = "portal.throttling.locked_out"
 AXES_CLIENT_IP_CALLABLE = "portal.throttling.client_ip"
 AXES_USERNAME_CALLABLE = "portal.throttling.username"
 AXES_VERBOSE = False
+# One address trying many accounts (a password sprayed over them) is locked too, after this many failed sign-ins
+# within the cool-off, whatever emails they named (portal.throttling.SignInThrottle).
+AXES_HANDLER = "portal.throttling.SignInThrottle"
+SIGN_IN_CLIENT_FAILURE_LIMIT = int(os.environ.get("SIGN_IN_CLIENT_FAILURE_LIMIT", "20"))
+# Password reset e-mails: at most this many requests per address and per client in each window (portal.throttling).
+PASSWORD_RESET_LIMIT_PER_ADDRESS = int(os.environ.get("PASSWORD_RESET_LIMIT_PER_ADDRESS", "3"))
+PASSWORD_RESET_LIMIT_PER_CLIENT = int(os.environ.get("PASSWORD_RESET_LIMIT_PER_CLIENT", "20"))
+PASSWORD_RESET_WINDOW_MINUTES = int(os.environ.get("PASSWORD_RESET_WINDOW_MINUTES", "60"))
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -243,6 +251,20 @@ CELERY_BEAT_SCHEDULE = {
 
 # Redis for shared counters and locks (defaults to the broker's Redis).
 REDIS_URL = os.environ.get("REDIS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")
+# The cache holds the password-reset throttle's counters: in Redis when there is one, so every web process counts
+# together; else in each process's memory (development). A Redis that does not answer fails fast.
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "portal-cache",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 # The carrier (TCR / operators). `make run` points this at the bundled simulator.
 CARRIER_API_URL = os.environ.get("CARRIER_API_URL", "http://127.0.0.1:8765")
