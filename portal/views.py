@@ -15,6 +15,8 @@ from .models import AuditEvent, Organisation, User
 
 
 def home(request):
+    if request.user.is_authenticated and request.user.is_operator:
+        return redirect("admin:index")
     if request.user.is_authenticated and request.user.is_support and request.organisation is None:
         return redirect("portal:switch_organisation")
     return redirect("portal:overview")
