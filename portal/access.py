@@ -2,7 +2,8 @@
 
 - `organisation_view`: a page of one customer organisation (the Control Hub shell). Customer administrators see
   their own organisation; support staff see the organisation they switched to, read-only. End users have no
-  Control Hub. With `manage=True` only full administrators pass (support staff do not act for customers).
+  Control Hub, and neither have portal operators (they have the Django admin). With `manage=True` only full
+  administrators pass (support staff do not act for customers).
 - `support_view`: the Cisco PSTN support console.
 Objects are always fetched through `request.organisation`, so another organisation's id answers 404.
 """
@@ -24,6 +25,8 @@ def organisation_view(view=None, *, manage: bool = False):
             user = request.user
             if user.role == User.Role.END_USER:
                 raise PermissionDenied("Control Hub is for administrators. Use the Webex App to text.")
+            if user.is_operator:
+                raise PermissionDenied("Portal operators work in the Django admin, not in a customer's Control Hub.")
             if manage and not user.can_manage:
                 raise PermissionDenied("Only full administrators of this organisation can make this change.")
             if user.is_support and request.organisation is None:

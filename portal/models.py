@@ -61,19 +61,22 @@ class UserManager(BaseUserManager):
         return self._create(email, password, **extra)
 
     def create_superuser(self, email, password=None, **extra):
-        extra.update(is_staff=True, is_superuser=True)
-        extra.setdefault("role", User.Role.SUPPORT)
+        """The portal operator (`manage.py createsuperuser`): the one account that may use the Django admin."""
+        extra.update(is_staff=True, is_superuser=True, role=User.Role.OPERATOR, organisation=None)
         return self._create(email, password, **extra)
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    """Everyone who signs in. Customer users belong to one organisation; Cisco PSTN support staff to none."""
+    """Everyone who signs in. Customer users belong to one organisation; Cisco PSTN support staff and portal operators
+    to none. Only operators may use the Django admin (is_staff, is_superuser): support staff work through the support
+    console alone, which checks their role, not these flags."""
 
     class Role(models.TextChoices):
         FULL_ADMIN = "full_admin", "Full administrator"
         READONLY_ADMIN = "readonly_admin", "Read-only administrator"
         SUPPORT = "support", "Cisco PSTN support"
         END_USER = "end_user", "End user"
+        OPERATOR = "operator", "Portal operator"
 
     email = models.EmailField(unique=True)
     full_name = models.CharField(max_length=200, blank=True)
@@ -84,7 +87,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Dotted version string reported by the user's Webex App, e.g. "42.12.0.2345". Empty: unknown.
     webex_app_version = models.CharField(max_length=32, blank=True)
     is_active = models.BooleanField(default=True)
-    is_staff = models.BooleanField(default=False, help_text="May use the Django admin.")
+    is_staff = models.BooleanField(default=False, help_text="May use the Django admin (portal operators only).")
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()
@@ -96,12 +99,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Meta:
         ordering = ["email"]
         constraints = [
-            # Support staff work across organisations; everyone else belongs to exactly one.
+            # Support staff and operators work across organisations; everyone else belongs to exactly one.
             models.CheckConstraint(
                 condition=(
-                    Q(role="support", organisation__isnull=True) | (~Q(role="support") & Q(organisation__isnull=False))
+                    Q(role__in=["support", "operator"], organisation__isnull=True)
+                    | (~Q(role__in=["support", "operator"]) & Q(organisation__isnull=False))
                 ),
-                name="user_support_has_no_organisation",
+                name="user_organisation_matches_role",
+            ),
+            # The Django admin edits users, licences and numbers outside every rule of the portal: operators only.
+            models.CheckConstraint(
+                condition=Q(role="operator") | Q(is_staff=False, is_superuser=False),
+                name="user_only_operators_use_the_django_admin",
             ),
         ]
         indexes = [models.Index(fields=["organisation", "role"])]
@@ -111,16 +120,22 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def clean(self):
         super().clean()
-        if self.role == self.Role.SUPPORT and self.organisation_id:
+        if self.role in (self.Role.SUPPORT, self.Role.OPERATOR) and self.organisation_id:
             raise ValidationError(
-                {"organisation": "Cisco PSTN support staff do not belong to a customer organisation."}
+                {"organisation": "Cisco PSTN support staff and operators do not belong to a customer organisation."}
             )
-        if self.role != self.Role.SUPPORT and not self.organisation_id:
+        if self.role not in (self.Role.SUPPORT, self.Role.OPERATOR) and not self.organisation_id:
             raise ValidationError({"organisation": "Customer users must belong to an organisation."})
+        if (self.is_staff or self.is_superuser) and self.role != self.Role.OPERATOR:
+            raise ValidationError({"is_staff": "Only portal operators may use the Django admin."})
 
     @property
     def is_support(self) -> bool:
         return self.role == self.Role.SUPPORT
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role == self.Role.OPERATOR
 
     @property
     def is_customer_admin(self) -> bool:

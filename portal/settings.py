@@ -101,7 +101,13 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Simultaneous writes wait for one another instead of failing with "database is locked" (the 503 page): every
+    # transaction takes the write lock when it begins (IMMEDIATE), so none has to upgrade a read lock halfway, which
+    # SQLite refuses at once without waiting; the busy timeout is how long a writer waits; WAL lets reads go on
+    # while one write is under way.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL;"
+    )
 elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # An unreachable database answers the clear 503 page within seconds instead of holding a web worker.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))
@@ -134,6 +140,14 @@ AXES_LOCKOUT_CALLABLE = "portal.throttling.locked_out"
 AXES_CLIENT_IP_CALLABLE = "portal.throttling.client_ip"
 AXES_USERNAME_CALLABLE = "portal.throttling.username"
 AXES_VERBOSE = False
+# One address trying many accounts (a password sprayed over them) is locked too, after this many failed sign-ins
+# within the cool-off, whatever emails they named (portal.throttling.SignInThrottle).
+AXES_HANDLER = "portal.throttling.SignInThrottle"
+SIGN_IN_CLIENT_FAILURE_LIMIT = env_int("SIGN_IN_CLIENT_FAILURE_LIMIT", 20)
+# Password reset e-mails: at most this many requests per address and per client in each window (portal.throttling).
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env_int("PASSWORD_RESET_LIMIT_PER_ADDRESS", 3)
+PASSWORD_RESET_LIMIT_PER_CLIENT = env_int("PASSWORD_RESET_LIMIT_PER_CLIENT", 20)
+PASSWORD_RESET_WINDOW_MINUTES = env_int("PASSWORD_RESET_WINDOW_MINUTES", 60)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -226,6 +240,20 @@ CELERY_BEAT_SCHEDULE = {
 
 # Redis for shared counters and locks (defaults to the broker's Redis).
 REDIS_URL = os.environ.get("REDIS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")
+# The cache holds the password-reset throttle's counters: in Redis when there is one, so every web process counts
+# together; else in each process's memory (development). A Redis that does not answer fails fast.
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "portal-cache",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 # The carrier (TCR / operators). `make run` points this at the bundled simulator.
 CARRIER_API_URL = os.environ.get("CARRIER_API_URL", "http://127.0.0.1:8765")
@@ -233,8 +261,11 @@ CARRIER_API_KEY = os.environ.get("CARRIER_API_KEY", "sim-key")
 CARRIER_TIMEOUT_SECONDS = env_float("CARRIER_TIMEOUT_SECONDS", 5.0)
 # First wait before a task retries a carrier call that failed (doubled each retry, with jitter, capped at 5 minutes).
 CARRIER_RETRY_BASE_SECONDS = env_float("CARRIER_RETRY_BASE_SECONDS", 2.0)
-# Shared secret of the carrier's callback signatures (X-Carrier-Signature). Without it every callback is refused.
+# Shared secret of the carrier's callback signatures (X-Carrier-Signature: t=<time>,v1=<HMAC of time and body>).
+# Without it every callback is refused.
 CARRIER_WEBHOOK_SECRET = os.environ.get("CARRIER_WEBHOOK_SECRET", "sim-webhook-secret" if DEBUG else "")
+# How far from now the time a callback was signed at may be (seconds, either way): an older one could be a replay.
+CARRIER_WEBHOOK_TOLERANCE_SECONDS = env_int("CARRIER_WEBHOOK_TOLERANCE_SECONDS", 300)
 # The portal's own address as the carrier reaches it, for callbacks; empty: no callbacks, polling only.
 CARRIER_CALLBACK_BASE_URL = os.environ.get("CARRIER_CALLBACK_BASE_URL", "")
 

@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.db import DatabaseError, connection
 from django.db.models import Count, Q
 from django.http import HttpResponse
@@ -6,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from provisioning.eligibility import check_eligibility, has_texting_addon
 
-from . import audit
+from . import audit, throttling
 from .access import organisation_view, support_view
 from .lists import paginate, parse_id, query_without_page, search_term
 from .middleware import SUPPORT_ORG_SESSION_KEY
@@ -14,6 +15,8 @@ from .models import AuditEvent, Organisation, User
 
 
 def home(request):
+    if request.user.is_authenticated and request.user.is_operator:
+        return redirect("admin:index")
     if request.user.is_authenticated and request.user.is_support and request.organisation is None:
         return redirect("portal:switch_organisation")
     return redirect("portal:overview")
@@ -103,3 +106,14 @@ def healthz(request):
     except DatabaseError:
         return HttpResponse("database unavailable\n", status=503, content_type="text/plain")
     return HttpResponse("ok\n", content_type="text/plain")
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's password reset, throttled per address and per client (portal.throttling.take_password_reset): a
+    throttled request sends no email and gets the same answer whether or not the address has an account."""
+
+    def form_valid(self, form):
+        retry_at = throttling.take_password_reset(self.request, form.cleaned_data["email"])
+        if retry_at is not None:
+            return throttling.password_reset_throttled(self.request, form, retry_at)
+        return super().form_valid(form)

@@ -1,6 +1,7 @@
 """The carrier's callback when a brand or campaign is decided. Server to server: authenticated by the carrier's HMAC
-signature over the raw body, not by a session, hence exempt from CSRF. Applying an answer is idempotent, so a
-duplicate callback (or one racing the poll) is harmless."""
+signature over the time of sending and the raw body (a stale one is refused: carrier/webhooks.py), not by a session,
+hence exempt from CSRF. Applying an answer is idempotent, so a duplicate callback (or one racing the poll) is
+harmless."""
 
 import json
 import re
@@ -23,7 +24,7 @@ KINDS = {"brand.updated": ("brand", parse_brand), "campaign.updated": ("campaign
 @require_POST
 def registration_callback(request):
     if not verify_webhook_signature(request.body, request.headers.get(SIGNATURE_HEADER, "")):
-        return HttpResponseForbidden("Invalid signature.")
+        return HttpResponseForbidden("Invalid or expired signature.")
     try:
         event = json.loads(request.body)
         kind, parse = KINDS[event["type"]]

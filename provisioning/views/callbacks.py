@@ -1,5 +1,6 @@
 """The carrier's callback when a number order is answered. Server to server: authenticated by the carrier's HMAC
-signature, not by a session, so it is exempt from CSRF. Applying a result is idempotent (duplicates are harmless)."""
+signature over the time of sending and the body (a stale one is refused: carrier/webhooks.py), not by a session, so
+it is exempt from CSRF. Applying a result is idempotent (duplicates are harmless)."""
 
 import json
 
@@ -7,7 +8,7 @@ from django.http import HttpResponseBadRequest, HttpResponseForbidden, JsonRespo
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from carrier import parse_number_order, verify_webhook_signature
+from carrier import SIGNATURE_HEADER, parse_number_order, verify_webhook_signature
 
 from ..actions import apply_carrier_results
 from ..models import OrderChunk
@@ -16,8 +17,8 @@ from ..models import OrderChunk
 @csrf_exempt
 @require_POST
 def number_order_callback(request):
-    if not verify_webhook_signature(request.body, request.headers.get("X-Carrier-Signature", "")):
-        return HttpResponseForbidden("Invalid signature.")
+    if not verify_webhook_signature(request.body, request.headers.get(SIGNATURE_HEADER, "")):
+        return HttpResponseForbidden("Invalid or expired signature.")
     try:
         event = json.loads(request.body)
         carrier_order = parse_number_order(event["payload"])

@@ -15,6 +15,7 @@ from pathlib import Path
 from queue import Empty, Queue
 
 import pytest
+import time_machine
 from django.conf import settings as django_settings
 
 from carrier import HttpCarrierGateway, parse_number_order, verify_webhook_signature
@@ -336,6 +337,11 @@ def test_callbacks_are_signed_and_carry_the_final_status(carrier_sim, receiver):
     [(headers, raw)] = take(receiver.received, 1)
     assert verify_webhook_signature(raw, headers["X-Carrier-Signature"])
     assert not verify_webhook_signature(raw + b" ", headers["X-Carrier-Signature"])
+    # Signed with the time of sending, so the portal refuses the same callback replayed later.
+    signed_at = re.fullmatch(r"t=(\d+),v1=[0-9a-f]{64}", headers["X-Carrier-Signature"])
+    assert signed_at and abs(int(signed_at.group(1)) - time.time()) < 10
+    with time_machine.travel(time.time() + django_settings.CARRIER_WEBHOOK_TOLERANCE_SECONDS + 10):
+        assert not verify_webhook_signature(raw, headers["X-Carrier-Signature"])
     event = json.loads(raw)
     assert event["type"] == "number_order.completed"
     assert event["id"] == order["order_id"] and event["reference"] == "R-cb"

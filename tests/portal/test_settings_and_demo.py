@@ -79,8 +79,13 @@ def test_seed_demo_is_idempotent(settings):
         "admin@maple.example",
         "admin@startup.example",
         "support@pstn.example",
+        "operator@texting-hub.example",
     ]:
         assert User.objects.get(email=email).check_password(settings.PORTAL_DEMO_PASSWORD)
+    # Only the operator has the Django admin; support works through the support console.
+    assert list(User.objects.filter(is_staff=True).values_list("email", "role", "is_superuser")) == [
+        ("operator@texting-hub.example", "operator", True)
+    ]
     assert PhoneNumber.objects.filter(location__organisation=acme, is_primary=True).exists()
 
 

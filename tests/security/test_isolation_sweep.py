@@ -2,8 +2,8 @@
 
 The URL patterns come from the resolver (recursively through includes), so a new view is swept without anyone
 remembering. Each is requested by every role of one organisation ("home": anonymous, end user, read-only admin,
-full admin, support staff switched to it) with the ids and data of ANOTHER organisation ("other"), by GET (plain
-and as HTMX) and by POST, and:
+full admin, support staff switched to it; and the portal operator, who gets what end users get) with the ids and
+data of ANOTHER organisation ("other"), by GET (plain and as HTMX) and by POST, and:
 
 - never answers 500;
 - never shows the other organisation's data (its name, locations, numbers in E.164 and display form, users'
@@ -408,7 +408,8 @@ def sweep(role: str, world: World) -> Outcome:
     for name in swept_names():
         target = EXPECTED[name]
         for method, htmx in (("get", False), ("get", True), ("post", False)):
-            expectation = (target.get if method == "get" else target.post)[role]
+            # Portal operators have no Control Hub, exactly like end users: they get what end users get.
+            expectation = (target.get if method == "get" else target.post)["end_user" if role == "operator" else role]
             by_design = isinstance(expectation, ByDesign)
             wanted = expectation.status if by_design else expectation
             label = f"{role} {method.upper()}{' (htmx)' if htmx else ''} {name}"

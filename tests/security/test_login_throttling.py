@@ -78,3 +78,52 @@ def test_a_right_password_resets_the_count(client, victim):
     for attempt in range(4):
         assert sign_in(client, victim.email, f"again-{attempt}").status_code == 200
     assert sign_in(client, victim.email, PASSWORD).status_code == 302
+
+
+# --- one address trying many accounts (a password sprayed over them) ----------------------------------------------
+
+
+def spray(client, count, ip="203.0.113.7", password="Spring2026!"):
+    """One password tried once on each of `count` accounts from one address; the answers."""
+    org = make_org("Spray Target")
+    emails = [make_user(org, role=User.Role.FULL_ADMIN, email=f"person{i}@spray.test").email for i in range(count)]
+    return [sign_in(client, email, password, ip=ip) for email in emails]
+
+
+def test_one_address_failing_on_many_accounts_is_locked_but_the_owner_elsewhere_is_not(client, victim):
+    limit = settings.SIGN_IN_CLIENT_FAILURE_LIMIT
+    assert limit == 20  # the documented default
+    answers = spray(client, limit)
+    assert [a.status_code for a in answers[:-1]] == [200] * (limit - 1)  # each account saw one wrong password only
+    assert answers[-1].status_code == 429
+
+    # From that address even a right password is refused now, with a page saying which lock this is.
+    response = sign_in(client, victim.email, PASSWORD)
+    page = response.content.decode()
+    assert response.status_code == 429 and not signed_in(client)
+    assert f"There were {limit} failed sign-ins from your network, for several accounts" in page
+    assert "Try again in 15 minutes" in page and response["Retry-After"] == str(15 * 60)
+
+    # The owner of the account, signing in from their own address, is not slowed at all.
+    elsewhere = Client()
+    response = sign_in(elsewhere, victim.email, PASSWORD, ip="198.51.100.20")
+    assert response.status_code == 302 and signed_in(elsewhere)
+
+    # The lockout is in the audit log once, with the lock and the address.
+    [locked] = AuditEvent.objects.filter(action="auth.locked_out")
+    assert locked.details["lock"] == "client" and locked.details["client"] == "203.0.113.7"
+
+
+def test_the_address_lock_lifts_after_the_cool_off(client, victim):
+    spray(client, settings.SIGN_IN_CLIENT_FAILURE_LIMIT)
+    assert sign_in(Client(), victim.email, PASSWORD).status_code == 429
+    with time_machine.travel(timezone.now() + timedelta(minutes=16), tick=False):
+        later = Client()
+        assert sign_in(later, victim.email, PASSWORD).status_code == 302 and signed_in(later)
+
+
+def test_an_account_lockout_is_audited_once(client, victim):
+    for attempt in range(7):
+        sign_in(client, victim.email, f"wrong-{attempt}")
+    [locked] = AuditEvent.objects.filter(action="auth.locked_out")
+    assert locked.details == {"lock": "account", "attempted_email": victim.email, "client": "203.0.113.7"}

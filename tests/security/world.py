@@ -59,6 +59,7 @@ class World:
     home: Side  # the organisation of the people making requests
     other: Side  # the organisation whose objects they ask for
     support: User
+    operator: User | None = None  # the Django admin's operator: no Control Hub at all
 
 
 def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Side:
@@ -147,10 +148,11 @@ def build_world(capture_on_commit) -> World:
     support = make_user(None, role=User.Role.SUPPORT, email="support@pstn-sweep.test")
     home = build_side("Alderhome", support, "+14165550111", capture_on_commit)
     other = build_side("Zenithvictim", support, "+14165550199", capture_on_commit)
-    return World(home=home, other=other, support=support)
+    operator = User.objects.create_superuser("operator@sweep.test", "Operator-Passw0rd!")
+    return World(home=home, other=other, support=support, operator=operator)
 
 
-ROLES = ("anonymous", "end_user", "readonly_admin", "full_admin", "support")
+ROLES = ("anonymous", "end_user", "readonly_admin", "full_admin", "support", "operator")
 
 
 def client_for(role: str, world: World):
@@ -163,6 +165,7 @@ def client_for(role: str, world: World):
         "readonly_admin": world.home.readonly,
         "full_admin": world.home.admin,
         "support": world.support,
+        "operator": world.operator,
     }.get(role)
     if user is not None:
         client.force_login(user)

@@ -132,6 +132,7 @@ DEMO_LOGINS = [
     "admin@maple.example",
     "admin@startup.example",
     "support@pstn.example",
+    "operator@texting-hub.example",
 ]
 LAST_NAMES = ["Nguyen", "Smith", "Garcia", "Okafor", "Chen", "Patel", "Rossi", "Kim"]
 
@@ -168,7 +169,11 @@ class Command(BaseCommand):
                 self._user("readonly@acme.example", "Riley Reader", acme, User.Role.READONLY_ADMIN, password),
                 self._user("admin@maple.example", "Morgan Maple", maple, User.Role.FULL_ADMIN, password),
                 self._user("admin@startup.example", "Sam Startup", startup, User.Role.FULL_ADMIN, password),
-                self._user("support@pstn.example", "Pat Support", None, User.Role.SUPPORT, password, staff=True),
+                self._user("support@pstn.example", "Pat Support", None, User.Role.SUPPORT, password),
+                # The Django admin belongs to the operator alone: support works through the support console.
+                self._user(
+                    "operator@texting-hub.example", "Oli Operator", None, User.Role.OPERATOR, password, staff=True
+                ),
             ]
             for org, locations, domain, people in (
                 (acme, ACME_LOCATIONS, "acme.example", 60),
@@ -185,7 +190,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo logins (password: {settings.PORTAL_DEMO_PASSWORD}):")
         for user in logins:
             org = user.organisation.name if user.organisation else "all organisations"
-            self.stdout.write(f"  {user.email:<24} {user.get_role_display():<26} {org}")
+            if user.is_operator:
+                org = "the Django admin (/admin/)"
+            self.stdout.write(f"  {user.email:<29} {user.get_role_display():<26} {org}")
 
     def _organisation(self, name, partner, customer_type, country):
         org, _ = Organisation.objects.get_or_create(
