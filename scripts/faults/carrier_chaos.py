@@ -21,10 +21,9 @@ instead of 15 minutes. Claims, once every order is final (bounded by DRAIN_TIMEO
 (_never_reconcile.py) and passes only if the last two claims fail.
 
 Run: `.venv/bin/python scripts/faults/carrier_chaos.py [--self-check]` (2-3 minutes). It builds test_<name> on the
-server of
-CHAOS_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/faults_chaos) and drops it at the end; the broker and
-results use CHAOS_BROKER_URL (default redis://127.0.0.1:6379/10, flushed before and after), the simulator listens on
-CHAOS_SIM_PORT (default 8381). Logs: var/faults/carrier_chaos/.
+server of CHAOS_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/faults_chaos) and drops it at the end; the
+broker and results use CHAOS_BROKER_URL (default redis://127.0.0.1:6379/10, flushed before and after), the
+simulator listens on CHAOS_SIM_PORT (default 8381). Logs: var/faults/carrier_chaos/.
 """
 
 import os
