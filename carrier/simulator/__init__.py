@@ -8,6 +8,10 @@ the production client. It behaves like the real outside party where the portal's
 - Writes honour `Idempotency-Key` (a repeat returns the first answer and creates nothing), but the registry itself
   is not idempotent: a new key with a reference already used creates a second object, counted in
   `duplicate_submissions`, which stays 0 for a portal that reconciles by reference before retrying.
+- It records what it received for each reference (objects created, POSTs answered from the idempotency keys,
+  lookups by reference) and counts `resubmissions`, POSTs for a reference it already held: a blind resend shows
+  there even when the idempotency keys made it harmless. `forget_idempotency_keys` makes it apply every POST as new,
+  as a carrier that lost its keys would, so a blind resend becomes a second object.
 - Faults on demand: a share of requests fail with 503 before doing anything (`error_rate`), or do the work and then
   answer too late (`timeout_rate`, `timeout_seconds`): the case where the client cannot know what happened.
 

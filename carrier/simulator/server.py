@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from ..webhooks import SIGNATURE_HEADER, sign_webhook_body
-from .registry import Record, Registry
+from .registry import BRANDS, CAMPAIGNS, KINDS, MESSAGES, ORDERS, Record, Registry
 from .rules import ApiError
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,9 @@ class Faults:
     timeout_seconds: float = 10.0  # longer than the portal's default client timeout (CARRIER_TIMEOUT_SECONDS=5)
     delay_seconds: float = 2.0  # how long new objects stay pending
     duplicate_callbacks: bool = False  # send every callback twice
+    # Treat a repeated Idempotency-Key as new, as a carrier does once it has lost its keys (a restart, keys expired):
+    # a client that resends a write blind then creates a second object.
+    forget_idempotency_keys: bool = False
     seed: int | None = None  # makes which requests fail repeatable
 
     def changed(self, **changes) -> "Faults":
@@ -48,9 +51,9 @@ class Faults:
         if unknown:
             raise ValueError(f"Unknown fault setting(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}.")
         for name, value in changes.items():
-            if name == "duplicate_callbacks":
+            if isinstance(getattr(self, name), bool):
                 if not isinstance(value, bool):
-                    raise ValueError("duplicate_callbacks must be true or false.")
+                    raise ValueError(f"{name} must be true or false.")
             elif name == "seed":
                 if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                     raise ValueError("seed must be an integer or null.")
@@ -77,6 +80,7 @@ class Route:
     action: str  # the Registry method (or, for control routes, the CarrierSimulator method) that answers
     status: int = 200
     control: bool = False
+    kind: str = ""  # the registry kind whose references this route creates or looks up (counted per reference)
 
     @property
     def label(self) -> str:
@@ -84,17 +88,17 @@ class Route:
 
 
 ROUTES = (
-    Route("POST", "/v1/number-orders", "create_number_order", status=202),
-    Route("GET", "/v1/number-orders", "list_number_orders"),
+    Route("POST", "/v1/number-orders", "create_number_order", status=202, kind=ORDERS),
+    Route("GET", "/v1/number-orders", "list_number_orders", kind=ORDERS),
     Route("GET", "/v1/number-orders/{id}", "get_number_order"),
-    Route("POST", "/v1/brands", "create_brand", status=202),
-    Route("GET", "/v1/brands", "list_brands"),
+    Route("POST", "/v1/brands", "create_brand", status=202, kind=BRANDS),
+    Route("GET", "/v1/brands", "list_brands", kind=BRANDS),
     Route("GET", "/v1/brands/{id}", "get_brand"),
-    Route("POST", "/v1/campaigns", "create_campaign", status=202),
-    Route("GET", "/v1/campaigns", "list_campaigns"),
+    Route("POST", "/v1/campaigns", "create_campaign", status=202, kind=CAMPAIGNS),
+    Route("GET", "/v1/campaigns", "list_campaigns", kind=CAMPAIGNS),
     Route("GET", "/v1/campaigns/{id}", "get_campaign"),
     Route("POST", "/v1/campaigns/{id}/numbers", "assign_campaign_numbers"),
-    Route("POST", "/v1/messages", "create_message", status=202),
+    Route("POST", "/v1/messages", "create_message", status=202, kind=MESSAGES),
     Route("GET", "/v1/messages/{id}", "get_message"),
     Route("GET", "/control/faults", "_control_faults", control=True),
     Route("POST", "/control/faults", "_control_set_faults", control=True),
@@ -115,6 +119,13 @@ class _Counters:
     injected_timeouts: int = 0
     callbacks_sent: int = 0
     callbacks_failed: int = 0
+    # kind -> reference -> {"created", "replayed", "lookups"}: what the carrier received for each reference
+    by_reference: dict = field(default_factory=lambda: {kind: {} for kind in KINDS})
+
+    def count(self, kind: str, reference, what: str) -> None:
+        if kind and isinstance(reference, str):
+            counts = self.by_reference[kind].setdefault(reference, {"created": 0, "replayed": 0, "lookups": 0})
+            counts[what] += 1
 
 
 class CarrierSimulator:
@@ -216,14 +227,27 @@ class CarrierSimulator:
         messages), `idempotent_replays`, `duplicate_submissions` (objects created for a reference already used:
         0 when the portal reconciles before retrying), `injected_errors`, `injected_timeouts`, `callbacks_sent`
         (answered 2xx) and `callbacks_failed`.
+
+        What each reference received, for a client that must send each write once: `by_reference` maps a kind to
+        `{reference: {"created", "replayed", "lookups"}}` (objects the registry created for it, POSTs answered from
+        the idempotency keys instead, `GET ?reference=` lookups the carrier answered), and `resubmissions` counts
+        the POSTs for a reference the carrier already held (each replay and each duplicate), which a client that
+        looks a write up before resending never makes, whether or not the carrier remembers its keys.
         """
         with self._lock:
             counters = self._counters
+            by_reference = copy.deepcopy(counters.by_reference)
             return {
                 "requests": dict(counters.requests),
                 "writes_created": dict(self._registry.writes_created),
                 "idempotent_replays": counters.idempotent_replays,
                 "duplicate_submissions": self._registry.duplicate_submissions,
+                "by_reference": by_reference,
+                "resubmissions": sum(
+                    counts["replayed"] + max(counts["created"] - 1, 0)
+                    for references in by_reference.values()
+                    for counts in references.values()
+                ),
                 "injected_errors": counters.injected_errors,
                 "injected_timeouts": counters.injected_timeouts,
                 "callbacks_sent": counters.callbacks_sent,
@@ -306,6 +330,7 @@ class CarrierSimulator:
             else:
                 with self._lock:
                     reply = Reply(route.status, getattr(self._registry, route.action)(object_id, query))
+                    self._counters.count(route.kind, query.get("reference", [None])[0], "lookups")
         except ApiError as error:
             reply = Reply(error.status, {"error": error.message})
         # The work is done; an injected timeout only answers too late for the client to learn about it.
@@ -314,21 +339,25 @@ class CarrierSimulator:
     def _write(self, route: Route, object_id: str | None, path: str, headers, raw_body: bytes) -> Reply:
         """Apply a POST once per (path, Idempotency-Key): a repeat with the same body gets the first reply again and
         changes nothing; with another body it is refused (422). Refusals are not remembered, so a corrected request
-        may reuse its key."""
+        may reuse its key. With `forget_idempotency_keys` every POST is applied as new."""
         key = headers.get("Idempotency-Key", "").strip()
         if not key:
             raise ApiError(400, "The Idempotency-Key header is required on every POST.")
         body = _json_object(raw_body)
+        reference = body.get("reference")
         with self._lock:
-            remembered = self._idempotency.get((path, key))
+            remembered = None if self._faults.forget_idempotency_keys else self._idempotency.get((path, key))
             if remembered is not None:
                 first_body, first_reply = remembered
                 if first_body != body:
                     raise ApiError(422, f"Idempotency-Key {key!r} was already used for a different request.")
                 self._counters.idempotent_replays += 1
+                self._counters.count(route.kind, reference, "replayed")
                 return replace(first_reply, body=copy.deepcopy(first_reply.body))
             reply = Reply(route.status, getattr(self._registry, route.action)(object_id, body))
-            self._idempotency[(path, key)] = (body, replace(reply, body=copy.deepcopy(reply.body)))
+            self._counters.count(route.kind, reference, "created")
+            if not self._faults.forget_idempotency_keys:
+                self._idempotency[(path, key)] = (body, replace(reply, body=copy.deepcopy(reply.body)))
             self._lock.notify_all()  # the callback thread recomputes when the next callback is due
             return reply
 

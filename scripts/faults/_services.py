@@ -6,6 +6,7 @@ Every helper cleans up after itself (context managers, `finally`), so a script t
 worker or data directory behind. Process logs go to var/faults/<script>/ (git-ignored) for a look after a failure.
 """
 
+import argparse
 import os
 import pwd
 import re
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -223,6 +224,28 @@ def port_in_use(port: int) -> bool:
 # --- processes --------------------------------------------------------------------------------------------------
 
 
+def parse_self_check(doc: str) -> bool:
+    """The script's command line: only `--self-check`, which starts the Celery workers with the carrier client's
+    lookup by reference switched off (`celery_command(reconcile=False)`) and passes only if the claims guarding
+    reconciliation fail."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument(
+        "--self-check",
+        action="store_true",
+        help="run the workers without reconciliation (a shim, _never_reconcile.py, around the carrier client) and "
+        "pass only if the duplicate-submission claims then fail",
+    )
+    return parser.parse_args().self_check
+
+
+def celery_command(*, reconcile: bool = True) -> list[str]:
+    """The start of a Celery command line: `celery`, or with `reconcile=False` the same through _never_reconcile.py,
+    whose carrier client never finds an order by reference."""
+    if reconcile:
+        return [str(BIN / "celery")]
+    return [str(BIN / "python"), str(Path(__file__).with_name("_never_reconcile.py"))]
+
+
 @contextmanager
 def background(name: str, args: list[str], *, env: dict, logs: Path) -> Iterator[subprocess.Popen]:
     """Run `args` from the project root in a session of its own, output in logs/<name>.log; stop it (and the
@@ -315,10 +338,15 @@ def flush_redis_db(url: str) -> None:
 
 
 class Verdict:
-    """The script's claims, each checked and printed; `exit_code()` is 1 if any failed."""
+    """The script's claims, each checked and printed; `exit_code()` is 1 if any failed.
 
-    def __init__(self):
+    A self-check run (the behaviour some claims guard switched off) names those claims in `must_fail`, and then it is
+    the other way round: `exit_code()` is 0 only if each of them was checked and failed. The other claims are printed
+    as usual but decide nothing."""
+
+    def __init__(self, must_fail: Iterable[str] = ()):
         self.failed: list[str] = []
+        self.must_fail = tuple(must_fail)
 
     def check(self, claim: str, ok: bool, detail: str = "") -> bool:
         print(f"  [{'PASS' if ok else 'FAIL'}] {claim}" + (f" ({detail})" if detail else ""))
@@ -327,5 +355,18 @@ class Verdict:
         return ok
 
     def exit_code(self) -> int:
+        if self.must_fail:
+            held = [claim for claim in self.must_fail if claim not in self.failed]
+            print(
+                "RESULT (self-check): "
+                + (
+                    f"PASS (all {len(self.must_fail)} claim(s) guarding the switched-off behaviour failed)"
+                    if not held
+                    else "FAIL (still passed, or never checked, without the behaviour they guard: "
+                    + "; ".join(held)
+                    + ")"
+                )
+            )
+            return 1 if held else 0
         print("RESULT: " + ("PASS" if not self.failed else f"FAIL ({len(self.failed)} claim(s) failed)"))
         return 1 if self.failed else 0

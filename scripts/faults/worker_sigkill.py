@@ -2,30 +2,37 @@
 worker finishes both, nothing is lost and nothing is done twice.
 
 A real `celery -A portal worker` (prefork, 2 processes) on a throw-away Redis submits a 4,000-number order (8 chunks
-of 500) to a slow carrier simulator (every answer held back CARRIER_HOLD_SECONDS, so a submission is in flight when
-the blow falls) and purges 200,000 expired texts out of 250,000 in batches of 2,000. Once 3 chunks are confirmed and
-a fifth of the purge is done, the whole worker (main process and children) gets SIGKILL. Its two tasks stay
-unacknowledged in Redis (acks_late), so they are only handed out again after the visibility timeout. A fresh worker,
-with beat, starts at once, as a supervisor would restart it. Two mechanisms can recover the work, and the script
-shows which one did and when:
+of 500) to a slow carrier simulator (every answer held back CARRIER_HOLD_SECONDS after the work is done) and purges
+200,000 expired texts out of 250,000 in batches of 2,000. Once 3 chunks are confirmed, a fifth of the expired texts
+are gone and a submission is in flight (the carrier holds an order the portal has not recorded yet), the whole worker
+(main process and children) gets SIGKILL. The carrier has forgotten its idempotency keys (as after a restart), so
+a blind resend of the chunk in flight would be a second order: looking it up by reference is the only defence. Its
+two tasks stay unacknowledged in Redis (acks_late), so they are only handed out again after the visibility timeout.
+A fresh worker, with beat, starts at once, as a supervisor would restart it. Two mechanisms can recover the work,
+and the script shows which one did and when:
 - redelivery: Redis hands the unacknowledged message (same task id) to the fresh worker once the visibility timeout
   has passed and kombu's restore sweep runs (about every 100 s);
 - the beat's `repoll_stuck_orders`, for orders nobody has looked at for AUTHORISATION_STUCK_MINUTES.
 Production defaults are 3,600 s and 15 minutes; here CELERY_VISIBILITY_TIMEOUT=20 s and 15 s, and the purge lock's
 lease RETENTION_LOCK_TTL_SECONDS=10 s (default 300 s: it must stay below the visibility timeout, or the redelivered
 purge finds its dead run's lock still held and is skipped). Claims:
-- the kill really happened mid-order (some chunks sent, some not) and mid-purge (some batches committed, not all);
+- the kill really happened mid-order (some chunks sent, some not, one in flight at the carrier) and mid-purge (some
+  batches committed, not all);
 - both tasks finish on the fresh worker within RECOVERY_TIMEOUT_SECONDS, and the messages the dead worker held are
   redelivered and acknowledged;
 - every ordered number ends authorised or failed (with a reason), each order line decided and closed;
-- the carrier saw zero duplicate submissions, and holds exactly one order per chunk;
+- the carrier never received a chunk twice (no second order for a reference), and holds exactly one order per chunk;
 - every expired text is gone and every unexpired one is still there; the purge runs add up: the killed run is
-  marked interrupted with what it deleted, the resumed run deleted the rest, together exactly the expired texts.
+  marked interrupted and its count is what had really gone when it died (counted in the table, not read from the
+  run), the resumed run deleted the rest, together exactly the expired texts.
 
-Run: `.venv/bin/python scripts/faults/worker_sigkill.py` (about 2-3 minutes). It builds test_faults_worker on the
-server of FAULTS_WORKER_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/faults_worker) and drops it at the
-end, runs its own redis-server on FAULTS_REDIS_PORT (default 6391) and the simulator on FAULTS_SIM_PORT (default
-8391). Logs: var/faults/worker_sigkill/.
+`--self-check` starts both workers with their carrier client never finding an order by reference
+(_never_reconcile.py) and passes only if the two carrier claims fail.
+
+Run: `.venv/bin/python scripts/faults/worker_sigkill.py [--self-check]` (about 2-3 minutes). It builds
+test_faults_worker on the server of FAULTS_WORKER_DATABASE_URL (default
+postgres://postgres@127.0.0.1:5432/faults_worker) and drops it at the end, runs its own redis-server on
+FAULTS_REDIS_PORT (default 6391) and the simulator on FAULTS_SIM_PORT (default 8391). Logs: var/faults/worker_sigkill/.
 """
 
 import os
@@ -47,8 +54,10 @@ from _services import (
     Verdict,
     answers_ok,
     background,
+    celery_command,
     log_dir,
     migrated_database,
+    parse_self_check,
     throwaway_redis,
     wait_started,
     wait_until,
@@ -90,6 +99,8 @@ PORTAL_ENV = {
 ORDER_TASK = "provisioning.tasks.submit_authorisation_order"
 PURGE_TASK = "texting.tasks.purge_expired_messages"
 REPOLL_TASK = "provisioning.tasks.repoll_stuck_orders"
+SENT_ONCE = "the carrier never received a chunk twice: no second order for any chunk's reference"
+ONE_ORDER_PER_CHUNK = "the carrier holds exactly one order per chunk"
 
 
 @dataclass
@@ -99,21 +110,22 @@ class AtKill:
     wall: float
     monotonic: float
     chunks_confirmed: int
-    chunk_in_flight: bool
     carrier_orders: int
-    purged: int
+    purged: int  # expired texts gone from the table (not what the purge run says)
     unacked: int
     task_ids: dict = field(default_factory=dict)  # task name -> id of the message the dead worker held
 
 
 def main() -> int:
+    self_check = parse_self_check(__doc__)
     logs = log_dir("worker_sigkill")
     os.environ.update(PORTAL_ENV)
     print(
         f"SIGKILL of a Celery worker mid-order ({NUMBERS:,} numbers) and mid-purge ({EXPIRED_TEXTS:,} expired "
         f"texts); visibility timeout {PORTAL_ENV['CELERY_VISIBILITY_TIMEOUT']} s, stuck orders after "
         f"{float(PORTAL_ENV['AUTHORISATION_STUCK_MINUTES']) * 60:g} s, purge lock "
-        f"{PORTAL_ENV['RETENTION_LOCK_TTL_SECONDS']} s; logs in {logs.relative_to(ROOT)}/"
+        f"{PORTAL_ENV['RETENTION_LOCK_TTL_SECONDS']} s; the carrier forgets idempotency keys"
+        f"{'; SELF-CHECK: the workers never reconcile' if self_check else ''}; logs in {logs.relative_to(ROOT)}/"
     )
     with throwaway_redis(REDIS_PORT, logs) as redis_server, migrated_database(DATABASE_URL) as database_url:
         env = {**os.environ, "DATABASE_URL": database_url}
@@ -130,6 +142,7 @@ def main() -> int:
             "1",
             "--timeout-seconds",
             str(CARRIER_HOLD_SECONDS),
+            "--forget-idempotency-keys",
         ]
         with (
             background("simulator", simulator, env=env, logs=logs),
@@ -141,18 +154,19 @@ def main() -> int:
                 logs / "simulator.log",
                 timeout=30,
             )
-            with background("worker-1", worker_command("first", logs), env=env, logs=logs) as first:
+            first_worker = worker_command("first", logs, reconcile=not self_check)
+            with background("worker-1", first_worker, env=env, logs=logs) as first:
                 wait_for_worker("first", logs / "worker-1.log")
                 order_id = place_order()
-                at_kill = kill_mid_work(first, order_id, carrier, redis_server.url(0))
+                at_kill = kill_mid_work(first, order_id, carrier, redis_server.url(0), texts)
             at_kill.task_ids = held_task_ids(logs / "worker-1.log")
             print(
-                f"Killed the worker: order {at_kill.chunks_confirmed}/{NUMBERS // CHUNK_SIZE} chunks confirmed"
-                f"{', one more in flight' if at_kill.chunk_in_flight else ''} ({at_kill.carrier_orders} held by the "
-                f"carrier); purge {at_kill.purged:,}/{EXPIRED_TEXTS:,} deleted; {at_kill.unacked} messages left "
-                "unacknowledged in Redis. Starting a fresh worker."
+                f"Killed the worker: order {at_kill.chunks_confirmed}/{NUMBERS // CHUNK_SIZE} chunks confirmed "
+                f"({at_kill.carrier_orders} held by the carrier); purge {at_kill.purged:,}/{EXPIRED_TEXTS:,} deleted; "
+                f"{at_kill.unacked} messages left unacknowledged in Redis. Starting a fresh worker."
             )
-            with background("worker-2", worker_command("second", logs, beat=True), env=env, logs=logs):
+            second_worker = worker_command("second", logs, beat=True, reconcile=not self_check)
+            with background("worker-2", second_worker, env=env, logs=logs):
                 finished = wait_until(
                     lambda: recovered(order_id, at_kill, logs / "worker-2.log"),
                     timeout=RECOVERY_TIMEOUT_SECONDS,
@@ -161,7 +175,7 @@ def main() -> int:
                 finished_after = time.monotonic() - at_kill.monotonic
                 events = recovery_events(logs / "worker-2.log", at_kill)
             stats = carrier.get("/control/stats").json()
-        return report(order_id, texts, at_kill, events, stats, finished_after if finished else None)
+        return report(order_id, texts, at_kill, events, stats, finished_after if finished else None, self_check)
 
 
 def seed() -> dict:
@@ -200,9 +214,9 @@ def _site():
     return org, admin, make_location(org, "Head Office")
 
 
-def worker_command(name: str, logs: Path, *, beat: bool = False) -> list[str]:
+def worker_command(name: str, logs: Path, *, beat: bool = False, reconcile: bool = True) -> list[str]:
     command = [
-        str(BIN / "celery"),
+        *celery_command(reconcile=reconcile),
         "-A",
         "portal",
         "worker",
@@ -235,13 +249,14 @@ def place_order() -> int:
     return order.pk
 
 
-def kill_mid_work(worker, order_id: int, carrier: httpx.Client, broker_url: str) -> AtKill:
+def kill_mid_work(worker, order_id: int, carrier: httpx.Client, broker_url: str, texts: dict) -> AtKill:
     """Queue the purge once KILL_AFTER_CHUNKS chunks are confirmed, and SIGKILL the worker's whole process group
-    once KILL_AFTER_PURGED texts are purged: both tasks are then half done."""
+    once KILL_AFTER_PURGED expired texts are gone while the carrier holds an order the portal has not recorded yet:
+    both tasks are then half done, and one submission is in flight."""
     import redis
 
     from provisioning.models import OrderChunk
-    from texting.models import PurgeRun
+    from texting.models import Message
     from texting.tasks import purge_expired_messages
 
     chunks = OrderChunk.objects.filter(order_id=order_id)
@@ -252,26 +267,33 @@ def kill_mid_work(worker, order_id: int, carrier: httpx.Client, broker_url: str)
     ):
         raise SystemExit("The order's chunks were not being submitted.")
     purge_expired_messages.delay()
-    purged = PurgeRun.objects.filter(dry_run=False)
-    if not wait_until(
-        lambda: (purged.values_list("rows_deleted", flat=True).first() or 0) >= KILL_AFTER_PURGED,
-        timeout=60,
-        interval=0.02,
-    ):
-        raise SystemExit("The purge did not start.")
+
+    def gone() -> int:
+        return texts["expired"] - Message.objects.filter(created_at__lt=texts["cutoff"]).count()
+
+    def carrier_orders() -> int:
+        return carrier.get("/control/stats").json()["writes_created"].get("orders", 0)
+
+    def submission_in_flight() -> bool:
+        return carrier_orders() > chunks.exclude(carrier_order_id="").count()
+
+    if not wait_until(lambda: gone() >= KILL_AFTER_PURGED and submission_in_flight(), timeout=60, interval=0.02):
+        raise SystemExit("The purge did not start, or no submission was in flight while it ran.")
     os.killpg(worker.pid, signal.SIGKILL)
     wall, monotonic = time.time(), time.monotonic()
     worker.wait()
+    # A COMMIT the purge sent just before dying may still be applied by its server process: let it settle before
+    # counting what is gone.
+    time.sleep(1)
     client = redis.Redis.from_url(broker_url)
     unacked = client.hlen("unacked")
     client.close()
     return AtKill(
         wall=wall,
         monotonic=monotonic,
-        chunks_confirmed=chunks.exclude(status=OrderChunk.Status.PENDING).count(),
-        chunk_in_flight=chunks.filter(status=OrderChunk.Status.PENDING, attempts__gt=0).exists(),
-        carrier_orders=carrier.get("/control/stats").json()["writes_created"].get("orders", 0),
-        purged=purged.values_list("rows_deleted", flat=True).first(),
+        chunks_confirmed=chunks.exclude(carrier_order_id="").count(),
+        carrier_orders=carrier_orders(),
+        purged=gone(),
         unacked=unacked,
     )
 
@@ -342,7 +364,9 @@ def recovery_events(logfile: Path, at_kill: AtKill) -> dict:
     return events
 
 
-def report(order_id: int, texts: dict, at_kill: AtKill, events: dict, stats: dict, finished_after) -> int:
+def report(
+    order_id: int, texts: dict, at_kill: AtKill, events: dict, stats: dict, finished_after, self_check: bool
+) -> int:
     from django.db.models import Sum
 
     from provisioning.models import AuthorisationOrder, OrderChunk, OrderLine, PhoneNumber
@@ -355,6 +379,9 @@ def report(order_id: int, texts: dict, at_kill: AtKill, events: dict, stats: dic
     final = states[PhoneNumber.TextingState.AUTHORISED] + states[PhoneNumber.TextingState.FAILED]
     carrier_ids = [c for c in chunks.values_list("carrier_order_id", flat=True) if c]
     carrier_orders = stats["writes_created"].get("orders", 0)
+    received = stats["by_reference"]["orders"]
+    sent_twice = sorted(reference for reference, counts in received.items() if counts["created"] > 1)
+    lookups = sum(counts["lookups"] for counts in received.values())
     runs = list(PurgeRun.objects.filter(dry_run=False).order_by("pk"))
     outcomes = Counter(run.outcome for run in runs)
     deleted = sum(run.rows_deleted for run in runs)
@@ -368,8 +395,8 @@ def report(order_id: int, texts: dict, at_kill: AtKill, events: dict, stats: dic
 
     print("Figures:")
     print(
-        f"  order {NUMBERS:,} numbers: worker killed after {at_kill.chunks_confirmed}/{chunks.count()} chunks"
-        f"{' (+1 in flight)' if at_kill.chunk_in_flight else ''}; carrier held {at_kill.carrier_orders} orders"
+        f"  order {NUMBERS:,} numbers: worker killed after {at_kill.chunks_confirmed}/{chunks.count()} chunks "
+        f"recorded; carrier held {at_kill.carrier_orders} orders"
     )
     print(f"    resumed by the beat's repoll_stuck_orders: {seconds(repolled)} after the kill")
     print(
@@ -386,8 +413,8 @@ def report(order_id: int, texts: dict, at_kill: AtKill, events: dict, stats: dic
         + f"); {attempts} submission attempts for {chunks.count()} chunks"
     )
     print(
-        f"    carrier: {carrier_orders} orders created, {stats['idempotent_replays']} idempotent replays, "
-        f"duplicates at carrier: {stats['duplicate_submissions']}; requests "
+        f"    carrier: {carrier_orders} orders created, duplicates at carrier: {stats['duplicate_submissions']} "
+        f"({len(sent_twice)} chunks sent more than once), {lookups} lookups by reference; requests "
         + ", ".join(f"{label}: {count}" for label, count in sorted(stats["requests"].items()) if " /v1/" in label)
     )
     print(
@@ -409,11 +436,11 @@ def report(order_id: int, texts: dict, at_kill: AtKill, events: dict, stats: dic
         f"{seconds(finished_after)} after it (limit {RECOVERY_TIMEOUT_SECONDS} s)"
     )
 
-    verdict = Verdict()
+    verdict = Verdict(must_fail=(SENT_ONCE, ONE_ORDER_PER_CHUNK) if self_check else ())
     verdict.check(
-        "killed mid-order: some chunks sent, some not",
-        0 < at_kill.chunks_confirmed < chunks.count(),
-        f"{at_kill.chunks_confirmed}/{chunks.count()}",
+        "killed mid-order: some chunks recorded, some not, one in flight at the carrier",
+        0 < at_kill.chunks_confirmed < at_kill.carrier_orders <= chunks.count(),
+        f"{at_kill.chunks_confirmed}/{chunks.count()} recorded, {at_kill.carrier_orders} held by the carrier",
     )
     verdict.check("killed mid-purge: some batches committed, not all", 0 < at_kill.purged < texts["expired"])
     verdict.check(
@@ -441,9 +468,13 @@ def report(order_id: int, texts: dict, at_kill: AtKill, events: dict, stats: dic
         "every order line is decided and closed",
         not lines.filter(state=OrderLine.State.PENDING).exists() and not lines.filter(is_open=True).exists(),
     )
-    verdict.check("zero duplicate submissions at the carrier", stats["duplicate_submissions"] == 0)
     verdict.check(
-        "the carrier holds exactly one order per chunk",
+        SENT_ONCE,
+        not sent_twice and stats["duplicate_submissions"] == stats["resubmissions"] == 0,
+        f"{len(sent_twice)} chunks sent more than once, {stats['resubmissions']} resubmissions",
+    )
+    verdict.check(
+        ONE_ORDER_PER_CHUNK,
         carrier_orders == len(set(carrier_ids)) == len(carrier_ids) == chunks.count(),
         f"{carrier_orders} created, {len(set(carrier_ids))} held by {chunks.count()} chunks",
     )
@@ -455,13 +486,13 @@ def report(order_id: int, texts: dict, at_kill: AtKill, events: dict, stats: dic
         f"{deleted:,} vs {texts['expired']:,}",
     )
     verdict.check(
-        "the killed run is marked interrupted with what it deleted, one later run completed the rest",
+        "the killed run is marked interrupted with what had really gone when it died, one later run completed the rest",
         len(runs) >= 2
         and runs[0].outcome == PurgeRun.Outcome.INTERRUPTED
         and runs[0].rows_deleted == at_kill.purged
         and outcomes[PurgeRun.Outcome.COMPLETED] == 1
         and runs[-1].outcome == PurgeRun.Outcome.COMPLETED,
-        str(dict(outcomes)),
+        f"{dict(outcomes)}; killed run says {runs[0].rows_deleted:,}, table lost {at_kill.purged:,}" if runs else "",
     )
     return verdict.exit_code()
 

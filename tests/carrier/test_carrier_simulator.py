@@ -207,6 +207,42 @@ def test_concurrent_requests_with_one_idempotency_key_create_one_object(carrier_
     assert stats["idempotent_replays"] == 11 and stats["duplicate_submissions"] == 0
 
 
+def test_the_carrier_records_what_each_reference_received(carrier_sim):
+    """A resend answered from the idempotency keys changes nothing at the carrier but is still a resubmission; a
+    lookup counts for its reference and kind; a request refused with an injected 503 did nothing and counts nothing."""
+    order = {"reference": "R-1", "numbers": [NUMBER]}
+    assert call(carrier_sim, "POST", "/v1/number-orders", order, idempotency_key="R-1")[0] == 202
+    assert call(carrier_sim, "GET", "/v1/number-orders?reference=R-1")[0] == 200
+    assert call(carrier_sim, "GET", "/v1/brands?reference=R-1")[0] == 200
+    stats = carrier_sim.stats()
+    assert stats["by_reference"]["orders"] == {"R-1": {"created": 1, "replayed": 0, "lookups": 1}}
+    assert stats["by_reference"]["brands"] == {"R-1": {"created": 0, "replayed": 0, "lookups": 1}}
+    assert stats["resubmissions"] == 0
+
+    assert call(carrier_sim, "POST", "/v1/number-orders", order, idempotency_key="R-1")[0] == 202
+    carrier_sim.set_faults(error_rate=1.0)
+    assert call(carrier_sim, "POST", "/v1/number-orders", order, idempotency_key="R-1")[0] == 503
+    assert call(carrier_sim, "GET", "/v1/number-orders?reference=R-1")[0] == 503
+    stats = carrier_sim.stats()
+    assert stats["by_reference"]["orders"] == {"R-1": {"created": 1, "replayed": 1, "lookups": 1}}
+    assert stats["resubmissions"] == 1 and stats["duplicate_submissions"] == 0
+
+
+def test_a_carrier_that_forgot_its_idempotency_keys_applies_a_resend_as_new(carrier_sim):
+    """As after a carrier restart or key expiry: the same key and body create a second order, which the carrier
+    counts as a duplicate and a resubmission, and a lookup by reference finds both, oldest first."""
+    carrier_sim.set_faults(forget_idempotency_keys=True)
+    order = {"reference": "R-2", "numbers": [NUMBER]}
+    first = call(carrier_sim, "POST", "/v1/number-orders", order, idempotency_key="R-2")
+    second = call(carrier_sim, "POST", "/v1/number-orders", order, idempotency_key="R-2")
+    assert first[0] == second[0] == 202 and first[1]["order_id"] != second[1]["order_id"]
+    _, found = call(carrier_sim, "GET", "/v1/number-orders?reference=R-2")
+    assert [o["order_id"] for o in found["results"]] == [first[1]["order_id"], second[1]["order_id"]]
+    stats = carrier_sim.stats()
+    assert stats["by_reference"]["orders"] == {"R-2": {"created": 2, "replayed": 0, "lookups": 1}}
+    assert stats["duplicate_submissions"] == 1 and stats["resubmissions"] == 1 and stats["idempotent_replays"] == 0
+
+
 def test_one_key_reused_on_another_endpoint_is_independent(carrier_sim):
     """Keys are scoped per endpoint, so a caller using its case reference for both brand and campaign is safe."""
     _, brand = call(
@@ -261,6 +297,8 @@ def test_control_endpoints_set_faults_report_stats_and_reset(carrier_sim):
 def test_fault_settings_are_validated(carrier_sim):
     status, body = call(carrier_sim, "POST", "/control/faults", {"error_rate": 2}, api_key=None)
     assert status == 400 and "between 0 and 1" in body["error"]
+    status, body = call(carrier_sim, "POST", "/control/faults", {"forget_idempotency_keys": 1}, api_key=None)
+    assert status == 400 and "true or false" in body["error"]
     status, body = call(carrier_sim, "POST", "/control/faults", {"errors": 1}, api_key=None)
     assert status == 400 and "Unknown fault setting" in body["error"]
     with pytest.raises(ValueError, match="cannot be negative"):
@@ -428,7 +466,10 @@ def test_a_callback_url_must_be_http(carrier_sim):
 
 def test_run_carrier_sim_command_serves_until_terminated():
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "run_carrier_sim", "--port", "0", "--delay", "0", "--api-key", "cmd-key"],
+        [
+            *(sys.executable, "manage.py", "run_carrier_sim", "--port", "0", "--delay", "0", "--api-key", "cmd-key"),
+            "--forget-idempotency-keys",
+        ],
         cwd=Path(django_settings.BASE_DIR),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -446,6 +487,8 @@ def test_run_carrier_sim_command_serves_until_terminated():
         gateway = HttpCarrierGateway(url, "cmd-key", timeout=5)
         order = gateway.submit_number_order(reference="cmd", numbers=[NUMBER], idempotency_key="cmd")
         assert gateway.get_number_order(order.order_id).status == "completed"
+        again = gateway.submit_number_order(reference="cmd", numbers=[NUMBER], idempotency_key="cmd")
+        assert again.order_id != order.order_id  # --forget-idempotency-keys reached the simulator
         gateway.close()
     finally:
         process.terminate()

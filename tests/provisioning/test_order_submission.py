@@ -1,7 +1,8 @@
 """From a placed order to the carrier's answer: Celery tasks against the carrier simulator over loopback.
 
-Every number ends authorised or failed exactly once; no submission is ever made twice at the carrier, whatever
-faults the carrier injects or however often a task or callback is delivered."""
+Every number ends authorised or failed exactly once; no chunk is ever sent twice to the carrier, whatever faults the
+carrier injects or however often a task or callback is delivered. "Sent twice" is judged by what the carrier
+received for each chunk's reference, so a blind resend counts even when its idempotency key made it harmless."""
 
 import json
 import time
@@ -12,7 +13,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from carrier import sign_webhook_body
+from carrier import HttpCarrierGateway, sign_webhook_body
 from provisioning import tasks
 from provisioning.actions import place_authorisation_order
 from provisioning.models import AuthorisationOrder, OrderChunk, OrderLine, PhoneNumber
@@ -49,6 +50,17 @@ def assert_every_number_decided_once(order):
     assert order.status == AuthorisationOrder.Status.COMPLETED and order.completed_at is not None
 
 
+def assert_each_chunk_sent_once(carrier_sim, order):
+    """Every chunk of `order` the carrier holds reached it in exactly one POST, which created it: no second order for
+    its reference and no resend answered from the idempotency keys (the portal looked it up instead)."""
+    stats = carrier_sim.stats()
+    received = stats["by_reference"]["orders"]
+    for reference in [chunk.reference for chunk in order.chunks.exclude(carrier_order_id="")]:
+        counts = received.get(reference, {})
+        assert (counts.get("created"), counts.get("replayed")) == (1, 0), (reference, counts)
+    assert stats["resubmissions"] == 0 and stats["duplicate_submissions"] == 0
+
+
 @pytest.mark.django_db
 def test_order_is_submitted_and_each_number_gets_the_carriers_answer(
     admin, location, carrier_sim, django_capture_on_commit_callbacks
@@ -61,8 +73,8 @@ def test_order_is_submitted_and_each_number_gets_the_carriers_answer(
     failed = order.lines.get(state=OrderLine.State.FAILED)
     assert failed.number == numbers[0] and "not provisioned" in failed.reason.lower()
     assert order.lines.filter(state=OrderLine.State.AUTHORISED).count() == 11
-    stats = carrier_sim.stats()
-    assert stats["writes_created"]["orders"] == 1 and stats["duplicate_submissions"] == 0
+    assert carrier_sim.stats()["writes_created"]["orders"] == 1
+    assert_each_chunk_sent_once(carrier_sim, order)
 
 
 @pytest.mark.django_db
@@ -77,17 +89,34 @@ def test_large_orders_go_in_chunks_and_a_redelivered_task_submits_nothing_twice(
     tasks.poll_authorisation_order.delay(order.pk)
     assert_every_number_decided_once(order)
     assert carrier_sim.stats()["writes_created"]["orders"] == 3
-    assert carrier_sim.stats()["duplicate_submissions"] == 0
+    assert_each_chunk_sent_once(carrier_sim, order)
+
+
+def place_while_every_answer_times_out(admin, location, carrier_sim, settings, capture):
+    """Place a 5-number order while the carrier does the work but answers every request too late, and has forgotten
+    its idempotency keys (as after a restart): only a lookup by reference stands between a retry and a second carrier
+    order. The submission task runs out of its 2 retries."""
+    settings.AUTHORISATION_MAX_RETRIES = 2
+    carrier_sim.set_faults(timeout_rate=1.0, forget_idempotency_keys=True)
+    return place(admin, location, make_numbers(location, 5, start=1), capture)
+
+
+def repoll_once_the_carrier_answers(carrier_sim, order, capture):
+    """The carrier answers again and the periodic re-poll resumes the order."""
+    carrier_sim.set_faults(timeout_rate=0.0)
+    AuthorisationOrder.objects.filter(pk=order.pk).update(created=timezone.now() - timedelta(minutes=30))
+    with capture(execute=True):
+        assert tasks.repoll_stuck_orders() == 1
+    order.refresh_from_db()
 
 
 @pytest.mark.django_db
 def test_after_a_timeout_the_chunk_is_reconciled_not_submitted_again(
     admin, location, carrier_sim, settings, django_capture_on_commit_callbacks
 ):
-    settings.AUTHORISATION_MAX_RETRIES = 2
-    numbers = make_numbers(location, 5, start=1)
-    carrier_sim.set_faults(timeout_rate=1.0)  # the carrier does the work but every answer comes too late
-    order = place(admin, location, numbers, django_capture_on_commit_callbacks)
+    order = place_while_every_answer_times_out(
+        admin, location, carrier_sim, settings, django_capture_on_commit_callbacks
+    )
 
     # Out of retries, but the carrier may hold the order: nothing is failed blind, the numbers stay pending.
     chunk = order.chunks.get()
@@ -95,16 +124,34 @@ def test_after_a_timeout_the_chunk_is_reconciled_not_submitted_again(
     assert set(order.lines.values_list("state", flat=True)) == {OrderLine.State.PENDING}
     assert order.is_open and carrier_sim.stats()["writes_created"]["orders"] == 1
 
-    # The carrier answers again; the periodic re-poll finds the order by its reference instead of sending it again.
-    carrier_sim.set_faults(timeout_rate=0.0)
-    AuthorisationOrder.objects.filter(pk=order.pk).update(created=timezone.now() - timedelta(minutes=30))
-    with django_capture_on_commit_callbacks(execute=True):
-        assert tasks.repoll_stuck_orders() == 1
-    order.refresh_from_db()
+    # The re-poll finds the order by its reference instead of sending it again.
+    repoll_once_the_carrier_answers(carrier_sim, order, django_capture_on_commit_callbacks)
     assert_every_number_decided_once(order)
     assert order.lines.filter(state=OrderLine.State.AUTHORISED).count() == 5
+    assert carrier_sim.stats()["writes_created"]["orders"] == 1
+    assert_each_chunk_sent_once(carrier_sim, order)
+    # One POST, then a lookup at each later attempt: the two retries (answered too late) and the re-poll.
+    assert carrier_sim.stats()["by_reference"]["orders"][chunk.reference]["lookups"] == 3
+
+
+@pytest.mark.django_db
+def test_without_the_lookup_by_reference_the_carrier_gets_the_chunk_again(
+    admin, location, carrier_sim, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The test above can fail: with the carrier client's lookup answering "no such order" (the client of the
+    outside party is patched, the portal's own code is not), each later attempt resends the chunk blind, and the
+    carrier, which forgot its keys, holds a second and a third order for it."""
+    monkeypatch.setattr(HttpCarrierGateway, "find_number_order", lambda self, reference: None)
+    order = place_while_every_answer_times_out(
+        admin, location, carrier_sim, settings, django_capture_on_commit_callbacks
+    )
+    repoll_once_the_carrier_answers(carrier_sim, order, django_capture_on_commit_callbacks)
+
+    assert_every_number_decided_once(order)  # the administrator sees nothing wrong...
+    with pytest.raises(AssertionError):
+        assert_each_chunk_sent_once(carrier_sim, order)  # ...but the carrier does
     stats = carrier_sim.stats()
-    assert stats["writes_created"]["orders"] == 1 and stats["duplicate_submissions"] == 0
+    assert stats["writes_created"]["orders"] == 4 and stats["duplicate_submissions"] == 3
 
 
 @pytest.mark.django_db
@@ -209,7 +256,8 @@ def test_real_worker_with_carrier_faults_decides_every_number_exactly_once(
         assert_every_number_decided_once(order)
     stats = carrier_sim.stats()
     chunks = OrderChunk.objects.count()
-    assert stats["duplicate_submissions"] == 0
+    for order in orders:
+        assert_each_chunk_sent_once(carrier_sim, order)
     assert stats["writes_created"]["orders"] <= chunks
     assert stats["injected_errors"] > 0 and stats["injected_timeouts"] > 0
     # Numbers the carrier accepted are authorised; the one ending 0000 in each batch failed with its reason.

@@ -33,6 +33,11 @@ class Command(BaseCommand):
             "--timeout-seconds", type=float, default=defaults.timeout_seconds, help="How late those answers come."
         )
         parser.add_argument("--duplicate-callbacks", action="store_true", help="Send every callback twice.")
+        parser.add_argument(
+            "--forget-idempotency-keys",
+            action="store_true",
+            help="Apply every POST as new, as a carrier that lost its keys does: a blind resend creates a duplicate.",
+        )
         parser.add_argument("--api-key", default=None, help="API key to accept (default: settings.CARRIER_API_KEY).")
         parser.add_argument(
             "--webhook-secret", default=None, help="Callback signing secret (default: settings.CARRIER_WEBHOOK_SECRET)."
@@ -55,6 +60,7 @@ class Command(BaseCommand):
                 timeout_rate=options["timeout_rate"],
                 timeout_seconds=options["timeout_seconds"],
                 duplicate_callbacks=options["duplicate_callbacks"],
+                forget_idempotency_keys=options["forget_idempotency_keys"],
             ).start()
         except (ValueError, OSError) as error:
             raise CommandError(f"Cannot start the carrier simulator: {error}") from error
