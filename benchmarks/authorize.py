@@ -29,7 +29,9 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 
-RUNS = int(os.environ.get("BENCH_RUNS", "40"))
+from portal.env import env_int  # noqa: E402
+
+RUNS = env_int("BENCH_RUNS", 40)
 
 
 def main():

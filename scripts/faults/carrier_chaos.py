@@ -51,7 +51,9 @@ from _services import (
     worker_answers,
 )
 
-ORDERS = int(os.environ.get("CHAOS_ORDERS", "1000"))
+from portal.env import env_float, env_int
+
+ORDERS = env_int("CHAOS_ORDERS", 1000)
 ORGANISATIONS, LOCATIONS_PER_ORG, NUMBERS_PER_LOCATION = 5, 4, 150
 ERROR_RATE, TIMEOUT_RATE = 0.3, 0.1
 SIM_TIMEOUT_SECONDS = 2.0
@@ -60,7 +62,7 @@ DRAIN_TIMEOUT_SECONDS = 300
 SEED = 20240601
 DATABASE_URL = os.environ.get("CHAOS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/faults_chaos")
 BROKER_URL = os.environ.get("CHAOS_BROKER_URL", "redis://127.0.0.1:6379/10")
-SIM_PORT = int(os.environ.get("CHAOS_SIM_PORT", "8381"))
+SIM_PORT = env_int("CHAOS_SIM_PORT", 8381)
 WORKER_NAME = f"chaos-{os.getpid()}@{socket.gethostname()}"
 
 # Shared by this process (which places the orders) and the worker. The client gives up well before the carrier
@@ -85,7 +87,7 @@ def main() -> int:
     self_check = parse_self_check(__doc__)
     logs = log_dir("carrier_chaos")
     os.environ.update(PORTAL_ENV)
-    if float(os.environ["CARRIER_TIMEOUT_SECONDS"]) >= SIM_TIMEOUT_SECONDS:
+    if env_float("CARRIER_TIMEOUT_SECONDS", 5.0) >= SIM_TIMEOUT_SECONDS:
         raise SystemExit(
             f"CARRIER_TIMEOUT_SECONDS must be below the simulator's {SIM_TIMEOUT_SECONDS:g} s, "
             "or no request ever times out."

@@ -39,10 +39,12 @@ from _services import (
     wait_until,
 )
 
-PG_PORT = int(os.environ.get("FAULTS_PG_PORT", "5442"))
-WEB_PORT = int(os.environ.get("FAULTS_WEB_PORT", "8380"))
+from portal.env import env_float, env_int
+
+PG_PORT = env_int("FAULTS_PG_PORT", 5442)
+WEB_PORT = env_int("FAULTS_WEB_PORT", 8380)
 BEFORE_SECONDS = 5.0
-DOWN_SECONDS = float(os.environ.get("FAULTS_DOWN_SECONDS", "10"))
+DOWN_SECONDS = env_float("FAULTS_DOWN_SECONDS", 10.0)
 RECOVERY_TARGET_SECONDS = 5.0
 STEADY_AFTER_SECONDS = 5.0
 PAGES = (

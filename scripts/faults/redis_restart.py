@@ -56,12 +56,14 @@ from _services import (
     worker_answers,
 )
 
+from portal.env import env_float, env_int
+
 DATABASE_URL = os.environ.get("FAULTS_REDIS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/faults_worker_redis")
-REDIS_PORT = int(os.environ.get("FAULTS_REDIS_PORT", "6391"))
-SIM_PORT = int(os.environ.get("FAULTS_SIM_PORT", "8391"))
-WEB_PORT = int(os.environ.get("FAULTS_WEB_PORT", "8390"))
+REDIS_PORT = env_int("FAULTS_REDIS_PORT", 6391)
+SIM_PORT = env_int("FAULTS_SIM_PORT", 8391)
+WEB_PORT = env_int("FAULTS_WEB_PORT", 8390)
 BEFORE_SECONDS = 5.0
-DOWN_SECONDS = float(os.environ.get("FAULTS_DOWN_SECONDS", "6"))
+DOWN_SECONDS = env_float("FAULTS_DOWN_SECONDS", 6.0)
 AFTER_TIMEOUT_SECONDS = 90.0
 STEADY_AFTER_SECONDS = 5.0
 ANSWER_TARGET_SECONDS = 3.0

@@ -64,12 +64,14 @@ from _services import (
     worker_answers,
 )
 
+from portal.env import env_int
+
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import _texting_db  # noqa: E402  (the benchmarks' bulk texts)
 
 DATABASE_URL = os.environ.get("FAULTS_WORKER_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/faults_worker")
-REDIS_PORT = int(os.environ.get("FAULTS_REDIS_PORT", "6391"))
-SIM_PORT = int(os.environ.get("FAULTS_SIM_PORT", "8391"))
+REDIS_PORT = env_int("FAULTS_REDIS_PORT", 6391)
+SIM_PORT = env_int("FAULTS_SIM_PORT", 8391)
 NUMBERS, CHUNK_SIZE = 4_000, 500
 KILL_AFTER_CHUNKS = 3
 EXPIRED_TEXTS, KEPT_TEXTS = 200_000, 50_000

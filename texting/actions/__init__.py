@@ -1,0 +1,37 @@
+"""What users, administrators and the carrier do with business texts. Every state change goes through here.
+
+By concern: `sending` (a user's text, the carrier's answers about it), `receiving` (inbound texts, STOP / START /
+HELP), `administration` (the Business Texting switch, API tokens, audited); `refusals` are what they refuse.
+`from texting.actions import X` and `actions.X` keep working for all of them.
+"""
+
+from .administration import authenticate_api_token, issue_api_token, revoke_api_token, set_business_texting
+from .receiving import HELP_KEYWORDS, OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, receive_text
+from .refusals import TextingError, UnknownNumber
+from .sending import (
+    CARRIER_STATUS,
+    apply_carrier_status,
+    fail_undeliverable,
+    hand_to_carrier,
+    send_text,
+    set_message_status,
+)
+
+__all__ = [
+    "CARRIER_STATUS",
+    "HELP_KEYWORDS",
+    "OPT_IN_KEYWORDS",
+    "OPT_OUT_KEYWORDS",
+    "TextingError",
+    "UnknownNumber",
+    "apply_carrier_status",
+    "authenticate_api_token",
+    "fail_undeliverable",
+    "hand_to_carrier",
+    "issue_api_token",
+    "receive_text",
+    "revoke_api_token",
+    "send_text",
+    "set_business_texting",
+    "set_message_status",
+]

@@ -1,0 +1,163 @@
+"""Inbound texts: the carrier delivers one to our number; CTIA keywords opt the party out (STOP) or back in
+(START) and get the automatic replies (HELP), sent through the same path as any other text."""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from portal.lists import clipped
+from portal.models import Organisation
+from provisioning.models import Licence, PhoneNumber
+from provisioning.phone import normalise_tn
+
+from ..models import BlockReason, Message, OptOut, ServiceSettings
+from ..policy import PARTY_LENGTH
+from ..segments import count_segments
+from .refusals import UnknownNumber
+from .sending import enqueue_send
+
+# CTIA keywords (SPEC.md 4): a text that is exactly one of these words, in any case, with spaces around.
+OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP", "YES"})
+HELP_KEYWORDS = frozenset({"HELP", "INFO"})
+
+
+def receive_text(
+    *, carrier_message_id: str, sender: str, recipient: str, body: str, media=None
+) -> tuple[Message, bool]:
+    """The carrier delivers a text to one of our numbers; returns (message, created).
+
+    Guarantees: stored once per carrier message id (a redelivered webhook returns the first one and does nothing
+    else); an international or invalid sender, or any media, is stored *blocked* with the reason. A received STOP
+    (or CTIA synonym) opts the party out of ALL the organisation's texts and gets exactly one confirmation, however
+    many STOPs follow; START / UNSTOP / YES opts them back in; HELP / INFO gets the campaign's help reply. Replies
+    go out only while the organisation may text from that number. Raises UnknownNumber for a number not ours.
+    """
+    try:
+        ours = normalise_tn(recipient)
+    except ValidationError:
+        raise UnknownNumber(f"{recipient} is not one of our numbers.") from None
+    number = PhoneNumber.objects.select_related("location__organisation").filter(e164=ours).first()
+    if number is None:
+        raise UnknownNumber(f"{recipient} is not one of our numbers.")
+    org = number.location.organisation
+    carrier_message_id = carrier_message_id or ""
+    if carrier_message_id:
+        existing = Message.objects.filter(
+            direction=Message.Direction.INBOUND, carrier_message_id=carrier_message_id
+        ).first()
+        if existing is not None:
+            return existing, False
+
+    body = body if isinstance(body, str) else ""
+    reason = detail = ""
+    try:
+        party = normalise_tn(sender)
+    except ValidationError as exc:
+        party = clipped((sender if isinstance(sender, str) else "").strip(), PARTY_LENGTH)
+        reason = BlockReason.INTERNATIONAL_SENDER if exc.code == "international" else BlockReason.INVALID_SENDER
+        detail = exc.messages[0]
+    if not reason and media:
+        reason, detail = BlockReason.MEDIA_NOT_SUPPORTED, "Pictures and other attachments (MMS) are not supported."
+    segments = count_segments(body)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                organisation=org,
+                business_number=number.e164,
+                other_party=party,
+                direction=Message.Direction.INBOUND,
+                body=body,
+                encoding=segments.encoding,
+                segments=segments.segments,
+                status=Message.Status.BLOCKED if reason else Message.Status.RECEIVED,
+                blocked_reason=reason,
+                status_detail=detail[:300],
+                carrier_message_id=carrier_message_id,
+                created_at=now,
+                status_changed=now,
+            )
+            if not reason:
+                _answer_keyword(org, number, party, body.strip().upper())
+    except IntegrityError:
+        # The same webhook arrived twice at the same moment: the other request stored it (and answered it).
+        existing = Message.objects.filter(
+            direction=Message.Direction.INBOUND, carrier_message_id=carrier_message_id
+        ).first()
+        if existing is None:
+            raise
+        return existing, False
+    return message, True
+
+
+def _answer_keyword(org: Organisation, number: PhoneNumber, party: str, keyword: str) -> None:
+    reply = None
+    if keyword in OPT_OUT_KEYWORDS:
+        if _opt_out(org, number, party, keyword):
+            reply = _campaign_reply("opt_out_reply_for_number", number) or (
+                f"{org.name}: You are unsubscribed and will receive no more messages. Reply START to resubscribe."
+            )
+    elif keyword in OPT_IN_KEYWORDS:
+        if OptOut.objects.filter(organisation=org, party=party, opted_in_at__isnull=True).update(
+            opted_in_at=timezone.now()
+        ):
+            reply = f"{org.name}: You are subscribed again. Reply HELP for help, STOP to unsubscribe."
+    elif keyword in HELP_KEYWORDS:
+        reply = _campaign_reply("help_reply_for_number", number) or (
+            f"{org.name}: Reply STOP to unsubscribe. For help, contact {org.name}."
+        )
+    if reply and _may_reply(org, number):
+        segments = count_segments(reply)
+        message = Message.objects.create(
+            organisation=org,
+            business_number=number.e164,
+            other_party=party,
+            direction=Message.Direction.OUTBOUND,
+            body=reply,
+            encoding=segments.encoding,
+            segments=segments.segments,
+            status=Message.Status.ACCEPTED,
+            is_automatic_reply=True,
+        )
+        transaction.on_commit(lambda: enqueue_send(message.pk), robust=True)
+
+
+def _opt_out(org: Organisation, number: PhoneNumber, party: str, keyword: str) -> bool:
+    """Record the opt-out; True only if the party was not already opted out (so only one confirmation is sent)."""
+    current = OptOut.objects.select_for_update().filter(organisation=org, party=party).first()
+    if current is None:
+        try:
+            with transaction.atomic():
+                OptOut.objects.create(organisation=org, party=party, business_number=number.e164, keyword=keyword)
+        except IntegrityError:
+            return False  # a simultaneous STOP from the same party got there first and sends the confirmation
+        return True
+    if current.opted_in_at is None:
+        return False
+    current.opted_in_at = None
+    current.opted_out_at = timezone.now()
+    current.business_number, current.keyword = number.e164, keyword
+    current.save(update_fields=["opted_in_at", "opted_out_at", "business_number", "keyword"])
+    return True
+
+
+def _campaign_reply(name: str, number: PhoneNumber) -> str | None:
+    """The reply the number's 10DLC campaign registered (compliance), or None when there is none."""
+    try:
+        from compliance import queries
+    except ImportError:
+        return None
+    lookup = getattr(queries, name, None)
+    return lookup(number) if lookup else None
+
+
+def _may_reply(org: Organisation, number: PhoneNumber) -> bool:
+    """Automatic replies follow the organisation's texting rules: add-on, switch on, number registered."""
+    return (
+        number.texting_state == PhoneNumber.TextingState.REGISTERED
+        and ServiceSettings.objects.filter(organisation=org, business_texting_enabled=True).exists()
+        and Licence.objects.filter(
+            organisation=org, sku=Licence.Sku.BUSINESS_TEXTING_ADDON, status=Licence.Status.ACTIVE
+        ).exists()
+    )
