@@ -101,9 +101,10 @@ def ids(*known):
 
 
 def mostly(likely, *others, odds: int = 3):
-    """`likely` about `odds` times as often as any one of `others` (st.one_of picks among its branches alike, over
-    many examples): hostile input aimed at a real object, rather than at ids no view gets past. Each copy is a new
-    strategy object: st.one_of keeps only one of branches that are the same object."""
+    """`likely` in `odds` branches of st.one_of against one for each of `others`, so drawn several times as often
+    (hypothesis does not pick branches evenly over a few dozen examples: `Reached` checks what the examples reached):
+    hostile input aimed at a real object, rather than at ids no view gets past. Each copy is a new strategy object:
+    st.one_of keeps only one of branches that are the same object."""
     return st.one_of(*[likely.map(lambda drawn: drawn) for _ in range(odds)], *others)
 
 
