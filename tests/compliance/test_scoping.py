@@ -2,9 +2,12 @@
 administrator, end user, another organisation's administrator, support staff (with and without a customer
 organisation switched to) and anonymous visitors."""
 
+import json
+
 import pytest
 from django.urls import reverse
 
+from carrier import sign_webhook_body
 from compliance.models import RegistrationCase
 from portal.middleware import SUPPORT_ORG_SESSION_KEY
 from portal.models import User
@@ -139,16 +142,55 @@ def test_refused_customer_actions_change_nothing(as_role, org, case):
     assert case.registration.legal_name == VALID_FORM["legal_name"]
 
 
-def test_support_switched_reads_the_customer_case_without_forms(as_role, case):
-    html = as_role("support_switched").get(reverse("compliance:case", args=[case.pk])).content.decode()
-    assert "Save draft" not in html and "Cancel case" not in html and "Send message" not in html
+CUSTOMER_FORMS = ("Save draft", "Cancel case", "Send message")
 
 
-def test_another_organisations_case_is_not_listed(as_role, case):
-    html = as_role("other_org_admin").get(reverse("compliance:cases")).content.decode()
-    assert f"Case #{case.pk}" not in html
+def test_support_switched_reads_the_customer_case_without_forms(as_role, client, case):
+    url = reverse("compliance:case", args=[case.pk])
+    response = as_role("support_switched").get(url)
+    html = response.content.decode()
+    assert response.status_code == 200 and f"Case #{case.pk}: 10DLC registration" in html
+    assert VALID_FORM["legal_name"] in html  # the customer's form, read-only
+    assert not any(button in html for button in CUSTOMER_FORMS)
+    client.logout()
+    # The customer's own administrator sees the same page with its forms: their absence above is the role's doing.
+    customer_html = as_role("full_admin").get(url).content.decode()
+    assert all(button in customer_html for button in CUSTOMER_FORMS)
 
 
-def test_unsigned_carrier_callback_is_refused(client, case):
-    response = client.post(reverse("compliance:registration_callback"), data=b"{}", content_type="application/json")
-    assert response.status_code == 403
+def test_another_organisations_case_is_not_listed(as_role, case, other_org):
+    theirs = make_case(other_org, State.FORM_SENT)
+    response = as_role("other_org_admin").get(reverse("compliance:cases"))
+    html = response.content.decode()
+    assert response.status_code == 200 and "10DLC registration cases" in html
+    assert f'href="{reverse("compliance:case", args=[theirs.pk])}"' in html  # their own case is listed
+    assert f'href="{reverse("compliance:case", args=[case.pk])}"' not in html and f"Case #{case.pk}" not in html
+
+
+def test_unsigned_carrier_callback_is_refused_and_changes_nothing(client, org, settings):
+    """A callback that would approve a brand, unsigned or signed with another secret: 403 and the case is as it was.
+    The same body signed with our secret is applied, so the refusals are the signature's doing."""
+    settings.CARRIER_WEBHOOK_SECRET = "test-secret"
+    submitted = make_case(org, State.BRAND_SUBMITTED, brand_registry_id="BSCOPE1")
+    body = json.dumps(
+        {
+            "type": "brand.updated",
+            "payload": {
+                "brand_id": "BSCOPE1",
+                "reference": submitted.brand_reference,
+                "status": "APPROVED",
+                "identity_status": "VERIFIED",
+            },
+        }
+    ).encode()
+    url = reverse("compliance:registration_callback")
+    before = RegistrationCase.objects.filter(pk=submitted.pk).values().get()
+    events = submitted.events.count()
+    for headers in ({}, {"HTTP_X_CARRIER_SIGNATURE": sign_webhook_body(body, "not-our-secret")}):
+        assert client.post(url, data=body, content_type="application/json", **headers).status_code == 403
+        assert RegistrationCase.objects.filter(pk=submitted.pk).values().get() == before
+        assert submitted.events.count() == events
+    signed = {"HTTP_X_CARRIER_SIGNATURE": sign_webhook_body(body, "test-secret")}
+    assert client.post(url, data=body, content_type="application/json", **signed).status_code == 200
+    submitted.refresh_from_db()
+    assert submitted.state == State.BRAND_APPROVED

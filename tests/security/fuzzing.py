@@ -8,6 +8,7 @@ session (sessions live in the database too), and hypothesis can replay and shrin
 
 import json
 import uuid
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
@@ -99,6 +100,14 @@ def ids(*known):
     )
 
 
+def mostly(likely, *others, odds: int = 3):
+    """`likely` in `odds` branches of st.one_of against one for each of `others`, so drawn several times as often
+    (hypothesis does not pick branches evenly over a few dozen examples: `Reached` checks what the examples reached):
+    hostile input aimed at a real object, rather than at ids no view gets past. Each copy is a new strategy object:
+    st.one_of keeps only one of branches that are the same object."""
+    return st.one_of(*[likely.map(lambda drawn: drawn) for _ in range(odds)], *others)
+
+
 def mutated(valid: dict, fields: dict | None = None):
     """A form submission: `valid` with up to three fields replaced (by `fields[name]` or anything), some fields left
     out, and perhaps a stray field. Often still valid, so every test must tell the two apart from the answer."""
@@ -158,6 +167,29 @@ def _odd_body(kind: str) -> bytes:
 
 # Header values as HTTP can carry them: visible Latin-1 characters and spaces (no NUL, no line breaks).
 header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=60)
+
+
+class Reached:
+    """How the examples of one fuzz test ended, by outcome; `at_least` fails the test (listing the counts) when too
+    few examples got past the guards (a 404, a refused id) to the behaviour the test is about: a strategy that only
+    ever produces 404s passes every other assertion while testing nothing.
+
+    Call it from a @given function defined inside the test and run there, then check the counts: hypothesis.event()
+    would only reach `--hypothesis-show-statistics`, which no test can assert on."""
+
+    def __init__(self):
+        self.counts: Counter[str] = Counter()
+
+    def __call__(self, outcome: str) -> None:
+        self.counts[outcome] += 1
+
+    def at_least(self, share: float, *outcomes: str) -> None:
+        """At least `share` of the examples ended in an outcome that starts with one of `outcomes`."""
+        total = self.counts.total()
+        got = sum(count for outcome, count in self.counts.items() if outcome.startswith(outcomes))
+        assert total and got >= share * total, (
+            f"only {got} of {total} examples reached {' or '.join(outcomes)} (wanted {share:.0%}): {dict(self.counts)}"
+        )
 
 
 # --- the organisation under fire ----------------------------------------------------------------------------------
@@ -371,12 +403,14 @@ __all__ = [
     "APP_VERSION",
     "RECIPIENT",
     "Bench",
+    "Reached",
     "Seen",
     "build_bench",
     "hostile_text",
     "ids",
     "json_object",
     "json_values",
+    "mostly",
     "mutated",
     "raw_bodies",
     "submit",

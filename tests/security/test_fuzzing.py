@@ -17,8 +17,8 @@ Covered (URL name: what is fuzzed):
 - `compliance:case_form`: the 10DLC registration form, every field, as a draft and submitted, brand unlocked and
   locked (after a campaign rejection);
 - `compliance:case_message`, `compliance:case_cancel`: the customer's message and cancellation;
-- `compliance:support_action`: every action slug (and unknown ones) on cases in every state support acts on, with
-  every action's fields;
+- `compliance:support_action`: each action slug in a run of its own (and unknown slugs), on cases in states drawn from
+  the ten support acts on (half the time one that allows the action), with every action's fields;
 - `texting:set_business_texting`: the switch, with and without the add-on licence;
 - `texting:issue_api_token`: email and label;
 - `texting:api_send_message`: JSON bodies of every shape, not-JSON bytes, huge bodies, any token and app version;
@@ -28,11 +28,14 @@ Covered (URL name: what is fuzzed):
 Not here: GET-only pages and filters (tests/security/test_isolation_sweep.py requests every URL), the password reset
 pages (Django's own, and they change nothing before the emailed link), Django's admin site.
 
+Strategies are aimed at the bench's real objects (valid forms with a few fields replaced, real ids most of the
+time), and the two tests whose guards would otherwise stop most examples (the wizard's selection, the support actions)
+count how each example ended (`Reached`) and fail unless enough of them reached the selection or the action.
+
 Each example runs in a savepoint rolled back afterwards (tests/security/fuzzing.py: `undone`), so examples do not
 leak into one another and a failure replays exactly. Examples are derandomised: CI sees the same inputs every run.
 """
 
-import os
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -43,7 +46,8 @@ from hypothesis import strategies as st
 from compliance.models import RegistrationCase
 from compliance.models.registration import EntityType, MonthlyVolume, StockExchange, UseCase, Vertical
 from compliance.views.support import ACTIONS
-from portal.lists import parse_id
+from portal.env import env_int
+from portal.lists import parse_id, parse_ids
 from portal.middleware import SUPPORT_ORG_SESSION_KEY
 from portal.models import AuditEvent, User
 from provisioning.actions import AUTHORISABLE_STATES
@@ -55,13 +59,16 @@ from texting.models import ApiToken, BlockReason, Message, ServiceSettings
 
 from .fuzzing import (
     APP_VERSION,
+    CASE_STATES,
     RECIPIENT,
+    Reached,
     build_bench,
     header_text,
     hostile_text,
     ids,
     json_object,
     json_values,
+    mostly,
     mutated,
     raw_bodies,
     signed,
@@ -75,7 +82,7 @@ pytestmark = pytest.mark.django_db
 
 # FUZZ_EXAMPLES=500 searches deeper (minutes): worth a run after changing a form or a parser.
 FUZZ = settings(
-    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "40")),
+    max_examples=env_int("FUZZ_EXAMPLES", 40),
     deadline=None,
     derandomize=True,
     database=None,
@@ -87,13 +94,6 @@ FUZZ = settings(
 @pytest.fixture
 def bench(db):
     return build_bench()
-
-
-def as_int(text) -> int | None:
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        return None
 
 
 # --- the shell: signing in, changing one's password ---------------------------------------------------------------
@@ -180,42 +180,123 @@ def test_support_organisation_switcher(bench, data):
 SELECTION_OPS = ("toggle", "select_page", "save_page", "clear_page", "select_matching", "clear")
 
 
-@FUZZ
-@given(data=st.data())
-def test_authorize_wizard_selection(bench, data):
-    numbers = [n.pk for n in bench.authorisable] + [bench.authorised[0].pk, bench.order.lines.first().number_id]
-    number_ids = ids(*numbers)
-    form = data.draw(
-        st.fixed_dictionaries(
-            {"location": ids(bench.location.pk, bench.other_location.pk), "op": value(*SELECTION_OPS)},
-            optional={
-                "id": number_ids,
-                "number": st.lists(number_ids, max_size=4),
-                "page_ids": st.lists(number_ids, max_size=4),
-                "q": value("415", "0000", "2"),
-                "assigned": value("assigned", "unassigned"),
-                "page": value("1", "2"),
-            },
-        )
-    )
-    htmx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "wizard-numbers"} if data.draw(st.booleans()) else {}
+def as_list(item) -> list:
+    """A form field as the view's getlist() sees it."""
+    return item if isinstance(item, list) else [] if item is None else [item]
+
+
+def selection_after(form: dict, before: set[int], selectable: set[int]) -> set[int] | None:
+    """What the selection holds after `form` changed it (what the wizard promises the administrator), or None when
+    the change must be refused. select_matching depends on the search: the caller checks it apart."""
+    op, page = form.get("op"), set(parse_ids(as_list(form.get("page_ids"))))
+    if op == "toggle":
+        number_id = parse_id(form.get("id"))
+        if number_id is None:
+            return None
+        if str(number_id) not in as_list(form.get("number")):  # unticked
+            return before - {number_id}
+        return before | {number_id} if number_id in selectable else None
+    if op in ("select_page", "save_page"):
+        chosen = page if op == "select_page" else set(parse_ids(as_list(form.get("number"))))
+        if chosen - page or chosen - selectable:
+            return None
+        return (before - page) | chosen
+    if op == "clear_page":
+        return before - page
+    if op == "clear":
+        return set()
+    return None
+
+
+def test_authorize_wizard_selection(bench):
+    """Ticks, unticks, pages and "select all matching" with any ids: an accepted change leaves exactly the selection
+    the administrator asked for, a refused one leaves it as it was and says why, and it never holds a number that
+    cannot be authorised. Most examples aim at the wizard's own location and numbers, so most reach the selection."""
     selectable = set(
         PhoneNumber.objects.filter(location=bench.location, texting_state__in=AUTHORISABLE_STATES).values_list(
             "pk", flat=True
         )
     )
-    with undone():
-        client = bench.client(bench.admin)
-        seen = submit(client, bench, reverse("provisioning:authorize_selection"), form=form, **htmx)
-        assert not seen.changes, f"the selection lives in the session, yet data changed: {seen.describe()}"
-        if seen.status == 404:
-            assert as_int(form["location"]) != bench.location.pk, seen.describe()
-            return
-        assert seen.status == (200 if htmx else 302), seen.describe()
-        held = set((client.session.get(SESSION_KEY) or {}).get("ids", []))
-        assert held <= selectable, f"the selection holds numbers that cannot be authorised: {held - selectable}"
-        if form["op"] not in SELECTION_OPS or (form["op"] == "toggle" and as_int(form.get("id")) is None):
-            assert seen.shows_error, f"a meaningless change was not refused visibly: {seen.describe()}"
+    # Not selectable: authorised already, in an order already, of the location the wizard does not offer.
+    refused = [
+        bench.authorised[0].pk,
+        bench.order.lines.first().number_id,
+        PhoneNumber.objects.filter(location=bench.other_location).values_list("pk", flat=True).first(),
+    ]
+    number_ids = mostly(st.sampled_from(sorted(map(str, selectable))), ids(*refused))
+    reached = Reached()
+
+    @FUZZ
+    @given(data=st.data())
+    def example(data):
+        before = set(data.draw(st.lists(st.sampled_from(sorted(selectable)), max_size=4, unique=True)))
+        page = data.draw(st.lists(st.sampled_from(sorted(selectable)), min_size=1, max_size=5, unique=True))
+        # The page's boxes as the browser posts them: ticked if selected, and the one clicked (`id`) flipped.
+        changed = data.draw(st.sampled_from(page))
+        ticked = set(page) & before ^ {changed}
+        valid = {
+            "location": str(bench.location.pk),
+            "op": data.draw(mostly(st.just("toggle"), st.sampled_from(SELECTION_OPS), odds=1)),  # a checkbox: most
+            "id": str(changed),
+            "number": [str(pk) for pk in sorted(ticked)],
+            "page_ids": [str(pk) for pk in page],
+            "q": "",
+            "assigned": "",
+            "page": "1",
+        }
+        form = data.draw(
+            mutated(
+                valid,
+                {
+                    "location": ids(bench.location.pk, bench.other_location.pk),
+                    "op": value(*SELECTION_OPS),
+                    "id": number_ids,
+                    "number": st.lists(number_ids, max_size=4),
+                    "page_ids": st.lists(number_ids, max_size=4),
+                    "q": value("415", "0000", "2"),
+                    "assigned": value("assigned", "unassigned"),
+                    "page": value("1", "2"),
+                },
+            )
+        )
+        htmx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "wizard-numbers"} if data.draw(st.booleans()) else {}
+        with undone():
+            client = bench.client(bench.admin)
+            session = client.session
+            session[SESSION_KEY] = {"location_id": bench.location.pk, "ids": sorted(before), "token": None}
+            session.save()
+            seen = submit(client, bench, reverse("provisioning:authorize_selection"), form=form, **htmx)
+            assert not seen.changes, f"the selection lives in the session, yet data changed: {seen.describe()}"
+            if seen.status == 404:
+                assert parse_id(form.get("location")) != bench.location.pk, seen.describe()
+                reached("404: not a location the wizard offers")
+                return
+            assert seen.status == (200 if htmx else 302), seen.describe()
+            held = set((client.session.get(SESSION_KEY) or {}).get("ids", []))
+            assert held <= selectable, f"the selection holds numbers that cannot be authorised: {held - selectable}"
+            expected = selection_after(form, before, selectable)
+            if form.get("op") == "select_matching":
+                assert not seen.shows_error and before <= held, seen.describe()
+            elif expected is None:
+                assert seen.shows_error, f"a meaningless change was not refused visibly: {seen.describe()}"
+                assert held == before, f"a refused change changed the selection: {before} -> {held}"
+                reached("refused with a message")
+                return
+            else:
+                assert not seen.shows_error, seen.describe()
+                assert held == expected, f"{form.get('op')} left {sorted(held)}, not {sorted(expected)}"
+            if held == before:
+                reached("accepted: nothing to change")
+            elif form.get("op") == "toggle":
+                reached("changed: ticked a number" if held > before else "changed: unticked a number")
+            else:
+                reached(f"changed: {form['op']}")
+
+    example()
+    # Most examples must reach the selection itself, a good share change it, and some tick a number.
+    reached.at_least(0.6, "accepted", "changed", "refused")
+    reached.at_least(0.2, "changed")
+    reached.at_least(0.05, "changed: ticked a number")
 
 
 SUMMARY_TOKEN = "<the summary's token>"
@@ -419,34 +500,85 @@ SUPPORT_EDITS = {
 }
 
 
-@FUZZ
-@given(data=st.data())
-def test_support_actions(bench, data):
-    action = data.draw(st.one_of(st.sampled_from(sorted(ACTIONS)), hostile_text))
-    case = data.draw(st.sampled_from(sorted(bench.cases.values(), key=lambda c: c.pk)))
-    case_pk = data.draw(st.one_of(st.just(case.pk), st.integers(0, 2**64)))
-    form = data.draw(
-        mutated(
-            {**SUPPORT_FORM, "expected_state": case.state},
-            {**SUPPORT_FIELDS, "expected_state": value(*RegistrationCase.State.values)},
+# Where support may take each action, among the bench's cases (one in each state): the state machine's answer
+# (RegistrationCase.TRANSITIONS and its guards; tests/compliance/test_state_machine.py tests every transition).
+BENCH_STATES = set(CASE_STATES)
+SUPPORT_TAKES = {
+    "send-form": {"opened"},
+    "submit-brand": {"form_submitted"},
+    "brand-decision": {"brand_submitted"},
+    "submit-campaign": {"brand_approved"},
+    "campaign-decision": {"campaign_submitted"},
+    "assign-numbers": {"campaign_approved"},
+    "check-carrier": {"brand_submitted", "campaign_submitted", "numbers_assigned"},
+    "cancel": BENCH_STATES - {"cancelled"},
+    "message": BENCH_STATES - {"cancelled"},
+    "note": BENCH_STATES,
+}
+UNKNOWN_ACTION = "any-other-slug"
+# A quarter of the examples for each action (eleven runs).
+PER_ACTION = settings(FUZZ, max_examples=max(8, FUZZ.max_examples // 4))
+
+
+@pytest.mark.parametrize("action", [*sorted(ACTIONS), UNKNOWN_ACTION])
+def test_support_actions(bench, action):
+    """Each support action, and slugs that are none, with the action's fields replaced by anything, on the bench's
+    cases (half the time one in a state that allows the action, else any of the ten) or on any id. Accepted only in a
+    state that allows it, changing only the case; refused, it changes nothing and says why; an unknown slug or case
+    is a 404. Most examples must reach the action, and it must be accepted at least once."""
+    assert set(SUPPORT_TAKES) == set(ACTIONS), "a new support action needs its states here"
+    cases = sorted(bench.cases.values(), key=lambda c: c.pk)
+    allowing = [case for case in cases if case.state in SUPPORT_TAKES.get(action, ())]
+    reached = Reached()
+
+    @PER_ACTION
+    @given(data=st.data())
+    def example(data):
+        slug = action if action in ACTIONS else data.draw(hostile_text.filter(lambda text: text not in ACTIONS))
+        case = data.draw(
+            mostly(st.sampled_from(allowing), st.sampled_from(cases), odds=1) if allowing else st.sampled_from(cases)
         )
-    )
-    with undone():
-        seen = submit(
-            bench.client(bench.support), bench, f"/support/cases/{case_pk}/{quote(action, safe='')}/", form=form
+        case_pk = data.draw(mostly(st.just(case.pk), st.integers(0, 2**64), odds=7))
+        form = data.draw(
+            mutated(
+                {**SUPPORT_FORM, "expected_state": case.state},
+                {**SUPPORT_FIELDS, "expected_state": value(*RegistrationCase.State.values)},
+            )
         )
-        if seen.status == 404:
-            assert action not in ACTIONS or case_pk != case.pk, seen.describe()
-            assert not seen.changes, seen.describe()
-        elif seen.status == 200:  # the case page with the action's form and its errors
-            assert seen.shows_error and "error" in seen.levels, seen.describe()
-            assert not seen.changes, seen.describe()
-        else:
+        with undone():
+            seen = submit(
+                bench.client(bench.support), bench, f"/support/cases/{case_pk}/{quote(slug, safe='')}/", form=form
+            )
+            if seen.status == 404:
+                assert slug not in ACTIONS or case_pk != case.pk, seen.describe()
+                assert not seen.changes, seen.describe()
+                reached("404: no such action or case")
+                return
+            assert slug in ACTIONS, f"an unknown action was not a 404: {seen.describe()}"
+            if seen.status == 200:  # the case page with the action's form and its errors
+                assert seen.shows_error and "error" in seen.levels, seen.describe()
+                assert not seen.changes, seen.describe()
+                reached("refused: the form shown with its errors")
+                return
             assert seen.status == 302, seen.describe()
             if "error" in seen.levels:
                 assert not seen.changes, f"refused, yet data changed: {seen.describe()}"
+                reached("refused: a message (the state does not allow it, the page is out of date)")
             else:
                 assert "success" in seen.levels and seen.changed <= SUPPORT_EDITS, seen.describe()
+                assert case.state in SUPPORT_TAKES[slug], f"{slug} accepted on a {case.state} case: {seen.describe()}"
+                reached("accepted")
+
+    example()
+    if action == UNKNOWN_ACTION:
+        return
+    reached.at_least(
+        0.6,
+        "accepted",
+        "refused: the form shown with its errors",
+        "refused: a message (the state does not allow it, the page is out of date)",
+    )
+    reached.at_least(0.2, "accepted")
 
 
 # --- texting: the switch, API tokens ----------------------------------------------------------------------------

@@ -86,7 +86,9 @@ def test_the_token_of_a_deactivated_user_is_refused(api, org, admin):
     token = issue_token(admin, user)
     user.is_active = False
     user.save()
-    assert post_text(api, token, {"to": RECIPIENT, "body": "hi"}).status_code == 401
+    response = post_text(api, token, {"to": RECIPIENT, "body": "hi"})
+    assert response.status_code == 401 and response.json()["reason"] == "invalid_token"
+    assert not Message.objects.exists()
 
 
 def test_another_organisations_number_is_refused_and_not_stored(api, org, other_org, admin):
