@@ -53,7 +53,7 @@ simulator: install
 	$(BIN)/python manage.py run_carrier_sim --port 8765
 
 ## make benchmarks: every script under benchmarks/ in turn; stops at the first that misses a target (or fails) and names it
-benchmarks: migrate
+benchmarks: install
 	@for script in benchmarks/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script \
 		|| { status=$$?; echo "make benchmarks: $$script missed a target or failed (exit $$status); stopped here"; exit 1; }; done
 

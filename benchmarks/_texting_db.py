@@ -20,8 +20,6 @@ sys.path.insert(0, str(ROOT / "scripts" / "faults"))
 
 from _services import migrated_database  # noqa: E402
 
-os.environ.setdefault("DEBUG", "1")
-
 
 def on_postgresql() -> bool:
     return os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
@@ -30,6 +28,7 @@ def on_postgresql() -> bool:
 @contextmanager
 def database(benchmark: str, *, keep: bool = False) -> Iterator[str]:
     """Configure Django for this process against a fresh, migrated database for `benchmark`; yields its URL."""
+    os.environ.setdefault("DEBUG", "1")
     source = os.environ.get("DATABASE_URL", "")
     if on_postgresql():
         parts = urlsplit(source)
