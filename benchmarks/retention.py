@@ -163,7 +163,11 @@ def run(args, url: str) -> int:
             f"<= {RATIO_TARGET}",
             ratio <= RATIO_TARGET,
         ),
-        (f"longest batch transaction:    {longest:5d} ms", f"< {LONGEST_BATCH_TARGET_MS}", longest < 1000),
+        (
+            f"longest batch transaction:    {longest:5d} ms",
+            f"< {LONGEST_BATCH_TARGET_MS}",
+            longest < LONGEST_BATCH_TARGET_MS,
+        ),
         (f"peak memory of this process:  {peak_mb:5.0f} MB", f"< {MEMORY_TARGET_MB}", peak_mb < MEMORY_TARGET_MB),
     ]
     for figure, target, ok in verdicts:
