@@ -52,8 +52,10 @@ beat: install
 simulator: install
 	$(BIN)/python manage.py run_carrier_sim --port 8765
 
-benchmarks: migrate
-	@for script in benchmarks/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+## make benchmarks: every script under benchmarks/ in turn; stops at the first that misses a target (or fails) and names it
+benchmarks: install
+	@for script in benchmarks/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script \
+		|| { status=$$?; echo "make benchmarks: $$script missed a target or failed (exit $$status); stopped here"; exit 1; }; done
 
 ## make faults: the fault-survival scripts (each starts what it needs on loopback and prints PASS/FAIL per claim)
 faults: install

@@ -1,80 +1,40 @@
-"""Shared set-up for the texting benchmarks: a dedicated, throw-away database next to DATABASE_URL's.
+"""What every benchmark shares (the name is historical: the fault scripts import its texts too): its throw-away
+database, and the texts it fills it with.
 
-PostgreSQL: a database named `th_bench_texting` on the same server (created fresh, dropped at the end).
-SQLite (no DATABASE_URL): a file in the temporary directory. Django is configured against it and migrated.
+`database()` is the one way a benchmark gets its database: scripts/faults/_services.migrated_database (the helper the
+fault scripts and benchmarks/load.py use: Django's own test-database creation, migrated, dropped at the end), on the
+server of DATABASE_URL under a name of its own (`test_<name>_<benchmark>`, so it never clobbers pytest's `test_<name>`
+or another benchmark's).
+Without DATABASE_URL it is an in-memory SQLite database.
 """
 
 import os
 import sys
-import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCH_DB_NAME = "th_bench_texting"
+sys.path.insert(0, str(ROOT / "scripts" / "faults"))
+
+from _services import migrated_database  # noqa: E402
 
 
-def setup(require_postgres: bool) -> dict:
-    """Point Django at the benchmark database, create and migrate it. Returns what `teardown` needs."""
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+def on_postgresql() -> bool:
+    return os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+
+
+@contextmanager
+def database(benchmark: str, *, keep: bool = False) -> Iterator[str]:
+    """Configure Django for this process against a fresh, migrated database for `benchmark`; yields its URL."""
     os.environ.setdefault("DEBUG", "1")
     source = os.environ.get("DATABASE_URL", "")
-    state = {"vendor": "sqlite", "url": ""}
-    if source.startswith(("postgres://", "postgresql://")):
+    if on_postgresql():
         parts = urlsplit(source)
-        state.update(
-            vendor="postgresql",
-            admin_url=urlunsplit(parts._replace(path="/postgres")),
-            url=urlunsplit(parts._replace(path=f"/{BENCH_DB_NAME}")),
-        )
-        _admin_sql(
-            state["admin_url"],
-            f'DROP DATABASE IF EXISTS "{BENCH_DB_NAME}" WITH (FORCE)',
-            f'CREATE DATABASE "{BENCH_DB_NAME}"',
-        )
-    elif require_postgres:
-        sys.exit(
-            "This benchmark needs PostgreSQL: DATABASE_URL=postgres://user@host:5432/anything "
-            f"(it creates and drops its own database, {BENCH_DB_NAME})."
-        )
-    else:
-        path = Path(tempfile.gettempdir()) / f"{BENCH_DB_NAME}.sqlite3"
-        path.unlink(missing_ok=True)
-        state.update(url=f"sqlite:///{path}", path=path)
-    os.environ["DATABASE_URL"] = state["url"]
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    return state
-
-
-def teardown(state: dict) -> None:
-    from django.db import connections
-
-    connections.close_all()
-    if state["vendor"] == "postgresql":
-        _admin_sql(state["admin_url"], f'DROP DATABASE IF EXISTS "{BENCH_DB_NAME}" WITH (FORCE)')
-    else:
-        state["path"].unlink(missing_ok=True)
-
-
-def _admin_sql(url: str, *statements: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        for statement in statements:
-            conn.execute(statement)
-
-
-def make_organisation(name: str = "Benchmark Corp"):
-    from tests.factories import make_org
-
-    return make_org(name)
+        source = urlunsplit(parts._replace(path=f"{parts.path.rstrip('/') or '/postgres'}_{benchmark}"))
+    with migrated_database(source, drop=not keep) as url:
+        yield url
 
 
 def insert_texts(organisation_id: int, total: int, expired: int) -> None:

@@ -129,11 +129,20 @@ def _delete_in_batches(run, lease, cutoff, batch_size, max_batches, progress) ->
                 progress(run)
         else:
             idle += 1
-        if not more or idle > 2:
+        if not more:
+            # The last statement reached the cutoff: nothing expired is left.
+            return PurgeRun.Outcome.COMPLETED, "", longest_ms
+        if idle > 2:
             break
         if not lease.renew():
             return PurgeRun.Outcome.FAILED, "Lost the purge lock; the next run continues.", longest_ms
-    if Message.objects.filter(created_at__lt=cutoff).exists():
+    remaining = Message.objects.filter(created_at__lt=cutoff)
+    if resume_from is not None:
+        # Everything older went in earlier batches: look only past where they ended. Unbounded, this check read past
+        # every row just deleted (not yet vacuumed; measured 1.8-2.7 s after 1,000,000 deletions, a whole-table scan
+        # chosen on the statistics from before them), and it ran even when the last batch had reached the cutoff.
+        remaining = remaining.filter(created_at__gte=resume_from)
+    if remaining.exists():
         return PurgeRun.Outcome.STOPPED, f"Stopped after {batches} batches; the next run continues.", longest_ms
     return PurgeRun.Outcome.COMPLETED, "", longest_ms
 
@@ -158,8 +167,12 @@ def _delete_batch(cutoff: datetime, batch_size: int, resume_from: datetime | Non
 def _delete_range_postgresql(cursor, table, cutoff, batch_size, start):
     """One batch as a time range [start, end): `end` is the (batch_size + 1)-th expired timestamp from `start`, read
     from the created_at index alone (an index-only scan), so the range holds at most `batch_size` rows and the
-    DELETE is a plain index range scan; every row is visited once. (Measured: ~30 % faster than selecting row ids
-    or ctids first, and faster than one DELETE of everything, which reads the whole table.)"""
+    DELETE is a plain index range scan; every row is visited once, and no batch walks the index entries its
+    predecessors left behind (they stay until VACUUM). Measured on 1,000,000 expired texts out of 2,000,000 in
+    batches of 50,000: 6.6-7.0 s against 5.8-6.2 s for one plain DELETE of them all (the difference: 0.6 s of boundary
+    reads and 0.5 s of commits); `id IN (SELECT id ... LIMIT n)` took 68-78 s and `ctid = ANY(ARRAY(SELECT ctid ...))`
+    24-26 s, each batch re-reading the dead entries of all before it. A per-row exemption (a legal hold) fits as one
+    more condition on the DELETE."""
     lower = "AND created_at >= %s" if start is not None else ""
     since = [start] if start is not None else []
     cursor.execute(
