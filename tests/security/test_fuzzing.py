@@ -494,7 +494,13 @@ def test_issue_api_token_form(bench, data):
 
 # The token's "last used" time is bookkeeping of the authentication (at most one write a minute), not the request.
 BOOKKEEPING = {"texting.ApiToken"}
-UNSTORED = {401: None, 400: "malformed_request", 413: "request_too_large", 403: "number_not_in_organisation"}
+UNSTORED = {
+    401: None,
+    400: "malformed_request",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    403: "number_not_in_organisation",
+}
 
 
 @FUZZ
