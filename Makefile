@@ -41,7 +41,7 @@ test: install lint
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python manage.py makemigrations --check --dry-run
+	DATABASE_URL= $(BIN)/python manage.py makemigrations --check --dry-run
 
 worker: install
 	$(BIN)/celery -A portal worker --loglevel=INFO

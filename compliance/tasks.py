@@ -6,47 +6,36 @@ after a worker crash, never registers twice and never applies an answer twice.
 
 import logging
 
-from celery import Task, shared_task
+from celery import shared_task
 from django.conf import settings
 
 from carrier import get_gateway
 from carrier.gateway import CarrierUnavailable
+from portal.tasks import CarrierTask
 
 from . import actions
 from .models import RegistrationCase
 
 log = logging.getLogger(__name__)
 
-MAX_RETRIES = 8
 # The first re-poll after a submission waits REGISTRATION_POLL_SECONDS; doubled each time up to ten minutes, then
 # the beat takes over.
 POLL_MAX_SECONDS = 600.0
 POLL_CHAIN = 12
 
 
-class CarrierTask(Task):
-    """A task that talks to the carrier. When the last retry fails, the case stays consistent (still waiting on the
-    carrier, which the periodic poll resumes) and support is told why nothing is happening."""
+class RegistrationTask(CarrierTask):
+    """A task that registers something at the carrier. When the last retry fails, the case stays consistent (still
+    waiting on the carrier, which the periodic poll resumes) and support is told why nothing is happening."""
 
-    def on_failure(self, exc, task_id, args, kwargs, einfo):
-        if isinstance(exc, CarrierUnavailable) and args:
-            actions.note_carrier_problem(
-                args[0],
-                f"The carrier could not be reached after {MAX_RETRIES} retries "
-                f"({exc}). The portal tries again every 10 minutes.",
-            )
+    retries_setting = "REGISTRATION_MAX_RETRIES"
 
-
-CARRIER_TASK = dict(
-    base=CarrierTask,
-    bind=True,
-    acks_late=True,
-    autoretry_for=(CarrierUnavailable,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=MAX_RETRIES,
-)
+    def give_up(self, exc, attempts, case_id):
+        actions.note_carrier_problem(
+            case_id,
+            f"The carrier could not be reached after {attempts - 1} retries "
+            f"({exc}). The portal tries again every 10 minutes.",
+        )
 
 
 def _poll_seconds() -> float:
@@ -57,7 +46,7 @@ def _chain_poll(case_id: int) -> None:
     poll_registration.apply_async((case_id,), {"chain": 1}, countdown=_poll_seconds())
 
 
-@shared_task(**CARRIER_TASK)
+@shared_task(base=RegistrationTask, bind=True)
 def submit_brand_registration(self, case_id: int) -> None:
     """Register the brand of a case in *brand submitted* (once per round: reconciles by reference on retry), then
     start polling for the registry's decision. Any other state: nothing to do."""
@@ -66,7 +55,7 @@ def submit_brand_registration(self, case_id: int) -> None:
         _chain_poll(case_id)
 
 
-@shared_task(**CARRIER_TASK)
+@shared_task(base=RegistrationTask, bind=True)
 def submit_campaign_registration(self, case_id: int) -> None:
     """Register the campaign of a case in *campaign submitted* under its approved brand (once per round), then
     poll. A refusal (e.g. an UNVERIFIED brand) rejects the campaign with the registry's reason."""
@@ -75,14 +64,14 @@ def submit_campaign_registration(self, case_id: int) -> None:
         _chain_poll(case_id)
 
 
-@shared_task(**CARRIER_TASK)
+@shared_task(base=RegistrationTask, bind=True)
 def assign_campaign_numbers(self, case_id: int) -> None:
     """Put the numbers of a case in *numbers assigned* into its campaign at the carrier; completes the case (numbers
     *registered in campaign*) once the carrier confirms. Safe to repeat."""
     actions.send_numbers_to_carrier(case_id, get_gateway())
 
 
-@shared_task(bind=True, acks_late=True, max_retries=POLL_CHAIN)
+@shared_task(base=CarrierTask, bind=True)
 def poll_registration(self, case_id: int, chain: int = 0) -> None:
     """Look at the carrier once for a case waiting on it and apply the answer (idempotent).
 

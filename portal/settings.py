@@ -12,18 +12,9 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.env import env_bool, env_float, env_int, env_list
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -103,7 +94,7 @@ SQLITE_PATH = BASE_DIR / "var" / "db.sqlite3"
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{SQLITE_PATH}",
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
 }
@@ -113,9 +104,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # An unreachable database answers the clear 503 page within seconds instead of holding a web worker.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "connect_timeout", int(os.environ.get("DB_CONNECT_TIMEOUT", "5"))
-    )
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "portal.User"
@@ -137,8 +126,8 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "portal.throttling.locked_out"
@@ -176,7 +165,7 @@ CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -212,14 +201,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 # A task a worker took but never acknowledged (the whole worker died) goes back to the queue after this many
 # seconds. Keep it above RETENTION_LOCK_TTL_SECONDS: a purge redelivered sooner finds its dead run's lock held.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": float(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_float("CELERY_VISIBILITY_TIMEOUT", 3600.0)}
 # Periodic work (celery -A portal beat). Each task is idempotent, so a missed or doubled beat is harmless.
-RETENTION_PURGE_HOUR = int(os.environ.get("RETENTION_PURGE_HOUR", "3"))
-RETENTION_PURGE_MINUTE = int(os.environ.get("RETENTION_PURGE_MINUTE", "15"))
+RETENTION_PURGE_HOUR = env_int("RETENTION_PURGE_HOUR", 3)
+RETENTION_PURGE_MINUTE = env_int("RETENTION_PURGE_MINUTE", 15)
 CELERY_BEAT_SCHEDULE = {
     "repoll-stuck-authorisation-orders": {
         "task": "provisioning.tasks.repoll_stuck_orders",
-        "schedule": float(os.environ.get("AUTHORISATION_REPOLL_SECONDS", "300")),
+        "schedule": env_float("AUTHORISATION_REPOLL_SECONDS", 300.0),
     },
     "poll-open-registrations": {
         "task": "compliance.tasks.poll_open_registrations",
@@ -241,26 +230,30 @@ REDIS_URL = os.environ.get("REDIS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.s
 # The carrier (TCR / operators). `make run` points this at the bundled simulator.
 CARRIER_API_URL = os.environ.get("CARRIER_API_URL", "http://127.0.0.1:8765")
 CARRIER_API_KEY = os.environ.get("CARRIER_API_KEY", "sim-key")
-CARRIER_TIMEOUT_SECONDS = float(os.environ.get("CARRIER_TIMEOUT_SECONDS", "5"))
+CARRIER_TIMEOUT_SECONDS = env_float("CARRIER_TIMEOUT_SECONDS", 5.0)
+# First wait before a task retries a carrier call that failed (doubled each retry, with jitter, capped at 5 minutes).
+CARRIER_RETRY_BASE_SECONDS = env_float("CARRIER_RETRY_BASE_SECONDS", 2.0)
 # Shared secret of the carrier's callback signatures (X-Carrier-Signature). Without it every callback is refused.
 CARRIER_WEBHOOK_SECRET = os.environ.get("CARRIER_WEBHOOK_SECRET", "sim-webhook-secret" if DEBUG else "")
 # The portal's own address as the carrier reaches it, for callbacks; empty: no callbacks, polling only.
 CARRIER_CALLBACK_BASE_URL = os.environ.get("CARRIER_CALLBACK_BASE_URL", "")
 
 # Authorising numbers (provisioning): chunk size per carrier request, polling and retry pacing.
-AUTHORISATION_CHUNK_SIZE = int(os.environ.get("AUTHORISATION_CHUNK_SIZE", "500"))
-AUTHORISATION_POLL_SECONDS = float(os.environ.get("AUTHORISATION_POLL_SECONDS", "10"))
-AUTHORISATION_POLL_MAX = int(os.environ.get("AUTHORISATION_POLL_MAX", "360"))
-AUTHORISATION_RETRY_BASE_SECONDS = float(os.environ.get("AUTHORISATION_RETRY_BASE_SECONDS", "2"))
-AUTHORISATION_MAX_RETRIES = int(os.environ.get("AUTHORISATION_MAX_RETRIES", "8"))
-AUTHORISATION_STUCK_MINUTES = float(os.environ.get("AUTHORISATION_STUCK_MINUTES", "15"))
+AUTHORISATION_CHUNK_SIZE = env_int("AUTHORISATION_CHUNK_SIZE", 500)
+AUTHORISATION_POLL_SECONDS = env_float("AUTHORISATION_POLL_SECONDS", 10.0)
+AUTHORISATION_POLL_MAX = env_int("AUTHORISATION_POLL_MAX", 360)
+AUTHORISATION_RETRY_BASE_SECONDS = env_float("AUTHORISATION_RETRY_BASE_SECONDS", 2.0)
+AUTHORISATION_MAX_RETRIES = env_int("AUTHORISATION_MAX_RETRIES", 8)
+AUTHORISATION_STUCK_MINUTES = env_float("AUTHORISATION_STUCK_MINUTES", 15.0)
 
 # 10DLC registration (compliance): first re-poll of the registry after a submission.
-REGISTRATION_POLL_SECONDS = float(os.environ.get("REGISTRATION_POLL_SECONDS", "5"))
+REGISTRATION_POLL_SECONDS = env_float("REGISTRATION_POLL_SECONDS", 5.0)
+# Retries of a registration call the carrier did not answer, before support is told (the periodic poll carries on).
+REGISTRATION_MAX_RETRIES = env_int("REGISTRATION_MAX_RETRIES", 8)
 # Business texts sent to the carrier (texting): retries of a send, and status polling.
-TEXTING_SEND_MAX_RETRIES = int(os.environ.get("TEXTING_SEND_MAX_RETRIES", "6"))
-TEXTING_POLL_SECONDS = float(os.environ.get("TEXTING_POLL_SECONDS", "5"))
-TEXTING_POLL_MAX = int(os.environ.get("TEXTING_POLL_MAX", "60"))
+TEXTING_SEND_MAX_RETRIES = env_int("TEXTING_SEND_MAX_RETRIES", 6)
+TEXTING_POLL_SECONDS = env_float("TEXTING_POLL_SECONDS", 5.0)
+TEXTING_POLL_MAX = env_int("TEXTING_POLL_MAX", 60)
 
 # The portal's public address, for links in emails (e.g. https://hub.example.com); empty: links are paths only.
 PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "")
@@ -272,14 +265,14 @@ PORTAL_DEMO_PASSWORD = os.environ.get("PORTAL_DEMO_PASSWORD", "texting-demo")
 MIN_WEBEX_APP_VERSION = (42, 12)
 
 # Business texting volumes (SPEC.md 5: texting is not unlimited): per business number, per UTC day and per minute.
-TEXTING_DAILY_CAP_PER_NUMBER = int(os.environ.get("TEXTING_DAILY_CAP_PER_NUMBER", "1000"))
-TEXTING_BURST_PER_MINUTE = int(os.environ.get("TEXTING_BURST_PER_MINUTE", "30"))
+TEXTING_DAILY_CAP_PER_NUMBER = env_int("TEXTING_DAILY_CAP_PER_NUMBER", 1000)
+TEXTING_BURST_PER_MINUTE = env_int("TEXTING_BURST_PER_MINUTE", 30)
 # Message retention (SPEC.md 5): kept this many days, then deleted by the nightly purge. Not editable in the portal.
-MESSAGE_RETENTION_DAYS = int(os.environ.get("MESSAGE_RETENTION_DAYS", "400"))
+MESSAGE_RETENTION_DAYS = env_int("MESSAGE_RETENTION_DAYS", 400)
 # Rows the purge deletes per transaction (tuned with benchmarks/retention.py: each batch well under one second).
-MESSAGE_RETENTION_BATCH_SIZE = int(os.environ.get("MESSAGE_RETENTION_BATCH_SIZE", "50000"))
+MESSAGE_RETENTION_BATCH_SIZE = env_int("MESSAGE_RETENTION_BATCH_SIZE", 50000)
 # The purge's lock lease, renewed after every batch: a purge killed halfway blocks the next one at most this long.
-RETENTION_LOCK_TTL_SECONDS = float(os.environ.get("RETENTION_LOCK_TTL_SECONDS", "300"))
+RETENTION_LOCK_TTL_SECONDS = env_float("RETENTION_LOCK_TTL_SECONDS", 300.0)
 
 LOGGING = {
     "version": 1,

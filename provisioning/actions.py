@@ -11,6 +11,7 @@ from django.utils import timezone
 from carrier import CarrierGateway, CarrierUnavailable, NumberResult, callback_url
 from portal import audit
 from portal.models import Organisation, User
+from portal.transitions import ActionRefused, transition
 
 from .eligibility import check_eligibility
 from .models import AuthorisationOrder, Location, OrderChunk, OrderLine, PhoneNumber
@@ -19,7 +20,7 @@ from .phone import display_tn
 AUTHORISABLE_STATES = (PhoneNumber.TextingState.NOT_AUTHORISED, PhoneNumber.TextingState.FAILED)
 
 
-class OrderRefused(Exception):
+class OrderRefused(ActionRefused):
     """The order cannot be placed as asked; the message says why, in the administrator's words."""
 
 
@@ -114,20 +115,24 @@ def _enqueue_submission(order_id: int) -> None:
 
 
 def set_order_status(order_id: int, to: str) -> AuthorisationOrder:
-    """Move an order along its life (AuthorisationOrder.TRANSITIONS) under a row lock; refuse anything else."""
+    """Move an order along its life (AuthorisationOrder.TRANSITIONS) under a row lock; refuse anything else with
+    TransitionRefused. Moving an order to the status it has changes nothing (a repeated poll or callback)."""
+    now = timezone.now()
+    changes = {
+        AuthorisationOrder.Status.SUBMITTED: {"submitted_at": now},
+        AuthorisationOrder.Status.COMPLETED: {"completed_at": now},
+    }.get(to, {})
     with transaction.atomic():
-        order = AuthorisationOrder.objects.select_for_update().get(pk=order_id)
-        if order.status == to:
+        order, previous = transition(
+            AuthorisationOrder.objects,
+            order_id,
+            to,
+            table=AuthorisationOrder.TRANSITIONS,
+            changes=changes,
+            repeat_is_harmless=True,
+        )
+        if previous == to:
             return order
-        if to not in AuthorisationOrder.TRANSITIONS[order.status]:
-            raise ValueError(f"An order that is {order.get_status_display().lower()} cannot become {to}.")
-        order.status = to
-        now = timezone.now()
-        if to == AuthorisationOrder.Status.SUBMITTED:
-            order.submitted_at = now
-        if to == AuthorisationOrder.Status.COMPLETED:
-            order.completed_at = now
-        order.save(update_fields=["status", "submitted_at", "completed_at"])
         if to == AuthorisationOrder.Status.COMPLETED:
             audit.record(
                 "authorisation_order.completed",

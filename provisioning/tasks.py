@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from carrier import get_gateway
 from carrier.gateway import CarrierRejected, CarrierUnavailable
-from portal.retrying import backoff, retry_later
+from portal.tasks import CarrierTask
 
 from . import actions
 from .models import AuthorisationOrder, OrderChunk
@@ -23,15 +23,28 @@ from .models import AuthorisationOrder, OrderChunk
 log = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None)
+class OrderSubmissionTask(CarrierTask):
+    retries_setting = "AUTHORISATION_MAX_RETRIES"
+    backoff_setting = "AUTHORISATION_RETRY_BASE_SECONDS"
+
+    def give_up(self, exc, attempts, order_id):
+        actions.fail_unsent_chunks(
+            order_id,
+            f"The carrier could not be reached after {attempts} attempts. Authorize these numbers again later.",
+        )
+        _sent(order_id)
+
+
+@shared_task(base=OrderSubmissionTask, bind=True)
 def submit_authorisation_order(self, order_id: int) -> None:
     """Send every unsent chunk of an open order to the carrier, then start polling.
 
     In: an order *placed* (or *submitted* with chunks left after a crash). Out: *submitted* (or *completed* when the
-    carrier answered at once). Transient carrier errors retry with backoff and jitter, reusing each chunk's
-    idempotency key; after AUTHORISATION_MAX_RETRIES the chunks the carrier certainly does not hold fail with a reason
-    the administrator can act on (accepted and unconfirmed chunks keep waiting: actions.fail_unsent_chunks); a chunk
-    the carrier refuses fails with the carrier's words.
+    carrier answered at once). Transient carrier errors retry the task with backoff and jitter (OrderSubmissionTask),
+    reusing each chunk's idempotency key, so chunks already sent are not sent again; after AUTHORISATION_MAX_RETRIES
+    the chunks the carrier certainly does not hold fail with a reason the administrator can act on (accepted and
+    unconfirmed chunks keep waiting: actions.fail_unsent_chunks); a chunk the carrier refuses fails with the
+    carrier's words.
     """
     order = AuthorisationOrder.objects.filter(pk=order_id).first()
     if order is None or not order.is_open:
@@ -40,29 +53,19 @@ def submit_authorisation_order(self, order_id: int) -> None:
     for chunk_id in order.chunks.filter(status=OrderChunk.Status.PENDING).values_list("pk", flat=True):
         try:
             actions.submit_chunk(chunk_id, gateway)
-        except CarrierUnavailable as exc:
-            if self.request.retries < settings.AUTHORISATION_MAX_RETRIES:
-                retry_later(
-                    self, exc=exc, countdown=backoff(self.request.retries, settings.AUTHORISATION_RETRY_BASE_SECONDS)
-                )
-                return
-            log.warning("Order %s: carrier unavailable after %s retries: %s", order_id, self.request.retries, exc)
-            actions.fail_unsent_chunks(
-                order_id,
-                (
-                    f"The carrier could not be reached after {self.request.retries + 1} attempts. "
-                    "Authorize these numbers again later."
-                ),
-            )
-            break
         except CarrierRejected as exc:
             actions.fail_chunk(chunk_id, f"The carrier refused the order: {exc}")
+    _sent(order_id)
+
+
+def _sent(order_id: int) -> None:
+    """No chunk left to send: the order is *submitted*, and polled while the carrier holds some of it."""
     actions.mark_sent(order_id)
-    if order.chunks.filter(status=OrderChunk.Status.SUBMITTED).exists():
+    if OrderChunk.objects.filter(order_id=order_id, status=OrderChunk.Status.SUBMITTED).exists():
         poll_authorisation_order.apply_async((order_id,), countdown=settings.AUTHORISATION_POLL_SECONDS)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None)
+@shared_task(base=CarrierTask, bind=True)
 def poll_authorisation_order(self, order_id: int) -> None:
     """Ask the carrier for the answer to each submitted chunk and apply it (idempotent).
 
@@ -87,7 +90,7 @@ def poll_authorisation_order(self, order_id: int) -> None:
         submit_authorisation_order.delay(order_id)
         return
     if order.is_open and not self.request.is_eager and self.request.retries < settings.AUTHORISATION_POLL_MAX:
-        retry_later(self, countdown=settings.AUTHORISATION_POLL_SECONDS)
+        raise self.retry(countdown=settings.AUTHORISATION_POLL_SECONDS)
 
 
 @shared_task(acks_late=True)

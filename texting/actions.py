@@ -17,6 +17,7 @@ from carrier import callback_url as carrier_callback
 from portal import audit
 from portal.lists import parse_id
 from portal.models import Organisation, User, parse_version
+from portal.transitions import ActionRefused, TransitionRefused, transition
 from provisioning.models import Licence, PhoneNumber
 from provisioning.phone import normalise_tn
 
@@ -32,12 +33,8 @@ OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP", "YES"})
 HELP_KEYWORDS = frozenset({"HELP", "INFO"})
 
 
-class TextingError(Exception):
+class TextingError(ActionRefused):
     """The change cannot be made as asked; the message says why, in the user's words."""
-
-
-class InvalidTransition(TextingError):
-    """A text's status cannot move that way (Message.TRANSITIONS)."""
 
 
 class UnknownNumber(TextingError):
@@ -160,7 +157,7 @@ def apply_carrier_status(result: MessageStatus) -> bool:
         target = CARRIER_STATUS.get(result.status)
         if target is None or target == message.status or target not in Message.TRANSITIONS[message.status]:
             return changed
-        _transition(message, target, detail=result.reason if target == Message.Status.FAILED else "")
+        set_message_status(message.pk, target, detail=result.reason if target == Message.Status.FAILED else "")
         return True
 
 
@@ -170,25 +167,18 @@ def _message_id_from_reference(reference: str) -> int | None:
 
 
 def set_message_status(message_id: int, to: str, *, detail: str = "") -> Message:
-    """Move a text along its life (Message.TRANSITIONS) under a row lock; refuse anything else, changing nothing."""
+    """Move a text along its life (Message.TRANSITIONS) under a row lock; refuse anything else with
+    TransitionRefused, changing nothing. Moving a text to the status it has changes nothing."""
     with transaction.atomic():
-        message = Message.objects.select_for_update().get(pk=message_id)
-        if message.status == to:
-            return message
-        if to not in Message.TRANSITIONS[message.status]:
-            raise InvalidTransition(
-                f"A text that is {message.get_status_display().lower()} cannot become "
-                f"{Message.Status(to).label.lower()}."
-            )
-        _transition(message, to, detail=detail)
+        message, _ = transition(
+            Message.objects,
+            message_id,
+            to,
+            table=Message.TRANSITIONS,
+            changes={"status_changed": timezone.now(), "status_detail": detail[:300]},
+            repeat_is_harmless=True,
+        )
         return message
-
-
-def _transition(message: Message, to: str, *, detail: str = "") -> None:
-    message.status = to
-    message.status_changed = timezone.now()
-    message.status_detail = detail[:300]
-    message.save(update_fields=["status", "status_changed", "status_detail"])
 
 
 def fail_undeliverable(message_id: int, detail: str) -> Message | None:
@@ -196,7 +186,7 @@ def fail_undeliverable(message_id: int, detail: str) -> Message | None:
     A text that meanwhile moved on is left alone."""
     try:
         return set_message_status(message_id, Message.Status.FAILED, detail=detail)
-    except InvalidTransition:
+    except TransitionRefused:
         return None
 
 

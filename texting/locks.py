@@ -1,8 +1,8 @@
 """A lock that holds across processes and machines, so two retention purges never run at once.
 
-With Redis (settings.REDIS_URL): `SET key token NX PX ttl`; renewed and released by Lua scripts that act only if
-the key still holds OUR token, so a purge whose lease ran out can never release or extend somebody else's lock.
-Without Redis: a lease row in the database (texting.PurgeLease), taken by one conditional UPDATE
+With Redis (settings.REDIS_URL): redis-py's own `Lock` (SET NX PX with a random token; extended and released only
+while the key still holds that token, so a purge whose lease ran out can never release or extend somebody else's
+lock). Without Redis: a lease row in the database (texting.PurgeLease), taken by one conditional UPDATE
 ("... WHERE holder = '' OR expires < now"), which SQLite serialises and PostgreSQL re-checks under its row lock, so
 exactly one of two racing takers wins. Both are leases: a holder killed mid-run blocks the next one only until its
 lease expires (the holder renews it after every batch).
@@ -16,27 +16,19 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from redis.exceptions import LockError
 
 from .models import PurgeLease
 from .volume import redis_client
 
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-"""
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
 
 class Lease:
-    """A held lock. `renew()` is False when the lease was lost (it expired and someone else took it)."""
+    """A lock taken without waiting: `acquire()` is False while someone else holds it; `renew()` restarts the lease
+    and is False when it was lost (it expired and someone else took it); `release()` frees it only if still ours."""
 
     def __init__(self, name: str, ttl_seconds: float):
         self.name = name
         self.ttl_seconds = ttl_seconds
-        self.token = secrets.token_hex(16)
 
     def acquire(self) -> bool:
         raise NotImplementedError
@@ -57,27 +49,29 @@ class Lease:
 class RedisLease(Lease):
     def __init__(self, name, ttl_seconds, url):
         super().__init__(name, ttl_seconds)
-        self.client = redis_client(url)
-        self.key = f"texting:lock:{name}"
-
-    @property
-    def _ttl_ms(self) -> int:
-        return int(self.ttl_seconds * 1000)
+        self.lock = redis_client(url).lock(f"texting:lock:{name}", timeout=ttl_seconds, blocking=False)
 
     def acquire(self) -> bool:
-        return bool(self.client.set(self.key, self.token, nx=True, px=self._ttl_ms))
+        return self.lock.acquire()
 
     def renew(self) -> bool:
-        return bool(self.client.eval(_RENEW, 1, self.key, self.token, self._ttl_ms))
+        try:
+            return self.lock.reacquire()
+        except LockError:  # never held, or no longer ours (LockNotOwnedError)
+            return False
 
     def release(self) -> None:
         try:
-            self.client.eval(_RELEASE, 1, self.key, self.token)
-        except redis.RedisError:
-            pass  # the lease expires by itself
+            self.lock.release()
+        except (LockError, redis.RedisError):
+            pass  # not ours (any more), or Redis is away: the lease expires by itself
 
 
 class DatabaseLease(Lease):
+    def __init__(self, name, ttl_seconds):
+        super().__init__(name, ttl_seconds)
+        self.token = secrets.token_hex(16)
+
     def acquire(self) -> bool:
         try:
             with transaction.atomic():

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from carrier import get_gateway
 from carrier.gateway import CarrierRejected, CarrierUnavailable
-from portal.retrying import backoff
+from portal.tasks import CarrierTask
 
 from . import actions, retention
 from .models import Message
@@ -21,18 +21,25 @@ from .models import Message
 log = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None, name="texting.tasks.send_message")
+class SendTask(CarrierTask):
+    retries_setting = "TEXTING_SEND_MAX_RETRIES"
+    # A text is sent from a request (the Webex App's API call): in-process, that request never waits on retries.
+    retry_in_process = False
+
+    def give_up(self, exc, attempts, message_id):
+        actions.fail_undeliverable(message_id, f"The carrier could not be reached ({exc}).")
+        return Message.Status.FAILED
+
+
+@shared_task(base=SendTask, bind=True, name="texting.tasks.send_message")
 def send_message(self, message_id: int) -> str | None:
     """Hand one accepted text to the carrier, then follow its status.
 
     In: *accepted* without a carrier id (anything else: nothing to do). Out: carrier id recorded and status as the
     carrier answered (then polled until *delivered* / *failed*). CarrierUnavailable retries with backoff and jitter
-    with the SAME idempotency key (the carrier answers the first send, never sends twice); after
+    (SendTask) with the SAME idempotency key (the carrier answers the first send, never sends twice); after
     TEXTING_SEND_MAX_RETRIES — or at once when run in-process without a broker, so a request never waits on retries —
     the text ends *failed* with the reason in words. CarrierRejected fails it at once.
-
-    (Retries are explicit rather than `autoretry_for`, because the last failure must leave the text visibly failed
-    instead of raising out of the worker.)
     """
     message = Message.objects.filter(pk=message_id).first()
     if message is None or message.status != Message.Status.ACCEPTED or message.carrier_message_id:
@@ -42,18 +49,12 @@ def send_message(self, message_id: int) -> str | None:
     except CarrierRejected as exc:
         actions.fail_undeliverable(message_id, f"The carrier refused the text: {exc}")
         return Message.Status.FAILED
-    except CarrierUnavailable as exc:
-        if self.request.is_eager or self.request.retries >= settings.TEXTING_SEND_MAX_RETRIES:
-            log.warning("Text %s: carrier unavailable, giving up: %s", message_id, exc)
-            actions.fail_undeliverable(message_id, f"The carrier could not be reached ({exc}).")
-            return Message.Status.FAILED
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
     if not message.is_final and not self.request.is_eager:
         poll_message_status.apply_async((message_id,), countdown=settings.TEXTING_POLL_SECONDS)
     return message.status
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None, name="texting.tasks.poll_message_status")
+@shared_task(base=CarrierTask, bind=True, name="texting.tasks.poll_message_status")
 def poll_message_status(self, message_id: int) -> str | None:
     """Ask the carrier for a sent text's status and apply it (idempotent; the callback may have done it already).
     Re-polls itself until the status is final, up to TEXTING_POLL_MAX times; `repoll_pending_messages` picks up

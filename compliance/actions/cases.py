@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from portal import audit
+from portal import audit, transitions
 from portal.models import Organisation, User
 from provisioning.models import PhoneNumber
 from provisioning.phone import display_tn
@@ -19,7 +19,7 @@ from ..notifications import notify_case_contact
 State = RegistrationCase.State
 
 
-class CaseRefused(Exception):
+class CaseRefused(transitions.ActionRefused):
     """The action cannot be done now; the message says why, in the user's words. Nothing was changed."""
 
 
@@ -83,26 +83,24 @@ def transition(
     (`case` itself is refreshed too).
     """
     to_state = State(to_state)
+    now = timezone.now()
+    changes = {"state_changed": now, **(fields or {})}
+    if to_state in RegistrationCase.CLOSED_STATES:
+        changes["closed_at"] = now
     with transaction.atomic():
-        # of=("self",): lock the case row only, not the organisation it joins.
-        locked = RegistrationCase.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=case.pk)
-        why = refusal(locked, to_state, expected)
-        if why:
-            raise CaseRefused(why)
-        from_state = locked.state
-        now = timezone.now()
-        locked.state = to_state
-        locked.state_changed = now
-        changed = {"state", "state_changed"}
-        for name, value in (fields or {}).items():
-            setattr(locked, name, value)
-            changed.add(name)
+        locked, from_state = transitions.transition(
+            RegistrationCase.objects.select_related("organisation"),
+            case.pk,
+            to_state,
+            field="state",
+            table=RegistrationCase.TRANSITIONS,
+            changes=changes,
+            refusal=lambda locked: refusal(locked, to_state, expected),
+            refused=CaseRefused,
+        )
         if to_state in RegistrationCase.CLOSED_STATES:
-            locked.closed_at = now
-            changed.add("closed_at")
             # The numbers are free again (cancelled) or registered (completed): either way in no open case.
             CaseNumber.objects.filter(case=locked, is_open=True).update(is_open=False)
-        locked.save(update_fields=sorted(changed))
         _timeline(locked, CaseEvent.Kind.TRANSITION, by, text, from_state=from_state, to_state=to_state, created=now)
         audit.record(
             f"registration_case.{to_state}",

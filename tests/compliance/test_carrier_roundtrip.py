@@ -31,15 +31,6 @@ def run_on_commit(django_capture_on_commit_callbacks):
     return run
 
 
-@pytest.fixture
-def eager_retries():
-    """In-process tasks retry as a worker would: eager Celery re-raises a task's Retry when it propagates errors, so
-    let it keep errors to itself (it still runs each retry at once, and the task's on_failure on the last)."""
-    from portal.celery import override
-
-    override(task_eager_propagates=False)  # the autouse eager fixture restores it after the test
-
-
 def submitted_case(org, **form):
     return make_case(org, State.FORM_SUBMITTED, brand_registry_id="", form=form)
 
@@ -117,9 +108,7 @@ def test_campaign_rejected_by_rule(carrier_sim, org, support, run_on_commit):
 
 
 @pytest.mark.django_db
-def test_transient_errors_are_retried_with_the_same_key_and_never_duplicate(
-    carrier_sim, org, support, run_on_commit, eager_retries
-):
+def test_transient_errors_are_retried_with_the_same_key_and_never_duplicate(carrier_sim, org, support, run_on_commit):
     carrier_sim.set_faults(error_rate=0.5, seed=7)
     case = submitted_case(org)
     run_on_commit(actions.submit_brand, case, support)
@@ -151,9 +140,7 @@ def test_a_timed_out_submission_is_reconciled_not_repeated(carrier_sim, org, sup
 
 
 @pytest.mark.django_db
-def test_carrier_down_for_good_leaves_the_case_waiting_and_tells_support(
-    carrier_sim, org, support, run_on_commit, eager_retries
-):
+def test_carrier_down_for_good_leaves_the_case_waiting_and_tells_support(carrier_sim, org, support, run_on_commit):
     carrier_sim.set_faults(error_rate=1.0)
     case = submitted_case(org)
     run_on_commit(actions.submit_brand, case, support)

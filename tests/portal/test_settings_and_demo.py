@@ -34,6 +34,18 @@ def test_starts_with_a_secret_key_when_debug_is_off():
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.parametrize(
+    ("name", "typo"),
+    [("AUTHORISATION_CHUNK_SIZE", "5O0"), ("CARRIER_TIMEOUT_SECONDS", "5s"), ("SESSION_COOKIE_SECURE", "ture")],
+)
+def test_a_mistyped_setting_names_the_variable_and_its_value(name, typo):
+    result = run_settings({"DEBUG": "1", name: typo})
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured:"), result.stderr
+    assert f"{name}={typo!r}" in last_line
+
+
 @pytest.mark.django_db
 def test_seed_demo_is_idempotent(settings):
     settings.DEBUG = True

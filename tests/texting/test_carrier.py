@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from carrier import SIGNATURE_HEADER, get_gateway, sign_webhook_body
 from carrier.gateway import CarrierUnavailable
+from portal.transitions import TransitionRefused
 from tests.texting.factories import APP_VERSION, issue_token, make_texter, send
 from texting import actions, tasks
 from texting.models import Message
@@ -180,7 +181,7 @@ def test_a_blocked_text_never_goes_to_the_carrier(carrier_sim, admin):
     blocked = send(user, to="+44 7911 123456")
     assert tasks.send_message.delay(blocked.pk).get() is None
     assert carrier_sim.stats()["writes_created"]["messages"] == 0
-    with pytest.raises(actions.InvalidTransition):
+    with pytest.raises(TransitionRefused):
         actions.set_message_status(blocked.pk, Message.Status.SENT)
     assert Message.objects.get(pk=blocked.pk).status == "blocked"
 

@@ -1,6 +1,7 @@
 """The 400-day retention purge: exact boundary, batches, resumption, dry run, the command, the lock."""
 
 import io
+import itertools
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -74,7 +75,7 @@ def test_batches_stay_bounded_when_many_texts_share_a_timestamp(org):
     young = make_text(org)
     sizes = []
     run = purge_expired_messages(batch_size=10, progress=lambda r: sizes.append(r.rows_deleted))
-    per_batch = [b - a for a, b in zip([0, *sizes], sizes, strict=True)]
+    per_batch = [b - a for a, b in itertools.pairwise([0, *sizes])]
     assert run.outcome == PurgeRun.Outcome.COMPLETED and run.rows_deleted == 32
     assert max(per_batch) <= 10 and sum(per_batch) == 32
     assert list(Message.objects.values_list("pk", flat=True)) == [young.pk]
