@@ -91,9 +91,12 @@ def test_only_primary_numbers_of_cisco_calling_plan_locations_make_a_texter():
     texter(org, location, "42.12")
     texter(org, cloud, "42.12")  # a primary number, but not from Cisco Calling Plan
     make_user(org)  # an administrator counts as a user too
-    make_user(make_org(), role=User.Role.END_USER)  # another organisation's user does not
+    colleague = make_user(org, role=User.Role.END_USER)
+    make_numbers(location, 1, assigned_user=colleague)  # a number, but not their primary one
+    other_org = make_org()
+    texter(other_org, make_location(other_org), "42.12")  # another organisation's texter counts for neither
     requirement = detail(org, "primary_numbers")
-    assert requirement.met and requirement.detail.startswith("1 of 3 users have a primary number")
+    assert requirement.met and requirement.detail.startswith("1 of 4 users have a primary number")
     assert not requirement.blocking
 
 
@@ -114,6 +117,8 @@ def test_not_authorised_and_failed_numbers_can_be_authorised_the_others_not():
         PhoneNumber.objects.filter(pk=number.pk).update(texting_state=state)
     offered = set(authorisable_numbers(location).values_list("texting_state", flat=True))
     assert offered == {PhoneNumber.TextingState.NOT_AUTHORISED, PhoneNumber.TextingState.FAILED}
+    make_numbers(make_location(org), 3)  # another location's numbers are authorised from that location
+    assert authorisable_numbers(location).count() == 2
     cloud = make_location(org, pstn=Location.PstnConnection.CLOUD_CONNECTED)
     make_numbers(cloud, 2)
     assert not authorisable_numbers(cloud).exists()
