@@ -103,7 +103,9 @@ def test_only_primary_numbers_of_cisco_calling_plan_locations_make_a_texter():
 def test_ten_dlc_registration_says_what_to_do_next():
     org = make_org()
     number = make_numbers(make_location(org), 1)[0]
-    assert "open a Cisco Calling Plan support case" in detail(org, "ten_dlc").detail
+    other_org = make_org()
+    make_numbers(make_location(other_org), 1, texting_state=PhoneNumber.TextingState.REGISTERED)
+    assert "open a Cisco Calling Plan support case" in detail(org, "ten_dlc").detail  # theirs is not ours
     PhoneNumber.objects.filter(pk=number.pk).update(texting_state=PhoneNumber.TextingState.REGISTERED)
     assert detail(org, "ten_dlc").detail == "Numbers are registered in an approved 10DLC campaign."
 

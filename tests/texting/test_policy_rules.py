@@ -31,3 +31,10 @@ def test_a_long_invalid_destination_is_stored_as_given_up_to_40_characters(org):
     given = "  " + "9" * 45 + "  "
     stored = Message.objects.get(pk=send(user, to=given).pk)
     assert stored.blocked_reason == BlockReason.INVALID_DESTINATION and stored.other_party == "9" * 40
+
+
+def test_an_old_webex_app_is_told_which_version_to_update_to(org):
+    user, _ = make_texter(org)
+    stored = Message.objects.get(pk=send(user, app_version="41.1").pk)
+    assert stored.blocked_reason == BlockReason.APP_VERSION_TOO_OLD
+    assert "update to Webex App 42.12 or later" in stored.status_detail
