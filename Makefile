@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export DEBUG ?= 1
 
-.PHONY: run test lint setup install migrate demo worker beat simulator benchmarks faults clean
+.PHONY: run test lint setup install migrate demo worker beat simulator benchmarks faults mutation clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ benchmarks: install
 ## make faults: the fault-survival scripts (each starts what it needs on loopback and prints PASS/FAIL per claim)
 faults: install
 	@for script in scripts/faults/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+## make mutation: mutation testing (mutmut) of the rules that matter, against their fast SQLite tests; slow, so not
+## part of make test or CI. `make mutation GROUPS="segments policy"` runs some groups (README "Mutation testing").
+mutation: install
+	$(BIN)/python scripts/mutation.py $(GROUPS)
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache

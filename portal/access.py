@@ -6,6 +6,10 @@
   administrators pass (support staff do not act for customers).
 - `support_view`: the Cisco PSTN support console.
 Objects are always fetched through `request.organisation`, so another organisation's id answers 404.
+
+The checks are plain functions called on every request rather than code inside the decorated wrappers, so the
+mutation run (`make mutation`) reaches them: mutmut does not mutate decorated functions, and the decorators below run
+when the views are defined (at import), before any mutant is switched on, so they are marked `no mutate`.
 """
 
 from functools import wraps
@@ -17,25 +21,34 @@ from django.shortcuts import redirect
 from .models import User
 
 
-def organisation_view(view=None, *, manage: bool = False):
+def check_organisation_access(request, *, manage: bool):
+    """Raise PermissionDenied, or answer a redirect, when `request` may not open an organisation page; else None."""
+    user = request.user
+    if user.role == User.Role.END_USER:
+        raise PermissionDenied("Control Hub is for administrators. Use the Webex App to text.")
+    if user.is_operator:
+        raise PermissionDenied("Portal operators work in the Django admin, not in a customer's Control Hub.")
+    if manage and not user.can_manage:
+        raise PermissionDenied("Only full administrators of this organisation can make this change.")
+    if user.is_support and request.organisation is None:
+        return redirect("portal:switch_organisation")
+    if request.method not in ("GET", "HEAD", "OPTIONS") and not user.can_manage:
+        raise PermissionDenied("Read-only access: only full administrators of this organisation can make changes.")
+    return None
+
+
+def check_support_access(request) -> None:
+    """Raise PermissionDenied unless the signed-in user is Cisco PSTN support staff."""
+    if not request.user.is_support:
+        raise PermissionDenied("This page is for Cisco PSTN support staff.")
+
+
+def organisation_view(view=None, *, manage: bool = False):  # pragma: no mutate block
     def decorate(func):
         @login_required
         @wraps(func)
         def wrapper(request, *args, **kwargs):
-            user = request.user
-            if user.role == User.Role.END_USER:
-                raise PermissionDenied("Control Hub is for administrators. Use the Webex App to text.")
-            if user.is_operator:
-                raise PermissionDenied("Portal operators work in the Django admin, not in a customer's Control Hub.")
-            if manage and not user.can_manage:
-                raise PermissionDenied("Only full administrators of this organisation can make this change.")
-            if user.is_support and request.organisation is None:
-                return redirect("portal:switch_organisation")
-            if request.method not in ("GET", "HEAD", "OPTIONS") and not user.can_manage:
-                raise PermissionDenied(
-                    "Read-only access: only full administrators of this organisation can make changes."
-                )
-            return func(request, *args, **kwargs)
+            return check_organisation_access(request, manage=manage) or func(request, *args, **kwargs)
 
         wrapper.access = "manage" if manage else "organisation"
         return wrapper
@@ -43,12 +56,11 @@ def organisation_view(view=None, *, manage: bool = False):
     return decorate(view) if view is not None else decorate
 
 
-def support_view(func):
+def support_view(func):  # pragma: no mutate block
     @login_required
     @wraps(func)
     def wrapper(request, *args, **kwargs):
-        if not request.user.is_support:
-            raise PermissionDenied("This page is for Cisco PSTN support staff.")
+        check_support_access(request)
         return func(request, *args, **kwargs)
 
     wrapper.access = "support"

@@ -24,6 +24,12 @@ def service_missing(reason: str):
 from tests.factories import PASSWORD, make_location, make_numbers, make_org, make_user  # noqa: E402,F401
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Tests create many users; the default (deliberately slow) hasher would dominate their run time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def org(db):
     return make_org("Acme Test")

@@ -9,7 +9,6 @@ def _texting_isolation(settings):
     """No test talks to a carrier by accident (a dead port unless it asks for `carrier_sim`), webhooks have a secret,
     and volume counters and locks left in Redis by an earlier run never leak into this one."""
     settings.CARRIER_API_URL = "http://127.0.0.1:9"
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast test users
     settings.CARRIER_WEBHOOK_SECRET = getattr(settings, "CARRIER_WEBHOOK_SECRET", "") or "test-webhook-secret"
     if settings.REDIS_URL:
         _clear_redis(settings.REDIS_URL)

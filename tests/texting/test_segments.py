@@ -5,7 +5,17 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from texting.segments import CAPACITY, GSM7, GSM7_BASIC, GSM7_EXTENSION, UCS2, cost, count_segments, split
+from texting.segments import (
+    CAPACITY,
+    GSM7,
+    GSM7_BASIC,
+    GSM7_EXTENSION,
+    UCS2,
+    SegmentCount,
+    cost,
+    count_segments,
+    split,
+)
 
 BASIC = "".join(sorted(GSM7_BASIC))
 EXTENSION = "".join(sorted(GSM7_EXTENSION))
@@ -94,3 +104,10 @@ def test_one_more_character_never_costs_fewer_segments(text, extra):
 def test_any_non_gsm_character_makes_the_whole_text_ucs2(text, foreign):
     assert count_segments(text + foreign).encoding == UCS2
     assert count_segments(foreign + text).encoding == UCS2
+
+
+def test_the_last_character_of_the_basic_plane_is_one_code_unit_and_the_next_one_two():
+    # U+FFFF is the last character UTF-16 writes in one code unit; U+10000 is the first it writes as a surrogate pair.
+    assert count_segments("\uffff" * 70) == SegmentCount(UCS2, 1, 70)
+    assert count_segments("\U00010000" * 35) == SegmentCount(UCS2, 1, 70)
+    assert count_segments("\U00010000" * 36) == SegmentCount(UCS2, 2, 72)
