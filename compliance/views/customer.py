@@ -2,11 +2,12 @@
 with its 10DLC registration form. Reading needs an administrator of the organisation; acting, a full one."""
 
 from django.contrib import messages
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from portal.access import organisation_view
+from portal.htmx import render_page
 from portal.lists import paginate, parse_id, parse_ids, query_without_page, typed_text
 from provisioning.models import Location, PhoneNumber
 
@@ -26,8 +27,9 @@ State = RegistrationCase.State
 def case_list(request):
     cases = queries.cases_of(request.organisation)
     page = paginate(request, cases, per_page=25)
-    template = "compliance/cases.html#rows" if request.htmx and not request.htmx.boosted else "compliance/cases.html"
-    return render(request, template, {"page": page, "query": query_without_page(request)})
+    return render_page(
+        request, "compliance/cases.html", {"page": page, "query": query_without_page(request)}, fragment="rows"
+    )
 
 
 def _matching_numbers(org, source):
@@ -80,9 +82,10 @@ def case_open(request):
         "shown_limit": NUMBERS_SHOWN,
         "locations": Location.objects.filter(pk__in=available.values("location_id")).order_by("name"),
     }
-    if request.htmx and request.method == "GET":
-        return render(request, "compliance/case_open.html#numbers", context)
-    return render(request, "compliance/case_open.html", context)
+    # A filter change swaps the list of numbers; a submitted form comes back whole, with its errors.
+    return render_page(
+        request, "compliance/case_open.html", context, fragment="numbers" if request.method == "GET" else None
+    )
 
 
 def _customer_case(request, pk) -> RegistrationCase:
@@ -120,7 +123,8 @@ def _case_page(request, case, *, form=None, message_form=None, cancel_form=None)
         "message_form": message_form or MessageForm(),
         "cancel_form": cancel_form or CancelForm(),
     }
-    return render(request, "compliance/case_detail.html", context)
+    # The case page answers its own poll too (live_refresh): the page varies on HX-Request.
+    return render_page(request, "compliance/case_detail.html", context)
 
 
 def _form_errors_page(request, case, **forms):
