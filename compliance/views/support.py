@@ -6,6 +6,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal.access import support_view
@@ -149,7 +150,15 @@ def _submit_campaign(request, case, expected):
 
 def _assign_numbers(request, case, expected):
     actions.assign_numbers(case, request.user, expected=expected)
-    return "The carrier is assigning the numbers to the campaign."
+    # The carrier may have confirmed already (an in-process task, a quick worker): say what is true now.
+    case.refresh_from_db(fields=["state", "campaign_registry_id"])
+    if case.state == State.COMPLETED:
+        return _("The carrier confirmed the numbers in campaign %(campaign)s: the case is complete.") % {
+            "campaign": case.campaign_registry_id
+        }
+    return _("The numbers are sent to the carrier for campaign %(campaign)s. The case completes when it confirms.") % {
+        "campaign": case.campaign_registry_id
+    }
 
 
 def _check_carrier(request, case, expected):
