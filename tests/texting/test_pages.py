@@ -25,6 +25,19 @@ def no_inline_styles_or_scripts(html):
     assert not re.search(r"<script(?![^>]*\bsrc=)", html), "inline script"
 
 
+def test_the_navigation_says_what_each_business_texting_place_is(admin_client):
+    # The sidebar item opens the activity page, and says so; the Manage menu lives on the card under Calling.
+    activity = admin_client.get(ACTIVITY_URL).content.decode()
+    sidebar = activity[activity.index('aria-label="Main"') : activity.index("</nav>")]
+    assert f'href="{ACTIVITY_URL}" aria-current="page">Texting activity</a>' in sidebar
+    assert ">Business Texting<" not in sidebar
+    calling_card = f'href="{reverse("provisioning:calling_pstn")}#business-texting"'
+    assert calling_card in activity and "has the Manage menu" in activity
+    calling = admin_client.get(reverse("provisioning:calling_pstn")).content.decode()
+    card = calling[calling.index('id="business-texting"') :]
+    assert "Manage" in card and f'<a href="{ACTIVITY_URL}">Texting activity</a>' in card
+
+
 # --- service settings ----------------------------------------------------------------------------------------
 
 
