@@ -10,6 +10,7 @@ from django.utils import timezone
 from portal.forms import PortalForm
 from provisioning.phone import normalise_tn
 
+from .checks import presubmission_warnings
 from .models import RegistrationCase, RegistrationForm
 from .models.registration import SAMPLE_FIELDS, EntityType
 from .validation import normalise_postal_code, normalise_registry_id, normalise_tax_number
@@ -334,6 +335,16 @@ class RegistrationFormForm(forms.ModelForm):
         form.is_valid()
         form.drop_required_errors()
         return form
+
+    def warnings(self) -> list:
+        """The pre-submission warnings for what the form shows: as typed when bound (a brand part the registry
+        approved shows, and is checked, as saved), else as the draft was saved. Each warning is also attached to its
+        field (`field.warnings`) for the field to show."""
+        warnings = presubmission_warnings({name: self[name].value() for name in self.fields})
+        for warning in warnings:
+            bound = self[warning.field]
+            bound.warnings = [*getattr(bound, "warnings", []), warning.message]
+        return warnings
 
     def brand_fields(self):
         return [self[name] for name in BRAND_FIELDS]

@@ -2,18 +2,19 @@
 with its 10DLC registration form. Reading needs an administrator of the organisation; acting, a full one."""
 
 from django.contrib import messages
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from portal.access import organisation_view
-from portal.htmx import render_page
+from portal.htmx import render_page, vary_on_htmx
 from portal.lists import paginate, parse_id, parse_ids, query_without_page, typed_text
 from provisioning.models import Location, PhoneNumber
 
 from .. import actions, queries
 from ..actions import CaseRefused
-from ..checks import presubmission_warnings
+from ..checks import presubmission_warnings, values_of
 from ..forms import CancelForm, MessageForm, OpenCaseForm, RegistrationFormForm
 from ..models import RegistrationCase
 from .common import NEXT_FOR_CUSTOMER, live_refresh, steps
@@ -104,11 +105,12 @@ def _case_page(request, case, *, form=None, message_form=None, cancel_form=None)
             if registration.saved_at
             else RegistrationFormForm(instance=registration, case=case)
         )
-    warnings = presubmission_warnings(registration) if registration is not None and case.state != State.OPENED else []
     if editing:
-        for warning in warnings:
-            bound = form[warning.field]
-            bound.warnings = [*getattr(bound, "warnings", []), warning.message]
+        warnings = form.warnings()
+    elif registration is not None and case.state != State.OPENED:
+        warnings = presubmission_warnings(values_of(registration))
+    else:
+        warnings = []
     context = {
         "case": case,
         "steps": steps(case),
@@ -174,6 +176,22 @@ def case_form(request, pk):
         return redirect("compliance:case", pk=case.pk)
     messages.success(request, "Draft saved.")
     return redirect(reverse("compliance:case", args=[case.pk]) + "#registration-form")
+
+
+@organisation_view(manage=True)
+@require_POST
+def case_form_check(request, pk):
+    """The pre-submission warnings for the registration form as typed (HTMX, while the person types): the summary
+    above the form, and each field's own warnings out of band. Stores nothing."""
+    case = _customer_case(request, pk)
+    registration = getattr(case, "registration", None)
+    if registration is None or not case.customer_may_edit_form:
+        raise Http404("This case's registration form cannot be changed.")
+    form = RegistrationFormForm(request.POST, instance=registration, case=case)
+    warnings = form.warnings()
+    return vary_on_htmx(
+        render(request, "compliance/_warnings_check.html", {"warnings": warnings, "fields": list(form)})
+    )
 
 
 @organisation_view(manage=True)

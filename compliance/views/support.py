@@ -15,7 +15,7 @@ from portal.lists import paginate, query_without_page
 
 from .. import actions, queries
 from ..actions import CaseRefused
-from ..checks import presubmission_warnings
+from ..checks import presubmission_warnings, values_of
 from ..filters import SupportQueueFilters
 from ..forms import CancelForm, DecisionForm, MessageForm, NoteForm
 from ..models import RegistrationCase
@@ -79,7 +79,7 @@ def _page(request, case, *, forms=None, status=200):
         "timeline": queries.timeline(case, for_support=True),
         "conversation": queries.messages(case),
         "registration": registration,
-        "warnings": presubmission_warnings(registration)
+        "warnings": presubmission_warnings(values_of(registration))
         if registration is not None and registration.submitted_at
         else [],
         "brand_form": forms.get("brand-decision") or DecisionForm(kind="brand", case=case),
