@@ -2,6 +2,7 @@
 still fix them. Warnings, not errors: the customer may submit anyway (support sees the same warnings)."""
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -26,11 +27,19 @@ class Warning:
     message: str
 
 
-def brand_names(registration: RegistrationForm) -> list[str]:
+def values_of(registration: RegistrationForm) -> dict[str, str]:
+    """A saved form's text fields, as `presubmission_warnings` reads them."""
+    return {
+        field.name: getattr(registration, field.name)
+        for field in RegistrationForm._meta.fields
+        if not field.is_relation
+    }
+
+
+def brand_names(values: Mapping[str, str]) -> list[str]:
     """Names recipients may know the brand by: DBA, legal name, legal name without its legal-form suffix."""
     names = []
-    for name in (registration.dba_name, registration.legal_name):
-        name = name.strip()
+    for name in (text(values, "dba_name"), text(values, "legal_name")):
         if name:
             names.append(name)
             short = LEGAL_SUFFIX.sub("", name).strip()
@@ -39,21 +48,27 @@ def brand_names(registration: RegistrationForm) -> list[str]:
     return names
 
 
-def names_brand(text: str, names: list[str]) -> bool:
-    lowered = text.lower()
+def text(values: Mapping[str, str], name: str) -> str:
+    value = values.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def names_brand(message: str, names: list[str]) -> bool:
+    lowered = message.lower()
     return any(name.lower() in lowered for name in names)
 
 
-def presubmission_warnings(registration: RegistrationForm) -> list[Warning]:
-    """The warnings for the form as saved (draft or submitted), in the order the form shows the fields."""
+def presubmission_warnings(values: Mapping[str, str]) -> list[Warning]:
+    """The warnings for the form's fields (`values`: as on screen, or as saved, `values_of`), in the order the form
+    shows the fields. A field nobody has filled in yet gets no warning: the form's errors say what is missing."""
     warnings = []
-    names = brand_names(registration)
+    names = brand_names(values)
     shown = names[0] if names else ""
 
-    samples = [(name, getattr(registration, name).strip()) for name in SAMPLE_FIELDS]
-    samples = [(name, text) for name, text in samples if text]
+    samples = [(name, text(values, name)) for name in SAMPLE_FIELDS]
+    samples = [(name, sample) for name, sample in samples if sample]
     if names:
-        unnamed = [index for index, (name, text) in enumerate(samples, start=1) if not names_brand(text, names)]
+        unnamed = [index for index, (_name, sample) in enumerate(samples, start=1) if not names_brand(sample, names)]
         if unnamed:
             which = ", ".join(str(i) for i in unnamed)
             warnings.append(
@@ -64,15 +79,15 @@ def presubmission_warnings(registration: RegistrationForm) -> list[Warning]:
                     "Carriers reject messages that do not say who is sending.",
                 )
             )
-    if samples and not any(OPT_OUT_LANGUAGE.search(text) for _name, text in samples):
+    if samples and not any(OPT_OUT_LANGUAGE.search(sample) for _name, sample in samples):
         warnings.append(
             Warning(
-                "sample_1",
+                samples[0][0],
                 "No sample message tells recipients how to opt out. Add opt-out "
                 "language such as “Reply STOP to opt out” to at least one sample.",
             )
         )
-    opt_out = registration.opt_out_message.strip()
+    opt_out = text(values, "opt_out_message")
     if opt_out and names and not names_brand(opt_out, names):
         warnings.append(
             Warning(
@@ -81,9 +96,10 @@ def presubmission_warnings(registration: RegistrationForm) -> list[Warning]:
                 "recipients must know whom they unsubscribed from.",
             )
         )
-    website = registration.website.strip()
+    website = text(values, "website")
     try:
-        https_url(website)
+        if website:
+            https_url(website)
     except ValidationError:
         warnings.append(
             Warning(
@@ -92,7 +108,8 @@ def presubmission_warnings(registration: RegistrationForm) -> list[Warning]:
                 "the brand's website exists and is secure.",
             )
         )
-    if registration.use_case in MARKETING_USE_CASES and len(registration.message_flow.strip()) < MIN_OPT_IN_DESCRIPTION:
+    message_flow = text(values, "message_flow")
+    if values.get("use_case") in MARKETING_USE_CASES and 0 < len(message_flow) < MIN_OPT_IN_DESCRIPTION:
         warnings.append(
             Warning(
                 "message_flow",

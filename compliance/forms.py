@@ -7,8 +7,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.utils import timezone
 
+from portal.forms import PortalForm
 from provisioning.phone import normalise_tn
 
+from .checks import presubmission_warnings
 from .models import RegistrationCase, RegistrationForm
 from .models.registration import SAMPLE_FIELDS, EntityType
 from .validation import normalise_postal_code, normalise_registry_id, normalise_tax_number
@@ -336,6 +338,16 @@ class RegistrationFormForm(forms.ModelForm):
         form.drop_required_errors()
         return form
 
+    def warnings(self) -> list:
+        """The pre-submission warnings for what the form shows: as typed when bound (a brand part the registry
+        approved shows, and is checked, as saved), else as the draft was saved. Each warning is also attached to its
+        field (`field.warnings`) for the field to show."""
+        warnings = presubmission_warnings({name: self[name].value() for name in self.fields})
+        for warning in warnings:
+            bound = self[warning.field]
+            bound.warnings = [*getattr(bound, "warnings", []), warning.message]
+        return warnings
+
     def brand_fields(self):
         return [self[name] for name in BRAND_FIELDS]
 
@@ -343,8 +355,7 @@ class RegistrationFormForm(forms.ModelForm):
         return [self[name] for name in CAMPAIGN_FIELDS]
 
 
-class OpenCaseForm(forms.Form):
-    label_suffix = ""
+class OpenCaseForm(PortalForm):
     contact_name = forms.CharField(max_length=200, label="Contact name")
     contact_email = forms.EmailField(
         label="Contact email",
@@ -362,14 +373,12 @@ class OpenCaseForm(forms.Form):
         return normalise_tn(phone) if phone else ""
 
 
-class MessageForm(forms.Form):
-    label_suffix = ""
+class MessageForm(PortalForm):
     prefix = "message"  # several small forms share the case pages: keep their field ids apart
     text = forms.CharField(max_length=4000, label="Message", widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class NoteForm(forms.Form):
-    label_suffix = ""
+class NoteForm(PortalForm):
     prefix = "note"
     text = forms.CharField(
         max_length=4000,
@@ -379,15 +388,14 @@ class NoteForm(forms.Form):
     )
 
 
-class CancelForm(forms.Form):
-    label_suffix = ""
+class CancelForm(PortalForm):
     prefix = "cancel"
     reason = forms.CharField(
         max_length=500, label="Why is the case cancelled?", widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(PortalForm):
     """Support records the registry's decision on the brand or campaign by hand."""
 
     decision = forms.ChoiceField(choices=[("approved", "Approved"), ("rejected", "Rejected")], widget=forms.RadioSelect)
@@ -395,8 +403,6 @@ class DecisionForm(forms.Form):
     reason = forms.CharField(
         max_length=500, required=False, label="Reason (for a rejection)", widget=forms.Textarea(attrs={"rows": 2})
     )
-
-    label_suffix = ""
 
     def __init__(self, *args, kind: str, case: RegistrationCase, **kwargs):
         kwargs.setdefault("prefix", kind)

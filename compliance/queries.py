@@ -5,8 +5,9 @@ Each returns a queryset (or value) with the joins its page needs, so no template
 
 from datetime import timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, When
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organisation
 from provisioning.models import PhoneNumber
@@ -100,20 +101,23 @@ def messages(case: RegistrationCase):
 
 AGE_FILTERS = {
     # value: (label, filter on opened_at given now)
-    "overdue": ("Overdue (over 4 weeks)", lambda now: Q(opened_at__lt=now - CASE_DURATION)),
-    "3w": ("Over 3 weeks", lambda now: Q(opened_at__lt=now - timedelta(days=21))),
-    "1w": ("Over 1 week", lambda now: Q(opened_at__lt=now - timedelta(days=7))),
-    "new": ("Under 1 week", lambda now: Q(opened_at__gte=now - timedelta(days=7))),
+    "overdue": (_("Overdue (over 4 weeks)"), lambda now: Q(opened_at__lt=now - CASE_DURATION)),
+    "3w": (_("Over 3 weeks"), lambda now: Q(opened_at__lt=now - timedelta(days=21))),
+    "1w": (_("Over 1 week"), lambda now: Q(opened_at__lt=now - timedelta(days=7))),
+    "new": (_("Under 1 week"), lambda now: Q(opened_at__gte=now - timedelta(days=7))),
 }
 SORTS = {
-    # value: (label, ordering)
-    "oldest": ("Oldest first", ("opened_at", "id")),
-    "newest": ("Newest first", ("-opened_at", "-id")),
-    "organisation": ("Organisation", ("organisation__name", "opened_at", "id")),
-    "state": ("State", ("state", "opened_at", "id")),
-    "updated": ("Recently changed", ("-state_changed", "-id")),
+    # value: (label, ordering); "attention" depends on the time, so support_queue() builds it.
+    "attention": (_("Overdue first, then latest change"), None),
+    "updated": (_("Latest change first"), ("-state_changed", "-id")),
+    "newest": (_("Newest first"), ("-opened_at", "-id")),
+    "oldest": (_("Oldest first"), ("opened_at", "id")),
+    "organisation": (_("Organisation"), ("organisation__name", "opened_at", "id")),
+    "state": (_("State"), ("state", "opened_at", "id")),
 }
-DEFAULT_SORT = "oldest"
+# What support works on first: cases past the four weeks (the longest overdue on top), then every other case with
+# the latest change first, so a case opened or moved a minute ago is on the first page, not the last.
+DEFAULT_SORT = "attention"
 
 
 def support_queue(
@@ -133,7 +137,12 @@ def support_queue(
         cases = cases.filter(AGE_FILTERS[age][1](now))
         if age == "overdue":
             cases = cases.filter(state__in=RegistrationCase.OPEN_STATES)
-    return cases.order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT])[1])
+    ordering = SORTS.get(sort, SORTS[DEFAULT_SORT])[1]
+    if ordering is None:
+        overdue = Q(state__in=RegistrationCase.OPEN_STATES, opened_at__lt=now - CASE_DURATION)
+        cases = cases.annotate(overdue_since=Case(When(overdue, then=F("opened_at")), default=None))
+        ordering = (F("overdue_since").asc(nulls_last=True), "-state_changed", "-id")
+    return cases.order_by(*ordering)
 
 
 def state_counts() -> dict[str, int]:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("cases/open/", views.case_open, name="case_open"),
     path("cases/<int:pk>/", views.case_detail, name="case"),
     path("cases/<int:pk>/form/", views.case_form, name="case_form"),
+    path("cases/<int:pk>/form/check/", views.case_form_check, name="case_form_check"),
     path("cases/<int:pk>/messages/", views.case_message, name="case_message"),
     path("cases/<int:pk>/cancel/", views.case_cancel, name="case_cancel"),
     # The Cisco PSTN support console (every organisation).

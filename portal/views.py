@@ -9,6 +9,7 @@ from provisioning.eligibility import check_eligibility, has_texting_addon
 
 from . import audit, throttling
 from .access import organisation_view, support_view
+from .htmx import render_page
 from .lists import paginate, parse_id, query_without_page, search_term
 from .middleware import SUPPORT_ORG_SESSION_KEY
 from .models import AuditEvent, Organisation, User
@@ -52,8 +53,7 @@ def user_list(request):
     for u in page.object_list:
         u.primary_number = primaries.get(u.pk)
     context = {"page": page, "q": q, "query": query_without_page(request)}
-    template = "portal/users.html#rows" if request.htmx and not request.htmx.boosted else "portal/users.html"
-    return render(request, template, context)
+    return render_page(request, "portal/users.html", context, fragment="rows")
 
 
 def _primary_numbers(user_ids):

@@ -5,19 +5,19 @@ Administrators see metadata and counts, never what a text said.
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from portal.access import organisation_view
-from portal.lists import paginate, query_without_page, typed_text
+from portal.htmx import render_page
+from portal.lists import paginate, query_without_page
 from provisioning.eligibility import has_texting_addon
-from provisioning.phone import normalise_tn
 
 from . import actions, queries
 from .charts import day_chart
+from .filters import ActivityFilters
 from .forms import ApiTokenForm
-from .models import ApiToken, BlockReason, Message
+from .models import ApiToken, BlockReason
 from .policy import MAX_SEGMENTS, minimum_app_version_text
 
 
@@ -60,47 +60,46 @@ def set_business_texting(request):
 @organisation_view
 def activity(request):
     """Business Texting activity of the organisation: texts per day, blocked by reason, busiest numbers, opt-outs,
-    recent texts (metadata) and the retention policy with the last purges."""
+    recent texts (metadata) and the retention policy with the last purges. A refused filter is shown with its
+    message (400) and not applied."""
     org = request.organisation
-    try:
-        days = int(request.GET.get("days", 30))
-    except ValueError:
-        days = 30
-    days = days if days in queries.PERIODS else 30
-    number = typed_text(request.GET.get("number"), 40)
-    if number:
-        try:
-            number = normalise_tn(number)
-        except ValidationError:
-            pass  # not a number: as typed, it matches no text
-    status = request.GET.get("status", "")
-    texts = paginate(request, queries.recent_texts(org, number=number, status=status), per_page=25)
+    form = ActivityFilters(request.GET)
+    filters = form.filters()
+    days = filters["days"]
+    texts = paginate(request, queries.recent_texts(org, number=filters["number"], status=filters["status"]), 25)
     context = {
+        "form": form,
         "days": days,
         "periods": queries.PERIODS,
-        "number": number,
-        "status": status,
-        "statuses": Message.Status.choices,
         "reason_labels": dict(BlockReason.choices),
         "texts": texts,
         "query": query_without_page(request),
         **_limits(),
     }
-    if request.htmx and request.htmx.target == "texts":
-        return render(request, "texting/activity.html#texts", context)
-    per_day = queries.texts_per_day(org, days)
-    opt_outs = queries.active_opt_outs(org)
-    context.update(
-        settings_row=queries.service_settings(org),
-        chart=day_chart(per_day),
-        totals={name: sum(getattr(d, name) for d in per_day) for name in ("outbound", "inbound", "blocked")},
-        blocked=queries.blocked_by_reason(org, days),
-        top_numbers=queries.top_numbers(org, days),
-        opt_outs=opt_outs[:50],
-        opt_out_count=opt_outs.count(),
-        purge_runs=queries.purge_runs(),
+
+    def page_context():
+        per_day = queries.texts_per_day(org, days)
+        opt_outs = queries.active_opt_outs(org)
+        return {
+            "settings_row": queries.service_settings(org),
+            "chart": day_chart(per_day),
+            "totals": {name: sum(getattr(d, name) for d in per_day) for name in ("outbound", "inbound", "blocked")},
+            "blocked": queries.blocked_by_reason(org, days),
+            "top_numbers": queries.top_numbers(org, days),
+            "opt_outs": opt_outs[:50],
+            "opt_out_count": opt_outs.count(),
+            "purge_runs": queries.purge_runs(),
+        }
+
+    return render_page(
+        request,
+        "texting/activity.html",
+        context,
+        fragment="texts",
+        target="texts",
+        page_context=page_context,
+        status=400 if form.errors else 200,
     )
-    return render(request, "texting/activity.html", context)
 
 
 @organisation_view

@@ -3,6 +3,8 @@
 from django.http import HttpResponse
 from django_htmx.http import HttpResponseClientRefresh
 
+from portal.htmx import vary_on_htmx, wants_fragment
+
 from ..models import RegistrationCase
 
 State = RegistrationCase.State
@@ -61,8 +63,8 @@ def steps(case: RegistrationCase) -> list[tuple[str, str]]:
 def live_refresh(request, case: RegistrationCase) -> HttpResponse | None:
     """Answer the page's poll (`?seen=<state>` while the case waits on the carrier): reload the page when the state
     changed, else nothing to swap."""
-    if not (request.htmx and "seen" in request.GET):
+    if not (wants_fragment(request) and "seen" in request.GET):
         return None
     if request.GET["seen"] != case.state:
-        return HttpResponseClientRefresh()
-    return HttpResponse(status=204)
+        return vary_on_htmx(HttpResponseClientRefresh())
+    return vary_on_htmx(HttpResponse(status=204))

@@ -2,18 +2,20 @@
 with its 10DLC registration form. Reading needs an administrator of the organisation; acting, a full one."""
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from portal.access import organisation_view
+from portal.htmx import render_page, vary_on_htmx
 from portal.lists import NotAnId, paginate, parse_id, parse_ids, query_without_page, typed_text
 from provisioning.models import Location, PhoneNumber
 
 from .. import actions, queries
 from ..actions import CaseRefused
-from ..checks import presubmission_warnings
+from ..checks import presubmission_warnings, values_of
 from ..forms import CancelForm, MessageForm, OpenCaseForm, RegistrationFormForm
 from ..models import RegistrationCase
 from .common import NEXT_FOR_CUSTOMER, live_refresh, steps
@@ -27,8 +29,9 @@ State = RegistrationCase.State
 def case_list(request):
     cases = queries.cases_of(request.organisation)
     page = paginate(request, cases, per_page=25)
-    template = "compliance/cases.html#rows" if request.htmx and not request.htmx.boosted else "compliance/cases.html"
-    return render(request, template, {"page": page, "query": query_without_page(request)})
+    return render_page(
+        request, "compliance/cases.html", {"page": page, "query": query_without_page(request)}, fragment="rows"
+    )
 
 
 def _matching_numbers(org, source):
@@ -85,9 +88,10 @@ def case_open(request):
         "shown_limit": NUMBERS_SHOWN,
         "locations": Location.objects.filter(pk__in=available.values("location_id")).order_by("name"),
     }
-    if request.htmx and request.method == "GET":
-        return render(request, "compliance/case_open.html#numbers", context)
-    return render(request, "compliance/case_open.html", context)
+    # A filter change swaps the list of numbers; a submitted form comes back whole, with its errors.
+    return render_page(
+        request, "compliance/case_open.html", context, fragment="numbers" if request.method == "GET" else None
+    )
 
 
 def _customer_case(request, pk) -> RegistrationCase:
@@ -106,11 +110,12 @@ def _case_page(request, case, *, form=None, message_form=None, cancel_form=None)
             if registration.saved_at
             else RegistrationFormForm(instance=registration, case=case)
         )
-    warnings = presubmission_warnings(registration) if registration is not None and case.state != State.OPENED else []
     if editing:
-        for warning in warnings:
-            bound = form[warning.field]
-            bound.warnings = [*getattr(bound, "warnings", []), warning.message]
+        warnings = form.warnings()
+    elif registration is not None and case.state != State.OPENED:
+        warnings = presubmission_warnings(values_of(registration))
+    else:
+        warnings = []
     context = {
         "case": case,
         "steps": steps(case),
@@ -125,7 +130,8 @@ def _case_page(request, case, *, form=None, message_form=None, cancel_form=None)
         "message_form": message_form or MessageForm(),
         "cancel_form": cancel_form or CancelForm(),
     }
-    return render(request, "compliance/case_detail.html", context)
+    # The case page answers its own poll too (live_refresh): the page varies on HX-Request.
+    return render_page(request, "compliance/case_detail.html", context)
 
 
 def _form_errors_page(request, case, **forms):
@@ -182,6 +188,22 @@ def case_form(request, pk):
     else:
         messages.success(request, "Draft saved.")
     return redirect(reverse("compliance:case", args=[case.pk]) + "#registration-form")
+
+
+@organisation_view(manage=True)
+@require_POST
+def case_form_check(request, pk):
+    """The pre-submission warnings for the registration form as typed (HTMX, while the person types): the summary
+    above the form, and each field's own warnings out of band. Stores nothing."""
+    case = _customer_case(request, pk)
+    registration = getattr(case, "registration", None)
+    if registration is None or not case.customer_may_edit_form:
+        raise Http404("This case's registration form cannot be changed.")
+    form = RegistrationFormForm(request.POST, instance=registration, case=case)
+    warnings = form.warnings()
+    return vary_on_htmx(
+        render(request, "compliance/_warnings_check.html", {"warnings": warnings, "fields": list(form)})
+    )
 
 
 @organisation_view(manage=True)

@@ -3,18 +3,20 @@ the actions the case's current state allows."""
 
 from django.contrib import messages
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal.access import support_view
-from portal.lists import paginate, parse_id, query_without_page
-from portal.models import Organisation
+from portal.htmx import render_page
+from portal.lists import paginate, query_without_page
 
 from .. import actions, queries
 from ..actions import CaseRefused
-from ..checks import presubmission_warnings
+from ..checks import presubmission_warnings, values_of
+from ..filters import SupportQueueFilters
 from ..forms import CancelForm, DecisionForm, MessageForm, NoteForm
 from ..models import RegistrationCase
 from .common import NEXT_FOR_SUPPORT, live_refresh, steps
@@ -24,28 +26,40 @@ State = RegistrationCase.State
 
 @support_view
 def support_queue(request):
-    """Every case across organisations: counts per state, filters (state, organisation, age), sorting, paging."""
-    state = request.GET.get("state", "open")
-    org_id = request.GET.get("organisation", "")
-    age = request.GET.get("age", "")
-    sort = request.GET.get("sort", queries.DEFAULT_SORT)
-    cases = queries.support_queue(state=state, organisation_id=parse_id(org_id), age=age, sort=sort)
-    page = paginate(request, cases, per_page=25)
+    """Every case across organisations: counts per state, filters (state, organisation, age), sorting, paging.
+    A filter value the page does not offer is refused with a message (400); the other filters still apply."""
+    form = SupportQueueFilters(request.GET)
+    filters = form.filters()
+    organisation = filters["organisation"]
+    cases = queries.support_queue(
+        state=filters["state"],
+        organisation_id=organisation.pk if organisation else None,
+        age=filters["age"],
+        sort=filters["sort"],
+    )
     context = {
-        "page": page,
+        "page": paginate(request, cases, per_page=25),
         "query": query_without_page(request),
         "now": timezone.now(),
-        "filters": {"state": state, "organisation": org_id, "age": age, "sort": sort},
-        "states": State.choices,
-        "ages": {k: label for k, (label, _f) in queries.AGE_FILTERS.items()},
-        "sorts": {k: label for k, (label, _o) in queries.SORTS.items()},
+        "form": form,
+        "filters": filters,
     }
-    if request.htmx and not request.htmx.boosted:
-        return render(request, "compliance/support_queue.html#queue", context)
-    context["counts"] = queries.state_counts()
-    context["count_states"] = [(value, label, context["counts"][value]) for value, label in State.choices]
-    context["organisations"] = Organisation.objects.filter(registration_cases__isnull=False).distinct().order_by("name")
-    return render(request, "compliance/support_queue.html", context)
+
+    def page_context():
+        counts = queries.state_counts()
+        return {
+            "counts": counts,
+            "count_states": [(value, label, counts[value]) for value, label in State.choices],
+        }
+
+    return render_page(
+        request,
+        "compliance/support_queue.html",
+        context,
+        fragment="queue",
+        page_context=page_context,
+        status=400 if form.errors else 200,
+    )
 
 
 def _support_case(pk) -> RegistrationCase:
@@ -65,7 +79,7 @@ def _page(request, case, *, forms=None, status=200):
         "timeline": queries.timeline(case, for_support=True),
         "conversation": queries.messages(case),
         "registration": registration,
-        "warnings": presubmission_warnings(registration)
+        "warnings": presubmission_warnings(values_of(registration))
         if registration is not None and registration.submitted_at
         else [],
         "brand_form": forms.get("brand-decision") or DecisionForm(kind="brand", case=case),
@@ -75,7 +89,8 @@ def _page(request, case, *, forms=None, status=200):
         "note_form": forms.get("note") or NoteForm(),
         "can_submit_campaign": State.CAMPAIGN_SUBMITTED in allowed,
     }
-    return render(request, "compliance/support_case.html", context, status=status)
+    # The case page answers its own poll too (live_refresh): the page varies on HX-Request.
+    return render_page(request, "compliance/support_case.html", context, status=status)
 
 
 @support_view
@@ -135,7 +150,15 @@ def _submit_campaign(request, case, expected):
 
 def _assign_numbers(request, case, expected):
     actions.assign_numbers(case, request.user, expected=expected)
-    return "The carrier is assigning the numbers to the campaign."
+    # The carrier may have confirmed already (an in-process task, a quick worker): say what is true now.
+    case.refresh_from_db(fields=["state", "campaign_registry_id"])
+    if case.state == State.COMPLETED:
+        return _("The carrier confirmed the numbers in campaign %(campaign)s: the case is complete.") % {
+            "campaign": case.campaign_registry_id
+        }
+    return _("The numbers are sent to the carrier for campaign %(campaign)s. The case completes when it confirms.") % {
+        "campaign": case.campaign_registry_id
+    }
 
 
 def _check_carrier(request, case, expected):

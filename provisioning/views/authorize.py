@@ -12,6 +12,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from portal.access import organisation_view
+from portal.htmx import render_page, vary_on_htmx, wants_fragment
 from portal.lists import NotAnId, paginate, parse_id, parse_ids, typed_text
 
 from ..actions import OrderRefused, check_selectable, place_authorisation_order
@@ -79,9 +80,8 @@ def authorize(request):
     if location is not None:
         selection.for_location(location.pk)
         context.update(_numbers_context(location, selection, _filters(request.GET), request.GET.get("page")))
-    if request.htmx and request.htmx.target == "wizard-numbers":  # with no location: the prompt to choose one
-        return render(request, "provisioning/authorize.html#numbers", context)
-    return render(request, "provisioning/authorize.html", context)
+    # With no location, the numbers piece is the prompt to choose one.
+    return render_page(request, "provisioning/authorize.html", context, fragment="numbers", target="wizard-numbers")
 
 
 @require_POST
@@ -129,15 +129,15 @@ def authorize_selection(request):
     except (OrderRefused, NotAnId) as exc:
         error = str(exc)
     page_number = request.POST.get("page") or 1
-    if not request.htmx:
+    if not wants_fragment(request):
         if error:
             messages.error(request, error)
-        return redirect(_wizard_url(location.pk, filters, page_number))
+        return vary_on_htmx(redirect(_wizard_url(location.pk, filters, page_number)))
     if op == "toggle" and not error:
         context = {"location": location, "selection": selection, "selected_count": len(selection)}
-        return render(request, "provisioning/authorize.html#selection", context)
+        return vary_on_htmx(render(request, "provisioning/authorize.html#selection", context))
     context = {"locations": None, "step": 2, **_numbers_context(location, selection, filters, page_number, error)}
-    return render(request, "provisioning/authorize.html#numbers", context)
+    return vary_on_htmx(render(request, "provisioning/authorize.html#numbers", context))
 
 
 @organisation_view(manage=True)

@@ -2,6 +2,7 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, render
 
 from portal.access import organisation_view
+from portal.htmx import render_page
 from portal.lists import paginate, query_without_page, search_term
 
 from ..eligibility import check_eligibility, has_texting_addon
@@ -24,8 +25,7 @@ def location_list(request):
         locations = locations.filter(Q(name__icontains=q) | Q(city__icontains=q) | Q(state__icontains=q))
     page = paginate(request, locations.order_by("name"), per_page=25)
     context = {"page": page, "q": q, "query": query_without_page(request)}
-    template = "provisioning/locations.html#rows" if request.htmx else "provisioning/locations.html"
-    return render(request, template, context)
+    return render_page(request, "provisioning/locations.html", context, fragment="rows")
 
 
 @organisation_view
@@ -38,8 +38,7 @@ def location_detail(request, pk):
         numbers = numbers.filter(e164__contains=digits) if digits else numbers.none()
     page = paginate(request, numbers, per_page=50)
     context = {"location": location, "page": page, "q": q, "query": query_without_page(request)}
-    template = "provisioning/location_detail.html#rows" if request.htmx else "provisioning/location_detail.html"
-    return render(request, template, context)
+    return render_page(request, "provisioning/location_detail.html", context, fragment="rows")
 
 
 @organisation_view

@@ -3,6 +3,7 @@
 from django.shortcuts import get_object_or_404, render
 
 from portal.access import organisation_view
+from portal.htmx import render_page
 from portal.lists import paginate, query_without_page
 
 from ..models import OrderLine
@@ -33,6 +34,4 @@ def order_detail(request, pk):
         "percent": round(100 * decided / order.number_count) if order.number_count else 100,
         "query": query_without_page(request),
     }
-    if request.htmx and request.htmx.target == "order-live":
-        return render(request, "provisioning/order_detail.html#live", context)
-    return render(request, "provisioning/order_detail.html", context)
+    return render_page(request, "provisioning/order_detail.html", context, fragment="live", target="order-live")

@@ -216,7 +216,7 @@ def test_submitting_the_complete_form(admin_client, org):
         ({"sample_1": "Acme: your support ticket 4512 was updated today."}, "how to opt out"),
         ({"opt_out_message": "You are unsubscribed and will receive no more messages."}, "opt-out reply does not name"),
         ({"website": "http://www.acme.example"}, "not a valid https:// address"),
-        ({"use_case": "MARKETING", "message_flow": ""}, "marketing campaign needs an opt-in description"),
+        ({"use_case": "MARKETING", "message_flow": "Web form."}, "marketing campaign needs an opt-in description"),
     ],
 )
 def test_pre_submission_warnings_show_on_the_page(admin_client, org, change, warning):

@@ -48,10 +48,11 @@ def test_a_case_is_not_opened_for_fewer_numbers_than_were_ticked(admin_client, o
     assert not RegistrationCase.objects.exists()
 
 
-def test_the_support_queue_ignores_an_organisation_filter_that_is_not_an_id(support):
+def test_the_support_queue_refuses_an_organisation_filter_that_is_not_an_id(support):
     client = Client()
     client.force_login(support)
-    assert client.get(reverse("compliance:support_queue"), {"organisation": "²"}).status_code == 200
+    response = client.get(reverse("compliance:support_queue"), {"organisation": "²"})
+    assert response.status_code == 400 and "Choose an organisation from the list." in response.content.decode()
 
 
 def test_a_draft_keeps_what_was_typed_without_nul_characters(admin_client, org):

@@ -1,8 +1,11 @@
 """The support console: the queue (counts per state, filters, sorting, overdue, HTMX partials, pinned query count)
 and the support case page with only the actions the current state allows."""
 
+import re
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from compliance.models import RegistrationCase
 from portal.models import AuditEvent
@@ -34,7 +37,7 @@ def test_queue_counts_filters_and_overdue(support_client, org, other_org):
     assert '<span class="count-n">1</span> Overdue' in html
     assert '<span class="count-n">1</span> Brand submitted' in html
     assert '<span class="count-n">1</span> Completed' in html
-    # The default view lists open cases, oldest first, the overdue one marked.
+    # The default view lists open cases, the overdue one first and marked.
     assert html.index(f"Case #{late.pk}") < html.index(f"Case #{fresh.pk}") and f"Case #{done.pk}<" not in html
     assert "35 / 28 days" in html and 'class="overdue"' in html and "Overdue</span>" in html
 
@@ -52,8 +55,56 @@ def test_queue_filtering_and_paging_answer_the_partial(support_client, org):
     cases = [make_case(org, State.FORM_SENT, numbers=[], opened_days_ago=i) for i in range(30)]
     html = support_client.get(QUEUE, {"state": "open", "page": 2}, HTTP_HX_REQUEST="true").content.decode()
     assert "<html" not in html and 'id="queue"' in html and "Page 2 of 2" in html
-    assert f"Case #{cases[0].pk}<" in html  # newest last with the default oldest-first order
+    assert html.count("Case #") == 5 and f"Case #{cases[0].pk}<" not in html  # the newest is on page 1
     assert 'hx-target="#queue"' in html
+
+
+def test_the_default_queue_puts_overdue_cases_first_then_the_latest_change(support_client, org):
+    # 30 cases of the last three weeks, two overdue ones, and one opened just now: 33 cases, 25 a page.
+    settled = [make_case(org, State.FORM_SENT, numbers=[], opened_days_ago=1 + i % 20) for i in range(30)]
+    late = make_case(org, State.BRAND_SUBMITTED, numbers=[], opened_days_ago=35)
+    later = make_case(org, State.OPENED, numbers=[], opened_days_ago=50)
+    new = make_case(org, State.OPENED, numbers=[])
+    first = support_client.get(QUEUE).content.decode()
+    rows = [int(n) for n in re.findall(r">Case #(\d+)<", first)]
+    assert rows[:3] == [later.pk, late.pk, new.pk]  # the longest overdue on top, then the newest change
+    assert 'value="attention" selected' in first
+    # A case that just moved comes before one that has not moved for a fortnight.
+    moved = settled[-1]
+    RegistrationCase.objects.filter(pk=moved.pk).update(state_changed=timezone.now())
+    rows = [int(n) for n in re.findall(r">Case #(\d+)<", support_client.get(QUEUE).content.decode())]
+    assert rows.index(moved.pk) < rows.index(settled[0].pk)
+    oldest_first = support_client.get(QUEUE, {"sort": "oldest"}).content.decode()
+    assert f">Case #{new.pk}<" not in oldest_first  # the order support had before: the new case on the last page
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"state": "done"}, "Choose a state from the list."),
+        ({"organisation": "²"}, "Choose an organisation from the list."),
+        ({"organisation": "9" * 25}, "Choose an organisation from the list."),
+        ({"organisation": "-1"}, "Choose an organisation from the list."),
+        ({"age": "ancient"}, "Choose an age from the list."),
+        ({"sort": "random"}, "Choose a sort order from the list."),
+        ({"state": "all\x00"}, "Choose a state from the list."),
+    ],
+)
+def test_a_filter_value_the_queue_does_not_offer_is_refused_with_a_message(support_client, org, params, message):
+    case = make_case(org, State.FORM_SENT)
+    for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+        response = support_client.get(QUEUE, params, **headers)
+        html = response.content.decode()
+        assert response.status_code == 400
+        assert message in html and "That filter is not applied." in html and 'role="alert"' in html
+        assert f">Case #{case.pk}<" in html and "\x00" not in html  # the other filters, at their defaults, still list
+
+
+def test_an_organisation_without_cases_is_not_a_filter_choice(support_client, org, other_org):
+    make_case(org, State.FORM_SENT)
+    response = support_client.get(QUEUE, {"organisation": other_org.pk})
+    assert response.status_code == 400 and "Choose an organisation from the list." in response.content.decode()
+    assert support_client.get(QUEUE, {"organisation": org.pk}).status_code == 200
 
 
 def test_queue_query_count_does_not_grow_with_cases(support_client, org, django_assert_num_queries):

@@ -194,6 +194,11 @@ EXPECTED: dict[str, Target] = {
         kwargs=lambda w: {"pk": w.other.case.pk},
         data=lambda w: {"legal_name": "Hijacked", "submit": "1"},
     ),
+    "compliance:case_form_check": Target.of(
+        MANAGE_POST_OBJECT,
+        kwargs=lambda w: {"pk": w.other.case.pk},
+        data=lambda w: {"website": "http://elsewhere.example"},
+    ),
     "compliance:case_message": Target.of(
         MANAGE_POST_OBJECT,
         kwargs=lambda w: {"pk": w.other.case.pk},

@@ -27,7 +27,6 @@ SEARCHES = [  # (who, URL name, URL kwargs from the location, query)
     ("admin", "provisioning:location", "pk", {"q": NUL}),
     ("admin", "provisioning:authorize", "location", {"q": NUL}),
     ("admin", "compliance:case_open", None, {"q": NUL}),
-    ("admin", "texting:activity", None, {"number": NUL}),
     ("support", "portal:switch_organisation", None, {"q": NUL}),
 ]
 
@@ -48,3 +47,12 @@ def test_a_nul_in_a_search_is_dropped(admin, support, location, who, name, key, 
 def test_a_nul_in_the_open_case_search_posted_is_dropped(admin_client, location):
     response = admin_client.post(reverse("compliance:case_open"), {"q": NUL, "location": location.pk})
     assert response.status_code == 200 and 'value="415"' in response.content.decode()
+
+
+def test_a_nul_in_the_activity_number_filter_is_dropped_before_the_number_is_checked(admin_client, org):
+    typed = "+1 415\x00 555 0101"
+    response = admin_client.get(reverse("texting:activity"), {"number": typed})
+    assert response.status_code == 200 and 'value="+1 415 555 0101"' in response.content.decode()
+    refused = admin_client.get(reverse("texting:activity"), {"number": NUL})  # 415: not a telephone number
+    page = refused.content.decode()
+    assert refused.status_code == 400 and "\x00" not in page and 'value="415"' in page

@@ -51,7 +51,7 @@ def test_switch_on_issue_a_token_send_and_see_the_activity(page, settings):
     page.goto("/texting/api-tokens/")
     assert token not in page.content()  # shown once only
 
-    page.get_by_role("link", name="Business Texting").first.click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Texting activity").click()
     page.wait_for_url("**/texting/activity/")
     page.locator("#blocked").get_by_text("international_destination").wait_for()
     assert "JOURNEY-SECRET" not in page.content()

@@ -26,6 +26,19 @@ def no_inline_styles_or_scripts(html):
     assert not re.search(r"<script(?![^>]*\bsrc=)", html), "inline script"
 
 
+def test_the_navigation_says_what_each_business_texting_place_is(admin_client):
+    # The sidebar item opens the activity page, and says so; the Manage menu lives on the card under Calling.
+    activity = admin_client.get(ACTIVITY_URL).content.decode()
+    sidebar = activity[activity.index('aria-label="Main"') : activity.index("</nav>")]
+    assert f'href="{ACTIVITY_URL}" aria-current="page">Texting activity</a>' in sidebar
+    assert ">Business Texting<" not in sidebar
+    calling_card = f'href="{reverse("provisioning:calling_pstn")}#business-texting"'
+    assert calling_card in activity and "has the Manage menu" in activity
+    calling = admin_client.get(reverse("provisioning:calling_pstn")).content.decode()
+    card = calling[calling.index('id="business-texting"') :]
+    assert "Manage" in card and f'<a href="{ACTIVITY_URL}">Texting activity</a>' in card
+
+
 # --- service settings ----------------------------------------------------------------------------------------
 
 
@@ -220,7 +233,29 @@ def test_activity_period_choice(admin_client, org):
     make_texter(org)
     html = admin_client.get(ACTIVITY_URL, {"days": "7"}).content.decode()
     assert "last 7 days" in html and html.count('<g class="day">') == 7
-    assert admin_client.get(ACTIVITY_URL, {"days": "9999"}).content.decode().count('<g class="day">') == 30
+    refused = admin_client.get(ACTIVITY_URL, {"days": "9999"})
+    html = refused.content.decode()
+    assert refused.status_code == 400 and html.count('<g class="day">') == 30
+    assert "Choose a period of 7, 30 or 90 days. That filter is not applied." in html
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"number": "call me"}, "“call me” is not a telephone number."),
+        ({"number": "+44 7911 123456"}, "is not a US or Canadian number"),
+        ({"status": "lost"}, "Choose a status from the list."),
+        ({"days": "-7"}, "Choose a period of 7, 30 or 90 days."),
+    ],
+)
+def test_a_bad_filter_is_refused_with_a_message_and_not_applied(admin_client, activity_data, params, message):
+    number, _ = activity_data
+    for headers in ({}, {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "texts"}):
+        response = admin_client.get(ACTIVITY_URL, {**params, "days": params.get("days", "30")}, **headers)
+        html = response.content.decode()
+        assert response.status_code == 400 and 'role="alert"' in html
+        assert message in html and "That filter is not applied." in html
+        assert html.count('<td class="tn">') >= 2 * 6  # every text of the period is listed: nothing was filtered
 
 
 # --- API tokens -----------------------------------------------------------------------------------------------
