@@ -71,3 +71,31 @@ def test_the_operator_from_createsuperuser_has_the_django_admin_and_no_control_h
     assert client.get(reverse("home"))["Location"] == "/admin/"
     for name in ("portal:overview", "portal:users", "compliance:support_queue", "portal:switch_organisation"):
         assert client.get(reverse(name)).status_code == 403, name
+
+
+def test_every_change_an_operator_makes_in_the_django_admin_is_in_the_audit_log(org):
+    from portal.models import AuditEvent
+
+    operator = User.objects.create_superuser(email="ops@hub.test", password="Operator-Passw0rd!")
+    licence = org.licences.first()
+    client = Client()
+    client.force_login(operator)
+    url = f"/admin/provisioning/licence/{licence.pk}/change/"
+    form = {
+        "organisation": org.pk,
+        "sku": licence.sku,
+        "quantity": licence.quantity + 5,
+        "status": licence.status,
+        "starts": licence.starts.isoformat(),
+    }
+    response = client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    licence.refresh_from_db()
+    event = AuditEvent.objects.get(action="admin.changed")
+    assert event.actor == operator and event.organisation == org
+    assert event.details["model"] == "provisioning.Licence" and event.details["object_id"] == str(licence.pk)
+    assert "Quantity" in event.details["change"]
+
+    client.post(f"/admin/provisioning/licence/{licence.pk}/delete/", {"post": "yes"})
+    deleted = AuditEvent.objects.get(action="admin.deleted")
+    assert deleted.actor == operator and deleted.details["object_id"] == str(licence.pk)
