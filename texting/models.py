@@ -35,7 +35,9 @@ class ServiceSettings(models.Model):
 
     @classmethod
     def for_organisation(cls, org: Organisation) -> "ServiceSettings":
-        return cls.objects.get_or_create(organisation=org)[0]
+        """The organisation's settings; the defaults (off), unsaved, where nobody has changed them yet: reading a page
+        writes nothing."""
+        return cls.objects.filter(organisation=org).first() or cls(organisation=org)
 
 
 class BlockReason(models.TextChoices):

@@ -58,7 +58,10 @@ def test_the_switch_is_off_by_default_and_the_page_states_the_limits(admin_clien
     assert "400 days" in html and "cannot be changed" in html
     assert "MMS" in html and "US and Canadian numbers only" in html
     no_inline_styles_or_scripts(html)
-    assert not ServiceSettings.objects.get(organisation=org).business_texting_enabled
+    # Reading the page writes nothing: off is the default, not a row.
+    assert not ServiceSettings.objects.filter(organisation=org).exists()
+    admin_client.get(ACTIVITY_URL)
+    assert not ServiceSettings.objects.filter(organisation=org).exists()
 
 
 def test_a_full_admin_switches_texting_on_and_off_audited(admin_client, org, admin):
