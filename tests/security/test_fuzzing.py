@@ -47,7 +47,7 @@ from compliance.models import RegistrationCase
 from compliance.models.registration import EntityType, MonthlyVolume, StockExchange, UseCase, Vertical
 from compliance.views.support import ACTIONS
 from portal.env import env_int
-from portal.lists import parse_id, parse_ids
+from portal.lists import NotAnId, parse_id, parse_ids
 from portal.middleware import SUPPORT_ORG_SESSION_KEY
 from portal.models import AuditEvent, User
 from provisioning.actions import AUTHORISABLE_STATES
@@ -187,8 +187,16 @@ def as_list(item) -> list:
 
 def selection_after(form: dict, before: set[int], selectable: set[int]) -> set[int] | None:
     """What the selection holds after `form` changed it (what the wizard promises the administrator), or None when
-    the change must be refused. select_matching depends on the search: the caller checks it apart."""
-    op, page = form.get("op"), set(parse_ids(as_list(form.get("page_ids"))))
+    the change must be refused (a list of ids with one that is not an id is refused whole). select_matching depends
+    on the search: the caller checks it apart."""
+    op = form.get("op")
+    try:
+        return _selection_after(op, form, before, selectable)
+    except NotAnId:
+        return None
+
+
+def _selection_after(op, form: dict, before: set[int], selectable: set[int]) -> set[int] | None:
     if op == "toggle":
         number_id = parse_id(form.get("id"))
         if number_id is None:
@@ -196,6 +204,7 @@ def selection_after(form: dict, before: set[int], selectable: set[int]) -> set[i
         if str(number_id) not in as_list(form.get("number")):  # unticked
             return before - {number_id}
         return before | {number_id} if number_id in selectable else None
+    page = set(parse_ids(as_list(form.get("page_ids")))) if op in ("select_page", "save_page", "clear_page") else set()
     if op in ("select_page", "save_page"):
         chosen = page if op == "select_page" else set(parse_ids(as_list(form.get("number"))))
         if chosen - page or chosen - selectable:

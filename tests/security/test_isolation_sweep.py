@@ -413,8 +413,7 @@ def sweep(role: str, world: World) -> Outcome:
     for name in swept_names():
         target = EXPECTED[name]
         for method, htmx in (("get", False), ("get", True), ("post", False)):
-            # Portal operators have no Control Hub, exactly like end users: they get what end users get.
-            expectation = (target.get if method == "get" else target.post)["end_user" if role == "operator" else role]
+            expectation = expected(target, method, role)
             by_design = isinstance(expectation, ByDesign)
             wanted = expectation.status if by_design else expectation
             label = f"{role} {method.upper()}{' (htmx)' if htmx else ''} {name}"
@@ -446,6 +445,12 @@ def world(carrier_sim, django_capture_on_commit_callbacks):
 
 
 @pytest.mark.django_db
+def expected(target, method: str, role: str):
+    """What `role` should get from `method` on a swept URL. Portal operators have no Control Hub, exactly like end
+    users: they get what end users get."""
+    return (target.get if method == "get" else target.post)["end_user" if role == "operator" else role]
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_no_role_reaches_another_organisations_data(role, world):
     outcome = sweep(role, world)
@@ -517,7 +522,7 @@ def _stranger_id_requests(role: str, world: World) -> dict[str, Prepared]:
     for name in swept_names():
         target = EXPECTED[name]
         for method, htmx in (("get", False), ("get", True), ("post", False)):
-            if not isinstance((target.get if method == "get" else target.post)[role], ByDesign):
+            if not isinstance(expected(target, method, role), ByDesign):
                 label = f"{method.upper()}{' (htmx)' if htmx else ''} {name}"
                 requests[label] = _prepare(method, name, target, world, htmx)
     for what, (name, target) in OWN_CONTEXT.items():

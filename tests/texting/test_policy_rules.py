@@ -26,11 +26,11 @@ def test_a_recipient_who_opted_back_in_receives_texts_again(org):
     assert send(user).status == Message.Status.ACCEPTED
 
 
-def test_a_long_invalid_destination_is_stored_as_given_up_to_40_characters(org):
+def test_a_long_invalid_destination_is_stored_visibly_cut_at_40_characters(org):
     user, _ = make_texter(org)
     given = "  " + "9" * 45 + "  "
     stored = Message.objects.get(pk=send(user, to=given).pk)
-    assert stored.blocked_reason == BlockReason.INVALID_DESTINATION and stored.other_party == "9" * 40
+    assert stored.blocked_reason == BlockReason.INVALID_DESTINATION and stored.other_party == "9" * 39 + "…"
 
 
 def test_an_old_webex_app_is_told_which_version_to_update_to(org):
