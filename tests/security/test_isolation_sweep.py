@@ -444,13 +444,13 @@ def world(carrier_sim, django_capture_on_commit_callbacks):
     return build_world(django_capture_on_commit_callbacks)
 
 
-@pytest.mark.django_db
 def expected(target, method: str, role: str):
     """What `role` should get from `method` on a swept URL. Portal operators have no Control Hub, exactly like end
     users: they get what end users get."""
     return (target.get if method == "get" else target.post)["end_user" if role == "operator" else role]
 
 
+@pytest.mark.django_db
 @pytest.mark.parametrize("role", ROLES)
 def test_no_role_reaches_another_organisations_data(role, world):
     outcome = sweep(role, world)
