@@ -5,11 +5,11 @@ import itertools
 
 import pytest
 
-from compliance.actions import CaseRefused, allowed_transitions, transition
+from compliance.actions import CaseRefused, allowed_transitions, cancel_case, open_case, transition
 from compliance.models import CaseEvent, CaseNumber, RegistrationCase
 from portal.models import AuditEvent
 
-from .factories import make_case
+from .factories import make_authorised_numbers, make_case
 
 pytestmark = pytest.mark.django_db
 
@@ -47,11 +47,14 @@ def test_the_table_is_the_issue_s_life_of_a_case():
 
 
 @pytest.mark.parametrize(("from_state", "to_state"), ALLOWED)
-def test_allowed_transition_changes_state_with_audit_and_timeline(org, support, from_state, to_state):
+def test_allowed_transition_changes_state_with_audit_and_timeline(
+    org, support, from_state, to_state, mailoutbox, django_capture_on_commit_callbacks
+):
     case = make_case(org, from_state)
     audits, events = AuditEvent.objects.count(), case.events.count()
 
-    moved = transition(case, to_state, support, text="because")
+    with django_capture_on_commit_callbacks(execute=True):
+        moved = transition(case, to_state, support, text="because")
 
     assert moved.state == to_state and case.state == to_state
     case.refresh_from_db()
@@ -60,11 +63,49 @@ def test_allowed_transition_changes_state_with_audit_and_timeline(org, support, 
     audit = AuditEvent.objects.first()
     assert audit.action == f"registration_case.{to_state}" and audit.organisation == org
     assert audit.details["from_state"] == from_state and audit.details["to_state"] == to_state
+    # Who did it and to which case: the activity log names both.
+    assert audit.actor == support and (audit.target_type, audit.target_id) == (
+        "compliance.RegistrationCase",
+        str(case.pk),
+    )
     entry = case.events.get(kind=CaseEvent.Kind.TRANSITION, to_state=to_state)
     assert case.events.count() == events + 1 and entry.from_state == from_state and entry.text == "because"
+    # The timeline shows who moved the case (support, as such) at the time the case shows as "in this state since".
+    assert (entry.actor, entry.by_support, entry.created) == (support, True, case.state_changed)
+    # The contact is emailed exactly when the new state needs them to act, about this case.
+    if to_state in RegistrationCase.CUSTOMER_ACTION_STATES:
+        assert len(mailoutbox) == 1 and mailoutbox[0].to == [case.contact_email]
+        assert f"#{case.pk}" in mailoutbox[0].subject
+    else:
+        assert mailoutbox == []
     closed = to_state in RegistrationCase.CLOSED_STATES
     assert (case.closed_at is not None) == closed
     assert CaseNumber.objects.filter(case=case, is_open=True).exists() == (not closed)
+
+
+def test_a_move_without_words_shows_none_on_the_timeline(org, support):
+    case = make_case(org, State.OPENED)
+    transition(case, State.FORM_SENT, support)
+    assert case.events.get(kind=CaseEvent.Kind.TRANSITION, to_state=State.FORM_SENT).text == ""
+
+
+def test_closing_a_case_frees_its_own_numbers_only(org, admin, support):
+    kept, freed = make_authorised_numbers(org, 1), make_authorised_numbers(org, 1)
+    other, closed = make_case(org, State.FORM_SENT, numbers=kept), make_case(org, State.FORM_SENT, numbers=freed)
+
+    cancel_case(closed, support, reason="Opened by mistake")
+
+    assert CaseNumber.objects.get(case=other).is_open
+    with pytest.raises(CaseRefused, match=f"is already in case #{other.pk}"):
+        open_case(org, admin, [kept[0].pk], contact_name="Casey", contact_email="casey@acme.example")
+    assert open_case(org, admin, [freed[0].pk], contact_name="Casey", contact_email="casey@acme.example").pk
+
+
+def test_the_reason_for_cancelling_is_in_the_activity_log(org, support):
+    case = make_case(org, State.FORM_SENT)
+    cancel_case(case, support, reason="Opened by mistake")
+    audit = AuditEvent.objects.get(action="registration_case.cancelled")
+    assert audit.details["reason"] == "Opened by mistake"
 
 
 @pytest.mark.parametrize(("from_state", "to_state"), REFUSED)

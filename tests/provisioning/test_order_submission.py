@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from carrier import HttpCarrierGateway, sign_webhook_body
+from portal.models import AuditEvent
 from provisioning import tasks
 from provisioning.actions import place_authorisation_order
 from provisioning.models import AuthorisationOrder, OrderChunk, OrderLine, PhoneNumber
@@ -75,6 +76,10 @@ def test_order_is_submitted_and_each_number_gets_the_carriers_answer(
     assert order.lines.filter(state=OrderLine.State.AUTHORISED).count() == 11
     assert carrier_sim.stats()["writes_created"]["orders"] == 1
     assert_each_chunk_sent_once(carrier_sim, order)
+    # The organisation's activity log shows the order completing once, with its outcome.
+    completed = AuditEvent.objects.get(action="authorisation_order.completed")
+    assert completed.organisation == admin.organisation and completed.target_id == str(order.pk)
+    assert completed.details == {"pending": 0, "authorised": 11, "failed": 1}
 
 
 @pytest.mark.django_db
