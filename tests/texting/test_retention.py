@@ -118,6 +118,27 @@ def test_a_batch_of_one_is_allowed_and_deletes_one_row_at_a_time(org):
 
 
 @pytest.mark.django_db
+def test_stopping_exactly_at_the_last_batch_completes_and_zero_batches_deletes_nothing(org):
+    for minutes in range(4):
+        make_text(org, created_at=datetime.now(UTC) - timedelta(days=401, minutes=minutes))
+    idle = purge_expired_messages(batch_size=2, max_batches=0)
+    assert (idle.outcome, idle.rows_deleted) == (PurgeRun.Outcome.STOPPED, 0) and Message.objects.count() == 4
+    run = purge_expired_messages(batch_size=2, max_batches=2)
+    assert (run.outcome, run.rows_deleted, run.batches, run.detail) == (PurgeRun.Outcome.COMPLETED, 4, 2, "")
+
+
+@pytest.mark.django_db
+def test_no_batch_is_recorded_as_longer_than_its_run(org):
+    bulk_texts(org, 6, created_at=datetime.now(UTC) - timedelta(days=401))
+
+    def check(run):
+        assert run.longest_batch_ms <= (datetime.now(UTC) - run.started).total_seconds() * 1000
+
+    run = purge_expired_messages(batch_size=2, progress=check)
+    assert run.batches == 3 and run.longest_batch_ms <= (run.finished - run.started).total_seconds() * 1000
+
+
+@pytest.mark.django_db
 def test_a_purge_that_fails_is_recorded_as_failed_with_the_reason(org):
     bulk_texts(org, 4, created_at=datetime.now(UTC) - timedelta(days=401))
     reason = "disk full " * 40  # longer than the detail column: kept cut, not lost
