@@ -54,11 +54,14 @@ def test_batches_stop_and_the_next_run_continues(org):
     first = purge_expired_messages(batch_size=10, max_batches=2, progress=lambda run: seen.append(run.rows_deleted))
     assert seen == [10, 20]  # each batch committed with the run's counters
     assert (first.outcome, first.rows_deleted, first.batches) == (PurgeRun.Outcome.STOPPED, 20, 2)
-    assert first.finished and first.batch_size == 10
+    assert first.finished and first.batch_size == 10 and "Stopped after 2 batches" in first.detail
     assert Message.objects.count() == 10
 
     second = purge_expired_messages(batch_size=10)
     assert (second.outcome, second.rows_deleted, second.batches) == (PurgeRun.Outcome.COMPLETED, 5, 1)
+    assert second.detail == ""
+    first.refresh_from_db()
+    assert first.outcome == PurgeRun.Outcome.STOPPED  # a run that ended is not relabelled by the next one
     assert Message.objects.count() == 5
     assert not Message.objects.filter(created_at__lt=retention_cutoff()).exists()
 
@@ -105,10 +108,65 @@ def test_a_run_killed_halfway_is_marked_interrupted_and_the_next_one_finishes(or
 
 
 @pytest.mark.django_db
+def test_a_batch_of_one_is_allowed_and_deletes_one_row_at_a_time(org):
+    bulk_texts(org, 3, created_at=datetime.now(UTC) - timedelta(days=401))
+    young = make_text(org)
+    run = purge_expired_messages(batch_size=1)
+    assert (run.outcome, run.rows_deleted, run.batches, run.detail) == (PurgeRun.Outcome.COMPLETED, 3, 3, "")
+    assert run.cutoff == run.started - timedelta(days=400)  # the recorded cutoff is the recorded start's
+    assert list(Message.objects.values_list("pk", flat=True)) == [young.pk]
+
+
+@pytest.mark.django_db
+def test_stopping_exactly_at_the_last_batch_completes_and_zero_batches_deletes_nothing(org):
+    for minutes in range(4):
+        make_text(org, created_at=datetime.now(UTC) - timedelta(days=401, minutes=minutes))
+    idle = purge_expired_messages(batch_size=2, max_batches=0)
+    assert (idle.outcome, idle.rows_deleted) == (PurgeRun.Outcome.STOPPED, 0) and Message.objects.count() == 4
+    run = purge_expired_messages(batch_size=2, max_batches=2)
+    assert (run.outcome, run.rows_deleted, run.batches, run.detail) == (PurgeRun.Outcome.COMPLETED, 4, 2, "")
+
+
+@pytest.mark.django_db
+def test_no_batch_is_recorded_as_longer_than_its_run(org):
+    bulk_texts(org, 6, created_at=datetime.now(UTC) - timedelta(days=401))
+
+    def check(run):
+        assert run.longest_batch_ms <= (datetime.now(UTC) - run.started).total_seconds() * 1000
+
+    run = purge_expired_messages(batch_size=2, progress=check)
+    assert run.batches == 3 and run.longest_batch_ms <= (run.finished - run.started).total_seconds() * 1000
+
+
+@pytest.mark.django_db
+def test_a_purge_that_fails_is_recorded_as_failed_with_the_reason(org):
+    bulk_texts(org, 4, created_at=datetime.now(UTC) - timedelta(days=401))
+    reason = "disk full " * 40  # longer than the detail column: kept cut, not lost
+
+    def fail(run):
+        raise RuntimeError(reason)
+
+    with pytest.raises(RuntimeError):
+        purge_expired_messages(batch_size=2, progress=fail)
+    run = PurgeRun.objects.get()
+    assert run.outcome == PurgeRun.Outcome.FAILED and run.finished and run.detail == reason[:300]
+    assert run.rows_deleted == 2 and Message.objects.count() == 2  # the committed batch stays deleted
+    assert purge_expired_messages().outcome == PurgeRun.Outcome.COMPLETED  # the lock was released
+
+
+@pytest.mark.django_db
+def test_the_log_says_what_the_purge_did(org, caplog):
+    bulk_texts(org, 5, created_at=datetime.now(UTC) - timedelta(days=401))
+    with caplog.at_level("INFO", logger="texting.retention"):
+        run = purge_expired_messages(batch_size=2)
+    assert f"5 rows deleted in 3 batches (cutoff {run.cutoff.isoformat()}): completed" in caplog.text
+
+
+@pytest.mark.django_db
 def test_dry_run_counts_and_deletes_nothing(org):
     bulk_texts(org, 4, created_at=datetime.now(UTC) - timedelta(days=401))
     run = purge_expired_messages(dry_run=True)
-    assert run.dry_run and run.rows_matched == 4 and run.rows_deleted == 0
+    assert run.dry_run and run.rows_matched == 4 and run.rows_deleted == 0 and run.finished
     assert Message.objects.count() == 4
 
 
