@@ -48,11 +48,6 @@ HISTORY_RESTORE = {"HTTP_HX_REQUEST": "true", "HTTP_HX_HISTORY_RESTORE_REQUEST":
 BOOSTED = {"HTTP_HX_REQUEST": "true", "HTTP_HX_BOOSTED": "true"}
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.mark.parametrize("name", PAGES)
 def test_only_a_swap_gets_the_piece_and_every_answer_varies_on_hx_request(pages, name, admin, support):
     who, url, target = pages[name]
