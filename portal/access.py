@@ -5,6 +5,8 @@
   Control Hub, and neither have portal operators (they have the Django admin). With `manage=True` only full
   administrators pass (support staff do not act for customers).
 - `support_view`: the Cisco PSTN support console.
+- `compliance_view`: the compliance officer's pages (eDiscovery, exports, legal holds) of the user's own
+  organisation. The role is granted on top of any customer role; nobody else passes, not even a full administrator.
 Objects are always fetched through `request.organisation`, so another organisation's id answers 404.
 
 The checks are plain functions called on every request rather than code inside the decorated wrappers, so the
@@ -43,6 +45,13 @@ def check_support_access(request) -> None:
         raise PermissionDenied("This page is for Cisco PSTN support staff.")
 
 
+def check_compliance_access(request) -> None:
+    """Raise PermissionDenied unless the signed-in user is a compliance officer of an organisation."""
+    user = request.user
+    if not user.is_compliance_officer or user.organisation_id is None:
+        raise PermissionDenied("This page is for the organisation's compliance officers.")
+
+
 def organisation_view(view=None, *, manage: bool = False):  # pragma: no mutate block
     def decorate(func):
         @login_required
@@ -64,4 +73,15 @@ def support_view(func):  # pragma: no mutate block
         return func(request, *args, **kwargs)
 
     wrapper.access = "support"
+    return wrapper
+
+
+def compliance_view(func):  # pragma: no mutate block
+    @login_required
+    @wraps(func)
+    def wrapper(request, *args, **kwargs):
+        check_compliance_access(request)
+        return func(request, *args, **kwargs)
+
+    wrapper.access = "compliance"
     return wrapper

@@ -88,6 +88,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     webex_app_version = models.CharField(max_length=32, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="May use the Django admin (portal operators only).")
+    # Granted by a full administrator of the organisation, on top of the user's role: only compliance officers read
+    # text bodies (eDiscovery, exports, legal holds). Support staff and operators never hold it.
+    is_compliance_officer = models.BooleanField(
+        "Compliance officer",
+        default=False,
+        help_text="May search, export and place legal holds on the organisation's business texts.",
+    )
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()
@@ -111,6 +118,11 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.CheckConstraint(
                 condition=Q(role="operator") | Q(is_staff=False, is_superuser=False),
                 name="user_only_operators_use_the_django_admin",
+            ),
+            # Compliance officers read one organisation's texts: a customer user, never support or an operator.
+            models.CheckConstraint(
+                condition=Q(is_compliance_officer=False) | ~Q(role__in=["support", "operator"]),
+                name="user_compliance_officer_is_a_customer_user",
             ),
         ]
         indexes = [models.Index(fields=["organisation", "role"])]
