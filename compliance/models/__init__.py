@@ -1,7 +1,33 @@
-"""10DLC registration cases (SPEC.md 4): the case and its state machine, the numbers it covers, its timeline, and
-the registration form (brand and campaign) the customer fills in."""
+"""10DLC registration (SPEC.md 4 and 8): the organisation's long-lived brands, campaigns and their numbers; the cases
+that create, extend and correct them, with their state machine, numbers and timeline; the registration form the
+customer fills in and every version of it that was submitted."""
 
-from .cases import CASE_DURATION, CaseEvent, CaseNumber, RegistrationCase
+from .brands import (
+    NUMBER_POOL_THRESHOLD,
+    Brand,
+    Campaign,
+    CampaignCarrierStatus,
+    CampaignNumber,
+    Carrier,
+    RegistrationVersion,
+    throughput_for_score,
+)
+from .cases import CASE_DURATION, CaseEvent, CaseKind, CaseNumber, RegistrationCase
 from .registration import RegistrationForm
 
-__all__ = ["CASE_DURATION", "CaseEvent", "CaseNumber", "RegistrationCase", "RegistrationForm"]
+__all__ = [
+    "CASE_DURATION",
+    "NUMBER_POOL_THRESHOLD",
+    "Brand",
+    "Campaign",
+    "CampaignCarrierStatus",
+    "CampaignNumber",
+    "Carrier",
+    "CaseEvent",
+    "CaseKind",
+    "CaseNumber",
+    "RegistrationCase",
+    "RegistrationForm",
+    "RegistrationVersion",
+    "throughput_for_score",
+]

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organisation
 from provisioning.models import PhoneNumber
@@ -29,6 +30,16 @@ class CaseState(models.TextChoices):
     NUMBERS_ASSIGNED = "numbers_assigned", "Numbers assigned"
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
+
+
+class CaseKind(models.TextChoices):
+    """What a case asks for, offered by the Open case page from what the organisation already has (SPEC.md 8)."""
+
+    FIRST_REGISTRATION = "first_registration", _("First registration: brand and campaign")
+    NEW_CAMPAIGN = "new_campaign", _("New campaign under the approved brand")
+    ADD_NUMBERS = "add_numbers", _("Add numbers to an approved campaign")
+    REMOVE_NUMBERS = "remove_numbers", _("Remove numbers from a campaign")
+    RESUBMIT = "resubmit", _("Correct and resubmit a campaign")
 
 
 CLOSED_CASE_STATES = (CaseState.COMPLETED.value, CaseState.CANCELLED.value)
@@ -93,7 +104,20 @@ class RegistrationCase(models.Model):
     # States that need the customer to act: each sends the case contact an email.
     CUSTOMER_ACTION_STATES = frozenset({S.FORM_SENT, S.BRAND_REJECTED, S.CAMPAIGN_REJECTED, S.COMPLETED})
 
+    Kind = CaseKind
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="registration_cases")
+    kind = models.CharField(_("Kind"), max_length=20, choices=CaseKind.choices, default=CaseKind.FIRST_REGISTRATION)
+    # The organisation's long-lived registration this case creates, extends or corrects (set when known: a first
+    # registration gets its brand when support submits it).
+    brand = models.ForeignKey("compliance.Brand", null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
+    campaign = models.ForeignKey(
+        "compliance.Campaign", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    # Support's side: who works the case, and whether the customer wrote or submitted since support last looked.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_cases"
+    )
+    unread_by_support = models.BooleanField(default=False)
     state = models.CharField(max_length=20, choices=State.choices, default=State.OPENED)
     opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     opened_at = models.DateTimeField(default=timezone.now)
@@ -140,6 +164,7 @@ class RegistrationCase(models.Model):
         indexes = [
             models.Index(fields=["organisation", "-opened_at"], name="case_org_opened_idx"),
             models.Index(fields=["state", "opened_at"], name="case_state_opened_idx"),
+            models.Index(fields=["kind", "state"], name="case_kind_state_idx"),
         ]
 
     def __str__(self):
