@@ -28,7 +28,7 @@ T = TypeVar("T")
 # status that a caller might act on. Webhook views catch those three for a 400.
 
 # The longest carrier ids and codes the portal stores (its columns: OrderChunk.carrier_order_id,
-# RegistrationCase.brand_registry_id / campaign_registry_id / brand_identity_status, Message.carrier_message_id).
+# Brand.registry_id / Campaign.registry_id / Brand.identity_status, Message.carrier_message_id).
 ORDER_ID_LENGTH, REGISTRY_ID_LENGTH, MESSAGE_ID_LENGTH = 40, 20, 64
 
 

@@ -1,9 +1,19 @@
-"""Demo registration cases for `manage.py seed_demo`: Acme Corp has one case in each state, one of them overdue.
+"""Demo 10DLC data for `manage.py seed_demo`: the story of Acme Corp's registration after its first months.
+
+- One brand, Acme Corp (BACME01, approved, identity VERIFIED), registered once by the first case.
+- Campaign CACME01 (customer care) is active with every operator, with the numbers of the first case (the Austin
+  users' primary numbers, so texting can be tried from them) and, since then, more numbers joining it.
+- A second campaign, CACME02 (marketing), was rejected: its case waits for Acme to correct the form.
+- A subsidiary, Acme Labs LLC, registers a brand of its own: that case is overdue at the registry.
+- Cases of every kind: the first registration (completed), a new campaign (rejected), numbers being added (one
+  waiting for support, one waiting for the carrier), a number removed, a case opened twice by mistake (cancelled).
+- Twenty New York numbers are authorised and in no case: new numbers waiting to join the campaign.
 
 Built directly (not through the actions) so that each case has a believable history spread over past weeks without
 calling the carrier. Idempotent: a case is found by its demo note first, so a second run changes nothing.
 """
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
@@ -12,14 +22,25 @@ from django.utils import timezone
 from portal.models import Organisation, User
 from provisioning.models import PhoneNumber
 
-from .models import CaseEvent, CaseNumber, RegistrationCase, RegistrationForm
+from .models import (
+    Brand,
+    Campaign,
+    CampaignCarrierStatus,
+    CampaignNumber,
+    Carrier,
+    CaseEvent,
+    CaseNumber,
+    RegistrationCase,
+    RegistrationForm,
+    RegistrationVersion,
+)
 
 State = RegistrationCase.State
+Kind = RegistrationCase.Kind
 
 NEW_YORK = "New York Office"
 NEW_YORK_PREFIX = "+1212555"
-# The order a case goes through its life; a rejected or cancelled case leaves the path where noted below.
-PATH = [
+FIRST_PATH = [
     State.OPENED,
     State.FORM_SENT,
     State.FORM_SUBMITTED,
@@ -30,42 +51,79 @@ PATH = [
     State.NUMBERS_ASSIGNED,
     State.COMPLETED,
 ]
-HISTORY = {
-    **{state: PATH[: index + 1] for index, state in enumerate(PATH)},
-    State.BRAND_REJECTED: PATH[:4] + [State.BRAND_REJECTED],
-    State.CAMPAIGN_REJECTED: PATH[:6] + [State.CAMPAIGN_REJECTED],
-    State.CANCELLED: PATH[:2] + [State.CANCELLED],
-}
-# state -> (days since opened, New York number suffixes it covers). Brand submitted (OVERDUE) is past four weeks.
-CASES = {
-    State.OPENED: (1, range(200, 203)),
-    State.FORM_SENT: (4, range(203, 206)),
-    State.FORM_SUBMITTED: (7, range(206, 209)),
-    State.BRAND_SUBMITTED: (35, range(209, 212)),
-    State.BRAND_APPROVED: (12, range(212, 215)),
-    State.BRAND_REJECTED: (10, range(215, 218)),
-    State.CAMPAIGN_SUBMITTED: (16, range(218, 221)),
-    State.CAMPAIGN_APPROVED: (19, range(221, 224)),
-    State.CAMPAIGN_REJECTED: (18, range(224, 227)),
-    State.NUMBERS_ASSIGNED: (22, range(227, 230)),
+
+
+@dataclass(frozen=True)
+class DemoCase:
+    note: str
+    kind: str
+    history: list
+    days: int  # since opened
+    suffixes: tuple  # New York numbers it covers
+    brand: str = ""  # registry id, or LABS for Acme Labs' brand in flight
+    campaign: str = ""
+
+
+LABS = "labs"
+STORY = [
     # Users' primary numbers (every eighth New York number is one), so texting can be tried from them.
-    State.COMPLETED: (30, [96, 104, 112, 120, 230, 231]),
-    State.CANCELLED: (9, range(232, 235)),
-}
-# Authorised but in no case: what "Open Cisco Calling Plan Support Case" offers in the demo.
+    DemoCase(
+        "First registration",
+        Kind.FIRST_REGISTRATION,
+        FIRST_PATH,
+        120,
+        (96, 104, 112, 120, 230, 231),
+        "BACME01",
+        "CACME01",
+    ),
+    DemoCase("Opened twice by mistake", Kind.FIRST_REGISTRATION, [State.OPENED, State.CANCELLED], 119, (232, 233, 234)),
+    DemoCase(
+        "Number leaving",
+        Kind.REMOVE_NUMBERS,
+        [State.OPENED, State.REMOVING_NUMBERS, State.COMPLETED],
+        60,
+        (235,),
+        "BACME01",
+        "CACME01",
+    ),
+    DemoCase(
+        "Acme Labs brand",
+        Kind.FIRST_REGISTRATION,
+        [State.OPENED, State.FORM_SENT, State.FORM_SUBMITTED, State.BRAND_SUBMITTED],
+        35,
+        (209, 210, 211),
+        LABS,
+    ),
+    DemoCase(
+        "Marketing campaign",
+        Kind.NEW_CAMPAIGN,
+        [State.OPENED, State.FORM_SENT, State.FORM_SUBMITTED, State.CAMPAIGN_SUBMITTED, State.CAMPAIGN_REJECTED],
+        20,
+        (224, 225, 226),
+        "BACME01",
+        "CACME02",
+    ),
+    DemoCase(
+        "Numbers joining",
+        Kind.ADD_NUMBERS,
+        [State.OPENED, State.NUMBERS_ASSIGNED],
+        2,
+        (227, 228, 229),
+        "BACME01",
+        "CACME01",
+    ),
+    DemoCase("New numbers", Kind.ADD_NUMBERS, [State.OPENED], 0, (200, 201, 202), "BACME01", "CACME01"),
+]
+# Authorised but in no case and no campaign: the new numbers waiting to join the campaign.
 FREE_SUFFIXES = range(240, 260)
-OVERDUE = State.BRAND_SUBMITTED
-# Who takes each step: the customer's admin, the registry (no one in the portal), or support.
+OVERDUE = "Acme Labs brand"
+# Who takes each step: the customer's admin, the registry or the carrier (no one in the portal), or support.
 BY_CUSTOMER = {State.OPENED, State.FORM_SUBMITTED, State.CANCELLED}
-BY_REGISTRY = {
-    State.BRAND_APPROVED,
-    State.BRAND_REJECTED,
-    State.CAMPAIGN_APPROVED,
-    State.CAMPAIGN_REJECTED,
-    State.COMPLETED,
-}
-BRAND_REASON = "Brand identity could not be verified: legal name and tax number do not match IRS records"
-CAMPAIGN_REASON = "Sample messages do not match the declared use case"
+BY_REGISTRY = {State.BRAND_APPROVED, State.BRAND_REJECTED, State.CAMPAIGN_APPROVED, State.CAMPAIGN_REJECTED}
+CAMPAIGN_REASON = (
+    "Sample messages do not name the brand or say how to opt out (Reply STOP), and the message flow does not show "
+    "how recipients agree to marketing texts"
+)
 
 FORM = {
     "legal_name": "Acme Corp",
@@ -96,31 +154,57 @@ FORM = {
     "embedded_links": True,
     "monthly_volume": "up_to_10k",
 }
-TEXT = {
-    State.OPENED: "Case opened to register numbers for business texting.",
-    State.FORM_SENT: "The 10DLC registration form is ready for the customer to fill in.",
-    State.FORM_SUBMITTED: "The registration form was submitted.",
-    State.BRAND_SUBMITTED: "Support is registering the brand with The Campaign Registry.",
-    State.BRAND_APPROVED: "Brand BACME01 approved (reported by the registry). Identity status: VERIFIED.",
-    State.BRAND_REJECTED: f"Brand rejected (reported by the registry): {BRAND_REASON}. The form is back with the "
-    "customer for correction.",
-    State.CAMPAIGN_SUBMITTED: "Support is registering the campaign with The Campaign Registry.",
-    State.CAMPAIGN_APPROVED: "Campaign CACME01 approved (reported by the registry).",
-    State.CAMPAIGN_REJECTED: f"Campaign rejected (reported by the registry): {CAMPAIGN_REASON}. The form is back "
-    "with the customer for correction.",
-    State.NUMBERS_ASSIGNED: "Support asked the carrier to assign the numbers to campaign CACME01.",
-    State.COMPLETED: "The carrier confirmed the numbers in campaign CACME01: they are registered and can text.",
-    State.CANCELLED: "Cancelled: opened twice by mistake.",
+MARKETING_FORM = {
+    **FORM,
+    "use_case": "MARKETING",
+    "description": "Acme tells customers who asked for it about new products and seasonal offers.",
+    "sample_1": "New this week: the Acme Roadrunner 3000. Visit acme.example/new",
+    "sample_2": "Spring sale! 20% off all repairs until Friday.",
+    "message_flow": "Customers tick a box at checkout.",
+    "monthly_volume": "up_to_100k",
+}
+LABS_FORM = {
+    **FORM,
+    "legal_name": "Acme Labs LLC",
+    "dba_name": "Acme Labs",
+    "tax_number": "98-7654321",
+    "website": "https://labs.acme.example",
+    "support_email": "hello@labs.acme.example",
 }
 
 
-def _note(state) -> str:
-    return f"Demo case in '{State(state).label}'."
+def _text(case: DemoCase, state: str, count: int) -> str:
+    campaign = case.campaign
+    return {
+        State.OPENED: {
+            Kind.ADD_NUMBERS: f"{count} numbers to add to campaign {campaign}.",
+            Kind.REMOVE_NUMBERS: f"{count} number to remove from campaign {campaign}.",
+            Kind.NEW_CAMPAIGN: f"A new campaign under the approved brand, for {count} numbers.",
+        }.get(case.kind, f"{count} numbers to register."),
+        State.FORM_SENT: "The 10DLC registration form is ready for the customer to fill in.",
+        State.FORM_SUBMITTED: "The registration form was submitted.",
+        State.BRAND_SUBMITTED: "Support is registering the brand with The Campaign Registry.",
+        State.BRAND_APPROVED: "Brand BACME01 approved (reported by the registry). Identity status: VERIFIED.",
+        State.CAMPAIGN_SUBMITTED: "Support is registering the campaign with The Campaign Registry.",
+        State.CAMPAIGN_APPROVED: f"Campaign {campaign} approved (reported by the registry).",
+        State.CAMPAIGN_REJECTED: f"Campaign rejected (reported by the registry): {CAMPAIGN_REASON}. The form is back "
+        "with the customer for correction.",
+        State.NUMBERS_ASSIGNED: f"Support asked the carrier to assign {count} numbers to campaign {campaign}.",
+        State.REMOVING_NUMBERS: f"Support asked the carrier to remove the number from campaign {campaign}.",
+        State.COMPLETED: f"The carrier confirmed the numbers in campaign {campaign}: they are registered and can text."
+        if case.kind != Kind.REMOVE_NUMBERS
+        else f"The carrier confirmed the number left campaign {campaign}.",
+        State.CANCELLED: "Cancelled: opened twice by mistake.",
+    }[state]
+
+
+def _note(case: DemoCase) -> str:
+    return f"Demo: {case.note}."
 
 
 @transaction.atomic
 def seed_demo_cases() -> int:
-    """Create Acme Corp's demo cases (one per state; the brand-submitted one overdue). Returns how many it made."""
+    """Create Acme Corp's demo brands, campaigns and cases (see the module's story). Returns how many cases it made."""
     acme = Organisation.objects.filter(name="Acme Corp").first()
     if acme is None:
         return 0
@@ -132,7 +216,7 @@ def seed_demo_cases() -> int:
             location__organisation=acme, location__name=NEW_YORK, e164__startswith=NEW_YORK_PREFIX
         )
     }
-    wanted = [suffix for _days, suffixes in CASES.values() for suffix in suffixes] + list(FREE_SUFFIXES)
+    wanted = [suffix for case in STORY for suffix in case.suffixes] + list(FREE_SUFFIXES)
     # In the demo these New York numbers were authorised earlier (through Authorize Business Texting); the
     # San Francisco HQ numbers stay untouched for trying the Authorize wizard.
     PhoneNumber.objects.filter(
@@ -140,30 +224,103 @@ def seed_demo_cases() -> int:
         location__organisation=acme,
         texting_state=PhoneNumber.TextingState.NOT_AUTHORISED,
     ).update(
-        texting_state=PhoneNumber.TextingState.AUTHORISED, texting_state_changed=timezone.now() - timedelta(days=40)
+        texting_state=PhoneNumber.TextingState.AUTHORISED, texting_state_changed=timezone.now() - timedelta(days=130)
     )
     made = 0
-    for state, (days, suffixes) in CASES.items():
-        if RegistrationCase.objects.filter(organisation=acme, note=_note(state)).exists():
+    for story in STORY:
+        if RegistrationCase.objects.filter(organisation=acme, note=_note(story)).exists():
             continue
-        e164s = [f"{NEW_YORK_PREFIX}{suffix:04d}" for suffix in suffixes]
-        case_numbers = [numbers[e164] for e164 in e164s if e164 in numbers]
-        _make_case(acme, admin, support, state, days, case_numbers)
+        case_numbers = [numbers[e] for e in (f"{NEW_YORK_PREFIX}{s:04d}" for s in story.suffixes) if e in numbers]
+        _make_case(acme, admin, support, story, case_numbers)
         made += 1
     return made
 
 
-def _make_case(org, admin, support, state, days, numbers):
+def _brand(org, story: DemoCase, when):
+    if not story.brand:
+        return None
+    if story.brand == LABS:
+        return Brand.objects.create(
+            organisation=org,
+            legal_name=LABS_FORM["legal_name"],
+            dba_name=LABS_FORM["dba_name"],
+            entity_type=LABS_FORM["entity_type"],
+            tax_number=LABS_FORM["tax_number"],
+            registry_id="BLABS01",
+            reference="demo-brand-labs",
+            status=Brand.Status.PENDING,
+            submitted_at=when,
+            status_changed=when,
+        )
+    brand, _created = Brand.objects.get_or_create(
+        registry_id=story.brand,
+        defaults={
+            "organisation": org,
+            "legal_name": FORM["legal_name"],
+            "dba_name": FORM["dba_name"],
+            "entity_type": FORM["entity_type"],
+            "tax_number": FORM["tax_number"],
+            "country": FORM["country"],
+            "status": Brand.Status.APPROVED,
+            "identity_status": "VERIFIED",
+            "approved_at": when,
+            "submitted_at": when,
+            "status_changed": when,
+            "reference": "demo-brand-acme",
+        },
+    )
+    return brand
+
+
+def _campaign(org, brand, story: DemoCase, when):
+    if not story.campaign:
+        return None
+    rejected = story.campaign == "CACME02"
+    form = MARKETING_FORM if rejected else FORM
+    campaign, created = Campaign.objects.get_or_create(
+        registry_id=story.campaign,
+        defaults={
+            "organisation": org,
+            "brand": brand,
+            "use_case": form["use_case"],
+            "description": form["description"],
+            "status": Campaign.Status.REJECTED if rejected else Campaign.Status.ACTIVE,
+            "reason": CAMPAIGN_REASON if rejected else "",
+            "approved_at": None if rejected else when,
+            "submitted_at": when,
+            "status_changed": when,
+            "reference": f"demo-campaign-{story.campaign.lower()}",
+        },
+    )
+    if created:
+        CampaignCarrierStatus.objects.bulk_create(
+            CampaignCarrierStatus(
+                campaign=campaign,
+                carrier=carrier,
+                status=CampaignCarrierStatus.Status.PENDING if rejected else CampaignCarrierStatus.Status.ACCEPTED,
+                changed_at=when,
+            )
+            for carrier in Carrier.values
+        )
+    return campaign
+
+
+def _make_case(org, admin, support, story: DemoCase, numbers):
     now = timezone.now()
-    opened = now - timedelta(days=days)
-    history = HISTORY[state]
+    opened = now - timedelta(days=story.days)
+    history = story.history
+    state = history[-1]
     # The case's steps, spread evenly over the first 85% of its life so far.
     stamps = [opened + (now - opened) * 0.85 * i / max(1, len(history) - 1) for i in range(len(history))]
-    reached = set(history)
     closed = state in RegistrationCase.CLOSED_STATES
+    brand = _brand(org, story, stamps[min(4, len(stamps) - 1)])
+    campaign = _campaign(org, brand, story, stamps[-1])
     case = RegistrationCase.objects.create(
         organisation=org,
+        kind=story.kind,
         state=state,
+        brand=brand,
+        campaign=campaign,
         opened_by=admin,
         opened_at=opened,
         state_changed=stamps[-1],
@@ -171,45 +328,36 @@ def _make_case(org, admin, support, state, days, numbers):
         contact_name="Alex Admin",
         contact_email="admin@acme.example",
         contact_phone="+14155550142",
-        note=_note(state),
-        brand_round=1 if State.BRAND_SUBMITTED in reached else 0,
-        brand_registry_id="BACME01" if reached & {State.BRAND_APPROVED, State.BRAND_REJECTED} else "",
-        brand_identity_status="VERIFIED"
-        if State.BRAND_APPROVED in reached
-        else "UNVERIFIED"
-        if State.BRAND_REJECTED in reached
-        else "",
-        brand_reason=BRAND_REASON if State.BRAND_REJECTED in reached else "",
-        brand_approved_at=stamps[history.index(State.BRAND_APPROVED)] if State.BRAND_APPROVED in reached else None,
-        campaign_round=1 if State.CAMPAIGN_SUBMITTED in reached else 0,
-        campaign_registry_id="CACME01" if reached & {State.CAMPAIGN_APPROVED, State.CAMPAIGN_REJECTED} else "",
-        campaign_reason=CAMPAIGN_REASON if State.CAMPAIGN_REJECTED in reached else "",
+        note=_note(story),
+        unread_by_support=state == State.OPENED,
+        owner=support if state not in (State.OPENED, State.CANCELLED) else None,
+        brand_round=1 if State.BRAND_SUBMITTED in history else 0,
+        campaign_round=1 if State.CAMPAIGN_SUBMITTED in history else 0,
     )
     CaseNumber.objects.bulk_create([CaseNumber(case=case, number=n, is_open=not closed) for n in numbers])
-    if state == State.COMPLETED:
-        PhoneNumber.objects.filter(pk__in=[n.pk for n in numbers]).update(
-            texting_state=PhoneNumber.TextingState.REGISTERED,
-            texting_state_changed=stamps[-1],
-            texting_state_reason="Registered in campaign CACME01",
+    _memberships(case, story, numbers, stamps[-1])
+    if State.FORM_SENT in history:
+        form = LABS_FORM if story.brand == LABS else MARKETING_FORM if story.campaign == "CACME02" else FORM
+        submitted = stamps[history.index(State.FORM_SUBMITTED)]
+        registration = RegistrationForm.objects.create(
+            case=case, **form, saved_at=submitted, saved_by=admin, submitted_at=submitted, submitted_by=admin
         )
-    if State.FORM_SENT in reached:
-        form = dict(FORM)
-        submitted = State.FORM_SUBMITTED in reached
-        if not submitted:  # still a draft: half filled in
-            form.update(tax_number="12-34567", sample_2="", message_flow="", help_message="")
-        if state == State.BRAND_REJECTED:
-            form["legal_name"] = "Acme Corporation Holdings"
-        RegistrationForm.objects.create(
+        data = {f.attname: getattr(registration, f.attname) for f in RegistrationForm._meta.concrete_fields}
+        for name in ("id", "case_id", "saved_at", "saved_by_id", "submitted_at", "submitted_by_id"):
+            data.pop(name, None)
+        RegistrationVersion.objects.create(
             case=case,
-            **form,
-            saved_at=stamps[min(2, len(stamps) - 1)],
-            saved_by=admin,
-            submitted_at=stamps[history.index(State.FORM_SUBMITTED)] if submitted else None,
-            submitted_by=admin if submitted else None,
+            number=1,
+            submitted_at=submitted,
+            submitted_by=admin,
+            data=data,
+            rejection_reason=CAMPAIGN_REASON if state == State.CAMPAIGN_REJECTED else "",
         )
     previous = ""
     for to_state, stamp in zip(history, stamps, strict=True):
         by = admin if to_state in BY_CUSTOMER else None if to_state in BY_REGISTRY else support
+        if to_state == State.COMPLETED:
+            by = None  # the carrier confirmed
         CaseEvent.objects.create(
             case=case,
             kind=CaseEvent.Kind.TRANSITION,
@@ -219,20 +367,20 @@ def _make_case(org, admin, support, state, days, numbers):
             by_support=bool(by and by.is_support),
             from_state=previous,
             to_state=to_state,
-            text=TEXT[to_state],
+            text=_text(story, to_state, len(numbers)),
         )
         previous = to_state
-    if state == State.BRAND_SUBMITTED:
+    if story.note == OVERDUE and support is not None:
         CaseEvent.objects.create(
             case=case,
             kind=CaseEvent.Kind.INTERNAL_NOTE,
             created=stamps[-1] + timedelta(hours=1),
             actor=support,
-            actor_name=support.full_name if support else "",
+            actor_name=support.full_name,
             by_support=True,
             text="Registry vetting is slow this month; chased TCR twice.",
         )
-    if state == State.FORM_SENT and support is not None:
+    if state == State.CAMPAIGN_REJECTED and support is not None:
         CaseEvent.objects.create(
             case=case,
             kind=CaseEvent.Kind.MESSAGE,
@@ -240,6 +388,29 @@ def _make_case(org, admin, support, state, days, numbers):
             actor=support,
             actor_name=support.full_name,
             by_support=True,
-            text="Hi Alex, please use the legal name exactly as on your IRS letter.",
+            text="Hi Alex, every marketing sample needs your brand name and 'Reply STOP to opt out'. The use case "
+            "stays Marketing: correct the samples and the opt-in flow and submit the form again.",
         )
     return case
+
+
+def _memberships(case, story: DemoCase, numbers, when) -> None:
+    """The numbers' membership of the campaign as the case left it; registered numbers can text."""
+    state = story.history[-1]
+    if story.kind == Kind.REMOVE_NUMBERS:
+        status = CampaignNumber.Status.REMOVED
+    elif state == State.COMPLETED:
+        status = CampaignNumber.Status.ASSIGNED
+    elif state == State.NUMBERS_ASSIGNED:
+        status = CampaignNumber.Status.PENDING_ASSIGNMENT
+    else:
+        return
+    CampaignNumber.objects.bulk_create(
+        CampaignNumber(campaign=case.campaign, number=n, status=status, case=case, changed_at=when) for n in numbers
+    )
+    if status == CampaignNumber.Status.ASSIGNED:
+        PhoneNumber.objects.filter(pk__in=[n.pk for n in numbers]).update(
+            texting_state=PhoneNumber.TextingState.REGISTERED,
+            texting_state_changed=when,
+            texting_state_reason=f"Registered in campaign {case.campaign.registry_id}",
+        )

@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from portal.forms import PortalForm
 from provisioning.phone import normalise_tn
@@ -96,6 +97,14 @@ def _keywords(text: str, what: str, must_include: str | None = None) -> str:
     return ", ".join(dict.fromkeys(words))
 
 
+def use_case_fixed(campaign) -> str:
+    """Why a submitted campaign's use case cannot change."""
+    return gettext(
+        "The campaign was submitted as '%(use_case)s': its use case cannot change. A different use case is a new "
+        "campaign: open a case for a new campaign instead."
+    ) % {"use_case": campaign.get_use_case_display()}
+
+
 class RegistrationFormForm(forms.ModelForm):
     """The 10DLC registration form. Submitting needs every field valid; `save_draft` keeps whatever was typed.
 
@@ -136,6 +145,8 @@ class RegistrationFormForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.case = case
         self.brand_locked = case.brand_is_approved
+        # A submitted campaign keeps its use case: a different one is a new campaign (SPEC.md 8).
+        self.locked_use_case = case.campaign.use_case if case.campaign_id and case.campaign.is_submitted else None
         for name, field in self.fields.items():
             field.required = name in REQUIRED
             if self.brand_locked and name in BRAND_FIELDS:
@@ -149,6 +160,12 @@ class RegistrationFormForm(forms.ModelForm):
             self.fields[name].widget.attrs["maxlength"] = SAMPLE_LENGTH[1]
 
     # --- fields ---------------------------------------------------------------------------------------------------
+
+    def clean_use_case(self):
+        use_case = self.cleaned_data["use_case"]
+        if self.locked_use_case and use_case != self.locked_use_case:
+            raise ValidationError(use_case_fixed(self.case.campaign), code="use_case_fixed")
+        return use_case
 
     def clean_website(self):
         website = self.cleaned_data["website"].strip()
@@ -290,8 +307,8 @@ class RegistrationFormForm(forms.ModelForm):
         registration = self.instance
         self.not_saved = []  # labels of fields typed longer than they hold: kept as they were, never cut
         for name, field in self.fields.items():
-            if field.disabled:
-                continue
+            if field.disabled or (name == "use_case" and self.locked_use_case):
+                continue  # never stored from a draft: read-only, or fixed once the campaign was submitted
             model_field = RegistrationForm._meta.get_field(name)
             if name in self.cleaned_data and name not in self.errors:
                 value = self.cleaned_data[name]
@@ -409,7 +426,7 @@ class DecisionForm(PortalForm):
         super().__init__(*args, **kwargs)
         self.kind = kind
         self.case = case
-        known = case.brand_registry_id if kind == "brand" else case.campaign_registry_id
+        known = _registry_id(case, kind)
         self.fields["registry_id"].label = f"{kind.capitalize()} id (The Campaign Registry)"
         self.fields["registry_id"].help_text = (
             f"Known: {known}." if known else f"Needed to approve: the registry's {kind} id."
@@ -433,7 +450,7 @@ class DecisionForm(PortalForm):
 
     def clean(self):
         data = super().clean()
-        known = self.case.brand_registry_id if self.kind == "brand" else self.case.campaign_registry_id
+        known = _registry_id(self.case, self.kind)
         if (
             data.get("decision") == "approved"
             and not (data.get("registry_id") or known)
@@ -443,3 +460,9 @@ class DecisionForm(PortalForm):
         if data.get("decision") == "rejected" and not data.get("reason", "").strip():
             self.add_error("reason", "Say why: the customer needs the reason to correct the form.")
         return data
+
+
+def _registry_id(case: RegistrationCase, kind: str) -> str:
+    """The registry id the case's brand or campaign has so far ("" if none)."""
+    record = case.brand if kind == "brand" else case.campaign
+    return record.registry_id if record is not None else ""

@@ -12,7 +12,16 @@ from django.utils.translation import gettext_lazy as _
 from portal.models import Organisation
 from provisioning.models import PhoneNumber
 
-from .models import CASE_DURATION, CaseEvent, CaseNumber, RegistrationCase, RegistrationForm
+from .models import (
+    CASE_DURATION,
+    Campaign,
+    CampaignNumber,
+    CaseEvent,
+    CaseNumber,
+    RegistrationCase,
+    RegistrationForm,
+    RegistrationVersion,
+)
 
 State = RegistrationCase.State
 
@@ -64,16 +73,37 @@ def cases_of(org: Organisation):
     )
 
 
-def numbers_available_for_case(org: Organisation):
-    """The organisation's authorised numbers that are in no open case (and not registered yet): what a new case
-    may cover."""
+def numbers_available_for_case(org: Organisation, *, leaving: Campaign | None = None):
+    """What a new case may cover: the organisation's authorised numbers in no campaign and no open case (numbers
+    joining a campaign) or, with `leaving`, the numbers of that campaign in no open case (numbers leaving it)."""
     in_open_case = CaseNumber.objects.filter(number=OuterRef("pk"), is_open=True)
+    in_campaign = CampaignNumber.objects.filter(number=OuterRef("pk")).exclude(status=CampaignNumber.Status.REMOVED)
+    if leaving is not None:
+        numbers = PhoneNumber.objects.filter(Exists(in_campaign.filter(campaign=leaving)), location__organisation=org)
+    else:
+        numbers = PhoneNumber.objects.filter(
+            location__organisation=org, texting_state=PhoneNumber.TextingState.AUTHORISED
+        ).exclude(Exists(in_campaign))
     return (
-        PhoneNumber.objects.filter(location__organisation=org, texting_state=PhoneNumber.TextingState.AUTHORISED)
-        .exclude(Exists(in_open_case))
+        numbers.exclude(Exists(in_open_case))
         .select_related("location", "assigned_user")
         .order_by("location__name", "e164")
     )
+
+
+def campaigns_for_case(org: Organisation, kind: str):
+    """The organisation's campaigns a case of `kind` may be about: active ones to add numbers to, ones with numbers
+    to remove them from, rejected or suspended ones to correct."""
+    campaigns = Campaign.objects.filter(organisation=org).select_related("brand").order_by("created", "pk")
+    if kind == RegistrationCase.Kind.ADD_NUMBERS:
+        return campaigns.filter(status=Campaign.Status.ACTIVE)
+    if kind == RegistrationCase.Kind.REMOVE_NUMBERS:
+        return campaigns.filter(
+            Exists(CampaignNumber.objects.filter(campaign=OuterRef("pk")).exclude(status=CampaignNumber.Status.REMOVED))
+        )
+    if kind == RegistrationCase.Kind.RESUBMIT:
+        return campaigns.filter(status__in=Campaign.CORRECTABLE)
+    return campaigns.none()
 
 
 def case_numbers(case: RegistrationCase):
@@ -163,3 +193,25 @@ def state_counts() -> dict[str, int]:
     counts["open"] = sum(counts[state] for state in RegistrationCase.OPEN_STATES)
     counts["overdue"] = overdue
     return counts
+
+
+def changes_since_rejection(case: RegistrationCase) -> dict | None:
+    """What the customer changed in the registration form since the registry last rejected it: the rejected version,
+    the version submitted after it, the rejection's reason and each changed field as (label, before, after). The
+    versions of earlier cases about the same campaign count too (a correction resubmits what another case sent).
+    None when no submitted version followed a rejection."""
+    versions = RegistrationVersion.objects.filter(
+        Q(case=case) | Q(case__campaign_id=case.campaign_id) if case.campaign_id else Q(case=case)
+    ).order_by("submitted_at", "pk")
+    versions = list(versions)
+    rejected_at = max((i for i, v in enumerate(versions) if v.rejection_reason), default=None)
+    if rejected_at is None or rejected_at == len(versions) - 1:
+        return None
+    before, after = versions[rejected_at], versions[-1]
+    labels = {f.attname: str(f.verbose_name) for f in RegistrationForm._meta.concrete_fields}
+    changes = [
+        (labels[name], before.data.get(name) or "", after.data.get(name) or "")  # a field absent, empty or off: ""
+        for name in labels
+        if (before.data.get(name) or "") != (after.data.get(name) or "")
+    ]
+    return {"rejected": before, "latest": after, "reason": before.rejection_reason, "changes": changes}

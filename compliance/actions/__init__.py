@@ -25,6 +25,7 @@ from .cases import (
     add_internal_note,
     allowed_transitions,
     cancel_case,
+    case_kinds_offered,
     open_case,
     post_message,
     refusal,
@@ -32,6 +33,7 @@ from .cases import (
 )
 from .registration import (
     assign_numbers,
+    complete_case,
     record_brand_decision,
     record_campaign_decision,
     save_registration_draft,
@@ -51,7 +53,9 @@ __all__ = [
     "assign_numbers",
     "callback_url",
     "cancel_case",
+    "case_kinds_offered",
     "check_with_carrier",
+    "complete_case",
     "confirm_numbers_assigned",
     "note_carrier_problem",
     "open_case",

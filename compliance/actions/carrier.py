@@ -13,7 +13,7 @@ from portal.models import User
 from provisioning.models import PhoneNumber
 from provisioning.phone import display_tn
 
-from ..models import CaseEvent, RegistrationCase
+from ..models import Brand, Campaign, CampaignNumber, CaseEvent, RegistrationCase
 from .cases import CaseRefused, _enqueue, _plural, _require_support, _timeline, transition
 from .registration import record_brand_decision, record_campaign_decision
 
@@ -33,12 +33,13 @@ def send_brand_to_carrier(case_id: int, gateway: CarrierGateway) -> None:
     second, billable brand. Raises CarrierUnavailable for the task to retry; a refusal rejects the brand with the
     registry's words.
     """
-    case = RegistrationCase.objects.select_related("registration").get(pk=case_id)
-    if case.state != State.BRAND_SUBMITTED or case.brand_registry_id:
+    case = RegistrationCase.objects.select_related("registration", "brand").get(pk=case_id)
+    brand = case.brand
+    if case.state != State.BRAND_SUBMITTED or brand is None or brand.registry_id:
         return
-    reference = case.brand_reference
-    reconcile = case.brand_attempts > 0
-    RegistrationCase.objects.filter(pk=case.pk).update(brand_attempts=case.brand_attempts + 1)
+    reference = brand.reference
+    reconcile = brand.attempts > 0
+    Brand.objects.filter(pk=brand.pk).update(attempts=brand.attempts + 1)
     try:
         status = gateway.find_brand(reference) if reconcile else None
         if status is None:
@@ -58,19 +59,20 @@ def send_brand_to_carrier(case_id: int, gateway: CarrierGateway) -> None:
 def send_campaign_to_carrier(case_id: int, gateway: CarrierGateway) -> None:
     """Register the case's campaign under its approved brand, exactly once per round (see `send_brand_to_carrier`).
     The registry refuses a campaign under an UNVERIFIED brand: recorded as a campaign rejection with its reason."""
-    case = RegistrationCase.objects.select_related("registration").get(pk=case_id)
-    if case.state != State.CAMPAIGN_SUBMITTED or case.campaign_registry_id:
+    case = RegistrationCase.objects.select_related("registration", "brand", "campaign").get(pk=case_id)
+    campaign = case.campaign
+    if case.state != State.CAMPAIGN_SUBMITTED or campaign is None or campaign.registry_id:
         return
-    reference = case.campaign_reference
-    reconcile = case.campaign_attempts > 0
-    RegistrationCase.objects.filter(pk=case.pk).update(campaign_attempts=case.campaign_attempts + 1)
+    reference = campaign.reference
+    reconcile = campaign.attempts > 0
+    Campaign.objects.filter(pk=campaign.pk).update(attempts=campaign.attempts + 1)
     try:
         status = gateway.find_campaign(reference) if reconcile else None
         if status is None:
             status = _submit(
                 gateway.submit_campaign,
                 reference=reference,
-                brand_id=case.brand_registry_id,
+                brand_id=case.brand.registry_id,
                 campaign=case.registration.campaign_payload(),
                 idempotency_key=reference,
             )
@@ -87,17 +89,20 @@ def _submit(method, **kwargs) -> RegistrationStatus:
 
 
 def record_registry_id(case: RegistrationCase, what: str, reference: str, status: RegistrationStatus) -> None:
-    """Remember the registry's id for this round (once), with a timeline entry."""
-    field = f"{what}_registry_id"
+    """Remember the registry's id for this round's brand or campaign (once), with a timeline entry."""
     waiting = State.BRAND_SUBMITTED if what == "brand" else State.CAMPAIGN_SUBMITTED
     with transaction.atomic():
         locked = RegistrationCase.objects.select_for_update().get(pk=case.pk)
-        current = locked.brand_reference if what == "brand" else locked.campaign_reference
-        if locked.state != waiting or getattr(locked, field) or current != reference:
+        model = Brand if what == "brand" else Campaign
+        record_id = locked.brand_id if what == "brand" else locked.campaign_id
+        if locked.state != waiting or record_id is None:
             return
-        setattr(locked, field, status.registry_id)
+        if not model.objects.filter(pk=record_id, reference=reference, registry_id="").update(
+            registry_id=status.registry_id
+        ):
+            return  # another round, or the id is known already
         locked.carrier_problem = ""
-        locked.save(update_fields=[field, "carrier_problem"])
+        locked.save(update_fields=["carrier_problem"])
         _timeline(
             locked,
             CaseEvent.Kind.CARRIER,
@@ -127,8 +132,8 @@ def apply_brand_status(case_id: int, status: RegistrationStatus) -> bool:
     Idempotent: a pending status, a status of another (older) brand, or a case that already moved on changes
     nothing, so a callback racing a poll, or a duplicate callback, applies the answer once.
     """
-    case = RegistrationCase.objects.get(pk=case_id)
-    if case.state != State.BRAND_SUBMITTED or case.brand_registry_id != status.registry_id:
+    case = RegistrationCase.objects.select_related("brand").get(pk=case_id)
+    if case.state != State.BRAND_SUBMITTED or case.brand is None or case.brand.registry_id != status.registry_id:
         return False
     decided = status.status.upper()
     if decided == "PENDING":
@@ -151,7 +156,7 @@ def apply_brand_status(case_id: int, status: RegistrationStatus) -> bool:
 
 def apply_campaign_status(case_id: int, status: RegistrationStatus) -> bool:
     """Apply the registry's status of the case's current campaign (idempotent, as `apply_brand_status`)."""
-    case = RegistrationCase.objects.get(pk=case_id)
+    case = RegistrationCase.objects.select_related("campaign").get(pk=case_id)
     if case.state != State.CAMPAIGN_SUBMITTED or case.campaign_registry_id != status.registry_id:
         return False
     decided = status.status.upper()
@@ -213,6 +218,7 @@ def confirm_numbers_assigned(case_id: int, campaign_numbers: Iterable[str]) -> b
             )
             return False
         now = timezone.now()
+        _assigned_in_campaign(case, [pk for pk, _e164 in numbers], now)
         PhoneNumber.objects.filter(
             pk__in=[pk for pk, _e164 in numbers], texting_state=PhoneNumber.TextingState.AUTHORISED
         ).update(
@@ -233,6 +239,22 @@ def confirm_numbers_assigned(case_id: int, campaign_numbers: Iterable[str]) -> b
     return True
 
 
+def _assigned_in_campaign(case: RegistrationCase, number_ids: list[int], now) -> None:
+    """The numbers are members of the case's campaign, assigned (their membership rows created where missing)."""
+    current = CampaignNumber.objects.filter(number_id__in=number_ids).exclude(status=CampaignNumber.Status.REMOVED)
+    current.filter(campaign_id=case.campaign_id).update(
+        status=CampaignNumber.Status.ASSIGNED, reason="", changed_at=now
+    )
+    members = set(current.values_list("number_id", flat=True))
+    CampaignNumber.objects.bulk_create(
+        CampaignNumber(
+            campaign_id=case.campaign_id, number_id=pk, status=CampaignNumber.Status.ASSIGNED, changed_at=now, case=case
+        )
+        for pk in number_ids
+        if pk not in members
+    )
+
+
 def poll_case(case_id: int, gateway: CarrierGateway) -> None:
     """Look at the carrier once for a case that waits on it, and apply what it says (idempotent).
 
@@ -240,13 +262,13 @@ def poll_case(case_id: int, gateway: CarrierGateway) -> None:
     fetched and its answer applied; an assignment is asked again (harmless twice). Raises CarrierUnavailable.
     """
     RegistrationCase.objects.filter(pk=case_id).update(last_polled_at=timezone.now())
-    case = RegistrationCase.objects.get(pk=case_id)
+    case = RegistrationCase.objects.select_related("brand", "campaign").get(pk=case_id)
     try:
         if case.state == State.BRAND_SUBMITTED:
-            if not case.brand_registry_id:
+            if not case.brand.registry_id:
                 send_brand_to_carrier(case.pk, gateway)
             else:
-                apply_brand_status(case.pk, gateway.get_brand(case.brand_registry_id))
+                apply_brand_status(case.pk, gateway.get_brand(case.brand.registry_id))
         elif case.state == State.CAMPAIGN_SUBMITTED:
             if not case.campaign_registry_id:
                 send_campaign_to_carrier(case.pk, gateway)

@@ -7,13 +7,14 @@ from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from portal import audit, transitions
 from portal.models import Organisation, User
 from provisioning.models import PhoneNumber
 from provisioning.phone import display_tn
 
-from ..models import CaseEvent, CaseNumber, RegistrationCase
+from ..models import NUMBER_POOL_THRESHOLD, Brand, Campaign, CampaignNumber, CaseEvent, CaseNumber, RegistrationCase
 from ..notifications import notify_case_contact
 
 State = RegistrationCase.State
@@ -26,15 +27,50 @@ class CaseRefused(transitions.ActionRefused):
 # --- the state machine ------------------------------------------------------------------------------------------------
 
 
-def _brand_already_approved(case: RegistrationCase) -> bool:
+Kind = RegistrationCase.Kind
+# Cases that go through the registration form (the others only move numbers in or out of a campaign).
+FORM_KINDS = frozenset({Kind.FIRST_REGISTRATION, Kind.NEW_CAMPAIGN, Kind.RESUBMIT})
+
+
+def _brand_approved(case: RegistrationCase) -> bool:
     return case.brand_is_approved
+
+
+def _brand_to_register(case: RegistrationCase) -> bool:
+    return case.kind == Kind.FIRST_REGISTRATION and not case.brand_is_approved
+
+
+def _has_numbers(case: RegistrationCase) -> bool:
+    return case.case_numbers.exists()
 
 
 # Conditions on top of the table, checked under the lock: (from, to) -> (condition, why it is refused).
 GUARDS = {
+    (State.OPENED, State.FORM_SENT): (
+        lambda case: case.kind in FORM_KINDS,
+        "a case that adds or removes numbers needs no registration form",
+    ),
+    (State.OPENED, State.NUMBERS_ASSIGNED): (
+        lambda case: case.kind == Kind.ADD_NUMBERS and case.campaign_id is not None and case.campaign.is_usable,
+        "numbers go straight into a campaign only in a case that adds them to an active campaign",
+    ),
+    (State.OPENED, State.REMOVING_NUMBERS): (
+        lambda case: case.kind == Kind.REMOVE_NUMBERS,
+        "only a case that removes numbers from a campaign removes them",
+    ),
+    (State.FORM_SUBMITTED, State.BRAND_SUBMITTED): (
+        _brand_to_register,
+        "the brand is registered once, by the organisation's first registration (registering it again is billed "
+        "again); submit the campaign",
+    ),
     (State.FORM_SUBMITTED, State.CAMPAIGN_SUBMITTED): (
-        _brand_already_approved,
+        _brand_approved,
         "a campaign can be submitted only once the brand is approved; submit the brand first",
+    ),
+    (State.CAMPAIGN_APPROVED, State.NUMBERS_ASSIGNED): (_has_numbers, "this case has no numbers to assign"),
+    (State.CAMPAIGN_APPROVED, State.COMPLETED): (
+        lambda case: not _has_numbers(case),
+        "assign the case's numbers to the campaign first",
     ),
 }
 
@@ -137,6 +173,27 @@ def _notify(case_id: int, state: str) -> None:
 # --- customer: opening a case -----------------------------------------------------------------------------------------
 
 
+def case_kinds_offered(org: Organisation) -> dict[str, str | None]:
+    """Each kind of case and why the organisation cannot open it now (None: it can), from what it already has."""
+    brand = org.brands.filter(status=Brand.Status.APPROVED).order_by("-approved_at").first()
+    campaigns = list(org.campaigns.all())
+    active = [c for c in campaigns if c.status == Campaign.Status.ACTIVE]
+    correctable = [c for c in campaigns if c.status in Campaign.CORRECTABLE]
+    return {
+        # Always possible: another legal entity of the organisation may need its own brand (registering the same
+        # entity twice is refused when support submits it).
+        Kind.FIRST_REGISTRATION: None,
+        Kind.NEW_CAMPAIGN: None if brand else gettext("Your brand must be registered and approved first."),
+        Kind.ADD_NUMBERS: None if active else gettext("You have no active campaign to add numbers to."),
+        Kind.REMOVE_NUMBERS: None if active or correctable else gettext("You have no campaign with numbers."),
+        Kind.RESUBMIT: None if correctable else gettext("None of your campaigns is rejected or suspended."),
+    }
+
+
+# Cases whose numbers join the campaign (the others take numbers out).
+JOINING_KINDS = frozenset({Kind.FIRST_REGISTRATION, Kind.NEW_CAMPAIGN, Kind.ADD_NUMBERS, Kind.RESUBMIT})
+
+
 def open_case(
     org: Organisation,
     by: User,
@@ -146,19 +203,57 @@ def open_case(
     contact_email: str,
     contact_phone: str = "",
     note: str = "",
+    kind: str = Kind.FIRST_REGISTRATION,
+    campaign: Campaign | None = None,
 ) -> RegistrationCase:
-    """Open a 10DLC registration case for some of `org`'s authorised numbers.
+    """Open a 10DLC case of one kind for some of `org`'s numbers.
 
-    Guarantees: every number is the organisation's, *authorised*, and in no other open case (the database settles a
-    race between two cases); all or nothing in one transaction with the audit event and the first timeline entry.
+    - first registration / new campaign: authorised numbers in no campaign, to register in a new campaign (under a
+      new brand, or under the organisation's approved brand);
+    - add numbers: authorised numbers in no campaign, to join `campaign` (active) — no form, no brand, no campaign
+      submission; past NUMBER_POOL_THRESHOLD numbers the campaign must be a number pool;
+    - remove numbers: numbers of `campaign`, to leave it;
+    - resubmit: correct `campaign` (rejected or suspended) and submit it again, with optional numbers to add.
+
+    Guarantees: every number is the organisation's and fits the kind, none is in another open case (the database
+    settles a race between two cases); all or nothing in one transaction with the audit event and the first timeline
+    entry.
     """
     if not by.can_manage or by.organisation_id != org.pk:
         raise CaseRefused("Only full administrators of this organisation can open a registration case.")
+    kind = Kind(kind)
+    why_not = case_kinds_offered(org)[kind]
+    if why_not:
+        raise CaseRefused(why_not)
+    brand = None
+    if kind == Kind.NEW_CAMPAIGN:
+        brand = org.brands.filter(status=Brand.Status.APPROVED).order_by("-approved_at").first()
+    elif kind != Kind.FIRST_REGISTRATION:
+        if campaign is None or campaign.organisation_id != org.pk:
+            raise CaseRefused(gettext("Choose one of your campaigns for this case."))
+        campaign.refresh_from_db()
+        if kind == Kind.ADD_NUMBERS and campaign.status != Campaign.Status.ACTIVE:
+            raise CaseRefused(
+                gettext("Campaign %(campaign)s is not active: numbers can join it once it is approved.")
+                % {"campaign": campaign}
+            )
+        if kind == Kind.RESUBMIT and campaign.status not in Campaign.CORRECTABLE:
+            raise CaseRefused(
+                gettext("Campaign %(campaign)s is %(status)s: only a rejected or suspended campaign is resubmitted.")
+                % {"campaign": campaign, "status": campaign.get_status_display().lower()}
+            )
+        brand = campaign.brand
     ids = sorted(set(number_ids))
-    if not ids:
-        raise CaseRefused("Select at least one authorised number to register.")
+    if not ids and kind != Kind.RESUBMIT:
+        raise CaseRefused(
+            gettext("Select at least one number to remove.")
+            if kind == Kind.REMOVE_NUMBERS
+            else gettext("Select at least one authorised number to register.")
+        )
     try:
         with transaction.atomic():
+            if campaign is not None:
+                Campaign.objects.select_for_update().filter(pk=campaign.pk).first()  # one case at a time per campaign
             numbers = list(
                 PhoneNumber.objects.select_for_update(of=("self",))
                 .filter(pk__in=ids)
@@ -166,30 +261,28 @@ def open_case(
             )
             if len(numbers) != len(ids) or any(org_id != org.pk for *_rest, org_id in numbers):
                 raise CaseRefused("Some selected numbers are not numbers of your organisation. Reload the page.")
-            for _pk, e164, state, _org in numbers:
-                if state != PhoneNumber.TextingState.AUTHORISED:
-                    label = PhoneNumber.TextingState(state).label.lower()
-                    raise CaseRefused(
-                        f"{display_tn(e164)} cannot be registered: it is {label}. Only authorised "
-                        "numbers can join a campaign."
-                    )
+            _check_numbers(kind, campaign, numbers)
             busy = CaseNumber.objects.filter(number_id__in=ids, is_open=True).select_related("number").first()
             if busy is not None:
                 raise CaseRefused(f"{busy.number.display} is already in case #{busy.case_id}.")
             case = RegistrationCase.objects.create(
                 organisation=org,
+                kind=kind,
+                brand=brand,
+                campaign=campaign,
                 opened_by=by,
                 contact_name=contact_name.strip(),
                 contact_email=contact_email.strip().lower(),
                 contact_phone=contact_phone.strip(),
                 note=note.strip(),
+                unread_by_support=True,
             )
             CaseNumber.objects.bulk_create([CaseNumber(case=case, number_id=pk) for pk in ids])
             _timeline(
                 case,
                 CaseEvent.Kind.TRANSITION,
                 by,
-                _plural(len(ids), "number") + " to register.",
+                _opening_text(kind, len(ids), campaign),
                 to_state=State.OPENED,
                 created=case.opened_at,
             )
@@ -198,12 +291,68 @@ def open_case(
                 actor=by,
                 organisation=org,
                 target=case,
+                kind=kind.value,
+                campaign=campaign.registry_id if campaign else "",
                 numbers=len(ids),
                 contact=case.contact_email,
             )
     except IntegrityError:
         raise CaseRefused("Some of these numbers were just included in another case. Review the selection.") from None
     return case
+
+
+def _check_numbers(kind: str, campaign: Campaign | None, numbers: list[tuple]) -> None:
+    """Refuse (CaseRefused) the first number that does not fit the kind of case: joining numbers are authorised and
+    in no campaign; leaving ones are in `campaign`; a campaign that is not a number pool takes at most 49."""
+    ids = [pk for pk, *_rest in numbers]
+    members = dict(
+        CampaignNumber.objects.filter(number_id__in=ids)
+        .exclude(status=CampaignNumber.Status.REMOVED)
+        .values_list("number_id", "campaign__registry_id")
+    )
+    for pk, e164, state, _org in numbers:
+        if kind == Kind.REMOVE_NUMBERS:
+            if pk not in members or campaign is None or members[pk] != campaign.registry_id:
+                raise CaseRefused(
+                    gettext("%(number)s is not in campaign %(campaign)s.")
+                    % {"number": display_tn(e164), "campaign": campaign}
+                )
+            continue
+        if pk in members:
+            raise CaseRefused(
+                gettext("%(number)s is already in campaign %(campaign)s.")
+                % {"number": display_tn(e164), "campaign": members[pk] or gettext("(awaiting its registry id)")}
+            )
+        if state != PhoneNumber.TextingState.AUTHORISED:
+            label = PhoneNumber.TextingState(state).label.lower()
+            raise CaseRefused(
+                f"{display_tn(e164)} cannot be registered: it is {label}. Only authorised numbers can join a campaign."
+            )
+    if kind in JOINING_KINDS and campaign is not None and not campaign.is_number_pool:
+        present = campaign.campaign_numbers.exclude(status=CampaignNumber.Status.REMOVED).count()
+        if present + len(numbers) > NUMBER_POOL_THRESHOLD:
+            raise CaseRefused(
+                gettext(
+                    "Campaign %(campaign)s has %(present)s numbers: with %(adding)s more it would pass "
+                    "%(limit)s, and T-Mobile needs such a campaign flagged as a number pool. Ask Cisco PSTN support to "
+                    "flag it first, or choose fewer numbers."
+                )
+                % {"campaign": campaign, "present": present, "adding": len(numbers), "limit": NUMBER_POOL_THRESHOLD}
+            )
+
+
+def _opening_text(kind: str, count: int, campaign: Campaign | None) -> str:
+    if kind == Kind.ADD_NUMBERS:
+        return f"{_plural(count, 'number')} to add to campaign {campaign}."
+    if kind == Kind.REMOVE_NUMBERS:
+        return f"{_plural(count, 'number')} to remove from campaign {campaign}."
+    if kind == Kind.RESUBMIT:
+        return f"Campaign {campaign} to correct and resubmit" + (
+            f", with {_plural(count, 'number')}." if count else "."
+        )
+    if kind == Kind.NEW_CAMPAIGN:
+        return f"A new campaign under the approved brand, for {_plural(count, 'number')}."
+    return _plural(count, "number") + " to register."
 
 
 def _plural(count: int, word: str) -> str:

@@ -3,15 +3,17 @@ and the campaign, record the registry's decisions, assign the numbers."""
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from portal import audit
 from portal.models import User
 
-from ..forms import RegistrationFormForm
-from ..models import RegistrationCase, RegistrationForm
+from ..forms import BRAND_FIELDS, RegistrationFormForm, use_case_fixed
+from ..models import Brand, Campaign, RegistrationCase, RegistrationForm, RegistrationVersion
 from .cases import CaseRefused, _enqueue, _plural, _require_customer_admin, _require_support, refusal, transition
 
 State = RegistrationCase.State
+NOT_FORM_FIELDS = {"id", "case", "saved_at", "saved_by", "submitted_at", "submitted_by"}
 
 
 # --- the registration form --------------------------------------------------------------------------------------------
@@ -31,16 +33,32 @@ def send_registration_form(
             expected=expected,
             text=text or "The 10DLC registration form is ready for the customer to fill in.",
         )
-        RegistrationForm.objects.get_or_create(
-            case=case,
-            defaults={
-                "legal_name": case.organisation.name,
-                "country": case.organisation.country,
-                "support_email": case.contact_email,
-                "support_phone": case.contact_phone,
-            },
-        )
+        RegistrationForm.objects.get_or_create(case=case, defaults=_form_start(case))
     return case
+
+
+def _form_start(case: RegistrationCase) -> dict:
+    """What the form starts with: the last version the organisation submitted for the campaign being corrected, or
+    for the approved brand a new campaign goes under (its brand part then cannot change), else what the portal knows
+    (organisation name and country, the case contact)."""
+    known = None
+    if case.campaign_id is not None:
+        known = RegistrationVersion.objects.filter(case__campaign_id=case.campaign_id).order_by("-submitted_at").first()
+    if known is None and case.brand_id is not None:
+        known = RegistrationVersion.objects.filter(case__brand_id=case.brand_id).order_by("-submitted_at").first()
+    if known is not None:
+        fields = {f.attname for f in RegistrationForm._meta.concrete_fields}
+        start = {name: value for name, value in known.data.items() if name in fields}
+        if case.kind == RegistrationCase.Kind.NEW_CAMPAIGN:
+            # A new campaign: the brand part carries over, the campaign part starts empty.
+            start = {name: start[name] for name in BRAND_FIELDS if name in start}
+        return start
+    return {
+        "legal_name": case.organisation.name,
+        "country": case.organisation.country,
+        "support_email": case.contact_email,
+        "support_phone": case.contact_phone,
+    }
 
 
 def save_registration_draft(case: RegistrationCase, by: User, data) -> RegistrationFormForm:
@@ -77,6 +95,7 @@ def submit_registration_form(
         registration.saved_at = registration.submitted_at = timezone.now()
         registration.saved_by = registration.submitted_by = by
         registration.save()
+        _keep_version(locked, registration, by)
         again = locked.state != State.FORM_SENT
         transition(
             case,
@@ -85,6 +104,19 @@ def submit_registration_form(
             text="The corrected form was submitted again." if again else "The registration form was submitted.",
         )
     return form, True
+
+
+def _keep_version(case: RegistrationCase, registration: RegistrationForm, by: User) -> RegistrationVersion:
+    """Keep the form exactly as submitted, as the case's next version (never changed afterwards)."""
+    last = case.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    data = {
+        field.attname: getattr(registration, field.attname)
+        for field in RegistrationForm._meta.concrete_fields
+        if field.name not in NOT_FORM_FIELDS
+    }
+    return RegistrationVersion.objects.create(
+        case=case, number=last + 1, submitted_at=registration.submitted_at, submitted_by=by, data=data
+    )
 
 
 def _lock_editable(case: RegistrationCase, expected: str | None = None) -> RegistrationCase:
@@ -107,47 +139,108 @@ def _lock_editable(case: RegistrationCase, expected: str | None = None) -> Regis
 
 
 def submit_brand(case: RegistrationCase, by: User, *, expected: str | None = None) -> RegistrationCase:
-    """Support submits the brand to the registry: form submitted → brand submitted. A new submission round (its own
-    carrier reference) starts; the Celery task sends it after commit."""
+    """Support submits the brand to the registry: form submitted → brand submitted. Only a first registration does
+    this, and only while the organisation has no approved brand for the same legal entity (a brand is registered
+    once; registering it again is billed again). The case's Brand is created (or, after a rejection, updated with
+    the corrected identity) under a new submission round, whose reference the Celery task sends after commit."""
     _require_support(by)
-    case = transition(
-        case,
-        State.BRAND_SUBMITTED,
-        by,
-        expected=expected,
-        text="Support is registering the brand with The Campaign Registry.",
-        fields={
-            "brand_round": case.brand_round + 1,
-            "brand_attempts": 0,
-            "brand_registry_id": "",
-            "brand_identity_status": "",
-            "brand_reason": "",
-            "brand_approved_at": None,
-            "carrier_problem": "",
-        },
-    )
+    with transaction.atomic():
+        locked = RegistrationCase.objects.select_for_update(of=("self",)).select_related("registration").get(pk=case.pk)
+        refused = refusal(locked, State.BRAND_SUBMITTED, expected)
+        if refused:
+            raise CaseRefused(refused)
+        form = locked.registration
+        twin = (
+            Brand.objects.filter(organisation_id=locked.organisation_id, status=Brand.Status.APPROVED)
+            .exclude(pk=locked.brand_id)
+            .filter(tax_number=form.tax_number, country=form.country)
+            .first()
+        )
+        if twin is not None:
+            raise CaseRefused(
+                f"The organisation's brand for this legal entity is already registered ({twin.registry_id}): "
+                "registering it again would be billed again. Cancel this case and open one for a new campaign."
+            )
+        round_ = locked.brand_round + 1
+        identity = {
+            "legal_name": form.legal_name,
+            "dba_name": form.dba_name,
+            "entity_type": form.entity_type,
+            "tax_number": form.tax_number,
+            "country": form.country,
+        }
+        submission = {
+            "reference": f"case-{locked.pk}-brand-{round_}",
+            "attempts": 0,
+            "registry_id": "",
+            "status": Brand.Status.PENDING,
+            "identity_status": "",
+            "reason": "",
+            "approved_at": None,
+            "submitted_at": timezone.now(),
+            "status_changed": timezone.now(),
+        }
+        if locked.brand_id is None:
+            brand = Brand.objects.create(organisation_id=locked.organisation_id, **identity, **submission)
+        else:
+            brand = locked.brand
+            Brand.objects.filter(pk=brand.pk).update(**identity, **submission)
+        case = transition(
+            case,
+            State.BRAND_SUBMITTED,
+            by,
+            expected=expected,
+            text=gettext("Support is registering the brand with The Campaign Registry."),
+            fields={"brand_round": round_, "brand": brand, "carrier_problem": ""},
+        )
     _enqueue("submit_brand_registration", case.pk)
     return case
 
 
 def submit_campaign(case: RegistrationCase, by: User, *, expected: str | None = None) -> RegistrationCase:
-    """Support submits the campaign under the approved brand: brand approved (or a corrected form, when the brand
-    was approved before) → campaign submitted. The Celery task sends it after commit."""
+    """Support submits the campaign under the organisation's approved brand: brand approved (or a corrected form,
+    when the brand was approved before) → campaign submitted. The case's Campaign is created with the form's use
+    case, or — for a correction of a rejected or suspended campaign — the same Campaign is resubmitted (its use case
+    cannot change). The Celery task sends it after commit, under a new round's reference."""
     _require_support(by)
-    case = transition(
-        case,
-        State.CAMPAIGN_SUBMITTED,
-        by,
-        expected=expected,
-        text="Support is registering the campaign with The Campaign Registry.",
-        fields={
-            "campaign_round": case.campaign_round + 1,
-            "campaign_attempts": 0,
-            "campaign_registry_id": "",
-            "campaign_reason": "",
-            "carrier_problem": "",
-        },
-    )
+    with transaction.atomic():
+        locked = (
+            RegistrationCase.objects.select_for_update(of=("self",))
+            .select_related("registration", "brand", "campaign")
+            .get(pk=case.pk)
+        )
+        refused = refusal(locked, State.CAMPAIGN_SUBMITTED, expected)
+        if refused:
+            raise CaseRefused(refused)
+        form = locked.registration
+        round_ = locked.campaign_round + 1
+        submission = {
+            "reference": f"case-{locked.pk}-campaign-{round_}",
+            "attempts": 0,
+            "registry_id": "",
+            "status": Campaign.Status.PENDING,
+            "reason": "",
+            "description": form.description,
+            "submitted_at": timezone.now(),
+            "status_changed": timezone.now(),
+        }
+        if locked.campaign_id is None:
+            campaign = Campaign.objects.create(
+                organisation_id=locked.organisation_id, brand=locked.brand, use_case=form.use_case, **submission
+            )
+        else:
+            campaign = locked.campaign
+            if campaign.use_case != form.use_case:
+                raise CaseRefused(use_case_fixed(campaign))
+            Campaign.objects.filter(pk=campaign.pk).update(**submission)
+        case = transition(
+            case,
+            State.CAMPAIGN_SUBMITTED,
+            by,
+            expected=expected,
+            text=gettext("Support is registering the campaign with The Campaign Registry."),
+            fields={"campaign_round": round_, "campaign": campaign, "carrier_problem": ""},
+        )
     _enqueue("submit_campaign_registration", case.pk)
     return case
 
@@ -164,55 +257,85 @@ def record_brand_decision(
     source: str = "support",
 ) -> RegistrationCase:
     """The registry's answer on the brand: brand submitted → brand approved | brand rejected (the form goes back to
-    the customer, who is emailed the reason). Recorded by support by hand, or by the poll / callback."""
+    the customer, who is emailed the reason). Recorded by support by hand, or by the poll / callback. The case's
+    Brand takes the answer in the same transaction."""
     if source == "support":
         _require_support(by)
-    registry_id = registry_id.strip().upper() or case.brand_registry_id
+    brand = case.brand
+    registry_id = registry_id.strip().upper() or (brand.registry_id if brand else "")
     if approved and not registry_id:
         raise CaseRefused(
             "Give the brand id the registry assigned (B and 6 characters): campaigns are submitted under it."
         )
     if not approved and not reason.strip():
         raise CaseRefused("Say why the brand was rejected: the customer needs the reason to correct the form.")
+    if brand is None:
+        raise CaseRefused(refusal(case, State.BRAND_APPROVED, expected) or "This case has not submitted a brand.")
     by_whom = "recorded by support" if source == "support" else "reported by the registry"
-    if approved:
-        text = f"Brand {registry_id} approved ({by_whom})."
-        if identity_status:
-            text += f" Identity status: {identity_status}."
-        if reason:
-            text += f" {_sentence(reason)}"
-        return transition(
+    now = timezone.now()
+    with transaction.atomic():
+        if approved:
+            text = f"Brand {registry_id} approved ({by_whom})."
+            if identity_status:
+                text += f" Identity status: {identity_status}."
+            if reason:
+                text += f" {_sentence(reason)}"
+            case = transition(
+                case,
+                State.BRAND_APPROVED,
+                by,
+                expected=expected,
+                text=text,
+                fields={"carrier_problem": ""},
+                registry_id=registry_id,
+                source=source,
+            )
+            _decide(
+                brand,
+                status=Brand.Status.APPROVED,
+                registry_id=registry_id,
+                identity_status=identity_status,
+                reason=reason[:500],
+                approved_at=now,
+                status_changed=now,
+            )
+            return case
+        case = transition(
             case,
-            State.BRAND_APPROVED,
+            State.BRAND_REJECTED,
             by,
             expected=expected,
-            text=text,
-            fields={
-                "brand_registry_id": registry_id,
-                "brand_identity_status": identity_status,
-                "brand_reason": reason[:500],
-                "brand_approved_at": timezone.now(),
-                "carrier_problem": "",
-            },
+            text=f"Brand rejected ({by_whom}): {_sentence(reason)} The form is back with the customer for correction.",
+            fields={"carrier_problem": ""},
             registry_id=registry_id,
+            reason=reason,
             source=source,
         )
-    return transition(
-        case,
-        State.BRAND_REJECTED,
-        by,
-        expected=expected,
-        text=f"Brand rejected ({by_whom}): {_sentence(reason)} The form is back with the customer for correction.",
-        fields={
-            "brand_registry_id": registry_id,
-            "brand_identity_status": identity_status,
-            "brand_reason": reason[:500],
-            "carrier_problem": "",
-        },
-        registry_id=registry_id,
-        reason=reason,
-        source=source,
-    )
+        _decide(
+            brand,
+            status=Brand.Status.REJECTED,
+            registry_id=registry_id,
+            identity_status=identity_status,
+            reason=reason[:500],
+            status_changed=now,
+        )
+        _note_rejection(case, reason)
+    return case
+
+
+def _decide(record, **fields) -> None:
+    """Store the registry's decision on a Brand or Campaign (and on the instance the caller holds)."""
+    type(record).objects.filter(pk=record.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(record, name, value)
+
+
+def _note_rejection(case: RegistrationCase, reason: str) -> None:
+    """The version the registry rejected remembers why: support later sees what the customer changed since."""
+    latest = case.versions.order_by("-number").first()
+    if latest is not None:
+        latest.rejection_reason = reason.strip()[:500]
+        latest.save(update_fields=["rejection_reason"])
 
 
 def record_campaign_decision(
@@ -226,39 +349,59 @@ def record_campaign_decision(
     source: str = "support",
 ) -> RegistrationCase:
     """The registry's answer on the campaign: campaign submitted → campaign approved | campaign rejected (the form
-    goes back to the customer, who is emailed the reason)."""
+    goes back to the customer, who is emailed the reason). The case's Campaign takes the answer too."""
     if source == "support":
         _require_support(by)
-    registry_id = registry_id.strip().upper() or case.campaign_registry_id
+    campaign = case.campaign
+    registry_id = registry_id.strip().upper() or (campaign.registry_id if campaign else "")
     if approved and not registry_id:
         raise CaseRefused(
             "Give the campaign id the registry assigned (C and 6 characters): numbers are assigned to it."
         )
     if not approved and not reason.strip():
         raise CaseRefused("Say why the campaign was rejected: the customer needs the reason to correct the form.")
+    if campaign is None:
+        raise CaseRefused(refusal(case, State.CAMPAIGN_APPROVED, expected) or "This case has not submitted a campaign.")
     by_whom = "recorded by support" if source == "support" else "reported by the registry"
-    if approved:
-        return transition(
+    now = timezone.now()
+    with transaction.atomic():
+        if approved:
+            case = transition(
+                case,
+                State.CAMPAIGN_APPROVED,
+                by,
+                expected=expected,
+                text=f"Campaign {registry_id} approved ({by_whom}).",
+                fields={"carrier_problem": ""},
+                registry_id=registry_id,
+                source=source,
+            )
+            _decide(
+                campaign,
+                status=Campaign.Status.ACTIVE,
+                registry_id=registry_id,
+                reason="",
+                approved_at=now,
+                status_changed=now,
+            )
+            return case
+        case = transition(
             case,
-            State.CAMPAIGN_APPROVED,
+            State.CAMPAIGN_REJECTED,
             by,
             expected=expected,
-            text=f"Campaign {registry_id} approved ({by_whom}).",
-            fields={"campaign_registry_id": registry_id, "campaign_reason": "", "carrier_problem": ""},
+            text=f"Campaign rejected ({by_whom}): {_sentence(reason)} The form is back with the customer for "
+            "correction.",
+            fields={"carrier_problem": ""},
             registry_id=registry_id,
+            reason=reason,
             source=source,
         )
-    return transition(
-        case,
-        State.CAMPAIGN_REJECTED,
-        by,
-        expected=expected,
-        text=f"Campaign rejected ({by_whom}): {_sentence(reason)} The form is back with the customer for correction.",
-        fields={"campaign_registry_id": registry_id, "campaign_reason": reason[:500], "carrier_problem": ""},
-        registry_id=registry_id,
-        reason=reason,
-        source=source,
-    )
+        _decide(
+            campaign, status=Campaign.Status.REJECTED, registry_id=registry_id, reason=reason[:500], status_changed=now
+        )
+        _note_rejection(case, reason)
+    return case
 
 
 def assign_numbers(case: RegistrationCase, by: User, *, expected: str | None = None) -> RegistrationCase:
@@ -283,3 +426,16 @@ def _sentence(text: str) -> str:
     """The registry's reason as a sentence in the timeline (its texts often lack the final full stop)."""
     text = text.strip()
     return text if not text or text[-1] in ".!?" else text + "."
+
+
+def complete_case(case: RegistrationCase, by: User, *, expected: str | None = None) -> RegistrationCase:
+    """Support completes a case that has nothing left to do at the carrier: a corrected campaign is active again
+    and the case brought no numbers to add (campaign approved → completed; refused while it has numbers)."""
+    _require_support(by)
+    return transition(
+        case,
+        State.COMPLETED,
+        by,
+        expected=expected,
+        text=gettext("The campaign is active again; the case had no numbers to add."),
+    )

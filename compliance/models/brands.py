@@ -144,6 +144,8 @@ class Campaign(models.Model):
         SUSPENDED = "suspended", _("Suspended")
         EXPIRED = "expired", _("Expired")
 
+    # States in which the customer corrects the campaign and resubmits it (a case of kind "resubmit").
+    CORRECTABLE = frozenset({Status.REJECTED, Status.SUSPENDED, Status.EXPIRED})
     # Registry states in which the campaign's numbers may not send.
     NOT_SENDING = frozenset({Status.DRAFT, Status.PENDING, Status.REJECTED, Status.SUSPENDED, Status.EXPIRED})
 

@@ -28,6 +28,7 @@ class CaseState(models.TextChoices):
     CAMPAIGN_APPROVED = "campaign_approved", "Campaign approved"
     CAMPAIGN_REJECTED = "campaign_rejected", "Campaign rejected"
     NUMBERS_ASSIGNED = "numbers_assigned", "Numbers assigned"
+    REMOVING_NUMBERS = "removing_numbers", "Removing numbers"
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
 
@@ -64,17 +65,21 @@ class RegistrationCase(models.Model):
     #   after a *campaign* rejection): registering the same brand twice would be billed twice.
     # - numbers_assigned: support asked the carrier to put the numbers in the campaign; the case completes (and the
     #   numbers become *registered in campaign*) when the carrier confirms.
+    # - The kind of case decides which way it goes (compliance.actions.cases.GUARDS): adding numbers to an approved
+    #   campaign goes straight from opened to numbers assigned, removing them to removing numbers; only a first
+    #   registration submits a brand; a resubmitted campaign without new numbers completes when it is approved.
     TRANSITIONS: dict[str, frozenset[str]] = {
-        S.OPENED: frozenset({S.FORM_SENT}),
+        S.OPENED: frozenset({S.FORM_SENT, S.NUMBERS_ASSIGNED, S.REMOVING_NUMBERS}),
         S.FORM_SENT: frozenset({S.FORM_SUBMITTED}),
         S.FORM_SUBMITTED: frozenset({S.BRAND_SUBMITTED, S.CAMPAIGN_SUBMITTED}),
         S.BRAND_SUBMITTED: frozenset({S.BRAND_APPROVED, S.BRAND_REJECTED}),
         S.BRAND_APPROVED: frozenset({S.CAMPAIGN_SUBMITTED}),
         S.BRAND_REJECTED: frozenset({S.FORM_SUBMITTED}),
         S.CAMPAIGN_SUBMITTED: frozenset({S.CAMPAIGN_APPROVED, S.CAMPAIGN_REJECTED}),
-        S.CAMPAIGN_APPROVED: frozenset({S.NUMBERS_ASSIGNED}),
+        S.CAMPAIGN_APPROVED: frozenset({S.NUMBERS_ASSIGNED, S.COMPLETED}),
         S.CAMPAIGN_REJECTED: frozenset({S.FORM_SUBMITTED}),
         S.NUMBERS_ASSIGNED: frozenset({S.COMPLETED}),
+        S.REMOVING_NUMBERS: frozenset({S.COMPLETED}),
         S.COMPLETED: frozenset(),
         S.CANCELLED: frozenset(),
     }
@@ -94,13 +99,14 @@ class RegistrationCase(models.Model):
         S.CAMPAIGN_APPROVED: "a campaign cannot be approved before it was submitted",
         S.CAMPAIGN_REJECTED: "a campaign cannot be rejected before it was submitted",
         S.NUMBERS_ASSIGNED: "numbers can be assigned only to an approved campaign",
+        S.REMOVING_NUMBERS: "numbers are removed from a campaign only by a case that asks for it",
         S.COMPLETED: "a case completes only when the carrier confirms its numbers are assigned",
         S.CANCELLED: "a completed or cancelled case cannot be cancelled",
     }
     # States in which the customer may edit the registration form (a draft, or a form the carrier returned).
     CUSTOMER_EDITABLE_STATES = frozenset({S.FORM_SENT, S.BRAND_REJECTED, S.CAMPAIGN_REJECTED})
     # States in which the portal waits for the carrier (polled by `compliance.tasks.poll_open_registrations`).
-    CARRIER_STATES = frozenset({S.BRAND_SUBMITTED, S.CAMPAIGN_SUBMITTED, S.NUMBERS_ASSIGNED})
+    CARRIER_STATES = frozenset({S.BRAND_SUBMITTED, S.CAMPAIGN_SUBMITTED, S.NUMBERS_ASSIGNED, S.REMOVING_NUMBERS})
     # States that need the customer to act: each sends the case contact an email.
     CUSTOMER_ACTION_STATES = frozenset({S.FORM_SENT, S.BRAND_REJECTED, S.CAMPAIGN_REJECTED, S.COMPLETED})
 
@@ -130,18 +136,11 @@ class RegistrationCase(models.Model):
     contact_phone = models.CharField(max_length=40, blank=True)
     note = models.TextField("Note for support", blank=True, max_length=2000)
 
-    # The carrier side. A *round* counts submissions of the brand (or campaign): a corrected form is a new round
-    # with its own reference; *attempts* count tries within a round so a retry reconciles by reference first.
+    # The carrier side. A *round* counts this case's submissions of the brand (or campaign): a corrected form is a new
+    # round with its own reference, kept on the Brand / Campaign with the attempts made under it, so a retry
+    # reconciles by reference first. The registry's answers live on the Brand and Campaign, which outlive the case.
     brand_round = models.PositiveIntegerField(default=0)
-    brand_attempts = models.PositiveIntegerField(default=0)
-    brand_registry_id = models.CharField("Brand id (TCR)", max_length=20, blank=True)
-    brand_identity_status = models.CharField(max_length=20, blank=True)
-    brand_reason = models.CharField(max_length=500, blank=True)
-    brand_approved_at = models.DateTimeField(null=True, blank=True)
     campaign_round = models.PositiveIntegerField(default=0)
-    campaign_attempts = models.PositiveIntegerField(default=0)
-    campaign_registry_id = models.CharField("Campaign id (TCR)", max_length=20, blank=True)
-    campaign_reason = models.CharField(max_length=500, blank=True)
     assignment_attempts = models.PositiveIntegerField(default=0)
     # The last carrier failure that needs support's attention (cleared when the carrier next answers).
     carrier_problem = models.CharField(max_length=500, blank=True)
@@ -199,7 +198,18 @@ class RegistrationCase(models.Model):
 
     @property
     def brand_is_approved(self) -> bool:
-        return self.brand_approved_at is not None and bool(self.brand_registry_id)
+        return self.brand_id is not None and self.brand.is_approved
+
+    @property
+    def campaign_registry_id(self) -> str:
+        """The registry id of the case's campaign ("" before the registry gave one)."""
+        return self.campaign.registry_id if self.campaign_id else ""
+
+    @property
+    def asks_for_form(self) -> bool:
+        """Cases that register something (a brand, a campaign) go through the registration form; cases that only
+        move numbers do not."""
+        return self.kind not in (CaseKind.ADD_NUMBERS, CaseKind.REMOVE_NUMBERS)
 
     # The references the carrier knows this case's registrations by (also their idempotency keys).
     @property
@@ -213,6 +223,10 @@ class RegistrationCase(models.Model):
     @property
     def assignment_reference(self) -> str:
         return f"case-{self.pk}-campaign-{self.campaign_registry_id}-numbers"
+
+    @property
+    def removal_reference(self) -> str:
+        return f"case-{self.pk}-campaign-{self.campaign_registry_id}-removal"
 
 
 class CaseNumber(models.Model):

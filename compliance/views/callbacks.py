@@ -40,8 +40,7 @@ def registration_callback(request):
 
 
 def _case_for(kind: str, status) -> RegistrationCase | None:
-    field = f"{kind}_registry_id"
-    case = RegistrationCase.objects.filter(**{field: status.registry_id}).order_by("-pk").first()
+    case = RegistrationCase.objects.filter(**{f"{kind}__registry_id": status.registry_id}).order_by("-pk").first()
     if case is not None:
         return case
     # The callback can beat the submitting task to recording the id: match our reference, current round only.
@@ -53,4 +52,5 @@ def _case_for(kind: str, status) -> RegistrationCase | None:
         return None
     actions.record_registry_id(case, kind, status.reference, status)
     case.refresh_from_db()
-    return case if getattr(case, field) == status.registry_id else None
+    record = case.brand if kind == "brand" else case.campaign
+    return case if record is not None and record.registry_id == status.registry_id else None

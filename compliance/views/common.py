@@ -14,9 +14,18 @@ STEPS = [
     ("Registration form", {State.FORM_SENT, State.FORM_SUBMITTED}),
     ("Brand", {State.BRAND_SUBMITTED, State.BRAND_APPROVED, State.BRAND_REJECTED}),
     ("Campaign", {State.CAMPAIGN_SUBMITTED, State.CAMPAIGN_APPROVED, State.CAMPAIGN_REJECTED}),
-    ("Numbers", {State.NUMBERS_ASSIGNED}),
+    ("Numbers", {State.NUMBERS_ASSIGNED, State.REMOVING_NUMBERS}),
     ("Completed", {State.COMPLETED}),
 ]
+Kind = RegistrationCase.Kind
+# The steps each kind of case goes through (labels of STEPS): a case that only moves numbers has no form.
+STEPS_OF_KIND = {
+    Kind.FIRST_REGISTRATION: [label for label, _states in STEPS],
+    Kind.NEW_CAMPAIGN: ["Opened", "Registration form", "Campaign", "Numbers", "Completed"],
+    Kind.RESUBMIT: ["Opened", "Registration form", "Campaign", "Numbers", "Completed"],
+    Kind.ADD_NUMBERS: ["Opened", "Numbers", "Completed"],
+    Kind.REMOVE_NUMBERS: ["Opened", "Numbers", "Completed"],
+}
 
 NEXT_FOR_CUSTOMER = {
     State.OPENED: "Cisco PSTN support will send you the 10DLC registration form.",
@@ -29,6 +38,7 @@ NEXT_FOR_CUSTOMER = {
     State.CAMPAIGN_APPROVED: "Your campaign is approved. Support will assign your numbers to it.",
     State.CAMPAIGN_REJECTED: "The registry rejected your campaign. Correct the campaign below and submit it again.",
     State.NUMBERS_ASSIGNED: "The carrier is adding your numbers to the campaign.",
+    State.REMOVING_NUMBERS: "The carrier is taking the numbers out of the campaign.",
     State.COMPLETED: "Your numbers are registered in the campaign and can send business texts.",
     State.CANCELLED: "This case was cancelled. Its numbers can be included in a new case.",
 }
@@ -44,19 +54,54 @@ NEXT_FOR_SUPPORT = {
     State.CAMPAIGN_APPROVED: "Assign the numbers to the campaign.",
     State.CAMPAIGN_REJECTED: "Waiting for the customer to correct and resubmit the form.",
     State.NUMBERS_ASSIGNED: "Waiting for the carrier to confirm the numbers in the campaign.",
+    State.REMOVING_NUMBERS: "Waiting for the carrier to confirm the numbers left the campaign.",
     State.COMPLETED: "Nothing: the case is complete.",
     State.CANCELLED: "Nothing: the case is cancelled.",
 }
 
 
+# What happens next where the kind of case changes it: (kind, state) -> (for the customer, for support).
+NEXT_BY_KIND = {
+    (Kind.ADD_NUMBERS, State.OPENED): (
+        "Cisco PSTN support will assign the numbers to your campaign: no registration form is needed.",
+        "Assign the numbers to the campaign: no form, no brand or campaign submission.",
+    ),
+    (Kind.REMOVE_NUMBERS, State.OPENED): (
+        "Cisco PSTN support will take the numbers out of the campaign.",
+        "Remove the numbers from the campaign at the carrier.",
+    ),
+    (Kind.NEW_CAMPAIGN, State.FORM_SUBMITTED): (
+        "Support is reviewing your form and will register the campaign under your approved brand.",
+        "Review the form and submit the campaign under the approved brand (no brand submission).",
+    ),
+    (Kind.RESUBMIT, State.FORM_SUBMITTED): (
+        "Support is reviewing your corrections and will resubmit the campaign.",
+        "Review what changed since the rejection and resubmit the campaign.",
+    ),
+    (Kind.REMOVE_NUMBERS, State.COMPLETED): (
+        "The numbers left the campaign: they are authorised but send no business texts until they join a campaign.",
+        "Nothing: the case is complete.",
+    ),
+}
+
+
+def next_step(case: RegistrationCase, *, for_support: bool) -> str:
+    override = NEXT_BY_KIND.get((case.kind, case.state))
+    if override is not None:
+        return override[1 if for_support else 0]
+    return (NEXT_FOR_SUPPORT if for_support else NEXT_FOR_CUSTOMER)[case.state]
+
+
 def steps(case: RegistrationCase) -> list[tuple[str, str]]:
-    """(label, "done" | "current" | "") for the step indicator."""
-    current = next((index for index, (_label, states) in enumerate(STEPS) if case.state in states), None)
+    """(label, "done" | "current" | "") for the step indicator, with the steps of the case's kind."""
+    labels = STEPS_OF_KIND.get(case.kind, STEPS_OF_KIND[Kind.FIRST_REGISTRATION])
+    of_state = next((label for label, states in STEPS if case.state in states), None)
+    current = labels.index(of_state) if of_state in labels else None
     if case.state == State.COMPLETED:
-        return [(label, "done") for label, _states in STEPS]
+        return [(label, "done") for label in labels]
     return [
         (label, "done" if current is not None and index < current else "current" if index == current else "")
-        for index, (label, _states) in enumerate(STEPS)
+        for index, label in enumerate(labels)
     ]
 
 

@@ -18,7 +18,7 @@ from ..actions import CaseRefused
 from ..checks import presubmission_warnings, values_of
 from ..forms import CancelForm, MessageForm, OpenCaseForm, RegistrationFormForm
 from ..models import RegistrationCase
-from .common import NEXT_FOR_CUSTOMER, live_refresh, steps
+from .common import live_refresh, next_step, steps
 
 # The open-case page lists at most this many matching numbers to tick; "include all matching" covers the rest.
 NUMBERS_SHOWN = 200
@@ -34,8 +34,8 @@ def case_list(request):
     )
 
 
-def _matching_numbers(org, source):
-    numbers = queries.numbers_available_for_case(org)
+def _matching_numbers(org, source, leaving=None):
+    numbers = queries.numbers_available_for_case(org, leaving=leaving)
     location_id = source.get("location", "")
     q = typed_text(source.get("q"), 20)
     if (location_pk := parse_id(location_id)) is not None:
@@ -45,12 +45,29 @@ def _matching_numbers(org, source):
     return numbers, {"location": location_id, "q": q}
 
 
+def _kind_and_campaign(org, source, offered):
+    """The kind of case asked for (the first one the organisation may open when none or an unknown one is asked)
+    and, for kinds about an existing campaign, the campaign chosen among those that fit (the first by default)."""
+    kind = source.get("kind", "")
+    if kind not in offered or offered[kind]:
+        kind = next(k for k, why_not in offered.items() if not why_not)
+    campaigns = list(queries.campaigns_for_case(org, kind))
+    chosen = parse_id(source.get("campaign", ""))
+    campaign = next((c for c in campaigns if c.pk == chosen), campaigns[0] if campaigns else None)
+    return RegistrationCase.Kind(kind), campaigns, campaign
+
+
 @organisation_view(manage=True)
 def case_open(request):
-    """Manage → Open Cisco Calling Plan Support Case: pick authorised numbers, add a contact and a note."""
+    """Manage → Open Cisco Calling Plan Support Case: choose what the case is for (from what the organisation already
+    has: a first registration, a new campaign under the approved brand, numbers to add to or remove from a campaign,
+    a campaign to correct), the numbers, a contact and a note."""
     org = request.organisation
     source = request.POST if request.method == "POST" else request.GET
-    matching, filters = _matching_numbers(org, source)
+    offered = actions.case_kinds_offered(org)
+    kind, campaigns, campaign = _kind_and_campaign(org, source, offered)
+    leaving = campaign if kind == RegistrationCase.Kind.REMOVE_NUMBERS else None
+    matching, filters = _matching_numbers(org, source, leaving)
     form = OpenCaseForm(initial={"contact_name": request.user.full_name, "contact_email": request.user.email})
     selected = set()
     if request.method == "POST":
@@ -59,18 +76,18 @@ def case_open(request):
             selected = set(parse_ids(request.POST.getlist("numbers")))
         except NotAnId as malformed:
             form.add_error(None, str(malformed))
+        if request.POST.get("kind", kind) != kind:
+            form.add_error(None, offered.get(request.POST.get("kind")) or gettext("Choose what the case is for."))
         ids = list(matching.values_list("pk", flat=True)) if request.POST.get("all_matching") else selected
         if form.is_valid():
             try:
-                case = actions.open_case(org, request.user, ids, **form.cleaned_data)
+                case = actions.open_case(org, request.user, ids, kind=kind, campaign=campaign, **form.cleaned_data)
             except CaseRefused as refused:
                 form.add_error(None, str(refused))
             else:
-                messages.success(
-                    request, f"Case #{case.pk} is open. Cisco PSTN support will send you the 10DLC registration form."
-                )
+                messages.success(request, _opened_message(case))
                 return redirect("compliance:case", pk=case.pk)
-    available = queries.numbers_available_for_case(org)
+    available = queries.numbers_available_for_case(org, leaving=leaving)
     total_available = available.count()
     shown = list(matching[:NUMBERS_SHOWN])
     for number in shown:
@@ -81,6 +98,12 @@ def case_open(request):
             location__organisation=org, texting_state=PhoneNumber.TextingState.AUTHORISED
         ).exists(),
         "form": form,
+        "kind": kind,
+        "kinds": [(RegistrationCase.Kind(k), why_not) for k, why_not in offered.items()],
+        "campaigns": campaigns,
+        "campaign": campaign,
+        "leaving": leaving is not None,
+        "numbers_optional": kind == RegistrationCase.Kind.RESUBMIT,
         "numbers": shown,
         "matching_count": matching.count(),
         "total_available": total_available,
@@ -92,6 +115,22 @@ def case_open(request):
     return render_page(
         request, "compliance/case_open.html", context, fragment="numbers" if request.method == "GET" else None
     )
+
+
+def _opened_message(case: RegistrationCase) -> str:
+    if case.kind == RegistrationCase.Kind.ADD_NUMBERS:
+        return gettext(
+            "Case #%(case)s is open. Cisco PSTN support assigns the numbers to campaign %(campaign)s: no new "
+            "registration form is needed."
+        ) % {"case": case.pk, "campaign": case.campaign}
+    if case.kind == RegistrationCase.Kind.REMOVE_NUMBERS:
+        return gettext("Case #%(case)s is open. Cisco PSTN support removes the numbers from campaign %(campaign)s.") % {
+            "case": case.pk,
+            "campaign": case.campaign,
+        }
+    return gettext("Case #%(case)s is open. Cisco PSTN support will send you the 10DLC registration form.") % {
+        "case": case.pk
+    }
 
 
 def _customer_case(request, pk) -> RegistrationCase:
@@ -119,7 +158,7 @@ def _case_page(request, case, *, form=None, message_form=None, cancel_form=None)
     context = {
         "case": case,
         "steps": steps(case),
-        "next_step": NEXT_FOR_CUSTOMER[case.state],
+        "next_step": next_step(case, for_support=False),
         "numbers": queries.case_numbers(case),
         "timeline": queries.timeline(case, for_support=False),
         "conversation": queries.messages(case),

@@ -19,7 +19,7 @@ from ..checks import presubmission_warnings, values_of
 from ..filters import SupportQueueFilters
 from ..forms import CancelForm, DecisionForm, MessageForm, NoteForm
 from ..models import RegistrationCase
-from .common import NEXT_FOR_SUPPORT, live_refresh, steps
+from .common import live_refresh, next_step, steps
 
 State = RegistrationCase.State
 
@@ -73,7 +73,7 @@ def _page(request, case, *, forms=None, status=200):
     context = {
         "case": case,
         "steps": steps(case),
-        "next_step": NEXT_FOR_SUPPORT[case.state],
+        "next_step": next_step(case, for_support=True),
         "allowed": allowed,
         "numbers": queries.case_numbers(case),
         "timeline": queries.timeline(case, for_support=True),
@@ -88,6 +88,7 @@ def _page(request, case, *, forms=None, status=200):
         "message_form": forms.get("message") or MessageForm(),
         "note_form": forms.get("note") or NoteForm(),
         "can_submit_campaign": State.CAMPAIGN_SUBMITTED in allowed,
+        "since_rejection": queries.changes_since_rejection(case),
     }
     # The case page answers its own poll too (live_refresh): the page varies on HX-Request.
     return render_page(request, "compliance/support_case.html", context, status=status)
@@ -151,7 +152,7 @@ def _submit_campaign(request, case, expected):
 def _assign_numbers(request, case, expected):
     actions.assign_numbers(case, request.user, expected=expected)
     # The carrier may have confirmed already (an in-process task, a quick worker): say what is true now.
-    case.refresh_from_db(fields=["state", "campaign_registry_id"])
+    case.refresh_from_db(fields=["state", "campaign"])
     if case.state == State.COMPLETED:
         return _("The carrier confirmed the numbers in campaign %(campaign)s: the case is complete.") % {
             "campaign": case.campaign_registry_id
@@ -176,6 +177,9 @@ ACTIONS = {
     "campaign-decision": _decision("campaign"),
     "assign-numbers": _assign_numbers,
     "check-carrier": _check_carrier,
+    "complete": lambda request, case, expected: (
+        actions.complete_case(case, request.user, expected=expected) and _("The case is complete.")
+    ),
     "cancel": _with_form(
         CancelForm,
         lambda request, case, expected, data: actions.cancel_case(

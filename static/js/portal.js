@@ -14,3 +14,10 @@ document.addEventListener("submit", (event) => {
     form.querySelectorAll("button[type=submit]").forEach((button) => { button.disabled = true; });
   }
 });
+
+// A select marked data-submit-on-change submits its (GET) form when the choice changes; without scripts the form's
+// own button does the same.
+document.addEventListener("change", (event) => {
+  const select = event.target;
+  if (select.matches("select[data-submit-on-change]") && select.form) select.form.requestSubmit();
+});

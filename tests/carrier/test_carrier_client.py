@@ -417,7 +417,7 @@ def test_the_longest_carrier_ids_accepted_are_what_the_portal_columns_hold():
     """The carrier client stands apart from the models (no imports from them), so its limits are written out; a
     column changed without them would let an over-long id through to a database error."""
     from carrier import client
-    from compliance.models import RegistrationCase
+    from compliance.models import Brand, Campaign
     from provisioning.models import OrderChunk
     from texting.models import Message
 
@@ -427,8 +427,8 @@ def test_the_longest_carrier_ids_accepted_are_what_the_portal_columns_hold():
     assert length(OrderChunk, "carrier_order_id") == client.ORDER_ID_LENGTH
     assert (
         client.REGISTRY_ID_LENGTH
-        == length(RegistrationCase, "brand_registry_id")
-        == length(RegistrationCase, "campaign_registry_id")
-        == length(RegistrationCase, "brand_identity_status")
+        == length(Brand, "registry_id")
+        == length(Campaign, "registry_id")
+        == length(Brand, "identity_status")
     )
     assert length(Message, "carrier_message_id") == client.MESSAGE_ID_LENGTH

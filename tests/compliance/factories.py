@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from compliance.models import CaseNumber, RegistrationCase, RegistrationForm
+from compliance.models import Brand, Campaign, CampaignNumber, CaseNumber, RegistrationCase, RegistrationForm
 from provisioning.models import PhoneNumber
 from tests.factories import make_location, make_numbers
 
@@ -64,9 +64,25 @@ def make_authorised_numbers(org, count=3, location=None):
     return make_numbers(location, count, texting_state=PhoneNumber.TextingState.AUTHORISED)
 
 
-def make_case(org, state=State.OPENED, *, numbers=None, opened_by=None, opened_days_ago=0, form=None, **fields):
-    """A case of `org` already in `state`, with the data that state implies (form, registry ids, closed_at).
+def make_case(
+    org,
+    state=State.OPENED,
+    *,
+    numbers=None,
+    opened_by=None,
+    opened_days_ago=0,
+    form=None,
+    brand_registry_id=None,
+    brand_approved_at=None,
+    campaign_registry_id=None,
+    **fields,
+):
+    """A case of `org` already in `state`, with the data that state implies (form, the organisation's Brand and
+    Campaign as the registry left them, closed_at).
 
+    `brand_registry_id` / `campaign_registry_id` name the registry ids ("" for one submitted but not yet received;
+    default: BTEST01 / CTEST01, or a fresh id when another organisation has those); `brand_approved_at` marks the
+    brand approved even in a state before that on the happy path (a form returned after a campaign rejection).
     Built directly, not through the actions: tests then exercise one action from that starting point."""
     numbers = numbers if numbers is not None else make_authorised_numbers(org, 2)
     opened = timezone.now() - timedelta(days=opened_days_ago)
@@ -88,31 +104,112 @@ def make_case(org, state=State.OPENED, *, numbers=None, opened_by=None, opened_d
             if state == State.CAMPAIGN_REJECTED
             else State.OPENED
         )
-    if reached >= HAPPY_PATH.index(State.BRAND_SUBMITTED):
-        facts.update(brand_round=1, brand_registry_id="BTEST01")
-    if state == State.BRAND_REJECTED:
-        facts.update(brand_reason="Brand identity could not be verified")
-    if reached >= HAPPY_PATH.index(State.BRAND_APPROVED) and state != State.BRAND_REJECTED:
-        facts.update(brand_approved_at=opened, brand_identity_status="VERIFIED")
-    if reached >= HAPPY_PATH.index(State.CAMPAIGN_SUBMITTED):
-        facts.update(campaign_round=1, campaign_registry_id="CTEST01")
-    if state == State.CAMPAIGN_REJECTED:
-        facts.update(campaign_reason="Sample messages do not match the declared use case")
+    if reached is None:  # removing numbers: a case of the brand and campaign that exist
+        reached = HAPPY_PATH.index(State.OPENED)
+    if reached >= HAPPY_PATH.index(State.BRAND_SUBMITTED) or brand_registry_id is not None:
+        facts["brand_round"] = 1
+    if reached >= HAPPY_PATH.index(State.CAMPAIGN_SUBMITTED) or campaign_registry_id is not None:
+        facts["campaign_round"] = 1
     if state in RegistrationCase.CLOSED_STATES:
         facts["closed_at"] = timezone.now()
     facts.update(fields)
     case = RegistrationCase.objects.create(**facts)
+    values = {**VALID_FORM, **(form or {})}
+    if "brand" not in fields and (reached >= HAPPY_PATH.index(State.BRAND_SUBMITTED) or brand_registry_id is not None):
+        approved = brand_approved_at is not None or (
+            reached >= HAPPY_PATH.index(State.BRAND_APPROVED) and state != State.BRAND_REJECTED
+        )
+        rejected = state == State.BRAND_REJECTED
+        case.brand = make_brand(
+            org,
+            registry_id=_registry_id(Brand, brand_registry_id, "BTEST01"),
+            status=Brand.Status.APPROVED if approved else Brand.Status.REJECTED if rejected else Brand.Status.PENDING,
+            identity_status="VERIFIED" if approved else "",
+            reason="Brand identity could not be verified" if rejected else "",
+            approved_at=(brand_approved_at or opened) if approved else None,
+            reference=case.brand_reference,
+            legal_name=values["legal_name"] or "Acme Test Inc.",
+            tax_number=values["tax_number"],
+        )
+    if (
+        "campaign" not in fields
+        and case.brand is not None
+        and (reached >= HAPPY_PATH.index(State.CAMPAIGN_SUBMITTED) or campaign_registry_id is not None)
+    ):
+        active = reached >= HAPPY_PATH.index(State.CAMPAIGN_APPROVED)
+        rejected = state == State.CAMPAIGN_REJECTED
+        case.campaign = make_campaign(
+            case.brand,
+            registry_id=_registry_id(Campaign, campaign_registry_id, "CTEST01"),
+            status=Campaign.Status.ACTIVE
+            if active
+            else Campaign.Status.REJECTED
+            if rejected
+            else Campaign.Status.PENDING,
+            reason="Sample messages do not match the declared use case" if rejected else "",
+            reference=case.campaign_reference,
+            use_case=values["use_case"] or "CUSTOMER_CARE",
+        )
+    case.save(update_fields=["brand", "campaign"])
     CaseNumber.objects.bulk_create(
         [
             CaseNumber(case=case, number=number, is_open=state not in RegistrationCase.CLOSED_STATES)
             for number in numbers
         ]
     )
+    if state in (State.NUMBERS_ASSIGNED, State.COMPLETED) and case.campaign is not None:
+        member = (
+            CampaignNumber.Status.ASSIGNED if state == State.COMPLETED else CampaignNumber.Status.PENDING_ASSIGNMENT
+        )
+        CampaignNumber.objects.bulk_create(
+            CampaignNumber(campaign=case.campaign, number=number, status=member, case=case) for number in numbers
+        )
     if state == State.COMPLETED:
         PhoneNumber.objects.filter(pk__in=[n.pk for n in numbers]).update(
             texting_state=PhoneNumber.TextingState.REGISTERED
         )
     if state != State.OPENED and (state != State.CANCELLED or form):
-        values = {**VALID_FORM, **(form or {})}
         RegistrationForm.objects.create(case=case, **{k: v for k, v in values.items()})
     return case
+
+
+def _registry_id(model, wanted, default):
+    """The registry id to give: as asked, else the default unless another record holds it, else a fresh one."""
+    if wanted is not None:
+        return wanted
+    if not model.objects.filter(registry_id=default).exists():
+        return default
+    return f"{default[0]}{model.objects.count() + 1:06d}"
+
+
+def make_brand(org, *, registry_id="", status=Brand.Status.APPROVED, **fields):
+    """The organisation's brand (the one with `registry_id` if it exists already)."""
+    if registry_id:
+        existing = Brand.objects.filter(registry_id=registry_id).first()
+        if existing is not None:
+            return existing
+    fields.setdefault("legal_name", "Acme Test Inc.")
+    fields.setdefault("identity_status", "VERIFIED" if status == Brand.Status.APPROVED else "")
+    if status == Brand.Status.APPROVED:
+        fields.setdefault("approved_at", timezone.now())
+    return Brand.objects.create(organisation=org, registry_id=registry_id, status=status, **fields)
+
+
+def make_campaign(brand, *, registry_id="", status=Campaign.Status.ACTIVE, numbers=(), **fields):
+    """A campaign of `brand` (the one with `registry_id` if it exists already), with `numbers` assigned to it."""
+    campaign = Campaign.objects.filter(registry_id=registry_id).first() if registry_id else None
+    if campaign is None:
+        fields.setdefault("use_case", "CUSTOMER_CARE")
+        if status == Campaign.Status.ACTIVE:
+            fields.setdefault("approved_at", timezone.now())
+        campaign = Campaign.objects.create(
+            organisation_id=brand.organisation_id, brand=brand, registry_id=registry_id, status=status, **fields
+        )
+    CampaignNumber.objects.bulk_create(
+        CampaignNumber(campaign=campaign, number=number, status=CampaignNumber.Status.ASSIGNED) for number in numbers
+    )
+    if numbers:
+        PhoneNumber.objects.filter(pk__in=[n.pk for n in numbers]).update(
+            texting_state=PhoneNumber.TextingState.REGISTERED
+        )
+    return campaign

@@ -223,7 +223,7 @@ def test_manual_brand_rejection_needs_a_reason_and_emails_the_contact(
         actions.record_brand_decision(case, support, approved=False)
     with django_capture_on_commit_callbacks(execute=True):
         actions.record_brand_decision(case, support, approved=False, reason="EIN does not match the legal name")
-    assert case.state == State.BRAND_REJECTED and case.brand_reason == "EIN does not match the legal name"
+    assert case.state == State.BRAND_REJECTED and case.brand.reason == "EIN does not match the legal name"
     assert len(mailoutbox) == 1 and "EIN does not match the legal name" in mailoutbox[0].body
 
 
@@ -232,7 +232,7 @@ def test_manual_brand_approval_needs_the_registry_id(org, support):
     with pytest.raises(CaseRefused, match="brand id"):
         actions.record_brand_decision(case, support, approved=True)
     actions.record_brand_decision(case, support, approved=True, registry_id="b1a2b3c", identity_status="VERIFIED")
-    assert case.state == State.BRAND_APPROVED and case.brand_registry_id == "B1A2B3C" and case.brand_is_approved
+    assert case.state == State.BRAND_APPROVED and case.brand.registry_id == "B1A2B3C" and case.brand_is_approved
 
 
 def test_manual_campaign_decisions(org, support, mailoutbox, django_capture_on_commit_callbacks):

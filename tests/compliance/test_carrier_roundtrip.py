@@ -55,8 +55,8 @@ def test_happy_path_brand_campaign_numbers(carrier_sim, org, support, run_on_com
     case = submitted_case(org)
     run_on_commit(actions.submit_brand, case, support)
     case.refresh_from_db()
-    assert case.state == State.BRAND_APPROVED and case.brand_identity_status == "VERIFIED"
-    assert case.brand_registry_id.startswith("B") and len(case.brand_registry_id) == 7
+    assert case.state == State.BRAND_APPROVED and case.brand.identity_status == "VERIFIED"
+    assert case.brand.registry_id.startswith("B") and len(case.brand.registry_id) == 7
 
     run_on_commit(actions.submit_campaign, case, support)
     case.refresh_from_db()
@@ -78,7 +78,7 @@ def test_brand_rejected_by_rule_goes_back_to_the_customer(carrier_sim, org, supp
     case = submitted_case(org, legal_name="Rejected Widgets LLC")
     run_on_commit(actions.submit_brand, case, support)
     case.refresh_from_db()
-    assert case.state == State.BRAND_REJECTED and case.brand_reason == BRAND_IDENTITY_MISMATCH
+    assert case.state == State.BRAND_REJECTED and case.brand.reason == BRAND_IDENTITY_MISMATCH
     assert case.customer_may_edit_form
     assert BRAND_IDENTITY_MISMATCH in mailoutbox[0].body
 
@@ -90,11 +90,11 @@ def test_campaign_under_an_unverified_brand_is_refused_and_recorded_as_rejected(
     case = submitted_case(org, legal_name="Unverified Gadgets Inc.")
     run_on_commit(actions.submit_brand, case, support)
     case.refresh_from_db()
-    assert case.state == State.BRAND_APPROVED and case.brand_identity_status == "UNVERIFIED"
+    assert case.state == State.BRAND_APPROVED and case.brand.identity_status == "UNVERIFIED"
     run_on_commit(actions.submit_campaign, case, support)
     case.refresh_from_db()
     assert case.state == State.CAMPAIGN_REJECTED
-    assert "The registry refused the campaign" in case.campaign_reason and "UNVERIFIED" in case.campaign_reason
+    assert "The registry refused the campaign" in case.campaign.reason and "UNVERIFIED" in case.campaign.reason
     assert carrier_sim.stats()["writes_created"]["campaigns"] == 0
 
 
@@ -104,7 +104,7 @@ def test_campaign_rejected_by_rule(carrier_sim, org, support, run_on_commit):
     run_on_commit(actions.submit_brand, case, support)
     run_on_commit(actions.submit_campaign, case, support)
     case.refresh_from_db()
-    assert case.state == State.CAMPAIGN_REJECTED and case.campaign_reason == CAMPAIGN_SAMPLES_MISMATCH
+    assert case.state == State.CAMPAIGN_REJECTED and case.campaign.reason == CAMPAIGN_SAMPLES_MISMATCH
 
 
 @pytest.mark.django_db
@@ -161,7 +161,7 @@ def test_polling_applies_a_decision_made_later(carrier_sim, org, support, run_on
     case = submitted_case(org)
     run_on_commit(actions.submit_brand, case, support)
     case.refresh_from_db()
-    assert case.state == State.BRAND_SUBMITTED and case.brand_registry_id  # pending at the registry
+    assert case.state == State.BRAND_SUBMITTED and case.brand.registry_id  # pending at the registry
     time.sleep(0.35)
     tasks.poll_open_registrations.delay()
     case.refresh_from_db()
@@ -205,7 +205,7 @@ def test_signed_callback_applies_once_and_duplicates_are_harmless(
         second = signed_post(client, event, settings)
     assert first.json() == {"applied": True, "known": True} and second.json() == {"applied": False, "known": True}
     case.refresh_from_db()
-    assert case.state == State.BRAND_REJECTED and case.brand_reason == "Tax number mismatch"
+    assert case.state == State.BRAND_REJECTED and case.brand.reason == "Tax number mismatch"
     assert case.events.filter(kind=CaseEvent.Kind.TRANSITION, to_state=State.BRAND_REJECTED).count() == 1
     assert len(mailoutbox) == 1
 
@@ -228,7 +228,7 @@ def test_callback_for_a_brand_not_recorded_yet_is_matched_by_reference(client, s
     }
     assert signed_post(client, event, settings).json()["applied"] is True
     case.refresh_from_db()
-    assert case.state == State.BRAND_APPROVED and case.brand_registry_id == "BZZZ111"
+    assert case.state == State.BRAND_APPROVED and case.brand.registry_id == "BZZZ111"
     stale = {**event, "payload": {**event["payload"], "reference": "case-999999-brand-1", "brand_id": "BOTHER1"}}
     assert signed_post(client, stale, settings).status_code == 202
 

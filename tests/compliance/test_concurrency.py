@@ -67,7 +67,7 @@ def test_the_second_of_two_overlapping_decisions_waits_for_the_lock_then_is_refu
     assert isinstance(results["bob"], CaseRefused)
     assert "it is now in 'Brand approved'" in str(results["bob"])
     case.refresh_from_db()
-    assert case.state == State.BRAND_APPROVED and case.brand_reason == ""
+    assert case.state == State.BRAND_APPROVED and case.brand.reason == ""
     assert AuditEvent.objects.filter(action__startswith="registration_case.brand_").count() == 1
     assert CaseEvent.objects.filter(case=case, kind="transition").count() == 1
 

@@ -9,8 +9,9 @@ from django.core.management import call_command
 from compliance import actions, tasks
 from compliance.actions import CaseRefused
 from compliance.demo import OVERDUE
-from compliance.models import RegistrationCase
+from compliance.models import Brand, Campaign, CampaignNumber, RegistrationCase
 from compliance.queries import help_reply_for_number
+from portal.models import Organisation
 from provisioning.models import PhoneNumber
 
 from .factories import make_case
@@ -19,26 +20,45 @@ pytestmark = pytest.mark.django_db
 State = RegistrationCase.State
 
 
-def test_demo_has_one_acme_case_in_each_state_one_overdue_and_is_idempotent(settings):
+def test_demo_tells_acme_s_registration_story_and_is_idempotent(settings):
     settings.DEBUG = True
     call_command("seed_demo", stdout=io.StringIO())
     call_command("seed_demo", stdout=io.StringIO())
-    cases = RegistrationCase.objects.filter(organisation__name="Acme Corp")
-    assert sorted(cases.values_list("state", flat=True)) == sorted(State.values)
-    overdue = [case for case in cases if case.is_overdue]
-    assert [case.state for case in overdue] == [OVERDUE] == [State.BRAND_SUBMITTED]
-    completed = cases.get(state=State.COMPLETED)
+    acme = Organisation.objects.get(name="Acme Corp")
+    # One approved brand for Acme Corp itself (a subsidiary's is at the registry), registered once.
+    assert [(b.legal_name, b.status) for b in acme.brands.order_by("legal_name")] == [
+        ("Acme Corp", Brand.Status.APPROVED),
+        ("Acme Labs LLC", Brand.Status.PENDING),
+    ]
+    # An active campaign with numbers, and a second one rejected and awaiting correction.
+    active = Campaign.objects.get(organisation=acme, status=Campaign.Status.ACTIVE)
+    assert active.campaign_numbers.filter(status=CampaignNumber.Status.ASSIGNED).count() == 6
+    assert set(active.carrier_statuses.values_list("status", flat=True)) == {"accepted"}
+    rejected = Campaign.objects.get(organisation=acme, status=Campaign.Status.REJECTED)
+    waiting = rejected.cases.get()
+    assert waiting.kind == RegistrationCase.Kind.NEW_CAMPAIGN and waiting.customer_may_edit_form
+    # Cases of several kinds and states, one of them overdue.
+    cases = RegistrationCase.objects.filter(organisation=acme)
+    assert set(cases.values_list("kind", flat=True)) == set(RegistrationCase.Kind.values) - {"resubmit"}
+    assert len(set(cases.values_list("state", flat=True))) >= 6
+    assert [case.note for case in cases if case.is_overdue] == [f"Demo: {OVERDUE}."]
+    # No case registers the approved brand again.
+    assert cases.filter(kind="first_registration", brand__status="approved").count() == 1
+    # The completed first registration's numbers can text (users' primary numbers).
+    completed = cases.get(kind="first_registration", state=State.COMPLETED)
     numbers = PhoneNumber.objects.filter(registration_case_lines__case=completed)
-    assert numbers.count() == 6
     assert set(numbers.values_list("texting_state", flat=True)) == {PhoneNumber.TextingState.REGISTERED}
-    assert numbers.filter(is_primary=True).count() == 4  # users can text from them
+    assert numbers.filter(is_primary=True).count() == 4
     assert help_reply_for_number(numbers.first()).startswith("Acme Support:")
+    # New numbers wait to join: one case for support to assign, one at the carrier, and more in no case.
+    joining = cases.filter(kind="add_numbers")
+    assert sorted(joining.values_list("state", flat=True)) == ["numbers_assigned", "opened"]
     # The Authorize wizard's demo location is untouched, and authorised numbers are left to open a new case.
     sf = PhoneNumber.objects.filter(location__name="San Francisco HQ")
     assert set(sf.values_list("texting_state", flat=True)) == {PhoneNumber.TextingState.NOT_AUTHORISED}
     from compliance.queries import numbers_available_for_case
 
-    assert numbers_available_for_case(completed.organisation).count() >= 20
+    assert numbers_available_for_case(acme).count() >= 20
     # Every case has a timeline ending in its state.
     for case in cases:
         assert case.events.filter(kind="transition").last().to_state == case.state

@@ -120,7 +120,7 @@ def test_a_signed_brand_callback_the_portal_cannot_store_is_malformed(client, or
     response = _callback(client, settings, json.dumps({"type": "brand.updated", "payload": payload}).encode())
     assert response.status_code == 400
     case.refresh_from_db()
-    assert case.state == State.BRAND_SUBMITTED and case.brand_registry_id == "BTEST01"
+    assert case.state == State.BRAND_SUBMITTED and case.brand.registry_id == "BTEST01"
 
 
 def test_a_signed_callback_nested_too_deep_to_read_is_malformed(client, settings):

@@ -9,11 +9,12 @@ from compliance.actions import CaseRefused, allowed_transitions, cancel_case, op
 from compliance.models import CaseEvent, CaseNumber, RegistrationCase
 from portal.models import AuditEvent
 
-from .factories import make_authorised_numbers, make_case
+from .factories import make_authorised_numbers, make_brand, make_campaign, make_case
 
 pytestmark = pytest.mark.django_db
 
 State = RegistrationCase.State
+Kind = RegistrationCase.Kind
 ALL_PAIRS = list(itertools.product(State.values, State.values))
 ALLOWED = [
     (a, b)
@@ -46,11 +47,24 @@ def test_the_table_is_the_issue_s_life_of_a_case():
     assert RegistrationCase.TRANSITIONS[State.COMPLETED] == RegistrationCase.TRANSITIONS[State.CANCELLED] == set()
 
 
+def case_for(org, from_state, to_state):
+    """A case in `from_state` of the kind that may move to `to_state`: numbers go straight into an active campaign
+    only in a case that adds them, leave it only in one that removes them, and a case without numbers (a resubmitted
+    campaign) completes at the campaign's approval."""
+    if (from_state, to_state) in ((State.OPENED, State.NUMBERS_ASSIGNED), (State.OPENED, State.REMOVING_NUMBERS)):
+        campaign = make_campaign(make_brand(org, registry_id="BKIND01"), registry_id="CKIND01")
+        kind = Kind.ADD_NUMBERS if to_state == State.NUMBERS_ASSIGNED else Kind.REMOVE_NUMBERS
+        return make_case(org, from_state, kind=kind, brand=campaign.brand, campaign=campaign)
+    if (from_state, to_state) == (State.CAMPAIGN_APPROVED, State.COMPLETED):
+        return make_case(org, from_state, kind=Kind.RESUBMIT, numbers=[])
+    return make_case(org, from_state)
+
+
 @pytest.mark.parametrize(("from_state", "to_state"), ALLOWED)
 def test_allowed_transition_changes_state_with_audit_and_timeline(
     org, support, from_state, to_state, mailoutbox, django_capture_on_commit_callbacks
 ):
-    case = make_case(org, from_state)
+    case = case_for(org, from_state, to_state)
     audits, events = AuditEvent.objects.count(), case.events.count()
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -156,10 +170,40 @@ def test_a_page_out_of_date_is_refused_with_the_current_state(org, support):
     assert case.state == State.BRAND_SUBMITTED
 
 
+# What a first registration with numbers may not do of what the table allows: the moves of other kinds of case, and
+# submitting the campaign before the brand is approved.
+NOT_FOR_A_FIRST_REGISTRATION = {
+    State.OPENED: {State.NUMBERS_ASSIGNED, State.REMOVING_NUMBERS},
+    State.FORM_SUBMITTED: {State.CAMPAIGN_SUBMITTED},
+    State.CAMPAIGN_APPROVED: {State.COMPLETED},
+}
+
+
 def test_allowed_transitions_match_the_table(org):
     for state in State.values:
         case = make_case(org, state)
-        expected = set(RegistrationCase.TRANSITIONS[state]) - (
-            {State.CAMPAIGN_SUBMITTED} if state == State.FORM_SUBMITTED else set()
-        )
-        assert allowed_transitions(case) == expected
+        expected = set(RegistrationCase.TRANSITIONS[state]) - NOT_FOR_A_FIRST_REGISTRATION.get(state, set())
+        assert allowed_transitions(case) == expected, state
+
+
+@pytest.mark.parametrize(
+    ("kind", "offered"),
+    [
+        (Kind.ADD_NUMBERS, {State.NUMBERS_ASSIGNED, State.CANCELLED}),
+        (Kind.REMOVE_NUMBERS, {State.REMOVING_NUMBERS, State.CANCELLED}),
+        (Kind.NEW_CAMPAIGN, {State.FORM_SENT, State.CANCELLED}),
+        (Kind.RESUBMIT, {State.FORM_SENT, State.CANCELLED}),
+    ],
+)
+def test_an_opened_case_goes_the_way_of_its_kind(org, kind, offered):
+    campaign = make_campaign(make_brand(org, registry_id="BKIND01"), registry_id="CKIND01")
+    case = make_case(org, State.OPENED, kind=kind, brand=campaign.brand, campaign=campaign)
+    assert allowed_transitions(case) == offered
+
+
+def test_a_brand_is_submitted_only_by_a_first_registration_and_never_twice(org, support):
+    brand = make_brand(org, registry_id="BKIND01")
+    new_campaign = make_case(org, State.FORM_SUBMITTED, kind=Kind.NEW_CAMPAIGN, brand=brand)
+    with pytest.raises(CaseRefused, match="the brand is registered once"):
+        transition(new_campaign, State.BRAND_SUBMITTED, support)
+    assert transition(new_campaign, State.CAMPAIGN_SUBMITTED, support).state == State.CAMPAIGN_SUBMITTED

@@ -200,7 +200,7 @@ def test_manual_decision_form_errors_show_next_to_fields(support_client, org):
     assert case.state == State.BRAND_SUBMITTED
     support_client.post(action_url(case, "brand-decision"), {"brand-decision": "rejected", "brand-reason": "EIN"})
     case.refresh_from_db()
-    assert case.state == State.BRAND_REJECTED and case.brand_reason == "EIN"
+    assert case.state == State.BRAND_REJECTED and case.brand.reason == "EIN"
 
 
 def test_support_messages_and_notes(support_client, org):

@@ -77,7 +77,7 @@ def number_order_answered(org, admin):
 
 def brand_decided(org, admin):
     case = make_case(org, RegistrationCase.State.BRAND_SUBMITTED)
-    payload = {"brand_id": case.brand_registry_id, "reference": case.brand_reference, "status": "APPROVED"}
+    payload = {"brand_id": case.brand.registry_id, "reference": case.brand_reference, "status": "APPROVED"}
     body = {"type": "brand.updated", "payload": payload}
     return Callback(
         reverse("compliance:registration_callback"), json.dumps(body).encode(), 403, {"applied": True, "known": True}

@@ -442,6 +442,7 @@ def test_registration_form(bench, data):
             assert "success" in seen.levels and state == RegistrationCase.State.FORM_SUBMITTED, seen.describe()
             assert seen.changed <= CUSTOMER_EDITS | {
                 "compliance.RegistrationCase",
+                "compliance.RegistrationVersion",  # the submitted form, kept as it was
                 "compliance.CaseEvent",
                 "portal.AuditEvent",
             }, seen.describe()
@@ -502,6 +503,9 @@ SUPPORT_FIELDS = {
 }
 SUPPORT_EDITS = {
     "compliance.RegistrationCase",
+    "compliance.Brand",  # the organisation's brand and campaign take the registry's answers
+    "compliance.Campaign",
+    "compliance.RegistrationVersion",  # a rejection is noted on the version it rejected
     "compliance.CaseEvent",
     "compliance.CaseNumber",
     "compliance.RegistrationForm",
@@ -520,6 +524,7 @@ SUPPORT_TAKES = {
     "campaign-decision": {"campaign_submitted"},
     "assign-numbers": {"campaign_approved"},
     "check-carrier": {"brand_submitted", "campaign_submitted", "numbers_assigned"},
+    "complete": set(),  # only a case without numbers completes at the campaign's approval: none on the bench
     "cancel": BENCH_STATES - {"cancelled"},
     "message": BENCH_STATES - {"cancelled"},
     "note": BENCH_STATES,
@@ -587,7 +592,8 @@ def test_support_actions(bench, action):
         "refused: the form shown with its errors",
         "refused: a message (the state does not allow it, the page is out of date)",
     )
-    reached.at_least(0.2, "accepted")
+    if SUPPORT_TAKES[action]:  # an action no bench case allows is only ever refused
+        reached.at_least(0.2, "accepted")
 
 
 # --- texting: the switch, API tokens ----------------------------------------------------------------------------
@@ -776,7 +782,7 @@ def test_carrier_callbacks(bench, data, settings):
                     "type": value("brand.updated", "campaign.updated"),
                     "payload": json_object(
                         {
-                            "brand_id": value(brand_case.brand_registry_id, "BNEW001"),
+                            "brand_id": value(brand_case.brand.registry_id, "BNEW001"),
                             "campaign_id": value(campaign_case.campaign_registry_id, "CNEW001"),
                             "reference": value(
                                 brand_case.brand_reference,
