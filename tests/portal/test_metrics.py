@@ -137,6 +137,34 @@ def test_carrier_errors_and_a_task_that_gives_up_are_counted(settings, admin, or
     )
 
 
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_counts_each_retry_and_the_give_up(settings, admin, org, carrier_sim, celery_worker):
+    """Retries happen only in a worker (in-process runs retry inline): a carrier answering 503 to everything."""
+    import time
+
+    settings.AUTHORISATION_RETRY_BASE_SECONDS = 0.05
+    settings.AUTHORISATION_MAX_RETRIES = 2
+    carrier_sim.set_faults(error_rate=1.0)
+    task = "provisioning.tasks.submit_authorisation_order"
+    before = scrape(settings)
+    numbers = make_numbers(make_location(org, "Retry Site"), 2, start=1)
+    order, _ = place_authorisation_order(org, admin, numbers[0].location, [n.pk for n in numbers], str(uuid.uuid4()))
+    deadline = time.monotonic() + 30
+    while AuthorisationOrder.objects.get(pk=order.pk).is_open and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.3)  # the run's end is counted just after its last write
+    after = scrape(settings)
+
+    def moved(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved("texting_hub_task_retries_total", task=task) == 2
+    assert moved("texting_hub_task_runs_total", task=task, state="RETRY") == 2
+    assert moved("texting_hub_task_failures_total", task=task, kind="gave_up") == 1
+    assert moved("texting_hub_carrier_requests_total", endpoint="POST /v1/number-orders", outcome="unavailable") >= 1
+
+
 def test_a_task_that_raises_is_counted_as_failed(settings):
     from portal.celery import override
 
