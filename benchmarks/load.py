@@ -695,9 +695,9 @@ def compare_metrics(args, sites: list[Site], password: str, env: dict) -> int:
                         line += f" (fewer than the {len(recorder.samples)} made: MISSED)"
                 print(line, flush=True)
 
-    def spread(values):
-        low, high = min(values) * 1000, max(values) * 1000
-        return f"median {statistics.median(values) * 1000:.2f} ms (min {low:.2f}, max {high:.2f})"
+    def spread(values, scale=1000, unit="ms"):
+        low, high = min(values) * scale, max(values) * scale
+        return f"median {statistics.median(values) * scale:.2f} {unit} (min {low:.2f}, max {high:.2f})"
 
     cost = middleware_cost(metrics_env(env, True))
     overhead = statistics.median(cpu["on"]) / statistics.median(cpu["off"]) - 1
@@ -711,8 +711,8 @@ def compare_metrics(args, sites: list[Site], password: str, env: dict) -> int:
     extra = statistics.median(cost["on"]) - statistics.median(cost["off"])
     print(
         f"The middleware alone (in-process, {MIDDLEWARE_CALLS:,} calls x 5 rounds each, alternated): metrics on "
-        f"{spread(cost['on'])}, off {spread(cost['off'])} of CPU per call: metrics add {extra * 1e6:.1f} us a "
-        f"request, {extra / statistics.median(cpu['off']):.2%} of gunicorn's CPU per request"
+        f"{spread(cost['on'], 1e6, 'us')}, off {spread(cost['off'], 1e6, 'us')} of CPU per call: metrics add "
+        f"{extra * 1e6:.1f} us a request, {extra / statistics.median(cpu['off']):.2%} of gunicorn's CPU per request"
     )
     passed = overhead <= args.target_overhead and errors == 0
     print(f"  command             {shlex.join(sys.orig_argv)}")

@@ -313,10 +313,11 @@ MESSAGE_RETENTION_BATCH_SIZE = env_int("MESSAGE_RETENTION_BATCH_SIZE", 50000)
 RETENTION_LOCK_TTL_SECONDS = env_float("RETENTION_LOCK_TTL_SECONDS", 300.0)
 
 # Operations (portal/observability.py, portal/metrics.py; README "Operating"). Metrics on by default; /metrics
-# answers only the scraper: a bearer token, or a connection from one of the allowed addresses or networks.
+# answers only the scraper: a bearer token, or a connection from one of the allowed addresses or networks (none by
+# default, DEBUG or not: the counts span every organisation).
 METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
-METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", "127.0.0.1,::1" if DEBUG else "")
+METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES")
 for _network in METRICS_ALLOWED_ADDRESSES:
     try:
         ipaddress.ip_network(_network, strict=False)
