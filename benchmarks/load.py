@@ -20,6 +20,10 @@ worker and the carrier with all its numbers authorised, and the browsing p95 und
 any is missed. Latencies depend on the CPU other work leaves
 free: the report shows gunicorn's CPU per request and how busy the machine was, with this test idle and browsing.
 
+`--metrics on|off` runs gunicorn with the Prometheus metrics as deployed (PROMETHEUS_MULTIPROC_DIR) or switched off
+(METRICS_ENABLED=0); `--metrics compare --rounds 3` alternates rounds of both and compares gunicorn's CPU time per
+browsing request (target: at most --target-overhead, 5%), and times the request middleware alone both ways.
+
 Run: `.venv/bin/python benchmarks/load.py` (about 1.5 minutes; PostgreSQL and Redis required).
 Smoke run: `.venv/bin/python benchmarks/load.py --users 5 --seconds 10 --orgs 5`; every page and an order or two in
 about 35 s: `--users 2 --seconds 8 --think 0.1 --orgs 2 --numbers-per-org 50`.

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.db.models import Count, Max, Min, Q, Sum
 from django.http import HttpResponse
+from django.template.loader import render_to_string
 from django.utils import timezone
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -402,6 +403,13 @@ def _queue_families():
         return
     yield up
     yield queue
+
+
+def server_error(request, *args, **kwargs):
+    """The 500 page (handler500), with the request id as a reference the user can give support: it finds the
+    request's log lines, the traceback among them. Static otherwise: no context processor, no database."""
+    html = render_to_string("500.html", {"request_id": getattr(request, "request_id", "")})
+    return HttpResponse(html, status=500, content_type="text/html; charset=utf-8")
 
 
 # --- /metrics ---------------------------------------------------------------------------------------------------------

@@ -28,3 +28,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# The 500 page names the request id, so a user can quote it to support.
+handler500 = "portal.observability.server_error"

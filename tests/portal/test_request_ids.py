@@ -13,6 +13,7 @@ from django.urls import reverse
 from portal.observability import JsonFormatter, RequestIdFilter, TextFormatter
 from provisioning.models import AuthorisationOrder
 from tests.factories import make_location, make_numbers
+from tests.portal.urlconf import override_urlconf
 
 pytestmark = pytest.mark.django_db
 
@@ -124,3 +125,18 @@ def test_a_task_run_with_no_request_behind_it_gets_an_id_of_its_own(carrier_sim,
     submit_authorisation_order.delay(order.pk)
     ids = {r.request_id for r in caplog.records if r.name.startswith("carrier.simulator") and "answered" in r.message}
     assert len(ids) == 1 and re.fullmatch(r"[0-9a-f]{32}", ids.pop())
+
+
+def test_the_error_page_gives_the_reference_that_finds_the_log_lines(caplog):
+    from django.urls import path
+
+    def broken(request):
+        raise RuntimeError("a bug")
+
+    client = Client(raise_request_exception=False)
+    with override_urlconf([path("broken/", broken)]):
+        response = client.get("/broken/", HTTP_X_REQUEST_ID="user-saw-this-1")
+    assert response.status_code == 500
+    assert "give support this reference: <code>user-saw-this-1</code>" in response.content.decode()
+    logged = [r for r in caplog.records if r.name == "django.request" and r.levelname == "ERROR"]
+    assert logged and RequestIdFilter().filter(logged[0]) and logged[0].request_id == "user-saw-this-1"
