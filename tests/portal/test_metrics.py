@@ -226,7 +226,10 @@ def test_purge_runs_are_counted_with_their_outcome_rows_and_last_success(setting
     assert value(after, "texting_hub_purge_last_success_timestamp_seconds") == pytest.approx(
         run.finished.timestamp(), abs=1
     )
-    assert value(after, "texting_hub_purge_duration_seconds_total") >= 0
+    took = (run.finished - run.started).total_seconds()
+    assert value(after, "texting_hub_purge_last_run_duration_seconds") == pytest.approx(took, abs=0.001)
+    assert value(after, "texting_hub_purge_duration_seconds_total") == pytest.approx(took, abs=0.001)
+    assert value(after, "texting_hub_purge_running_age_seconds") == 0
 
     bulk_texts(org, 2, created_at=datetime.now(UTC) - timedelta(days=401))
 
