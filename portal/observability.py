@@ -87,7 +87,7 @@ def _view_label(request) -> str:
     """The URL name (`provisioning:order`): one series per view, never per URL (ids would mint endless series)."""
     match = getattr(request, "resolver_match", None)
     if match is not None:
-        return match.view_name or match._func_path
+        return match.view_name or match.route or "<unnamed>"
     if request.path_info.startswith("/" + settings.STATIC_URL.lstrip("/")):
         return "<static>"
     return "<unmatched>"
