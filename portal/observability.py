@@ -379,7 +379,9 @@ def _queue_families():
     )
     up = GaugeMetricFamily(f"{metrics.PREFIX}_broker_up", "1 when the broker answered the last scrape.")
     broker = settings.CELERY_BROKER_URL
-    if not broker.startswith("redis"):
+    if not broker.startswith("redis"):  # tasks run in-process: no queue (the families stay, empty)
+        yield up
+        yield queue
         return
     import redis
 
