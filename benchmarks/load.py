@@ -20,6 +20,10 @@ worker and the carrier with all its numbers authorised, and the browsing p95 und
 any is missed. Latencies depend on the CPU other work leaves
 free: the report shows gunicorn's CPU per request and how busy the machine was, with this test idle and browsing.
 
+`--metrics on|off` runs gunicorn with the Prometheus metrics as deployed (PROMETHEUS_MULTIPROC_DIR) or switched off
+(METRICS_ENABLED=0); `--metrics compare --rounds 3` alternates rounds of both and compares gunicorn's CPU time per
+browsing request (target: at most --target-overhead, 5%), and times the request middleware alone both ways.
+
 Run: `.venv/bin/python benchmarks/load.py` (about 1.5 minutes; PostgreSQL and Redis required).
 Smoke run: `.venv/bin/python benchmarks/load.py --users 5 --seconds 10 --orgs 5`; every page and an order or two in
 about 35 s: `--users 2 --seconds 8 --think 0.1 --orgs 2 --numbers-per-org 50`.
@@ -29,6 +33,7 @@ Process logs: var/load/.
 """
 
 import argparse
+import json
 import math
 import os
 import random
@@ -37,6 +42,7 @@ import secrets
 import shlex
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -96,6 +102,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (gthread)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--metrics",
+        choices=("on", "off", "compare"),
+        default="on",
+        help="Prometheus metrics in gunicorn (on: as deployed, PROMETHEUS_MULTIPROC_DIR; off: METRICS_ENABLED=0); "
+        "compare: --rounds rounds of each, alternated, one gunicorn restarted between them, and the CPU per "
+        "browsing request of each (target: metrics cost at most --target-overhead)",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each setting with --metrics compare")
+    parser.add_argument("--target-overhead", type=float, default=0.05, help="--metrics compare: CPU share allowed")
     args = parser.parse_args()
     if not 1 <= args.users <= args.orgs:
         parser.error("--users must be between 1 and --orgs: each simulated administrator has an organisation")
@@ -402,10 +418,22 @@ def service_env(args, database_url: str, static_root: str) -> dict:
         "CARRIER_API_URL": f"http://127.0.0.1:{args.sim_port}",
         "CARRIER_CALLBACK_BASE_URL": f"http://127.0.0.1:{args.port}",
         "CARRIER_WEBHOOK_SECRET": secrets.token_urlsafe(32),
+        "METRICS_TOKEN": METRICS_TOKEN,
     }
 
 
-def start_stack(args, env: dict, stack) -> subprocess.Popen:
+METRICS_TOKEN = secrets.token_urlsafe(16)
+
+
+def metrics_env(env: dict, on: bool) -> dict:
+    """The environment with metrics on (a fresh PROMETHEUS_MULTIPROC_DIR, as deployed) or off (METRICS_ENABLED=0)."""
+    env = {key: value for key, value in env.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
+    if not on:
+        return {**env, "METRICS_ENABLED": "0"}
+    return {**env, "METRICS_ENABLED": "1", "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="th-load-metrics-")}
+
+
+def start_stack(args, env: dict, stack, with_gunicorn: bool = True) -> subprocess.Popen | None:
     """gunicorn, the Celery worker and the carrier simulator, each stopped by `stack` (an ExitStack) at the end.
     Returns gunicorn's master process (the leader of its workers' process group)."""
     for port in (args.port, args.sim_port):
@@ -437,6 +465,18 @@ def start_stack(args, env: dict, stack) -> subprocess.Popen:
             logs=LOGS,
         )
     )
+    wait_started(
+        "The carrier simulator",
+        lambda: answers_ok(f"http://127.0.0.1:{args.sim_port}/control/stats"),
+        LOGS / "simulator.log",
+    )
+    web = start_gunicorn(args, env, stack) if with_gunicorn else None
+    wait_started("The Celery worker", lambda: worker_answers(worker_name), LOGS / "worker.log")
+    return web
+
+
+def start_gunicorn(args, env: dict, stack) -> subprocess.Popen:
+    """gunicorn alone, answering /healthz; stopped by `stack` (an ExitStack, or a with block of its own)."""
     web = stack.enter_context(
         background(
             "gunicorn",
@@ -461,13 +501,7 @@ def start_stack(args, env: dict, stack) -> subprocess.Popen:
         )
     )
 
-    wait_started(
-        "The carrier simulator",
-        lambda: answers_ok(f"http://127.0.0.1:{args.sim_port}/control/stats"),
-        LOGS / "simulator.log",
-    )
     wait_started("gunicorn", lambda: answers_ok(f"http://127.0.0.1:{args.port}/healthz"), LOGS / "gunicorn.log")
-    wait_started("The Celery worker", lambda: worker_answers(worker_name), LOGS / "worker.log")
     return web
 
 
@@ -633,6 +667,118 @@ def report(args, admins: list[Admin], recorder: Recorder, timings: dict, orders:
     return 0 if passed else 1
 
 
+def compare_metrics(args, sites: list[Site], password: str, env: dict) -> int:
+    """gunicorn's CPU time per browsing request with metrics on and off, --rounds rounds of each, alternated
+    (on-off, off-on, ...) so that whatever else the machine does falls on both alike. A round: gunicorn started
+    afresh with the setting, the administrators sign in and browse for --seconds, gunicorn stopped. With metrics on,
+    /metrics is scraped at the end of each round and must count every browsing request the round made (the
+    gunicorn workers' counts added up). Target: median overhead at most --target-overhead."""
+    cpu = {"on": [], "off": []}
+    errors = 0
+    for round_number in range(args.rounds):
+        for setting in ("on", "off") if round_number % 2 == 0 else ("off", "on"):
+            with ExitStack() as round_stack:
+                web = start_gunicorn(args, metrics_env(env, setting == "on"), round_stack)
+                recorder = Recorder()
+                admins, phases = run_load(args, sites, password, recorder, web.pid)
+                browsing = [s for s in recorder.samples if s.phase == "browse"]
+                failed = sum(s.failed for s in recorder.samples) + len(recorder.problems)
+                errors += failed
+                per_request = phases["gunicorn_cpu"] / max(len(browsing), 1)
+                cpu[setting].append(per_request)
+                counted = scraped_request_count(args) if setting == "on" else None
+                line = (
+                    f"  round {round_number + 1} metrics {setting:3s}: {len(browsing):5d} browsing requests, "
+                    f"gunicorn {per_request * 1000:6.2f} ms CPU per request, {failed} errors, machine "
+                    f"{phases['busy_browsing']:.0%} busy"
+                )
+                if counted is not None:
+                    line += f"; /metrics counted {counted:.0f} requests"
+                    if counted < len(recorder.samples):
+                        errors += 1
+                        line += f" (fewer than the {len(recorder.samples)} made: MISSED)"
+                print(line, flush=True)
+
+    def spread(values, scale=1000, unit="ms"):
+        low, high = min(values) * scale, max(values) * scale
+        return f"median {statistics.median(values) * scale:.2f} {unit} (min {low:.2f}, max {high:.2f})"
+
+    cost = middleware_cost(metrics_env(env, True))
+    overhead = statistics.median(cpu["on"]) / statistics.median(cpu["off"]) - 1
+    pairs = [on / off - 1 for on, off in zip(cpu["on"], cpu["off"], strict=True)]
+    print(f"\nMetrics on:  gunicorn CPU per browsing request {spread(cpu['on'])}")
+    print(f"Metrics off: gunicorn CPU per browsing request {spread(cpu['off'])}")
+    print(
+        f"Overhead of the metrics: {overhead:+.1%} of the median (per round {min(pairs):+.1%} to {max(pairs):+.1%}); "
+        f"target at most {args.target_overhead:.0%}; errors {errors}"
+    )
+    extra = statistics.median(cost["on"]) - statistics.median(cost["off"])
+    print(
+        f"The middleware alone (in-process, {MIDDLEWARE_CALLS:,} calls x 5 rounds each, alternated): metrics on "
+        f"{spread(cost['on'], 1e6, 'us')}, off {spread(cost['off'], 1e6, 'us')} of CPU per call: metrics add "
+        f"{extra * 1e6:.1f} us a request, {extra / statistics.median(cpu['off']):.2%} of gunicorn's CPU per request"
+    )
+    passed = overhead <= args.target_overhead and errors == 0
+    print(f"  command             {shlex.join(sys.orig_argv)}")
+    print("RESULT: " + ("PASS" if passed else "FAIL"))
+    return 0 if passed else 1
+
+
+MIDDLEWARE_CALLS = 20_000
+MIDDLEWARE_COST = """
+import json, time, django
+django.setup()
+from django.http import HttpResponse
+from django.test import RequestFactory, override_settings
+from django.urls import resolve
+from portal.observability import RequestObservabilityMiddleware
+
+request = RequestFactory().get("/overview/")
+request.resolver_match = resolve("/overview/")
+response = HttpResponse("ok")
+with override_settings(METRICS_ENABLED=True):
+    on = RequestObservabilityMiddleware(lambda r: response)
+with override_settings(METRICS_ENABLED=False):
+    off = RequestObservabilityMiddleware(lambda r: response)
+cpu = {"on": [], "off": []}
+for round_number in range(5):
+    for name, middleware in (("on", on), ("off", off))[:: 1 if round_number % 2 == 0 else -1]:
+        start = time.process_time()
+        for _ in range(CALLS):
+            middleware(request)
+        cpu[name].append((time.process_time() - start) / CALLS)
+print(json.dumps(cpu))
+"""
+
+
+def middleware_cost(env: dict) -> dict:
+    """CPU seconds per call of the request middleware with metrics on and off, measured in a process of its own
+    with the deployed multiprocess setting (PROMETHEUS_MULTIPROC_DIR): what the metrics cost each request, resolved
+    far finer than gunicorn's whole-process CPU on a busy machine can be."""
+    result = subprocess.run(
+        [str(BIN / "python"), "-c", MIDDLEWARE_COST.replace("CALLS", str(MIDDLEWARE_CALLS))],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "portal.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def scraped_request_count(args) -> float:
+    """Requests /metrics has counted (all views, all workers), read as the scraper does."""
+    response = httpx.get(
+        f"http://127.0.0.1:{args.port}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, trust_env=False
+    )
+    response.raise_for_status()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in response.text.splitlines()
+        if line.startswith("texting_hub_http_request_duration_seconds_count{")
+    )
+
+
 def main() -> int:
     args = parse_args()
     LOGS.mkdir(parents=True, exist_ok=True)
@@ -660,7 +806,10 @@ def main() -> int:
                 [str(BIN / "python"), "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env, check=True
             )
             timings["static"] = time.monotonic() - started
-            web = start_stack(args, env, stack)
+            if args.metrics == "compare":
+                start_stack(args, metrics_env(env, True), stack, with_gunicorn=False)
+                return compare_metrics(args, sites, PASSWORD, env)
+            web = start_stack(args, metrics_env(env, args.metrics == "on"), stack)
             timings["busy_before"] = busy_without_us()
             recorder = Recorder()
             admins, phases = run_load(args, sites, PASSWORD, recorder, web.pid)

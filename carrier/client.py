@@ -3,6 +3,8 @@ local simulator. It maps every transport or server failure to `CarrierUnavailabl
 `CarrierRejected`, so callers never see an httpx exception."""
 
 import logging
+import re
+import time
 from collections.abc import Callable
 from typing import TypeVar
 from urllib.parse import quote
@@ -21,6 +23,43 @@ from .gateway import (
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+# --- hooks the portal installs (carrier/ imports none of its apps) ----------------------------------------------
+# Headers added to every request (the portal's request id, so the carrier's log names the journey), and observers
+# told of every call: its endpoint ("GET /v1/number-orders/{id}"), outcome and duration in seconds (metrics).
+_header_sources: list[Callable[[], dict[str, str]]] = []
+_observers: list[Callable[[str, str, float], None]] = []
+
+
+def add_request_headers(source: Callable[[], dict[str, str]]) -> None:
+    """Call `source()` before every request and send the headers it returns (installed once; idempotent)."""
+    if source not in _header_sources:
+        _header_sources.append(source)
+
+
+def observe_calls(observer: Callable[[str, str, float], None]) -> None:
+    """Call `observer(endpoint, outcome, seconds)` after every request (installed once; idempotent). Outcomes: ok,
+    rejected (4xx), unavailable (5xx or 429), timeout, unreachable, unreadable."""
+    if observer not in _observers:
+        _observers.append(observer)
+
+
+_ID_SEGMENT = re.compile(r"^(/v1/[a-z-]+)/[^/]+")
+
+
+def endpoint_label(method: str, path: str) -> str:
+    """`POST /v1/campaigns/{id}/numbers`: the path with its id replaced, so each endpoint is one series."""
+    return f"{method} {_ID_SEGMENT.sub(lambda m: m.group(1) + '/{id}', path)}"
+
+
+def _observe(method: str, path: str, outcome: str, started: float) -> None:
+    seconds = time.perf_counter() - started
+    for observer in _observers:
+        try:
+            observer(endpoint_label(method, path), outcome, seconds)
+        except Exception:  # an observer's bug must never turn into a failed carrier call
+            log.exception("Carrier call observer failed")
 
 
 # --- parsing the carrier's JSON into the gateway's types --------------------------------------------------------
@@ -236,32 +275,42 @@ class HttpCarrierGateway:
     ) -> T:
         """One call to the carrier, returning its answer parsed by `parse`, or raising CarrierUnavailable (the call
         may or may not have taken effect) or CarrierRejected (it did not, and repeating it will not help)."""
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else {}
+        for source in _header_sources:
+            headers.update(source())
         what = f"{method} {path}"
+        started = time.perf_counter()
         try:
-            response = self._http.request(method, path, json=json, params=params, headers=headers)
+            response = self._http.request(method, path, json=json, params=params, headers=headers or None)
         except httpx.TimeoutException as exc:
+            _observe(method, path, "timeout", started)
             raise CarrierUnavailable(f"The carrier did not answer within {self.timeout:g} s ({what}).") from exc
         except httpx.TransportError as exc:
+            _observe(method, path, "unreachable", started)
             raise CarrierUnavailable(
                 f"Could not reach the carrier at {self.base_url} ({what}): {exc}",
                 may_have_taken_effect=not isinstance(exc, httpx.ConnectError),
             ) from exc
 
         if response.status_code == 429 or response.status_code >= 500:
+            _observe(method, path, "unavailable", started)
             log.warning("Carrier unavailable: %s answered %s", what, response.status_code)
             raise CarrierUnavailable(
                 f"The carrier is unavailable (HTTP {response.status_code}, {what}): {_error_text(response)}",
                 may_have_taken_effect=response.status_code not in (429, 503),
             )
         if response.status_code >= 400:
+            _observe(method, path, "rejected", started)
             log.warning("Carrier refused %s with %s: %s", what, response.status_code, _error_text(response))
             raise CarrierRejected(_error_text(response))
         try:
-            return parse(response.json())
+            result = parse(response.json())
         except (KeyError, TypeError, ValueError) as exc:
             # A success we cannot read: the write may have happened, so this is "unknown", not "refused".
+            _observe(method, path, "unreadable", started)
             raise CarrierUnavailable(f"The carrier sent an unreadable answer to {what}: {exc}") from exc
+        _observe(method, path, "ok", started)
+        return result
 
 
 def _first_result(parse: Callable[[dict], T]) -> Callable[[dict], T | None]:

@@ -11,6 +11,16 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+def _connect_observability() -> None:
+    # The request id through every task, task metrics, and the portal's log format in the worker.
+    from portal.observability import connect_celery_signals
+
+    connect_celery_signals()
+
+
+_connect_observability()
+
+
 def override(**options) -> dict:
     """Change settings of the running app (`override(task_always_eager=True)`: tests, benchmarks) and return the
     previous values, to pass back to `override` afterwards.

@@ -4,6 +4,7 @@ Safe by default: DEBUG is off unless DEBUG=1, and with DEBUG off the portal refu
 SECRET_KEY. With no DATABASE_URL it uses a SQLite file; with no CELERY_BROKER_URL tasks run in-process.
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -52,6 +53,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id every log line and Celery task carries, and each request's latency (portal/observability).
+    "portal.observability.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.errors.DatabaseUnavailableMiddleware",
@@ -186,6 +189,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY") else None
 X_FRAME_OPTIONS = "DENY"
+# Prometheus scrapes over the internal network, without TLS.
+SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
 
 # Content Security Policy: no inline scripts or styles anywhere (htmx is told not to inject its indicator CSS).
 CONTENT_SECURITY_POLICY = {
@@ -276,6 +281,8 @@ AUTHORISATION_POLL_MAX = env_int("AUTHORISATION_POLL_MAX", 360)
 AUTHORISATION_RETRY_BASE_SECONDS = env_float("AUTHORISATION_RETRY_BASE_SECONDS", 2.0)
 AUTHORISATION_MAX_RETRIES = env_int("AUTHORISATION_MAX_RETRIES", 8)
 AUTHORISATION_STUCK_MINUTES = env_float("AUTHORISATION_STUCK_MINUTES", 15.0)
+# An order still open this long after it was placed is past its deadline (metric and alert; README "Operating").
+AUTHORISATION_ORDER_DEADLINE = timedelta(minutes=env_float("AUTHORISATION_ORDER_DEADLINE_MINUTES", 60.0))
 
 # 10DLC registration (compliance): first re-poll of the registry after a submission.
 REGISTRATION_POLL_SECONDS = env_float("REGISTRATION_POLL_SECONDS", 5.0)
@@ -305,10 +312,35 @@ MESSAGE_RETENTION_BATCH_SIZE = env_int("MESSAGE_RETENTION_BATCH_SIZE", 50000)
 # The purge's lock lease, renewed after every batch: a purge killed halfway blocks the next one at most this long.
 RETENTION_LOCK_TTL_SECONDS = env_float("RETENTION_LOCK_TTL_SECONDS", 300.0)
 
+# Operations (portal/observability.py, portal/metrics.py; README "Operating"). Metrics on by default; /metrics
+# answers only the scraper: a bearer token, or a connection from one of the allowed addresses or networks (none by
+# default, DEBUG or not: the counts span every organisation).
+METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES")
+for _network in METRICS_ALLOWED_ADDRESSES:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_ADDRESSES: {_network!r} is not an address or network (e.g. 10.0.0.5 or 10.0.0.0/24)."
+        ) from None
+
+# Logs: readable text by default, JSON lines with LOG_FORMAT=json; every line carries the request id (or "-").
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'text' or 'json', not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "portal.observability.RequestIdFilter"}},
+    "formatters": {
+        "text": {"()": "portal.observability.TextFormatter"},
+        "json": {"()": "portal.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": LOG_FORMAT},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # axes: failed sign-ins and lockouts (WARNING) are worth a line; its INFO chatter on every sign-in is not.
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},

@@ -16,6 +16,8 @@ from django.conf import settings
 
 from carrier import CarrierUnavailable
 
+from .observability import task_gave_up
+
 log = logging.getLogger(__name__)
 
 
@@ -75,6 +77,7 @@ class CarrierTask(Task):
                     log.warning(
                         "%s%s: carrier unavailable, giving up after %s attempts: %s", self.name, args, retries + 1, exc
                     )
+                    task_gave_up(self.name)
                     return self.give_up(exc, retries + 1, *args, **kwargs)
                 if not in_process:
                     countdown = self.retry_countdown(retries)

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from . import views
 from .forms import SignInForm
+from .observability import metrics_view
 
 shell_patterns = [
     path("overview/", views.overview, name="overview"),
@@ -16,6 +17,7 @@ shell_patterns = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("", include((shell_patterns, "portal"))),
     path("", include("provisioning.urls")),
     path("", include("compliance.urls")),
@@ -26,3 +28,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# The 500 page names the request id, so a user can quote it to support.
+handler500 = "portal.observability.server_error"

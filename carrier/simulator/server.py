@@ -449,6 +449,19 @@ class _RequestHandler(BaseHTTPRequestHandler):
         else:
             raw_body = self.rfile.read(length) if length else b""
             reply = simulator.handle(method, self.path, self.headers, raw_body, self.client_address[0])
+        request_id = (self.headers.get("X-Request-ID") or "").strip()[:64]
+        path = urlsplit(self.path).path
+        if not path.startswith("/control/"):
+            # The carrier's access log: each API request with the caller's request id, so one id found in the
+            # portal's logs finds the carrier's side of the journey too.
+            log.info(
+                "Carrier simulator: %s %s answered %s (request id %s)",
+                method,
+                path,
+                reply.status,
+                request_id or "none",
+                extra={"request_id": request_id or "-"},
+            )
         if reply.hold_seconds and simulator._hold(reply.hold_seconds):
             return  # stopping: drop the held request unanswered, as a carrier going down would
         data = json.dumps(reply.body).encode()

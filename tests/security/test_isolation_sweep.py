@@ -130,6 +130,9 @@ EXPECTED: dict[str, Target] = {
     # The shell.
     "home": Target.of((everyone(REDIRECT), everyone(REDIRECT)), note="redirects to the overview (or the switcher)"),
     "healthz": Target.of(PUBLIC_PAGE, note="load balancer health check: says ok/unavailable, nothing else"),
+    "metrics": Target.of(
+        (everyone(403), everyone(403)), note="Prometheus only (METRICS_TOKEN or METRICS_ALLOWED_ADDRESSES): none here"
+    ),
     "portal:overview": Target.of(ORG_PAGE),
     "portal:users": Target.of(ORG_PAGE, query=lambda w: {"q": w.other.end_user.email}),
     "portal:user": Target.of(ORG_OBJECT, kwargs=lambda w: {"pk": w.other.admin.pk}),

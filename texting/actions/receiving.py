@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from portal import metrics
 from portal.lists import clipped
 from portal.models import Organisation
 from provisioning.models import Licence, PhoneNumber
@@ -88,6 +89,10 @@ def receive_text(
         if existing is None:
             raise
         return existing, False
+    if reason:
+        metrics.texts_blocked.labels("inbound", reason).inc()
+    else:
+        metrics.texts_received.inc()
     return message, True
 
 

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from carrier import CarrierGateway, MessageStatus
 from carrier import callback_url as carrier_callback
+from portal import metrics
 from portal.lists import parse_id
 from portal.models import User, parse_version
 from portal.transitions import TransitionRefused, transition
@@ -51,6 +52,8 @@ def send_text(user: User, *, to, body, media=None, app_version: str = "", from_n
         if refusal is None:
             transaction.on_commit(lambda: enqueue_send(message.pk), robust=True)
         _remember_app_version(user, app_version)
+    if refusal:
+        metrics.texts_blocked.labels("outbound", refusal.reason).inc()
     return message
 
 
@@ -97,6 +100,7 @@ def hand_to_carrier(message_id: int, gateway: CarrierGateway) -> Message:
         idempotency_key=message.reference,
         callback_url=carrier_callback("texting:carrier_message_callback"),
     )
+    metrics.texts_sent.inc()
     apply_carrier_status(result)
     message.refresh_from_db()
     return message
