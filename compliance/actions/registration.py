@@ -432,10 +432,13 @@ def complete_case(case: RegistrationCase, by: User, *, expected: str | None = No
     """Support completes a case that has nothing left to do at the carrier: a corrected campaign is active again
     and the case brought no numbers to add (campaign approved → completed; refused while it has numbers)."""
     _require_support(by)
+    if expected is not None and expected != State.CAMPAIGN_APPROVED:
+        raise CaseRefused(refusal(case, State.COMPLETED, expected) or RegistrationCase.REFUSALS[State.COMPLETED])
+    # Only from "campaign approved": the other way into "completed" is the carrier confirming the numbers.
     return transition(
         case,
         State.COMPLETED,
         by,
-        expected=expected,
+        expected=State.CAMPAIGN_APPROVED,
         text=gettext("The campaign is active again; the case had no numbers to add."),
     )

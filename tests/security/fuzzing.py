@@ -272,7 +272,10 @@ def build_bench() -> Bench:
     texter, primary = make_texter(org, location=location, email="texter@fuzz.test")
     order, _ = place_authorisation_order(org, admin, location, [authorisable[-1].pk], str(uuid.uuid4()))
     order.chunks.update(carrier_order_id="fuzz-order-1")
-    cases = {state: make_case(org, state) for state in CASE_STATES}
+    # The case waiting for its brand registers another legal entity than the bench's approved brand (registering
+    # the same one twice is refused).
+    other_entity = {"form_submitted": {"legal_name": "Fuzz Labs LLC", "tax_number": "98-7654321"}}
+    cases = {state: make_case(org, state, form=other_entity.get(state)) for state in CASE_STATES}
     text = send(texter)
     texting_actions.receive_text(
         carrier_message_id="fuzz-in-1", sender=RECIPIENT, recipient=primary.e164, body="Thanks!"
