@@ -115,7 +115,7 @@ elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "portal.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "portal:overview"
+LOGIN_REDIRECT_URL = "home"  # the overview, or the page of whatever the user is (support, compliance officer)
 LOGOUT_REDIRECT_URL = "login"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -232,6 +232,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "texting.tasks.repoll_pending_messages",
         "schedule": 300.0,
     },
+    "delete-expired-discovery-exports": {
+        "task": "compliance.tasks.delete_expired_exports",
+        "schedule": env_float("EDISCOVERY_SWEEP_SECONDS", 3600.0),
+    },
     "purge-expired-messages": {
         "task": "texting.tasks.purge_expired_messages",
         "schedule": crontab(hour=RETENTION_PURGE_HOUR, minute=RETENTION_PURGE_MINUTE),
@@ -304,6 +308,14 @@ MESSAGE_RETENTION_DAYS = env_int("MESSAGE_RETENTION_DAYS", 400)
 MESSAGE_RETENTION_BATCH_SIZE = env_int("MESSAGE_RETENTION_BATCH_SIZE", 50000)
 # The purge's lock lease, renewed after every batch: a purge killed halfway blocks the next one at most this long.
 RETENTION_LOCK_TTL_SECONDS = env_float("RETENTION_LOCK_TTL_SECONDS", 300.0)
+
+# eDiscovery (compliance officers): export archives are written under this directory (outside the repository in a
+# deployment: a volume the web and worker processes share), downloadable for this many days, then deleted by the beat.
+EDISCOVERY_EXPORT_DIR = Path(os.environ.get("EDISCOVERY_EXPORT_DIR") or BASE_DIR / "var" / "exports")
+EDISCOVERY_EXPORT_DAYS = env_int("EDISCOVERY_EXPORT_DAYS", 7)
+# A search names a date range: this many days back when none is given, and at most EDISCOVERY_MAX_RANGE_DAYS long.
+EDISCOVERY_DEFAULT_RANGE_DAYS = env_int("EDISCOVERY_DEFAULT_RANGE_DAYS", 30)
+EDISCOVERY_MAX_RANGE_DAYS = env_int("EDISCOVERY_MAX_RANGE_DAYS", 3660)
 
 LOGGING = {
     "version": 1,
