@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from portal.access import compliance_view
 from portal.htmx import render_page
@@ -23,6 +23,7 @@ from ..models import DiscoveryExport
 MAX_PAGE = 200
 
 
+@require_safe
 @compliance_view
 def discovery_search(request):
     """The search form; submitted (any query string), the matching texts a page at a time, bodies highlighted."""
@@ -69,6 +70,7 @@ def _hidden_fields(search: Search) -> list[tuple[str, str]]:
     return pairs
 
 
+@require_safe
 @compliance_view
 def discovery_text(request, pk):
     """One text with all it has (recorded as viewed)."""
@@ -78,6 +80,7 @@ def discovery_text(request, pk):
     return render_page(request, "compliance/discovery_text.html", {"text": text, "back": back})
 
 
+@require_safe
 @compliance_view
 def export_list(request):
     exports = DiscoveryExport.objects.filter(organisation=request.organisation)[:100]
@@ -100,6 +103,7 @@ def export_create(request):
     return redirect("compliance:export", pk=export.pk)
 
 
+@require_safe
 @compliance_view
 def export_detail(request, pk):
     """An export, its search and a progress bar that refreshes itself (HTMX) until the archive is ready."""
@@ -112,6 +116,7 @@ def export_detail(request, pk):
     return render_page(request, "compliance/export_detail.html", context, fragment="live", target="export-live")
 
 
+@require_safe
 @compliance_view
 def export_download(request, pk):
     """The archive as a streamed download (recorded); one not ready or expired sends the officer back to its page."""
