@@ -7,6 +7,7 @@ Lines file beside the archive (a ZIP writes one entry at a time; one pass over t
 texts even while new ones arrive), which is then copied into the ZIP in blocks. Each file is hashed as it is written.
 """
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -135,10 +136,18 @@ def write_archive(
         os.replace(partial, path)
     finally:
         for leftover in (partial, jsonl_path):
-            leftover.unlink(missing_ok=True)
+            remove(leftover)
     if progress is not None:
         progress(counts["texts"])
     return manifest
+
+
+def remove(path: Path | None) -> None:
+    """Delete the file at `path` if there is one; a path that cannot hold a file (its directory is gone or is a file)
+    has nothing to delete either."""
+    if path is not None:
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            path.unlink()
 
 
 def file_sha256(path: Path) -> str:

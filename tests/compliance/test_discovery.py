@@ -220,7 +220,8 @@ def test_only_the_organisations_compliance_officers_reach_texts_and_exports(
     stranger = client_of(stranger_officer)
     for name in ("text", "export", "download"):
         assert stranger.get(urls[name]).status_code == 404, name
-    assert texts["invoice"].body not in stranger.get(urls["search"]).content.decode()
+    their_search = stranger.get(urls["search"])
+    assert shown_ids(their_search) == set() and "4411" not in their_search.content.decode()
     assert reverse("compliance:export", args=[export.pk]) not in stranger.get(urls["exports"]).content.decode()
     assert not AuditEvent.objects.filter(action="compliance.export_downloaded").exists()
 
@@ -375,3 +376,17 @@ def test_the_user_page_offers_the_role_to_full_admins_only(org, admin_client, re
     url = reverse("portal:user", args=[subject.pk])
     assert "Make compliance officer" in admin_client.get(url).content.decode()
     assert "Make compliance officer" not in readonly_client.get(url).content.decode()
+
+
+def test_an_export_that_cannot_be_written_fails_with_the_reason(
+    org, officer, officer_client, texts, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the exports directory should be")
+    settings.EDISCOVERY_EXPORT_DIR = blocker
+    export = _export_for(org, officer, django_capture_on_commit_callbacks)
+    assert export.status == DiscoveryExport.Status.FAILED and export.finished_at is not None
+    assert export.detail.startswith("The archive could not be written")
+    page = officer_client.get(reverse("compliance:export", args=[export.pk])).content.decode()
+    assert "Failed" in page and "could not be written" in page and "Download archive" not in page
+    assert AuditEvent.objects.filter(action="compliance.export_failed", target_id=str(export.pk)).exists()
