@@ -172,8 +172,7 @@ def fail_export(export_id: int, reason: str) -> None:
             changes={"finished_at": timezone.now(), "detail": reason[:300]},
         )
         audit.record("compliance.export_failed", actor=None, organisation=export.organisation, target=export)
-    if export.path is not None:
-        export.path.unlink(missing_ok=True)
+    archive.remove(export.path)
 
 
 def delete_expired_exports(now=None) -> int:
@@ -197,7 +196,6 @@ def delete_expired_exports(now=None) -> int:
                 search=export.criteria,
             )
             DiscoveryExport.objects.filter(pk=export.pk).delete()
-        if export.path is not None:
-            export.path.unlink(missing_ok=True)
+        archive.remove(export.path)
         deleted += 1
     return deleted

@@ -390,3 +390,11 @@ def test_an_export_that_cannot_be_written_fails_with_the_reason(
     page = officer_client.get(reverse("compliance:export", args=[export.pk])).content.decode()
     assert "Failed" in page and "could not be written" in page and "Download archive" not in page
     assert AuditEvent.objects.filter(action="compliance.export_failed", target_id=str(export.pk)).exists()
+
+
+def test_the_count_says_more_than_its_cap(org, texts):
+    from compliance.discovery import capped_count, texts_matching
+
+    search = Search(start=(NOW - timedelta(days=365)).date(), end=NOW.date())
+    assert capped_count(texts_matching(org, search), cap=3) == (3, True)
+    assert capped_count(texts_matching(org, search), cap=4) == (4, False)

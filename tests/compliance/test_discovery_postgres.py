@@ -14,7 +14,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from compliance.discovery import Search, _keyword_condition, texts_matching
+from compliance.discovery import Search, _keyword_condition, capped_count, texts_matching
 from compliance.models import DiscoveryExport
 from portal.models import User
 from tests.factories import make_user
@@ -100,3 +100,13 @@ def test_a_real_worker_builds_the_export_while_the_page_shows_progress(celery_wo
         assert manifest["counts"]["texts"] == 30
         for entry in manifest["files"]:
             assert hashlib.sha256(archive.read(entry["name"])).hexdigest() == entry["sha256"]
+
+
+def test_the_count_stops_at_its_cap_and_leaves_the_planner_as_it_was(org, bodies):
+    search = Search(start=(NOW - timedelta(days=1)).date(), end=NOW.date(), keywords="4411 or mondays")
+    texts = texts_matching(org, search)
+    assert capped_count(texts, cap=2) == (2, True)
+    assert capped_count(texts, cap=3) == (3, False)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW enable_indexscan")
+        assert cursor.fetchone()[0] == "on"
