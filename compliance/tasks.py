@@ -100,3 +100,20 @@ def poll_open_registrations() -> int:
         poll_registration.delay(case_id)
         queued += 1
     return queued
+
+
+@shared_task(acks_late=True)
+def build_discovery_export(export_id: int) -> None:
+    """Build an eDiscovery export's archive (compliance.actions.discovery.build_export): idempotent, a redelivered
+    task starts the archive over; a ready or failed export is left alone."""
+    from .actions import discovery
+
+    discovery.build_export(export_id)
+
+
+@shared_task
+def delete_expired_exports() -> int:
+    """Beat: delete expired eDiscovery exports and their files (idempotent)."""
+    from .actions import discovery
+
+    return discovery.delete_expired_exports()

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .views import discovery
 
 app_name = "compliance"
 
@@ -17,6 +18,13 @@ urlpatterns = [
     path("support/cases/", views.support_queue, name="support_queue"),
     path("support/cases/<int:pk>/", views.support_case, name="support_case"),
     path("support/cases/<int:pk>/<slug:action>/", views.support_action, name="support_action"),
+    # eDiscovery: the compliance officers' search, texts and exports (one organisation).
+    path("compliance/discovery/", discovery.discovery_search, name="discovery"),
+    path("compliance/discovery/texts/<int:pk>/", discovery.discovery_text, name="discovery_text"),
+    path("compliance/exports/", discovery.export_list, name="exports"),
+    path("compliance/exports/new/", discovery.export_create, name="export_create"),
+    path("compliance/exports/<int:pk>/", discovery.export_detail, name="export"),
+    path("compliance/exports/<int:pk>/download/", discovery.export_download, name="export_download"),
     # The carrier's signed callbacks (server to server).
     path("carrier/callbacks/registrations", views.registration_callback, name="registration_callback"),
 ]

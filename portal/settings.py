@@ -118,7 +118,7 @@ elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "portal.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "portal:overview"
+LOGIN_REDIRECT_URL = "home"  # the overview, or the page of whatever the user is (support, compliance officer)
 LOGOUT_REDIRECT_URL = "login"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -237,6 +237,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "texting.tasks.repoll_pending_messages",
         "schedule": 300.0,
     },
+    "delete-expired-discovery-exports": {
+        "task": "compliance.tasks.delete_expired_exports",
+        "schedule": env_float("EDISCOVERY_SWEEP_SECONDS", 3600.0),
+    },
     "purge-expired-messages": {
         "task": "texting.tasks.purge_expired_messages",
         "schedule": crontab(hour=RETENTION_PURGE_HOUR, minute=RETENTION_PURGE_MINUTE),
@@ -330,6 +334,15 @@ for _network in METRICS_ALLOWED_ADDRESSES:
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
 if LOG_FORMAT not in ("text", "json"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be 'text' or 'json', not {LOG_FORMAT!r}.")
+
+# eDiscovery (compliance officers): export archives are written under this directory (outside the repository in a
+# deployment: a volume the web and worker processes share), downloadable for this many days, then deleted by the beat.
+EDISCOVERY_EXPORT_DIR = Path(os.environ.get("EDISCOVERY_EXPORT_DIR") or BASE_DIR / "var" / "exports")
+EDISCOVERY_EXPORT_DAYS = env_int("EDISCOVERY_EXPORT_DAYS", 7)
+# A search names a date range: this many days back when none is given, and at most EDISCOVERY_MAX_RANGE_DAYS long.
+EDISCOVERY_DEFAULT_RANGE_DAYS = env_int("EDISCOVERY_DEFAULT_RANGE_DAYS", 30)
+EDISCOVERY_MAX_RANGE_DAYS = env_int("EDISCOVERY_MAX_RANGE_DAYS", 3660)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

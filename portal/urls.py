@@ -10,6 +10,7 @@ shell_patterns = [
     path("overview/", views.overview, name="overview"),
     path("users/", views.user_list, name="users"),
     path("users/<int:pk>/", views.user_detail, name="user"),
+    path("users/<int:pk>/compliance-officer/", views.user_compliance_officer, name="user_compliance_officer"),
     path("audit/", views.audit_log, name="audit_log"),
     path("support/organisations/", views.switch_organisation, name="switch_organisation"),
 ]

@@ -4,10 +4,12 @@ from django.db import DatabaseError, connection
 from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from provisioning.eligibility import check_eligibility, has_texting_addon
 
-from . import audit, throttling
+from . import actions, audit, throttling
 from .access import organisation_view, support_view
 from .htmx import render_page
 from .lists import paginate, parse_id, query_without_page, search_term
@@ -20,6 +22,8 @@ def home(request):
         return redirect("admin:index")
     if request.user.is_authenticated and request.user.is_support and request.organisation is None:
         return redirect("portal:switch_organisation")
+    if request.user.is_authenticated and request.user.is_compliance_officer and not request.user.is_customer_admin:
+        return redirect("compliance:discovery")  # a compliance officer with no Control Hub role of their own
     return redirect("portal:overview")
 
 
@@ -67,6 +71,25 @@ def user_detail(request, pk):
     user = get_object_or_404(User, pk=pk, organisation=request.organisation)
     numbers = user.numbers.select_related("location").order_by("-is_primary", "e164")
     return render(request, "portal/user_detail.html", {"subject": user, "numbers": numbers})
+
+
+@organisation_view(manage=True)
+@require_POST
+def user_compliance_officer(request, pk):
+    """A full administrator grants (grant=1) or revokes (grant=0) a user's compliance officer role."""
+    subject = get_object_or_404(User, pk=pk, organisation=request.organisation)
+    grant = request.POST.get("grant") == "1"
+    try:
+        actions.set_compliance_officer(request.user, subject, grant)
+    except actions.UserChangeRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        if grant:
+            done = _("%(user)s is now a compliance officer: they can search and export texts.")
+            messages.success(request, done % {"user": subject})
+        else:
+            messages.success(request, _("%(user)s is no longer a compliance officer.") % {"user": subject})
+    return redirect("portal:user", pk=subject.pk)
 
 
 @organisation_view

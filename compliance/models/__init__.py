@@ -1,6 +1,7 @@
 """10DLC registration (SPEC.md 4 and 8): the organisation's long-lived brands, campaigns and their numbers; the cases
 that create, extend and correct them, with their state machine, numbers and timeline; the registration form the
-customer fills in and every version of it that was submitted."""
+customer fills in and every version of it that was submitted. And compliance for business texts (SPEC.md 9):
+eDiscovery exports."""
 
 from .brands import (
     NUMBER_POOL_THRESHOLD,
@@ -13,6 +14,7 @@ from .brands import (
     throughput_for_score,
 )
 from .cases import CASE_DURATION, CaseEvent, CaseKind, CaseNumber, RegistrationCase
+from .discovery import DiscoveryExport
 from .registration import RegistrationForm
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "CaseEvent",
     "CaseKind",
     "CaseNumber",
+    "DiscoveryExport",
     "RegistrationCase",
     "RegistrationForm",
     "RegistrationVersion",

@@ -3,14 +3,18 @@ it with HX-Request when Back finds no copy in its cache) and a boosted request g
 Hub shell, and every answer says Vary: HX-Request so no cache mixes the two up (portal/htmx.py)."""
 
 import uuid
+from datetime import date
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
+from compliance.discovery import Search
+from compliance.models import DiscoveryExport
+from portal.models import User
 from provisioning.actions import place_authorisation_order
 from tests.compliance.factories import make_authorised_numbers, make_case
-from tests.factories import make_location, make_numbers
+from tests.factories import make_location, make_numbers, make_user
 from tests.texting.factories import make_text, make_texter
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +32,11 @@ def pages(org, admin, support):
     _, texting_number = make_texter(org)
     make_text(org, number=texting_number.e164)
     order, _ = place_authorisation_order(org, admin, location, [numbers[0].pk], str(uuid.uuid4()))
+    officer = make_user(org, role=User.Role.END_USER, email="officer@swap.test")
+    User.objects.filter(pk=officer.pk).update(is_compliance_officer=True)
+    export = DiscoveryExport.objects.create(
+        organisation=org, requested_by=officer, criteria=Search(start=date(2026, 1, 1), end=date(2026, 1, 31)).as_json()
+    )
     return {
         "users": ("admin", reverse("portal:users") + "?q=user", "user-rows"),
         "locations": ("admin", reverse("provisioning:locations") + "?q=swap", "location-rows"),
@@ -38,10 +47,22 @@ def pages(org, admin, support):
         "case_open": ("admin", reverse("compliance:case_open") + "?q=415", "case-numbers"),
         "support_queue": ("support", reverse("compliance:support_queue") + "?state=all", "queue"),
         "activity": ("admin", reverse("texting:activity") + "?status=sent", "texts"),
+        "export": ("officer@swap.test", reverse("compliance:export", args=[export.pk]), "export-live"),
     }
 
 
-PAGES = ["users", "locations", "location", "authorize", "order", "cases", "case_open", "support_queue", "activity"]
+PAGES = [
+    "users",
+    "locations",
+    "location",
+    "authorize",
+    "order",
+    "cases",
+    "case_open",
+    "support_queue",
+    "activity",
+    "export",
+]
 SWAP = {"HTTP_HX_REQUEST": "true"}
 # What htmx 2 sends when Back lands on a URL it pushed and its history cache has no copy of the page.
 HISTORY_RESTORE = {"HTTP_HX_REQUEST": "true", "HTTP_HX_HISTORY_RESTORE_REQUEST": "true"}
@@ -52,7 +73,7 @@ BOOSTED = {"HTTP_HX_REQUEST": "true", "HTTP_HX_BOOSTED": "true"}
 def test_only_a_swap_gets_the_piece_and_every_answer_varies_on_hx_request(pages, name, admin, support):
     who, url, target = pages[name]
     client = Client()
-    client.force_login(admin if who == "admin" else support)
+    client.force_login({"admin": admin, "support": support}.get(who) or User.objects.get(email=who))
 
     def answer(headers):
         response = client.get(url, **headers)

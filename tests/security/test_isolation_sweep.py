@@ -89,6 +89,18 @@ PUBLIC_GET_ONLY = (everyone(OK), everyone(405))
 SIGNED_IN_PAGE = (roles(LOGIN, OK, OK, OK, OK), roles(LOGIN, OK, OK, OK, OK))
 
 
+def officer(expectation, others=None):
+    """A compliance officer's page: only the home organisation's compliance officer (role "compliance_officer", an
+    end user granted the role) gets `expectation`; everyone else, full administrators included, is refused. Every
+    other URL answers the officer what it answers end users."""
+    return {**(others or roles(LOGIN, 403, 403, 403, 403)), "compliance_officer": expectation}
+
+
+# eDiscovery pages are GET/HEAD only (require_safe), so a POST is 405 for everyone.
+OFFICER_PAGE = (officer(OK), officer(405, everyone(405)))
+OFFICER_OBJECT = (officer(404), officer(405, everyone(405)))
+
+
 @dataclass
 class Target:
     """How to request one URL name with the other organisation's ids, and what each role must get."""
@@ -136,6 +148,9 @@ EXPECTED: dict[str, Target] = {
     "portal:overview": Target.of(ORG_PAGE),
     "portal:users": Target.of(ORG_PAGE, query=lambda w: {"q": w.other.end_user.email}),
     "portal:user": Target.of(ORG_OBJECT, kwargs=lambda w: {"pk": w.other.admin.pk}),
+    "portal:user_compliance_officer": Target.of(
+        MANAGE_POST_OBJECT, kwargs=lambda w: {"pk": w.other.end_user.pk}, data=lambda w: {"grant": "1"}
+    ),
     "portal:audit_log": Target.of(ORG_PAGE),
     "portal:switch_organisation": Target.of(
         (
@@ -255,6 +270,20 @@ EXPECTED: dict[str, Target] = {
         data=lambda w: {"email": w.other.end_user.email, "label": "stolen"},
         note="a token for another organisation's user is refused (422) and nothing is issued",
     ),
+    # eDiscovery (compliance officers only): the other organisation's texts and exports are 404s; a search with its
+    # user is refused like an unknown user; the search finds the home organisation's texts only.
+    "compliance:discovery": Target.of(
+        OFFICER_PAGE, query=lambda w: {"keywords": "secret", "other_party": w.other.recipient[-7:]}
+    ),
+    "compliance:discovery_text": Target.of(OFFICER_OBJECT, kwargs=lambda w: {"pk": w.other.texts[0].pk}),
+    "compliance:exports": Target.of(OFFICER_PAGE),
+    "compliance:export_create": Target.of(
+        (everyone(405), officer(REDIRECT)),
+        data=lambda w: {"keywords": "secret", "user": [w.other.end_user.pk, w.home.end_user.pk]},
+        note="another organisation's user is refused like one that does not exist; nothing is exported",
+    ),
+    "compliance:export": Target.of(OFFICER_OBJECT, kwargs=lambda w: {"pk": w.other.export.pk}, hx_target="export-live"),
+    "compliance:export_download": Target.of(OFFICER_OBJECT, kwargs=lambda w: {"pk": w.other.export.pk}),
     "texting:revoke_api_token": Target.of(MANAGE_POST_OBJECT, kwargs=lambda w: {"pk": w.other.token_row.pk}),
     "texting:api_send_message": Target.of(
         MACHINE_API, json=lambda w: {"to": w.other.recipient, "body": "hi", "from": w.other.numbers[2].e164}
@@ -443,14 +472,19 @@ def sweep(role: str, world: World) -> Outcome:
 
 
 @pytest.fixture
-def world(carrier_sim, django_capture_on_commit_callbacks):
+def world(carrier_sim, django_capture_on_commit_callbacks, settings, tmp_path):
+    settings.EDISCOVERY_EXPORT_DIR = tmp_path / "exports"
     return build_world(django_capture_on_commit_callbacks)
 
 
 def expected(target, method: str, role: str):
     """What `role` should get from `method` on a swept URL. Portal operators have no Control Hub, exactly like end
-    users: they get what end users get."""
-    return (target.get if method == "get" else target.post)["end_user" if role == "operator" else role]
+    users: they get what end users get; so does the compliance officer (an end user granted the role) outside the
+    pages declared for it."""
+    table = target.get if method == "get" else target.post
+    if role == "operator" or (role == "compliance_officer" and role not in table):
+        role = "end_user"
+    return table[role]
 
 
 @pytest.mark.django_db
@@ -600,3 +634,21 @@ def test_the_leak_detector_sees_an_organisations_data_on_its_own_pages(world):
         "password_change",
         "password_change_done",
     }, unseen
+
+
+@pytest.mark.django_db
+def test_the_leak_detector_sees_an_organisations_texts_on_its_compliance_officers_pages(world):
+    """Control for the eDiscovery rows of the sweep: the other organisation's own compliance officer, on the same
+    requests, does see that organisation's data (its texts' bodies, its export), so a page that leaked it would be
+    caught."""
+    own = client_for("compliance_officer", World(home=world.other, other=world.home, support=world.support))
+    unseen = []
+    for name, target in EXPECTED.items():
+        if target.get.get("compliance_officer") in (OK, 404):
+            response, sent = _request(own, "get", name, target, world)
+            if response.streaming:  # the archive (compressed): its own officer gets it
+                if response.status_code != 200 or response["Content-Type"] != "application/zip":
+                    unseen.append(name)
+            elif response.status_code != 200 or not _leaks(response, world.other.markers, sent):
+                unseen.append(name)
+    assert not unseen, unseen

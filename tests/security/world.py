@@ -4,8 +4,9 @@ systems outside the portal).
 
 Every organisation has: two locations (one on Cisco Calling Plan), numbers, a full administrator, a read-only
 administrator, an end user with a primary number, a completed authorisation order (the carrier simulator answered),
-a 10DLC registration case with its form sent, business texts in and out, and a messaging API token. Support staff
-belong to no organisation.
+a 10DLC registration case with its form sent, business texts in and out, a messaging API token, and a compliance
+officer (an end user granted the role) with an eDiscovery export of the texts. Support staff belong to no
+organisation.
 
 Each organisation's data carries strings no other organisation has (`Side.markers`), so a page that shows another
 organisation's data is caught by looking for them.
@@ -14,9 +15,13 @@ organisation's data is caught by looking for them.
 import re
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from compliance import actions as case_actions
-from compliance.models import RegistrationCase
+from compliance.actions import discovery as discovery_actions
+from compliance.discovery import Search
+from compliance.models import DiscoveryExport, RegistrationCase
+from portal.actions import set_compliance_officer
 from portal.middleware import SUPPORT_ORG_SESSION_KEY
 from portal.models import Organisation, User
 from provisioning.actions import place_authorisation_order
@@ -47,6 +52,8 @@ class Side:
     token: str
     texts: list[Message]
     recipient: str
+    officer: User
+    export: DiscoveryExport
     markers: list[str] = field(default_factory=list)
 
     @property
@@ -106,6 +113,17 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
         )
     token_row, token = texting_actions.issue_api_token(org, admin, end_user, label=f"{tag} integration")
 
+    # A compliance officer (an end user granted the role by the full administrator) and an export of the texts.
+    officer = make_user(org, role=User.Role.END_USER, email=f"officer@{tag.lower()}.test")
+    officer = set_compliance_officer(admin, officer, True)
+    today = sent.created_at.date()
+    with capture_on_commit(execute=True):
+        export = discovery_actions.request_export(
+            org, officer, Search(start=today - timedelta(days=1), end=today, keywords=f"{tag} secret")
+        )
+    export.refresh_from_db()
+    assert export.status == DiscoveryExport.Status.READY, export.detail
+
     numbers = list(PhoneNumber.objects.filter(location__organisation=org).order_by("e164"))
     markers = [
         org.name,
@@ -121,7 +139,7 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
         display_tn(recipient),
         token_row.hint,
     ]
-    markers += [u.email for u in (admin, readonly, end_user)] + [case.contact_email]
+    markers += [u.email for u in (admin, readonly, end_user, officer)] + [case.contact_email, export.sha256]
     for number in numbers:
         markers += [number.e164, display_tn(number.e164)]
     return Side(
@@ -139,6 +157,8 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
         token=token,
         texts=[sent, received],
         recipient=recipient,
+        officer=officer,
+        export=export,
         markers=markers,
     )
 
@@ -152,7 +172,7 @@ def build_world(capture_on_commit) -> World:
     return World(home=home, other=other, support=support, operator=operator)
 
 
-ROLES = ("anonymous", "end_user", "readonly_admin", "full_admin", "support", "operator")
+ROLES = ("anonymous", "end_user", "readonly_admin", "full_admin", "support", "operator", "compliance_officer")
 
 
 def client_for(role: str, world: World):
@@ -166,6 +186,7 @@ def client_for(role: str, world: World):
         "full_admin": world.home.admin,
         "support": world.support,
         "operator": world.operator,
+        "compliance_officer": world.home.officer,
     }.get(role)
     if user is not None:
         client.force_login(user)

@@ -129,6 +129,7 @@ FIRST_NAMES = [
 DEMO_LOGINS = [
     "admin@acme.example",
     "readonly@acme.example",
+    "compliance@acme.example",
     "admin@maple.example",
     "admin@startup.example",
     "support@pstn.example",
@@ -167,6 +168,10 @@ class Command(BaseCommand):
             logins = [
                 self._user("admin@acme.example", "Alex Admin", acme, User.Role.FULL_ADMIN, password),
                 self._user("readonly@acme.example", "Riley Reader", acme, User.Role.READONLY_ADMIN, password),
+                # eDiscovery: a compliance officer with no administrator role (Compliance → eDiscovery only).
+                self._user(
+                    "compliance@acme.example", "Casey Compliance", acme, User.Role.END_USER, password, officer=True
+                ),
                 self._user("admin@maple.example", "Morgan Maple", maple, User.Role.FULL_ADMIN, password),
                 self._user("admin@startup.example", "Sam Startup", startup, User.Role.FULL_ADMIN, password),
                 self._user("support@pstn.example", "Pat Support", None, User.Role.SUPPORT, password),
@@ -192,7 +197,8 @@ class Command(BaseCommand):
             org = user.organisation.name if user.organisation else "all organisations"
             if user.is_operator:
                 org = "the Django admin (/admin/)"
-            self.stdout.write(f"  {user.email:<29} {user.get_role_display():<26} {org}")
+            role = "Compliance officer" if user.is_compliance_officer else user.get_role_display()
+            self.stdout.write(f"  {user.email:<29} {role:<26} {org}")
 
     def _organisation(self, name, partner, customer_type, country):
         org, _ = Organisation.objects.get_or_create(
@@ -203,7 +209,7 @@ class Command(BaseCommand):
     def _licence(self, org, sku, quantity):
         Licence.objects.get_or_create(organisation=org, sku=sku, defaults={"quantity": quantity})
 
-    def _user(self, email, name, org, role, password, staff=False, app_version=""):
+    def _user(self, email, name, org, role, password, staff=False, app_version="", officer=False):
         user, _ = User.objects.get_or_create(
             email=email,
             defaults=dict(
@@ -213,6 +219,7 @@ class Command(BaseCommand):
                 is_staff=staff,
                 is_superuser=staff,
                 webex_app_version=app_version,
+                is_compliance_officer=officer,
                 password=self.password_hash,
             ),
         )
