@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from portal.forms import PortalForm
 from provisioning.phone import normalise_tn
@@ -13,6 +14,7 @@ from provisioning.phone import normalise_tn
 from .checks import presubmission_warnings
 from .models import RegistrationCase, RegistrationForm
 from .models.registration import SAMPLE_FIELDS, EntityType
+from .queries import support_users
 from .validation import normalise_postal_code, normalise_registry_id, normalise_tax_number
 
 BRAND_FIELDS = (
@@ -443,3 +445,27 @@ class DecisionForm(PortalForm):
         if data.get("decision") == "rejected" and not data.get("reason", "").strip():
             self.add_error("reason", "Say why: the customer needs the reason to correct the form.")
         return data
+
+
+class SupportUserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.full_name} ({obj.email})" if obj.full_name else obj.email
+
+
+class OwnerForm(PortalForm):
+    """Give a case to a support colleague. Only active Cisco PSTN support staff are offered, and only they pass."""
+
+    prefix = "owner"
+    owner = SupportUserChoiceField(
+        queryset=None,
+        label=_("Owner"),
+        empty_label=None,
+        error_messages={
+            "required": _("Choose the colleague who will own the case."),
+            "invalid_choice": _("Only Cisco PSTN support staff can own a case: choose a colleague from the list."),
+        },
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = support_users()

@@ -15,6 +15,7 @@ from provisioning.phone import display_tn
 
 from ..models import CaseEvent, CaseNumber, RegistrationCase
 from ..notifications import notify_case_contact
+from .unread import note_customer_activity
 
 State = RegistrationCase.State
 
@@ -238,6 +239,7 @@ def post_message(case: RegistrationCase, by: User, text: str) -> CaseEvent:
     with transaction.atomic():
         event = _timeline(case, CaseEvent.Kind.MESSAGE, by, text[:4000])
         audit.record("registration_case.message", actor=by, organisation=case.organisation, target=case)
+        note_customer_activity(case, by, "message")
     return event
 
 

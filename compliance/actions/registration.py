@@ -10,6 +10,7 @@ from portal.models import User
 from ..forms import RegistrationFormForm
 from ..models import RegistrationCase, RegistrationForm
 from .cases import CaseRefused, _enqueue, _plural, _require_customer_admin, _require_support, refusal, transition
+from .unread import note_customer_activity
 
 State = RegistrationCase.State
 
@@ -84,6 +85,7 @@ def submit_registration_form(
             by,
             text="The corrected form was submitted again." if again else "The registration form was submitted.",
         )
+        note_customer_activity(locked, by, "form")
     return form, True
 
 
