@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, When
+from django.db.models.functions import Reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -187,7 +188,7 @@ class CaseSearch:
     text: str
     case_number: int | None = None  # "#1042", or a plain number that may be a case number
     phone: str = ""  # a whole number in E.164 (+15125550100)
-    phone_digits: str = ""  # some digits of a number (partial)
+    phone_digits: str = ""  # the first or last digits of a number (partial)
     registry_id: str = ""  # B… or C…, upper case
     name: str = ""  # part of an organisation's or brand's name
 
@@ -198,12 +199,12 @@ class CaseSearch:
         if self.phone:
             return _("the number %(number)s") % {"number": self.phone}
         if self.phone_digits and self.case_number is not None:
-            return _("case #%(case)s, or numbers containing %(digits)s") % {
+            return _("case #%(case)s, or numbers starting or ending with %(digits)s") % {
                 "case": self.case_number,
                 "digits": self.phone_digits,
             }
         if self.phone_digits:
-            return _("numbers containing %(digits)s") % {"digits": self.phone_digits}
+            return _("numbers starting or ending with %(digits)s") % {"digits": self.phone_digits}
         if self.case_number is not None:
             return _("case #%(case)s") % {"case": self.case_number}
         return _("organisations or brands named like “%(name)s”") % {"name": self.name}
@@ -217,8 +218,9 @@ def parse_case_search(text: str) -> CaseSearch | None:
     - B/C and six letters or digits ("B1A2C3D", "cx4y5z6"): that brand or campaign id (any case), and organisation
       names containing it;
     - a phone number in any form a person types ("+1 512-555-0100", "(512) 555-0100", "5125550100"): the cases with
-      that number; with 3 to 9 digits ("555-0100", "0100"), the cases with a number containing them; plain digits
-      may also be a case number ("1042" finds case #1042 and numbers containing 1042);
+      that number; with 3 to 9 digits, the cases with a number ending ("555-0100", "0100") or starting ("512-555",
+      after +1) with them; plain digits may also be a case number ("1042" finds case #1042 and numbers ending in
+      1042);
     - anything else: organisations and brands (legal or DBA name) whose name contains it.
     """
     text = (text or "").strip()
@@ -251,13 +253,24 @@ def parse_case_search(text: str) -> CaseSearch | None:
     return CaseSearch(text, name=text)
 
 
-def search_cases(search: CaseSearch):
-    """The ids of the cases `search` finds, as one subquery (a UNION of one indexed lookup per kind of match) to
-    filter the queue with: each branch answers from an index (README: the support console), so a search costs the
-    same whatever the number of cases."""
+# A search finding more cases than this lists these and asks for a narrower search.
+SEARCH_LIMIT = 1000
+
+
+def search_cases(search: CaseSearch) -> tuple[list[int], bool]:
+    """The ids of the cases `search` finds (at most SEARCH_LIMIT), and whether there were more. One query
+    (`search_query`). The queue then reads the cases by primary key: given the UNION as a subquery instead,
+    PostgreSQL read every case to join them (benchmarks/support_search.py showed it)."""
+    found = list(search_query(search)[: SEARCH_LIMIT + 1])
+    return found[:SEARCH_LIMIT], len(found) > SEARCH_LIMIT
+
+
+def search_query(search: CaseSearch):
+    """The ids of the cases `search` finds: a UNION of one indexed lookup per kind of match (README: the support
+    console), so a search costs the same whatever the number of cases."""
 
     def ids(queryset, field="pk"):
-        return queryset.values(field).order_by()
+        return queryset.values_list(field, flat=True).order_by()
 
     branches = []
     cases = RegistrationCase.objects
@@ -266,7 +279,15 @@ def search_cases(search: CaseSearch):
     if search.phone:
         branches.append(ids(CaseNumber.objects.filter(number__e164=search.phone), "case_id"))
     if search.phone_digits:
-        branches.append(ids(CaseNumber.objects.filter(number__e164__contains=search.phone_digits), "case_id"))
+        digits = search.phone_digits
+        # The end of a number ("555-0100", "0100") from an index on the reversed number; its start ("512-555") from
+        # the number's own index. (A trigram index on digits was no faster than reading every number: see README.)
+        ends = PhoneNumber.objects.annotate(reversed_e164=Reverse("e164")).filter(
+            reversed_e164__startswith=digits[::-1]
+        )
+        starts = PhoneNumber.objects.filter(e164__startswith="+1" + (digits[1:] if digits.startswith("1") else digits))
+        branches.append(ids(CaseNumber.objects.filter(number__in=ends.values("pk").order_by()), "case_id"))
+        branches.append(ids(CaseNumber.objects.filter(number__in=starts.values("pk").order_by()), "case_id"))
     if search.registry_id:
         branches.append(ids(cases.filter(brand__registry_id=search.registry_id)))
         branches.append(ids(cases.filter(campaign__registry_id=search.registry_id)))
@@ -288,13 +309,13 @@ def support_queue(
     kind: str = "",
     owner: str = "",
     read: str = "",
-    search: CaseSearch | None = None,
+    case_ids: list[int] | None = None,
     user: User | None = None,
     now=None,
 ):
     """Every organisation's cases for the support console, filtered and sorted. `state` may also be "open"
     (every state but completed and cancelled), the default view of the queue. `owner` is "mine" (`user`'s cases)
-    or "unassigned"; `read` "unread"; `search` what the search box found (parse_case_search)."""
+    or "unassigned"; `read` "unread"; `case_ids` the cases the search box found (search_cases)."""
     now = now or timezone.now()
     cases = RegistrationCase.objects.select_related("organisation", "owner").annotate(
         number_count=Count("case_numbers")
@@ -317,8 +338,8 @@ def support_queue(
         cases = cases.filter(owner__isnull=True)
     if read == "unread":
         cases = cases.filter(unread_by_support=True)
-    if search is not None:
-        cases = cases.filter(pk__in=search_cases(search))
+    if case_ids is not None:
+        cases = cases.filter(pk__in=case_ids)
     ordering = SORTS.get(sort, SORTS[DEFAULT_SORT])[1]
     if ordering is None:
         overdue = Q(state__in=RegistrationCase.OPEN_STATES, opened_at__lt=now - CASE_DURATION)

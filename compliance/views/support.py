@@ -34,6 +34,7 @@ def support_queue(request):
     form = SupportQueueFilters(request.GET)
     filters = form.filters()
     organisation = filters["organisation"]
+    case_ids, too_many = queries.search_cases(filters["search"]) if filters["search"] else (None, False)
     cases = queries.support_queue(
         state=filters["state"],
         organisation_id=organisation.pk if organisation else None,
@@ -42,7 +43,7 @@ def support_queue(request):
         kind=filters["kind"],
         owner=filters["owner"],
         read=filters["read"],
-        search=filters["search"],
+        case_ids=case_ids,
         user=request.user,
     )
     context = {
@@ -51,6 +52,8 @@ def support_queue(request):
         "now": timezone.now(),
         "form": form,
         "filters": filters,
+        "too_many": too_many,
+        "search_limit": queries.SEARCH_LIMIT,
     }
 
     def page_context():

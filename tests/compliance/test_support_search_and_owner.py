@@ -81,10 +81,14 @@ def test_a_phone_number_typed_any_way_finds_its_case(support_client, world, type
     assert "searched for the number +15125550100" in html
 
 
-def test_partial_digits_find_every_case_with_a_matching_number(support_client, world):
-    html = support_client.get(QUEUE, {"q": "555-010"}).content.decode()
+def test_the_first_or_last_digits_find_every_case_with_a_matching_number(support_client, world):
+    html = support_client.get(QUEUE, {"q": "512-555"}).content.decode()
     assert listed(html) == {world["acme"].pk, world["acme_more"].pk}
-    assert listed(support_client.get(QUEUE, {"q": "0102"}).content.decode()) == {world["acme_more"].pk}
+    assert "numbers starting or ending with 512555" in html
+    assert listed(support_client.get(QUEUE, {"q": "555-0102"}).content.decode()) == {world["acme_more"].pk}
+    assert listed(support_client.get(QUEUE, {"q": "0101"}).content.decode()) == {world["acme"].pk}
+    assert listed(support_client.get(QUEUE, {"q": "1 737"}).content.decode()) == {world["globex"].pk}
+    assert listed(support_client.get(QUEUE, {"q": "9999"}).content.decode()) == set()
 
 
 def test_a_case_number_finds_that_case_in_any_state(support_client, world):
@@ -153,10 +157,10 @@ def test_queue_query_count_is_the_same_for_a_search_with_one_or_many_matches(
 ):
     location = make_location(org)
     cases = [make_case(org, State.FORM_SENT, numbers=make_numbers(location, 2, start=i * 10)) for i in range(6)]
-    # session + user, the counts, the organisations, the page's count, the page's rows.
-    with django_assert_num_queries(6):
+    # session + user, the counts, the organisations, the matching cases' ids, the page's count, the page's rows.
+    with django_assert_num_queries(7):
         many = support_client.get(QUEUE, {"q": "415"})
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         one = support_client.get(QUEUE, {"q": f"#{cases[0].pk}"})
     assert len(listed(many.content.decode())) == 6 and listed(one.content.decode()) == {cases[0].pk}
 
@@ -325,6 +329,20 @@ def test_registering_the_brand_again_is_warned_about(support_client, org):
     case = make_case(org, State.FORM_SUBMITTED)
     page = support_client.get(reverse("compliance:support_case", args=[case.pk])).content.decode()
     assert "already has the approved brand B7OLD77" in page
+
+
+def test_a_search_finding_too_many_cases_says_so(support_client, org):
+    from compliance.queries import SEARCH_LIMIT
+
+    template = make_case(org, State.FORM_SENT, numbers=[])
+    fields = {
+        f.attname: getattr(template, f.attname) for f in RegistrationCase._meta.concrete_fields if not f.primary_key
+    }
+    RegistrationCase.objects.bulk_create([RegistrationCase(**fields) for _ in range(SEARCH_LIMIT)])
+    html = support_client.get(QUEUE, {"q": "Acme"}).content.decode()
+    assert f"More than {SEARCH_LIMIT:,} cases match: the first {SEARCH_LIMIT:,} found are listed." in html
+    narrow = support_client.get(QUEUE, {"q": f"#{template.pk}"}).content.decode()
+    assert listed(narrow) == {template.pk} and "More than" not in narrow
 
 
 def test_other_organisations_are_not_in_a_search_for_one(support_client, world):

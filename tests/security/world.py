@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from compliance import actions as case_actions
-from compliance.models import RegistrationCase
+from compliance.models import Brand, Campaign, CampaignNumber, RegistrationCase
 from portal.middleware import SUPPORT_ORG_SESSION_KEY
 from portal.models import Organisation, User
 from provisioning.actions import place_authorisation_order
@@ -106,8 +106,20 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
         )
     token_row, token = texting_actions.issue_api_token(org, admin, end_user, label=f"{tag} integration")
 
+    # Its 10DLC registration (the Registration page): a brand, a campaign, the registered number in it.
+    brand = Brand.objects.create(
+        organisation=org, legal_name=f"{tag} Brand Legal", registry_id=f"B{tag[:6].upper()}", status="approved"
+    )
+    campaign = Campaign.objects.create(
+        organisation=org, brand=brand, use_case="CUSTOMER_CARE", registry_id=f"C{tag[:6].upper()}", status="active"
+    )
+    CampaignNumber.objects.create(campaign=campaign, number=primary, status="assigned")
+
     numbers = list(PhoneNumber.objects.filter(location__organisation=org).order_by("e164"))
     markers = [
+        brand.legal_name,
+        brand.registry_id,
+        campaign.registry_id,
         org.name,
         location.name,
         other_location.name,
@@ -186,6 +198,9 @@ def forget(org: Organisation) -> None:
     # By id, not by instance: deleting an instance clears its pk, and the world's objects are used again.
     AuthorisationOrder.objects.filter(organisation_id=org.pk).delete()
     RegistrationCase.objects.filter(organisation_id=org.pk).delete()
+    CampaignNumber.objects.filter(campaign__organisation_id=org.pk).delete()
+    Campaign.objects.filter(organisation_id=org.pk).delete()
+    Brand.objects.filter(organisation_id=org.pk).delete()
     Message.objects.filter(organisation_id=org.pk).delete()
     PhoneNumber.objects.filter(location__organisation_id=org.pk).delete()
     Organisation.objects.filter(pk=org.pk).delete()
