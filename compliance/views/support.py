@@ -256,7 +256,6 @@ def support_action(request, pk, action):
     act = ACTIONS.get(action)
     if act is None:
         raise Http404("No such action.")
-    actions.mark_read_by_support(case, request.user)  # acting on a case is reading it
     try:
         outcome = act(request, case, request.POST.get("expected_state") or None)
     except CaseRefused as refused:
@@ -265,6 +264,7 @@ def support_action(request, pk, action):
     if not isinstance(outcome, str):  # a bound form with errors
         messages.error(request, "Check the marked fields.")
         return _page(request, case, forms={action: outcome})
+    actions.mark_read_by_support(case, request.user)  # acting on a case is reading it (a refusal changes nothing)
     messages.success(request, outcome)
     anchor = {"message": "#messages", "note": "#timeline", "take": "#owner", "unassign": "#owner"}.get(action, "")
     return redirect(reverse("compliance:support_case", args=[case.pk]) + anchor)

@@ -290,6 +290,10 @@ def test_a_submitted_form_marks_the_case_unread_and_emails_support_when_nobody_o
 
 def test_support_acting_clears_the_unread_mark_and_support_messages_do_not_set_it(support_client, org):
     case = make_case(org, State.FORM_SUBMITTED, unread_by_support=True)
+    # A refused action changes nothing, the mark included.
+    support_client.post(action_url(case, "send-form"), {"expected_state": case.state})
+    case.refresh_from_db()
+    assert case.unread_by_support
     support_client.post(action_url(case, "note"), {"note-text": "Looking at it"})
     case.refresh_from_db()
     assert not case.unread_by_support
