@@ -215,6 +215,24 @@ def one_round(client, q: str, requests: int) -> float:
     return statistics.median(times)
 
 
+def db_round(q: str, requests: int) -> float:
+    """The search's database work alone (the matching ids, the page's count and rows), median of `requests` runs."""
+    from compliance import queries
+
+    def once():
+        ids, _more = queries.search_cases(queries.parse_case_search(q))
+        page = queries.support_queue(state="all", case_ids=ids)
+        return page.count(), list(page[:25])
+
+    once()
+    times = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        once()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
 def plan_indexes(q: str) -> list[str]:
     """The indexes PostgreSQL's plans of the search's two queries (the matching ids, the page of cases) use."""
     from compliance import queries
@@ -281,7 +299,7 @@ def run(args, url: str) -> int:
     results = {}  # search -> {size: (queries, found, [round medians])}
     try:
         for label in searches():
-            results[label] = {size: [None, None, []] for size in (SMALL, args.cases)}
+            results[label] = {size: [None, None, [], []] for size in (SMALL, args.cases)}
         if postgres:
             for size in (SMALL, args.cases):
                 switch_to(names[size])
@@ -293,6 +311,7 @@ def run(args, url: str) -> int:
                     switch_to(names[size])
                     for label, q in searches().items():
                         results[label][size][2].append(one_round(clients[size], q, args.requests))
+                        results[label][size][3].append(db_round(q, args.requests))
             switch_to(large_name)
             plans = {label: plan_indexes(q) for label, q in searches().items()}
             scans = {label: seq_scans(q) for label, q in searches().items()}
@@ -306,6 +325,7 @@ def run(args, url: str) -> int:
                     results[label][size][1] = found(fragment(clients[size], q))
                     for _round in range(args.rounds):
                         results[label][size][2].append(one_round(clients[size], q, args.requests))
+                        results[label][size][3].append(db_round(q, args.requests))
             plans = {}
     finally:
         if postgres and not args.keep:
@@ -320,7 +340,10 @@ def run(args, url: str) -> int:
     )
     print(f"{'search':44} {'queries':>9} {SMALL:>6} cases ms (spread) {args.cases:>7,} cases ms (spread)  ratio")
     for label in searches():
-        (q_small, f_small, t_small), (q_large, f_large, t_large) = results[label][SMALL], results[label][args.cases]
+        (q_small, f_small, t_small, _db), (q_large, f_large, t_large, _db) = (
+            results[label][SMALL],
+            results[label][args.cases],
+        )
         small, large = statistics.median(t_small), statistics.median(t_large)
         ratio = large / small
         spread_small, spread_large = f"{min(t_small):.1f}–{max(t_small):.1f}", f"{min(t_large):.1f}–{max(t_large):.1f}"
@@ -334,6 +357,14 @@ def run(args, url: str) -> int:
             missed.append(f"{label}: {ratio:.2f}× the time over {SMALL} cases (target ≤ {RATIO_TARGET}×)")
         if not f_small or f_small != f_large:
             missed.append(f"{label}: found {sorted(f_small or [])} over {SMALL} cases, {sorted(f_large or [])}")
+    print("\nThe same searches' database work alone (ids, count, page rows), for information:")
+    for label in searches():
+        d_small, d_large = results[label][SMALL][3], results[label][args.cases][3]
+        small, large = statistics.median(d_small), statistics.median(d_large)
+        print(
+            f"{label:44} {small:>8.2f} ({min(d_small):.2f}–{max(d_small):.2f}) ms  {large:>8.2f} "
+            f"({min(d_large):.2f}–{max(d_large):.2f}) ms  {large / small:4.2f}×"
+        )
     if plans:
         print("\nIndexes in the PostgreSQL plans (10,000 cases):")
         for label, indexes in plans.items():

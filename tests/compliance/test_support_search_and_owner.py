@@ -102,6 +102,7 @@ def test_a_case_number_finds_that_case_in_any_state(support_client, world):
 def test_registry_ids_find_the_cases_of_the_brand_or_campaign(support_client, world):
     by_brand = support_client.get(QUEUE, {"q": "b1acme1"}).content.decode()
     assert listed(by_brand) == {world["acme"].pk, world["acme_more"].pk}
+    assert "searched for brand or campaign id B1ACME1" in by_brand
     by_campaign = support_client.get(QUEUE, {"q": "C1ACME1"}).content.decode()
     assert listed(by_campaign) == {world["acme_more"].pk}
     assert listed(support_client.get(QUEUE, {"q": "C9NONE9"}).content.decode()) == set()
