@@ -353,3 +353,26 @@ def test_a_search_finding_too_many_cases_says_so(support_client, org):
 def test_other_organisations_are_not_in_a_search_for_one(support_client, world):
     html = support_client.get(QUEUE, {"q": "Acme"}).content.decode()
     assert world["globex"].pk not in listed(html)
+
+
+# --- the indexes the search relies on (PostgreSQL) -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "typed, index",
+    [
+        ("555-0100", "phone_number_e164_reversed"),  # the last digits
+        ("512-555", "provisioning_phonenumber_e164_"),  # the first digits: e164's pattern index (…_like)
+        ("B1ACME1", "brand_registry_id_unique"),
+        ("Acme Test", "organisation_name_upper_trgm"),
+    ],
+)
+def test_each_search_can_be_answered_from_its_index(postgres, world, typed, index):
+    """The SQL the search sends matches the expression its index was built on (migration 0004_support_search), so
+    PostgreSQL can use it once the tables are large (here, with sequential scans switched off, it must)."""
+    from compliance.queries import search_query
+
+    with postgres.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = search_query(parse_case_search(typed)).explain()
+    assert index in plan, plan
