@@ -163,6 +163,7 @@ def test_a_canadian_organisation_is_told_its_numbers_need_a_campaign_too(client)
     pages = {
         "card": reverse("provisioning:calling_pstn"),
         "cases": reverse("compliance:cases"),
+        "open a case": reverse("compliance:case_open"),
         "registration": PAGE,
     }
     for name, url in pages.items():
