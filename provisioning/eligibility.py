@@ -16,7 +16,7 @@ from .models import Licence, Location, PhoneNumber
 
 # SPEC.md 1.7: every customer using Business Texting registers; US and Canadian numbers alike join a campaign. The
 # pages say it in these words (templates use the same msgid), never "to text in the US".
-EVERY_NUMBER_NEEDS_A_CAMPAIGN = _("Every texting number, US and Canadian alike, must be assigned to a 10DLC campaign.")
+EVERY_NUMBER_NEEDS_A_CAMPAIGN = _("Every business texting number, US and Canadian, must be in a 10DLC campaign.")
 
 
 @dataclass(frozen=True)

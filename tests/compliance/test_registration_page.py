@@ -22,7 +22,7 @@ from .factories import make_case
 pytestmark = pytest.mark.django_db
 State = RegistrationCase.State
 PAGE = reverse("compliance:registration")
-RULE = "Every texting number, US and Canadian alike, must be assigned to a 10DLC campaign."
+RULE = "Every business texting number, US and Canadian, must be in a 10DLC campaign."
 Status = CampaignNumber.Status
 
 
