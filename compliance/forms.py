@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.utils import timezone
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from portal.forms import PortalForm
 from provisioning.phone import normalise_tn
@@ -14,6 +15,7 @@ from provisioning.phone import normalise_tn
 from .checks import presubmission_warnings
 from .models import RegistrationCase, RegistrationForm
 from .models.registration import SAMPLE_FIELDS, EntityType
+from .queries import support_users
 from .validation import normalise_postal_code, normalise_registry_id, normalise_tax_number
 
 BRAND_FIELDS = (
@@ -466,3 +468,27 @@ def _registry_id(case: RegistrationCase, kind: str) -> str:
     """The registry id the case's brand or campaign has so far ("" if none)."""
     record = case.brand if kind == "brand" else case.campaign
     return record.registry_id if record is not None else ""
+
+
+class SupportUserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.full_name} ({obj.email})" if obj.full_name else obj.email
+
+
+class OwnerForm(PortalForm):
+    """Give a case to a support colleague. Only active Cisco PSTN support staff are offered, and only they pass."""
+
+    prefix = "owner"
+    owner = SupportUserChoiceField(
+        queryset=None,
+        label=_("Owner"),
+        empty_label=None,
+        error_messages={
+            "required": _("Choose the colleague who will own the case."),
+            "invalid_choice": _("Only Cisco PSTN support staff can own a case: choose a colleague from the list."),
+        },
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = support_users()

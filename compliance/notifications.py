@@ -1,4 +1,5 @@
-"""Emails to a case's contact when the case needs them to act (the form was sent or returned) or is complete."""
+"""Emails to a case's contact when the case needs them to act (the form was sent or returned) or is complete, and to
+support when the customer wrote or submitted something (`notify_support`)."""
 
 import logging
 
@@ -6,6 +7,9 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import User
 
 from .models import RegistrationCase
 
@@ -43,5 +47,47 @@ def notify_case_contact(case_id: int, state: str) -> bool:
         )
     except Exception:  # noqa: BLE001 — any mail transport error; the case itself is already consistent
         log.exception("Could not email %s about case %s (%s)", case.contact_email, case.pk, state)
+        return False
+    return True
+
+
+SUPPORT_SUBJECTS = {
+    "message": _("Case #{pk} ({organisation}): the customer wrote a message"),
+    "form": _("Case #{pk} ({organisation}): the customer submitted the registration form"),
+}
+
+
+def support_recipients(case: RegistrationCase) -> list[str]:
+    """Who hears about the customer's activity on `case`: its owner when it has one (the person working it), else
+    the SUPPORT_NOTIFICATION_EMAIL addresses (a shared support mailbox), else every active support user."""
+    if case.owner is not None and case.owner.is_active and case.owner.email:
+        return [case.owner.email]
+    if settings.SUPPORT_NOTIFICATION_EMAIL:
+        return list(settings.SUPPORT_NOTIFICATION_EMAIL)
+    return list(
+        User.objects.filter(role=User.Role.SUPPORT, is_active=True).exclude(email="").values_list("email", flat=True)
+    )
+
+
+def notify_support(case_id: int, what: str) -> bool:
+    """Email support that the customer wrote a message (`what` = "message") or submitted the form ("form") on the
+    case. Runs after the customer's action committed: a mail failure is logged and never undoes it."""
+    case = RegistrationCase.objects.select_related("organisation", "owner").filter(pk=case_id).first()
+    if case is None or what not in SUPPORT_SUBJECTS:
+        return False
+    recipients = support_recipients(case)
+    if not recipients:
+        return False
+    path = reverse("compliance:support_case", args=[case.pk])
+    context = {"case": case, "what": what, "url": settings.PORTAL_BASE_URL.rstrip("/") + path}
+    try:
+        send_mail(
+            str(SUPPORT_SUBJECTS[what]).format(pk=case.pk, organisation=case.organisation.name),
+            render_to_string("compliance/email/support_activity.txt", context),
+            settings.DEFAULT_FROM_EMAIL,
+            recipients,
+        )
+    except Exception:  # noqa: BLE001 — any mail transport error; the customer's action is already stored
+        log.exception("Could not email support about case %s (%s)", case.pk, what)
         return False
     return True

@@ -3,18 +3,23 @@
 Each returns a queryset (or value) with the joins its page needs, so no template triggers a query per row.
 """
 
+import re
+from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, When
+from django.db.models.functions import Reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import Organisation
+from portal.models import Organisation, User
 from provisioning.models import PhoneNumber
 
 from .models import (
     CASE_DURATION,
+    Brand,
     Campaign,
+    CampaignCarrierStatus,
     CampaignNumber,
     CaseEvent,
     CaseNumber,
@@ -127,6 +132,33 @@ def messages(case: RegistrationCase):
     return case.events.filter(kind=CaseEvent.Kind.MESSAGE).order_by("created", "id")
 
 
+def registration_of(org: Organisation):
+    """The organisation's 10DLC registration for its Registration page: its brands (oldest first), each with
+    `campaign_list` (each with its per-carrier statuses, `current_numbers`: the numbers in it now with their
+    assignment status and the case that asked for it, and `case_list`: the cases that created, extended or
+    corrected it) and `case_list` (every case of the brand). Six queries however many brands, campaigns, numbers
+    and cases there are."""
+    cases = RegistrationCase.objects.order_by("-opened_at", "-id")
+    numbers = (
+        CampaignNumber.objects.filter(status__in=CampaignNumber.CURRENT)
+        .select_related("number__location", "case")
+        .order_by("number__e164")
+    )
+    campaigns = Campaign.objects.prefetch_related(
+        Prefetch("carrier_statuses", queryset=CampaignCarrierStatus.objects.order_by("carrier")),
+        Prefetch("campaign_numbers", queryset=numbers, to_attr="current_numbers"),
+        Prefetch("cases", queryset=cases, to_attr="case_list"),
+    ).order_by("created", "id")
+    return (
+        Brand.objects.filter(organisation=org)
+        .prefetch_related(
+            Prefetch("campaigns", queryset=campaigns, to_attr="campaign_list"),
+            Prefetch("cases", queryset=cases, to_attr="case_list"),
+        )
+        .order_by("created", "id")
+    )
+
+
 # --- support console --------------------------------------------------------------------------------------------------
 
 AGE_FILTERS = {
@@ -150,13 +182,167 @@ SORTS = {
 DEFAULT_SORT = "attention"
 
 
+OWNER_FILTERS = {"mine": _("Mine"), "unassigned": _("Nobody's")}
+READ_FILTERS = {"unread": _("Unread (the customer wrote or submitted)")}
+
+
+# --- the support queue's search box -------------------------------------------------------------------------------
+
+# A case number: "#1042", "case 1042", "case #1042".
+_CASE_NUMBER = re.compile(r"(?:case\s*)?#\s*(\d{1,18})|case\s+(\d{1,18})", re.IGNORECASE)
+# A Campaign Registry id: B (brand) or C (campaign) and six letters or digits (SPEC.md 4).
+_REGISTRY_ID = re.compile(r"[BC][A-Z0-9]{6}", re.IGNORECASE)
+# What a person types for a phone number: digits, spaces, + - . ( ) /.
+_PHONE_LIKE = re.compile(r"[\d\s+\-.()/]+")
+MIN_PHONE_DIGITS = 3  # fewer digits match half the numbers; the trigram index needs three characters too
+MIN_NAME_LENGTH = 2
+
+
+class SearchRefused(ValueError):
+    """The search box holds something that is not a case number, phone number, registry id or name; the message
+    says what to type."""
+
+
+@dataclass(frozen=True)
+class CaseSearch:
+    """What the search box asked for, read once (`parse_case_search`), so the page can say what it searched."""
+
+    text: str
+    case_number: int | None = None  # "#1042", or a plain number that may be a case number
+    phone: str = ""  # a whole number in E.164 (+15125550100)
+    phone_digits: str = ""  # the first or last digits of a number (partial)
+    registry_id: str = ""  # B… or C…, upper case
+    name: str = ""  # part of an organisation's or brand's name
+
+    @property
+    def description(self) -> str:
+        if self.registry_id:
+            return _("brand or campaign id %(id)s") % {"id": self.registry_id}
+        if self.phone:
+            return _("the number %(number)s") % {"number": self.phone}
+        if self.phone_digits and self.case_number is not None:
+            return _("case #%(case)s, or numbers starting or ending with %(digits)s") % {
+                "case": self.case_number,
+                "digits": self.phone_digits,
+            }
+        if self.phone_digits:
+            return _("numbers starting or ending with %(digits)s") % {"digits": self.phone_digits}
+        if self.case_number is not None:
+            return _("case #%(case)s") % {"case": self.case_number}
+        return _("organisations or brands named like “%(name)s”") % {"name": self.name}
+
+
+def parse_case_search(text: str) -> CaseSearch | None:
+    """Read the support queue's one search box. None for an empty box; SearchRefused for something too short to
+    search (one letter, a phone number of one or two digits, "#" without a number).
+
+    - "#1042", "case 1042": that case;
+    - B/C and six letters or digits ("B1A2C3D", "cx4y5z6"): that brand or campaign id (any case);
+    - a phone number in any form a person types ("+1 512-555-0100", "(512) 555-0100", "5125550100"): the cases with
+      that number; with 3 to 9 digits, the cases with a number ending ("555-0100", "0100") or starting ("512-555",
+      after +1) with them; plain digits may also be a case number ("1042" finds case #1042 and numbers ending in
+      1042);
+    - anything else: organisations and brands (legal or DBA name) whose name contains it.
+    """
+    text = (text or "").strip()
+    if not text:
+        return None
+    match = _CASE_NUMBER.fullmatch(text)
+    if match:
+        return CaseSearch(text, case_number=int(match.group(1) or match.group(2)))
+    if text.startswith("#") or text.lower().startswith("case "):
+        raise SearchRefused(_("A case number is digits after #, for example #1042."))
+    if _REGISTRY_ID.fullmatch(text):
+        # Only as a registry id: matching names too read every organisation and brand (benchmarks/support_search.py
+        # measured the registry id search growing 1.9× from 10 to 1,000 organisations with them).
+        return CaseSearch(text, registry_id=text.upper())
+    if _PHONE_LIKE.fullmatch(text):
+        digits = "".join(ch for ch in text if ch.isascii() and ch.isdigit())
+        plain = text.isascii() and text.isdigit()
+        case_number = int(digits) if plain and len(digits) <= 18 and int(digits) > 0 else None
+        if len(digits) == 11 and digits.startswith("1") or len(digits) == 10 and not digits.startswith("1"):
+            return CaseSearch(text, phone="+" + digits.rjust(11, "1"), case_number=case_number)
+        if len(digits) >= MIN_PHONE_DIGITS:
+            return CaseSearch(text, phone_digits=digits[-10:] if len(digits) > 11 else digits, case_number=case_number)
+        if case_number is not None:
+            return CaseSearch(text, case_number=case_number)
+        raise SearchRefused(
+            _("Type at least %(n)d digits of a phone number, or # and a case number.") % {"n": MIN_PHONE_DIGITS}
+        )
+    if len(text) < MIN_NAME_LENGTH:
+        raise SearchRefused(
+            _("Type at least %(n)d characters of an organisation or brand name.") % {"n": MIN_NAME_LENGTH}
+        )
+    return CaseSearch(text, name=text)
+
+
+# A search finding more cases than this lists these and asks for a narrower search.
+SEARCH_LIMIT = 1000
+
+
+def search_cases(search: CaseSearch) -> tuple[list[int], bool]:
+    """The ids of the cases `search` finds (at most SEARCH_LIMIT), and whether there were more. One query
+    (`search_query`). The queue then reads the cases by primary key: given the UNION as a subquery instead,
+    PostgreSQL read every case to join them (benchmarks/support_search.py showed it)."""
+    found = list(search_query(search)[: SEARCH_LIMIT + 1])
+    return found[:SEARCH_LIMIT], len(found) > SEARCH_LIMIT
+
+
+def search_query(search: CaseSearch):
+    """The ids of the cases `search` finds: a UNION of one indexed lookup per kind of match (README: the support
+    console), so a search costs the same whatever the number of cases."""
+
+    def ids(queryset, field="pk"):
+        return queryset.values_list(field, flat=True).order_by()
+
+    branches = []
+    cases = RegistrationCase.objects
+    if search.case_number is not None:
+        branches.append(ids(cases.filter(pk=search.case_number)))
+    if search.phone:
+        branches.append(ids(CaseNumber.objects.filter(number__e164=search.phone), "case_id"))
+    if search.phone_digits:
+        digits = search.phone_digits
+        # The end of a number ("555-0100", "0100") from an index on the reversed number; its start ("512-555") from
+        # the number's own index. (A trigram index on digits was no faster than reading every number: see README.)
+        ends = PhoneNumber.objects.annotate(reversed_e164=Reverse("e164")).filter(
+            reversed_e164__startswith=digits[::-1]
+        )
+        starts = PhoneNumber.objects.filter(e164__startswith="+1" + (digits[1:] if digits.startswith("1") else digits))
+        branches.append(ids(CaseNumber.objects.filter(number__in=ends.values("pk").order_by()), "case_id"))
+        branches.append(ids(CaseNumber.objects.filter(number__in=starts.values("pk").order_by()), "case_id"))
+    if search.registry_id:
+        branches.append(ids(cases.filter(brand__registry_id=search.registry_id)))
+        branches.append(ids(cases.filter(campaign__registry_id=search.registry_id)))
+        branches.append(ids(cases.filter(campaign__brand__registry_id=search.registry_id)))
+    if search.name:
+        branches.append(ids(cases.filter(organisation__name__icontains=search.name)))
+        branches.append(ids(cases.filter(brand__legal_name__icontains=search.name)))
+        branches.append(ids(cases.filter(brand__dba_name__icontains=search.name)))
+    first, *rest = branches
+    return first.union(*rest) if rest else first
+
+
 def support_queue(
-    *, state: str = "", organisation_id: int | None = None, age: str = "", sort: str = DEFAULT_SORT, now=None
+    *,
+    state: str = "",
+    organisation_id: int | None = None,
+    age: str = "",
+    sort: str = DEFAULT_SORT,
+    kind: str = "",
+    owner: str = "",
+    read: str = "",
+    case_ids: list[int] | None = None,
+    user: User | None = None,
+    now=None,
 ):
     """Every organisation's cases for the support console, filtered and sorted. `state` may also be "open"
-    (every state but completed and cancelled), the default view of the queue."""
+    (every state but completed and cancelled), the default view of the queue. `owner` is "mine" (`user`'s cases)
+    or "unassigned"; `read` "unread"; `case_ids` the cases the search box found (search_cases)."""
     now = now or timezone.now()
-    cases = RegistrationCase.objects.select_related("organisation").annotate(number_count=Count("case_numbers"))
+    cases = RegistrationCase.objects.select_related("organisation", "owner").annotate(
+        number_count=Count("case_numbers")
+    )
     if state == "open":
         cases = cases.filter(state__in=RegistrationCase.OPEN_STATES)
     elif state in State.values:
@@ -167,6 +353,16 @@ def support_queue(
         cases = cases.filter(AGE_FILTERS[age][1](now))
         if age == "overdue":
             cases = cases.filter(state__in=RegistrationCase.OPEN_STATES)
+    if kind in RegistrationCase.Kind.values:
+        cases = cases.filter(kind=kind)
+    if owner == "mine" and user is not None:
+        cases = cases.filter(owner=user)
+    elif owner == "unassigned":
+        cases = cases.filter(owner__isnull=True)
+    if read == "unread":
+        cases = cases.filter(unread_by_support=True)
+    if case_ids is not None:
+        cases = cases.filter(pk__in=case_ids)
     ordering = SORTS.get(sort, SORTS[DEFAULT_SORT])[1]
     if ordering is None:
         overdue = Q(state__in=RegistrationCase.OPEN_STATES, opened_at__lt=now - CASE_DURATION)
@@ -175,23 +371,47 @@ def support_queue(
     return cases.order_by(*ordering)
 
 
-def state_counts() -> dict[str, int]:
-    """How many cases are in each state (every state present, zeros included), plus "open" and "overdue". One
-    query."""
+def approved_brand_elsewhere(case: RegistrationCase) -> Brand | None:
+    """An approved brand the case's organisation already has (other than the case's own): registering the brand again
+    would be billed again (SPEC.md 8), so support is warned before it submits."""
+    return (
+        Brand.objects.filter(organisation_id=case.organisation_id, status=Brand.Status.APPROVED)
+        .exclude(pk=case.brand_id or 0)
+        .exclude(registry_id="")
+        .order_by("created", "id")
+        .first()
+    )
+
+
+def support_users():
+    """Who may own a case: active Cisco PSTN support staff, by name."""
+    return User.objects.filter(role=User.Role.SUPPORT, is_active=True).order_by("full_name", "email")
+
+
+def state_counts(user: User | None = None) -> dict[str, int]:
+    """How many cases are in each state (every state present, zeros included), plus "open", "overdue", and among the
+    open cases "unread" and `user`'s own ("mine"). One query."""
     overdue_before = timezone.now() - CASE_DURATION
     rows = (
         RegistrationCase.objects.values("state")
-        .annotate(total=Count("id"), overdue=Count("id", filter=Q(opened_at__lt=overdue_before)))
+        .annotate(
+            total=Count("id"),
+            overdue=Count("id", filter=Q(opened_at__lt=overdue_before)),
+            unread=Count("id", filter=Q(unread_by_support=True)),
+            mine=Count("id", filter=Q(owner=user) if user is not None and user.pk else Q(pk__in=[])),
+        )
         .order_by()
     )
     counts = {state: 0 for state in State.values}
-    overdue = 0
+    overdue = unread = mine = 0
     for row in rows:
         counts[row["state"]] = row["total"]
         if row["state"] in RegistrationCase.OPEN_STATES:
             overdue += row["overdue"]
+            unread += row["unread"]
+            mine += row["mine"]
     counts["open"] = sum(counts[state] for state in RegistrationCase.OPEN_STATES)
-    counts["overdue"] = overdue
+    counts.update(overdue=overdue, unread=unread, mine=mine)
     return counts
 
 

@@ -14,6 +14,8 @@ urlpatterns = [
     path("cases/<int:pk>/form/check/", views.case_form_check, name="case_form_check"),
     path("cases/<int:pk>/messages/", views.case_message, name="case_message"),
     path("cases/<int:pk>/cancel/", views.case_cancel, name="case_cancel"),
+    # The organisation's 10DLC registration: brand, campaigns, their numbers (read-only).
+    path("registration/", views.registration, name="registration"),
     # The Cisco PSTN support console (every organisation).
     path("support/cases/", views.support_queue, name="support_queue"),
     path("support/cases/<int:pk>/", views.support_case, name="support_case"),

@@ -299,6 +299,14 @@ TEXTING_POLL_MAX = env_int("TEXTING_POLL_MAX", 60)
 
 # The portal's public address, for links in emails (e.g. https://hub.example.com); empty: links are paths only.
 PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "")
+# Where support hears that a customer wrote or submitted the form on a case nobody owns (comma-separated addresses,
+# e.g. a shared mailbox); empty: every active support user. A case with an owner emails its owner only.
+SUPPORT_NOTIFICATION_EMAIL = env_list("SUPPORT_NOTIFICATION_EMAIL")
+# What registry actions cost (SPEC.md 8), in US dollars, shown to support before it submits them.
+REGISTRY_COST_BRAND = env_float("REGISTRY_COST_BRAND", 4.0)
+REGISTRY_COST_CAMPAIGN_VETTING = env_float("REGISTRY_COST_CAMPAIGN_VETTING", 15.0)
+REGISTRY_COST_CAMPAIGN_MONTHLY = env_float("REGISTRY_COST_CAMPAIGN_MONTHLY", 10.0)
+REGISTRY_COST_SECONDARY_VETTING = env_float("REGISTRY_COST_SECONDARY_VETTING", 40.0)
 
 # Demo data password (seed_demo).
 PORTAL_DEMO_PASSWORD = os.environ.get("PORTAL_DEMO_PASSWORD", "texting-demo")

@@ -8,10 +8,15 @@ the 10DLC registration: the portal shows them so the admin knows what is left, b
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organisation, User, parse_version
 
 from .models import Licence, Location, PhoneNumber
+
+# SPEC.md 1.7: every customer using Business Texting registers; US and Canadian numbers alike join a campaign. The
+# pages say it in these words (templates use the same msgid), never "to text in the US".
+EVERY_NUMBER_NEEDS_A_CAMPAIGN = _("Every business texting number, US and Canadian, must be in a 10DLC campaign.")
 
 
 @dataclass(frozen=True)
@@ -152,11 +157,11 @@ def _advisory_requirements(org: Organisation) -> list[Requirement]:
         ),
         Requirement(
             "ten_dlc",
-            "10DLC brand and campaign registered (to text in the US)",
+            "10DLC brand and campaign registered (US and Canadian numbers alike)",
             registered,
             "Numbers are registered in an approved 10DLC campaign."
             if registered
-            else "Authorise numbers, then open a Cisco Calling Plan support case "
+            else f"{EVERY_NUMBER_NEEDS_A_CAMPAIGN} Authorise numbers, then open a Cisco Calling Plan support case "
             "to register your 10DLC brand and campaign.",
             blocking=False,
         ),

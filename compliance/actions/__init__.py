@@ -3,7 +3,8 @@ all call these functions; every state change goes through `transition`.
 
 - `cases`: the state machine, opening and cancelling a case, messages and internal notes;
 - `registration`: the registration form and support's steps with the registry;
-- `carrier`: the carrier's side (tasks and callbacks).
+- `carrier`: the carrier's side (tasks and callbacks);
+- `support` and `unread`: support's bookkeeping (case owner; the unread mark and the e-mail to support).
 """
 
 from .carrier import (
@@ -42,6 +43,8 @@ from .registration import (
     submit_campaign,
     submit_registration_form,
 )
+from .support import assign_case_owner
+from .unread import mark_read_by_support, note_customer_activity
 
 __all__ = [
     "GUARDS",
@@ -49,6 +52,7 @@ __all__ = [
     "add_internal_note",
     "allowed_transitions",
     "apply_brand_status",
+    "assign_case_owner",
     "apply_campaign_status",
     "assign_numbers",
     "callback_url",
@@ -57,7 +61,9 @@ __all__ = [
     "check_with_carrier",
     "complete_case",
     "confirm_numbers_assigned",
+    "mark_read_by_support",
     "note_carrier_problem",
+    "note_customer_activity",
     "open_case",
     "poll_case",
     "post_message",

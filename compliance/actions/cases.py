@@ -16,6 +16,7 @@ from provisioning.phone import display_tn
 
 from ..models import NUMBER_POOL_THRESHOLD, Brand, Campaign, CampaignNumber, CaseEvent, CaseNumber, RegistrationCase
 from ..notifications import notify_case_contact
+from .unread import note_customer_activity
 
 State = RegistrationCase.State
 
@@ -387,6 +388,7 @@ def post_message(case: RegistrationCase, by: User, text: str) -> CaseEvent:
     with transaction.atomic():
         event = _timeline(case, CaseEvent.Kind.MESSAGE, by, text[:4000])
         audit.record("registration_case.message", actor=by, organisation=case.organisation, target=case)
+        note_customer_activity(case, by, "message")
     return event
 
 

@@ -11,6 +11,7 @@ from portal.models import User
 from ..forms import BRAND_FIELDS, RegistrationFormForm, use_case_fixed
 from ..models import Brand, Campaign, RegistrationCase, RegistrationForm, RegistrationVersion
 from .cases import CaseRefused, _enqueue, _plural, _require_customer_admin, _require_support, refusal, transition
+from .unread import note_customer_activity
 
 State = RegistrationCase.State
 NOT_FORM_FIELDS = {"id", "case", "saved_at", "saved_by", "submitted_at", "submitted_by"}
@@ -103,6 +104,7 @@ def submit_registration_form(
             by,
             text="The corrected form was submitted again." if again else "The registration form was submitted.",
         )
+        note_customer_activity(locked, by, "form")
     return form, True
 
 

@@ -2,7 +2,16 @@
 (queue and case), and the carrier's callback."""
 
 from .callbacks import registration_callback
-from .customer import case_cancel, case_detail, case_form, case_form_check, case_list, case_message, case_open
+from .customer import (
+    case_cancel,
+    case_detail,
+    case_form,
+    case_form_check,
+    case_list,
+    case_message,
+    case_open,
+    registration,
+)
 from .support import support_action, support_case, support_queue
 
 __all__ = [
@@ -13,6 +22,7 @@ __all__ = [
     "case_list",
     "case_message",
     "case_open",
+    "registration",
     "registration_callback",
     "support_action",
     "support_case",

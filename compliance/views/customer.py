@@ -1,9 +1,12 @@
-"""The customer's case pages (Control Hub): the list, Manage → Open Cisco Calling Plan Support Case, and the case
-with its 10DLC registration form. Reading needs an administrator of the organisation; acting, a full one."""
+"""The customer's case pages (Control Hub): the list, Manage → Open Cisco Calling Plan Support Case, the case
+with its 10DLC registration form, and the Registration page (brand, campaigns, numbers). Reading needs an
+administrator of the organisation; acting, a full one."""
 
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
 from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
@@ -17,7 +20,7 @@ from .. import actions, queries
 from ..actions import CaseRefused
 from ..checks import presubmission_warnings, values_of
 from ..forms import CancelForm, MessageForm, OpenCaseForm, RegistrationFormForm
-from ..models import RegistrationCase
+from ..models import NUMBER_POOL_THRESHOLD, RegistrationCase
 from .common import live_refresh, next_step, steps
 
 # The open-case page lists at most this many matching numbers to tick; "include all matching" covers the rest.
@@ -275,3 +278,34 @@ def case_cancel(request, pk):
     else:
         messages.success(request, f"Case #{case.pk} is cancelled. Its numbers can be included in a new case.")
     return redirect("compliance:case", pk=case.pk)
+
+
+def _brand_tier_template() -> str | None:
+    """The vetting-tier include (templates/compliance/_brand_tier.html) when the portal has one."""
+    try:
+        get_template(BRAND_TIER_TEMPLATE)
+    except TemplateDoesNotExist:
+        return None
+    return BRAND_TIER_TEMPLATE
+
+
+BRAND_TIER_TEMPLATE = "compliance/_brand_tier.html"
+
+
+@organisation_view
+def registration(request):
+    """Business Texting → Registration: the organisation's brand(s), each campaign with its per-carrier status, the
+    numbers in each campaign with their assignment status, and the cases that touched them. Read-only; full and
+    read-only administrators (and support switched to the organisation) see it."""
+    org = request.organisation
+    brands = list(queries.registration_of(org))
+    return render(
+        request,
+        "compliance/registration.html",
+        {
+            "brands": brands,
+            "brand_tier_template": _brand_tier_template(),
+            "can_manage": request.user.can_manage,
+            "pool_threshold": NUMBER_POOL_THRESHOLD,
+        },
+    )

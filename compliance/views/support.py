@@ -1,6 +1,7 @@
 """The Cisco PSTN support console: the queue of every organisation's cases and the support case page, with only
 the actions the case's current state allows."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
@@ -17,7 +18,7 @@ from .. import actions, queries
 from ..actions import CaseRefused
 from ..checks import presubmission_warnings, values_of
 from ..filters import SupportQueueFilters
-from ..forms import CancelForm, DecisionForm, MessageForm, NoteForm
+from ..forms import CancelForm, DecisionForm, MessageForm, NoteForm, OwnerForm
 from ..models import RegistrationCase
 from .common import live_refresh, next_step, steps
 
@@ -26,16 +27,24 @@ State = RegistrationCase.State
 
 @support_view
 def support_queue(request):
-    """Every case across organisations: counts per state, filters (state, organisation, age), sorting, paging.
-    A filter value the page does not offer is refused with a message (400); the other filters still apply."""
+    """Every case across organisations: counts per state, one search box (case number, phone number, registry id,
+    name: queries.parse_case_search), filters (state, kind, owner, unread, organisation, age), sorting, paging.
+    A filter value the page does not offer, or a search too short to mean anything, is refused with a message (400);
+    the other filters still apply."""
     form = SupportQueueFilters(request.GET)
     filters = form.filters()
     organisation = filters["organisation"]
+    case_ids, too_many = queries.search_cases(filters["search"]) if filters["search"] else (None, False)
     cases = queries.support_queue(
         state=filters["state"],
         organisation_id=organisation.pk if organisation else None,
         age=filters["age"],
         sort=filters["sort"],
+        kind=filters["kind"],
+        owner=filters["owner"],
+        read=filters["read"],
+        case_ids=case_ids,
+        user=request.user,
     )
     context = {
         "page": paginate(request, cases, per_page=25),
@@ -43,10 +52,12 @@ def support_queue(request):
         "now": timezone.now(),
         "form": form,
         "filters": filters,
+        "too_many": too_many,
+        "search_limit": queries.SEARCH_LIMIT,
     }
 
     def page_context():
-        counts = queries.state_counts()
+        counts = queries.state_counts(request.user)
         return {
             "counts": counts,
             "count_states": [(value, label, counts[value]) for value, label in State.choices],
@@ -63,7 +74,18 @@ def support_queue(request):
 
 
 def _support_case(pk) -> RegistrationCase:
-    return get_object_or_404(RegistrationCase.objects.select_related("organisation", "opened_by"), pk=pk)
+    return get_object_or_404(RegistrationCase.objects.select_related("organisation", "opened_by", "owner"), pk=pk)
+
+
+def registry_costs() -> dict:
+    """What support's registry actions cost (settings, SPEC.md 8), shown next to the buttons before they are used."""
+    vetting, monthly = settings.REGISTRY_COST_CAMPAIGN_VETTING, settings.REGISTRY_COST_CAMPAIGN_MONTHLY
+    return {
+        "brand": settings.REGISTRY_COST_BRAND,
+        "campaign_vetting": vetting,
+        "campaign_monthly": monthly,
+        "campaign_first": vetting + monthly,
+    }
 
 
 def _page(request, case, *, forms=None, status=200):
@@ -89,6 +111,9 @@ def _page(request, case, *, forms=None, status=200):
         "note_form": forms.get("note") or NoteForm(),
         "can_submit_campaign": State.CAMPAIGN_SUBMITTED in allowed,
         "since_rejection": queries.changes_since_rejection(case),
+        "costs": registry_costs(),
+        "approved_brand": queries.approved_brand_elsewhere(case) if State.BRAND_SUBMITTED in allowed else None,
+        "owner_form": forms.get("assign-owner") or OwnerForm(initial={"owner": case.owner_id}),
     }
     # The case page answers its own poll too (live_refresh): the page varies on HX-Request.
     return render_page(request, "compliance/support_case.html", context, status=status)
@@ -97,7 +122,11 @@ def _page(request, case, *, forms=None, status=200):
 @support_view
 def support_case(request, pk):
     case = _support_case(pk)
-    return live_refresh(request, case) or _page(request, case)
+    refresh = live_refresh(request, case)
+    if refresh is not None:
+        return refresh  # the page's own poll: nobody looked at anything
+    actions.mark_read_by_support(case, request.user)
+    return _page(request, case)
 
 
 def _decision(kind):
@@ -162,6 +191,25 @@ def _assign_numbers(request, case, expected):
     }
 
 
+def _take(request, case, expected):
+    actions.assign_case_owner(case, request.user, request.user)
+    return _("You own this case now.")
+
+
+def _unassign(request, case, expected):
+    actions.assign_case_owner(case, request.user, None)
+    return _("Nobody owns this case now.")
+
+
+def _assign_owner(request, case, expected):
+    form = OwnerForm(request.POST)
+    if not form.is_valid():
+        return form
+    owner = form.cleaned_data["owner"]
+    actions.assign_case_owner(case, request.user, owner)
+    return _("%(owner)s owns this case now.") % {"owner": owner.full_name or owner.email}
+
+
 def _check_carrier(request, case, expected):
     actions.check_with_carrier(case, request.user)
     return "The portal asked the carrier for news."
@@ -180,6 +228,9 @@ ACTIONS = {
     "complete": lambda request, case, expected: (
         actions.complete_case(case, request.user, expected=expected) and _("The case is complete.")
     ),
+    "take": _take,
+    "unassign": _unassign,
+    "assign-owner": _assign_owner,
     "cancel": _with_form(
         CancelForm,
         lambda request, case, expected, data: actions.cancel_case(
@@ -217,6 +268,7 @@ def support_action(request, pk, action):
     if not isinstance(outcome, str):  # a bound form with errors
         messages.error(request, "Check the marked fields.")
         return _page(request, case, forms={action: outcome})
+    actions.mark_read_by_support(case, request.user)  # acting on a case is reading it (a refusal changes nothing)
     messages.success(request, outcome)
-    anchor = {"message": "#messages", "note": "#timeline"}.get(action, "")
+    anchor = {"message": "#messages", "note": "#timeline", "take": "#owner", "unassign": "#owner"}.get(action, "")
     return redirect(reverse("compliance:support_case", args=[case.pk]) + anchor)

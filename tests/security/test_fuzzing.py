@@ -528,6 +528,10 @@ SUPPORT_TAKES = {
     "cancel": BENCH_STATES - {"cancelled"},
     "message": BENCH_STATES - {"cancelled"},
     "note": BENCH_STATES,
+    # Owners: support takes, gives or unassigns a case in any state (the form offers support staff only).
+    "take": BENCH_STATES,
+    "unassign": BENCH_STATES,
+    "assign-owner": BENCH_STATES,
 }
 UNKNOWN_ACTION = "any-other-slug"
 # A quarter of the examples for each action (eleven runs).
@@ -553,10 +557,11 @@ def test_support_actions(bench, action):
             mostly(st.sampled_from(allowing), st.sampled_from(cases), odds=1) if allowing else st.sampled_from(cases)
         )
         case_pk = data.draw(mostly(st.just(case.pk), st.integers(0, 2**64), odds=7))
+        owners = ids(bench.support.pk, bench.admin.pk)  # support staff, a customer, any id, anything
         form = data.draw(
             mutated(
-                {**SUPPORT_FORM, "expected_state": case.state},
-                {**SUPPORT_FIELDS, "expected_state": value(*RegistrationCase.State.values)},
+                {**SUPPORT_FORM, "owner-owner": str(bench.support.pk), "expected_state": case.state},
+                {**SUPPORT_FIELDS, "owner-owner": owners, "expected_state": value(*RegistrationCase.State.values)},
             )
         )
         with undone():

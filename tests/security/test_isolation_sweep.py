@@ -227,6 +227,7 @@ EXPECTED: dict[str, Target] = {
         kwargs=lambda w: {"pk": w.other.case.pk},
         data=lambda w: {"cancel-reason": "Cancelled by a stranger"},
     ),
+    "compliance:registration": Target.of(ORG_PAGE),
     "compliance:support_queue": Target.of(
         (
             roles(LOGIN, 403, 403, 403, ByDesign(OK, SUPPORT_SEES_ALL)),

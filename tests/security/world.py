@@ -20,7 +20,7 @@ from datetime import timedelta
 from compliance import actions as case_actions
 from compliance.actions import discovery as discovery_actions
 from compliance.discovery import Search
-from compliance.models import DiscoveryExport, RegistrationCase
+from compliance.models import Brand, Campaign, CampaignNumber, DiscoveryExport, RegistrationCase
 from portal.actions import set_compliance_officer
 from portal.middleware import SUPPORT_ORG_SESSION_KEY
 from portal.models import Organisation, User
@@ -123,9 +123,20 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
         )
     export.refresh_from_db()
     assert export.status == DiscoveryExport.Status.READY, export.detail
+    # Its 10DLC registration (the Registration page): a brand, a campaign, the registered number in it.
+    brand = Brand.objects.create(
+        organisation=org, legal_name=f"{tag} Brand Legal", registry_id=f"B{tag[:6].upper()}", status="approved"
+    )
+    campaign = Campaign.objects.create(
+        organisation=org, brand=brand, use_case="CUSTOMER_CARE", registry_id=f"C{tag[:6].upper()}", status="active"
+    )
+    CampaignNumber.objects.create(campaign=campaign, number=primary, status="assigned")
 
     numbers = list(PhoneNumber.objects.filter(location__organisation=org).order_by("e164"))
     markers = [
+        brand.legal_name,
+        brand.registry_id,
+        campaign.registry_id,
         org.name,
         location.name,
         other_location.name,
@@ -207,6 +218,9 @@ def forget(org: Organisation) -> None:
     # By id, not by instance: deleting an instance clears its pk, and the world's objects are used again.
     AuthorisationOrder.objects.filter(organisation_id=org.pk).delete()
     RegistrationCase.objects.filter(organisation_id=org.pk).delete()
+    CampaignNumber.objects.filter(campaign__organisation_id=org.pk).delete()
+    Campaign.objects.filter(organisation_id=org.pk).delete()
+    Brand.objects.filter(organisation_id=org.pk).delete()
     Message.objects.filter(organisation_id=org.pk).delete()
     PhoneNumber.objects.filter(location__organisation_id=org.pk).delete()
     Organisation.objects.filter(pk=org.pk).delete()
