@@ -14,6 +14,7 @@ from .brands import (
 )
 from .cases import CASE_DURATION, CaseEvent, CaseKind, CaseNumber, RegistrationCase
 from .registration import RegistrationForm
+from .todos import SupportTodo
 
 __all__ = [
     "CASE_DURATION",
@@ -29,5 +30,6 @@ __all__ = [
     "RegistrationCase",
     "RegistrationForm",
     "RegistrationVersion",
+    "SupportTodo",
     "throughput_for_score",
 ]
