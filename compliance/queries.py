@@ -88,6 +88,11 @@ def sending_numbers(*, campaign: Campaign | None = None, brand: Brand | None = N
 # --- carrier events and vetting (support) -----------------------------------------------------------------------------
 
 
+def brand_for_support():
+    """Brands with their organisation and campaigns (and each campaign's operators' statuses), for the brand page."""
+    return Brand.objects.select_related("organisation").prefetch_related("campaigns__carrier_statuses")
+
+
 def open_support_todos():
     """What support must do outside the cases (campaign events), oldest first, for the top of the queue."""
     return SupportTodo.objects.filter(done_at__isnull=True).select_related("organisation", "campaign__brand")

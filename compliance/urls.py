@@ -17,6 +17,9 @@ urlpatterns = [
     path("support/cases/", views.support_queue, name="support_queue"),
     path("support/cases/<int:pk>/", views.support_case, name="support_case"),
     path("support/cases/<int:pk>/<slug:action>/", views.support_action, name="support_action"),
+    path("support/todos/<int:pk>/done/", views.support_todo_done, name="support_todo_done"),
+    path("support/brands/<int:pk>/", views.support_brand, name="support_brand"),
+    path("support/brands/<int:pk>/vetting/", views.support_brand_vetting, name="support_brand_vetting"),
     # The carrier's signed callbacks (server to server).
     path("carrier/callbacks/registrations", views.registration_callback, name="registration_callback"),
 ]

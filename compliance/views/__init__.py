@@ -3,6 +3,7 @@
 
 from .callbacks import registration_callback
 from .customer import case_cancel, case_detail, case_form, case_form_check, case_list, case_message, case_open
+from .lifecycle import support_brand, support_brand_vetting, support_todo_done
 from .support import support_action, support_case, support_queue
 
 __all__ = [
@@ -15,6 +16,9 @@ __all__ = [
     "case_open",
     "registration_callback",
     "support_action",
+    "support_brand",
+    "support_brand_vetting",
+    "support_todo_done",
     "support_case",
     "support_queue",
 ]

@@ -50,6 +50,7 @@ def support_queue(request):
         return {
             "counts": counts,
             "count_states": [(value, label, counts[value]) for value, label in State.choices],
+            "todos": list(queries.open_support_todos()),  # campaign events (compliance.views.lifecycle)
         }
 
     return render_page(
@@ -88,6 +89,7 @@ def _page(request, case, *, forms=None, status=200):
         "message_form": forms.get("message") or MessageForm(),
         "note_form": forms.get("note") or NoteForm(),
         "can_submit_campaign": State.CAMPAIGN_SUBMITTED in allowed,
+        "brand": case.brand,  # its throughput tier and a link to its page (vetting)
     }
     # The case page answers its own poll too (live_refresh): the page varies on HX-Request.
     return render_page(request, "compliance/support_case.html", context, status=status)
