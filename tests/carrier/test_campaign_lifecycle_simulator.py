@@ -6,7 +6,10 @@ import json
 import pytest
 
 from carrier import HttpCarrierGateway, parse_campaign, verify_webhook_signature
-from tests.carrier.test_carrier_simulator import BRAND, CAMPAIGN, call, receiver, take, wait_for  # noqa: F401
+from tests.carrier import test_carrier_simulator
+from tests.carrier.test_carrier_simulator import BRAND, CAMPAIGN, call, take
+
+receiver = test_carrier_simulator.receiver  # the stand-in for the portal's webhook view (a fixture)
 
 
 def gateway(sim) -> HttpCarrierGateway:
