@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from carrier import SIGNATURE_HEADER, parse_brand, parse_campaign, parse_vetting, verify_webhook_signature
 
 from .. import actions
-from ..models import RegistrationCase
+from ..models import Campaign, RegistrationCase
 
 # Our references: case-<id>-brand-<round> / case-<id>-campaign-<round> (see RegistrationCase.brand_reference).
 REFERENCE = re.compile(r"^case-(\d+)-(brand|campaign)-(\d+)$")
@@ -43,7 +43,8 @@ def registration_callback(request):
     )
     # A campaign's life goes on after its case: operators' statuses, suspensions, expiry (compliance.actions.campaigns).
     lifecycle = kind == "campaign" and actions.apply_campaign_answer(status)
-    if case is None and not lifecycle:
+    known_campaign = kind == "campaign" and Campaign.objects.filter(registry_id=status.registry_id).exists()
+    if case is None and not known_campaign:
         # Not ours, or the submitting task has not recorded the registry's id yet: the poll catches up.
         return JsonResponse({"applied": False, "known": False}, status=202)
     return JsonResponse({"applied": bool(applied or lifecycle), "known": True})
