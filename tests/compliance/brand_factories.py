@@ -43,32 +43,32 @@ def make_brand(org, *, registry_id=None, legal_name="Acme Test Inc.", vetting_sc
     vetting = {}
     if vetting_score is not None:
         vetting = {"vetting_status": Brand.Vetting.VETTED, "vetting_score": vetting_score, "vetted_at": timezone.now()}
-    return Brand.objects.create(
-        organisation=org,
-        legal_name=legal_name,
-        entity_type="PRIVATE_PROFIT",
-        tax_number="12-3456789",
-        registry_id=registry_id if registry_id is not None else f"BT{n:05d}",
-        status=Brand.Status.APPROVED,
-        identity_status="VERIFIED",
-        approved_at=timezone.now(),
-        **{**vetting, **fields},
-    )
+    facts = {
+        "organisation": org,
+        "legal_name": legal_name,
+        "entity_type": "PRIVATE_PROFIT",
+        "tax_number": "12-3456789",
+        "registry_id": registry_id if registry_id is not None else f"BT{n:05d}",
+        "status": Brand.Status.APPROVED,
+        "identity_status": "VERIFIED",
+        "approved_at": timezone.now(),
+    }
+    return Brand.objects.create(**{**facts, **vetting, **fields})
 
 
 def make_campaign(brand, *, registry_id=None, numbers=(), status=Campaign.Status.ACTIVE, **fields) -> Campaign:
     """An active campaign of `brand` holding `numbers` (assigned at the carrier)."""
     n = next(_seq)
-    campaign = Campaign.objects.create(
-        organisation=brand.organisation,
-        brand=brand,
-        use_case="CUSTOMER_CARE",
-        description=VALID_FORM["description"],
-        registry_id=registry_id if registry_id is not None else f"CT{n:05d}",
-        status=status,
-        approved_at=timezone.now(),
-        **fields,
-    )
+    facts = {
+        "organisation": brand.organisation,
+        "brand": brand,
+        "use_case": "CUSTOMER_CARE",
+        "description": VALID_FORM["description"],
+        "registry_id": registry_id if registry_id is not None else f"CT{n:05d}",
+        "status": status,
+        "approved_at": timezone.now(),
+    }
+    campaign = Campaign.objects.create(**{**facts, **fields})
     CampaignNumber.objects.bulk_create(
         [CampaignNumber(campaign=campaign, number=number, status=CampaignNumber.Status.ASSIGNED) for number in numbers]
     )
