@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from portal.access import support_view
 from portal.htmx import render_page
@@ -30,6 +30,7 @@ def support_todo_done(request, pk):
 
 
 @support_view
+@require_safe
 def support_brand(request, pk):
     brand = get_object_or_404(queries.brand_for_support(), pk=pk)
     context = {

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from compliance import actions as case_actions
-from compliance.models import RegistrationCase
+from compliance.models import Brand, RegistrationCase, SupportTodo
 from portal.middleware import SUPPORT_ORG_SESSION_KEY
 from portal.models import Organisation, User
 from provisioning.actions import place_authorisation_order
@@ -48,6 +48,8 @@ class Side:
     texts: list[Message]
     recipient: str
     markers: list[str] = field(default_factory=list)
+    brand: Brand | None = None  # an approved 10DLC brand (support's brand page, secondary vetting)
+    todo: SupportTodo | None = None  # a support to-do from a campaign event
 
     @property
     def authorisable(self) -> PhoneNumber:
@@ -106,6 +108,18 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
         )
     token_row, token = texting_actions.issue_api_token(org, admin, end_user, label=f"{tag} integration")
 
+    # A 10DLC brand the registry approved, and a support to-do about one of its campaigns.
+    brand = Brand.objects.create(
+        organisation=org,
+        legal_name=f"{tag} Holdings Ltd",
+        registry_id=f"B{org.pk:06d}"[-7:],
+        status=Brand.Status.APPROVED,
+        identity_status="VERIFIED",
+    )
+    todo = SupportTodo.objects.create(
+        organisation=org, kind=SupportTodo.Kind.CAMPAIGN_SUSPENDED, carrier="tmobile", text=f"{tag} campaign suspended"
+    )
+
     numbers = list(PhoneNumber.objects.filter(location__organisation=org).order_by("e164"))
     markers = [
         org.name,
@@ -140,6 +154,8 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
         texts=[sent, received],
         recipient=recipient,
         markers=markers,
+        brand=brand,
+        todo=todo,
     )
 
 
