@@ -114,9 +114,10 @@ def run(args) -> int:
     stored = Message.objects.count()
     today = Message.objects.filter(business_number=number.e164).count()
     counters = "Redis" if settings.REDIS_URL else "the database"
+    placement = "the number in a campaign" if args.in_campaign else "the number in no campaign"
     print(
         f"database: {connection.vendor}; {stored:,} stored texts ({today:,} from the sender's number); "
-        f"volume counters in {counters}; {'in a campaign' if args.in_campaign else 'in no campaign'}; set-up {time.perf_counter() - started:.1f} s; {args.runs} runs"
+        f"volume counters in {counters}; {placement}; set-up {time.perf_counter() - started:.1f} s; {args.runs} runs"
     )
 
     def check():

@@ -29,6 +29,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from compliance import queries as registrations
 from compliance.models import Campaign, CampaignCarrierStatus
@@ -193,14 +194,20 @@ def check_sending_policy(
     if over == BlockReason.BRAND_DAILY_CAP_REACHED:
         return refuse(
             over,
-            f"{limits.brand_label} has sent {limits.daily_cap:,} texts today, the daily cap of its 10DLC brand "
-            "(reset at midnight Pacific time). Secondary vetting of the brand can raise it.",
+            _(
+                "%(brand)s has sent %(cap)s texts today, the daily cap of its 10DLC brand (reset at midnight Pacific "
+                "time). Secondary vetting of the brand can raise it."
+            )
+            % {"brand": limits.brand_label, "cap": f"{limits.daily_cap:,}"},
         )
     if over == BlockReason.CAMPAIGN_RATE_LIMITED:
         return refuse(
             over,
-            f"Campaign {limits.campaign_label} has sent {limits.per_minute:,} texts this minute, the most its 10DLC "
-            "registration allows. Try again in a minute.",
+            _(
+                "Campaign %(campaign)s has sent %(limit)s texts this minute, the most its 10DLC registration allows. "
+                "Try again in a minute."
+            )
+            % {"campaign": limits.campaign_label, "limit": f"{limits.per_minute:,}"},
         )
     if over == BlockReason.BURST_LIMIT_EXCEEDED:
         return refuse(
@@ -219,29 +226,33 @@ def check_sending_policy(
 
 def _campaign_refusal(campaign: Campaign, e164: str) -> tuple[str, str]:
     """Why a number in an unusable campaign cannot send: the registry's state first, then the operators'."""
-    label = campaign.registry_id or str(campaign)
-    number = display_tn(e164)
+    words = {"campaign": campaign.registry_id or str(campaign), "number": display_tn(e164), "why": ""}
     if campaign.status == Campaign.Status.EXPIRED:
-        why = f": {campaign.reason}" if campaign.reason else ""
-        return BlockReason.CAMPAIGN_EXPIRED, f"Campaign {label} of {number} has expired{why}. It must be renewed."
+        words["why"] = f": {campaign.reason}" if campaign.reason else ""
+        return BlockReason.CAMPAIGN_EXPIRED, _(
+            "Campaign %(campaign)s of %(number)s has expired%(why)s. It must be renewed."
+        ) % words
     if campaign.status == Campaign.Status.SUSPENDED:
-        why = f" ({campaign.reason})" if campaign.reason else ""
-        return BlockReason.CAMPAIGN_SUSPENDED, f"The registry suspended campaign {label} of {number}{why}."
+        words["why"] = f" ({campaign.reason})" if campaign.reason else ""
+        return BlockReason.CAMPAIGN_SUSPENDED, _(
+            "The registry suspended campaign %(campaign)s of %(number)s%(why)s."
+        ) % words
     statuses = campaign.carrier_statuses.all()
     for status in statuses:
         if status.status == CampaignCarrierStatus.Status.SUSPENDED:
-            why = f" ({status.reason})" if status.reason else ""
-            return (
-                BlockReason.CAMPAIGN_SUSPENDED,
-                f"{status.get_carrier_display()} suspended campaign {label} of {number}{why}.",
-            )
+            words.update(operator=status.get_carrier_display(), why=f" ({status.reason})" if status.reason else "")
+            return BlockReason.CAMPAIGN_SUSPENDED, _(
+                "%(operator)s suspended campaign %(campaign)s of %(number)s%(why)s."
+            ) % words
     rejected = next((s for s in statuses if s.status == CampaignCarrierStatus.Status.REJECTED), None)
     if rejected is not None:
-        return (
-            BlockReason.NUMBER_NOT_REGISTERED,
-            f"{rejected.get_carrier_display()} rejected campaign {label} of {number}: {rejected.reason}".rstrip(": "),
-        )
-    return BlockReason.NUMBER_NOT_REGISTERED, f"Campaign {label} of {number} is not active at the registry."
+        words.update(operator=rejected.get_carrier_display(), why=f": {rejected.reason}" if rejected.reason else "")
+        return BlockReason.NUMBER_NOT_REGISTERED, _(
+            "%(operator)s rejected campaign %(campaign)s of %(number)s%(why)s."
+        ) % words
+    return BlockReason.NUMBER_NOT_REGISTERED, _(
+        "Campaign %(campaign)s of %(number)s is not active at the registry."
+    ) % words
 
 
 def _registration_limits(campaign: Campaign | None) -> volume.RegistrationLimits | None:
