@@ -163,7 +163,7 @@ def check_sending_policy(
         )
     campaign = registrations.sending_campaign(primary)
     if campaign is not None and not campaign.is_usable:
-        return refuse(*_campaign_refusal(campaign, primary.e164))
+        return refuse(*campaign_refusal(campaign, primary.e164))
     if not version_at_least(parse_version(app_version or ""), tuple(settings.MIN_WEBEX_APP_VERSION)):
         shown = f"Webex App {app_version}" if app_version else "This Webex App (it did not say its version)"
         return refuse(
@@ -224,7 +224,7 @@ def check_sending_policy(
     return Decision(business_number, destination, segments, None)
 
 
-def _campaign_refusal(campaign: Campaign, e164: str) -> tuple[str, str]:
+def campaign_refusal(campaign: Campaign, e164: str) -> tuple[str, str]:
     """Why a number in an unusable campaign cannot send: the registry's state first, then the operators'."""
     words = {"campaign": campaign.registry_id or str(campaign), "number": display_tn(e164), "why": ""}
     if campaign.status == Campaign.Status.EXPIRED:

@@ -238,3 +238,16 @@ def test_done_needs_a_post_and_an_existing_todo(todo, client, support):
     assert client.post(reverse("compliance:support_todo_done", args=[todo.pk + 999])).status_code == 404
     todo.refresh_from_db()
     assert todo.done_at is None
+
+
+def test_a_text_waiting_for_the_carrier_is_not_sent_once_the_campaign_is_suspended(live):
+    from carrier import get_gateway
+    from texting.actions.sending import hand_to_carrier
+
+    waiting = send(live.user)  # accepted; its hand-over to the carrier runs after commit
+    assert waiting.status == Message.Status.ACCEPTED
+    live.sim.suspend_campaign(live.id, carrier="ATT", reason="Spam complaints")
+    poll()
+    handed = hand_to_carrier(waiting.pk, get_gateway())
+    assert handed.status == Message.Status.FAILED and "AT&T suspended" in handed.status_detail
+    assert live.sim.stats()["writes_created"]["messages"] == 0
