@@ -213,6 +213,8 @@ def test_support_sees_the_todo_at_the_top_of_the_queue_and_marks_it_done(todo, c
     page = client.get(reverse("compliance:support_queue")).content.decode()
     assert "Spam complaints" in page and "Verizon" in page
     assert page.index('id="support-todos"') < page.index('id="queue"')
+    brand_page = client.get(reverse("compliance:support_brand", args=[todo.campaign.brand_id])).content.decode()
+    assert "Verizon Wireless: Suspended (Spam complaints)" in brand_page and "Cannot send" in brand_page
     done = client.post(reverse("compliance:support_todo_done", args=[todo.pk]), follow=True)
     assert "marked done" in done.content.decode()
     todo.refresh_from_db()
