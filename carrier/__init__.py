@@ -9,8 +9,16 @@ from functools import lru_cache
 
 from django.conf import settings
 
-from .client import HttpCarrierGateway, parse_brand, parse_campaign, parse_message, parse_number_order
+from .client import (
+    HttpCarrierGateway,
+    parse_brand,
+    parse_campaign,
+    parse_message,
+    parse_number_order,
+    parse_vetting,
+)
 from .gateway import (
+    CarrierDecision,
     CarrierError,
     CarrierGateway,
     CarrierRejected,
@@ -19,11 +27,13 @@ from .gateway import (
     NumberOrderStatus,
     NumberResult,
     RegistrationStatus,
+    VettingStatus,
 )
 from .webhooks import SIGNATURE_HEADER, callback_url, sign_webhook_body, verify_webhook_signature
 
 __all__ = [
     "SIGNATURE_HEADER",
+    "CarrierDecision",
     "CarrierError",
     "CarrierGateway",
     "CarrierRejected",
@@ -33,12 +43,14 @@ __all__ = [
     "NumberOrderStatus",
     "NumberResult",
     "RegistrationStatus",
+    "VettingStatus",
     "callback_url",
     "get_gateway",
     "parse_brand",
     "parse_campaign",
     "parse_message",
     "parse_number_order",
+    "parse_vetting",
     "sign_webhook_body",
     "verify_webhook_signature",
 ]

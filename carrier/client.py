@@ -12,12 +12,14 @@ from urllib.parse import quote
 import httpx
 
 from .gateway import (
+    CarrierDecision,
     CarrierRejected,
     CarrierUnavailable,
     MessageStatus,
     NumberOrderStatus,
     NumberResult,
     RegistrationStatus,
+    VettingStatus,
 )
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,7 @@ def _observe(method: str, path: str, outcome: str, started: float) -> None:
 # The longest carrier ids and codes the portal stores (its columns: OrderChunk.carrier_order_id,
 # Brand.registry_id / Campaign.registry_id / Brand.identity_status, Message.carrier_message_id).
 ORDER_ID_LENGTH, REGISTRY_ID_LENGTH, MESSAGE_ID_LENGTH = 40, 20, 64
+REASON_LENGTH = 500
 
 
 def _text(data: dict, key: str, *, required: bool = True, max_length: int | None = None) -> str:
@@ -121,12 +124,43 @@ def parse_brand(data: dict) -> RegistrationStatus:
 
 
 def parse_campaign(data: dict) -> RegistrationStatus:
-    """A campaign (`GET /v1/campaigns/{id}` or a `campaign.updated` callback payload)."""
+    """A campaign (`GET /v1/campaigns/{id}` or a `campaign.updated` callback payload), with each operator's status
+    when the carrier sends them (`carriers`: a list of {carrier, status, reason}; one operator listed once)."""
+    carriers = data.get("carriers") or []
+    if not isinstance(carriers, list):
+        raise TypeError("carrier field 'carriers' should be a list")
+    decisions = tuple(
+        CarrierDecision(
+            carrier=_text(item, "carrier", max_length=REGISTRY_ID_LENGTH).upper(),
+            status=_text(item, "status", max_length=REGISTRY_ID_LENGTH).upper(),
+            reason=_text(item, "reason", required=False, max_length=REASON_LENGTH),
+        )
+        for item in carriers
+    )
+    if len({decision.carrier for decision in decisions}) != len(decisions):
+        raise ValueError("carrier field 'carriers' lists an operator more than once")
     return RegistrationStatus(
         registry_id=_text(data, "campaign_id", max_length=REGISTRY_ID_LENGTH),
         reference=_text(data, "reference"),
         status=_text(data, "status"),
         reason=_text(data, "reason", required=False),
+        carriers=decisions,
+    )
+
+
+def parse_vetting(data: dict) -> VettingStatus:
+    """A brand's secondary vetting (`GET /v1/vettings/{id}` or a `vetting.updated` callback payload). The score is a
+    whole number from 0 to 100 when given."""
+    score = data.get("score")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 100):
+        raise ValueError("carrier field 'score' should be a whole number from 0 to 100")
+    return VettingStatus(
+        vetting_id=_text(data, "vetting_id", max_length=REGISTRY_ID_LENGTH),
+        reference=_text(data, "reference"),
+        brand_id=_text(data, "brand_id", max_length=REGISTRY_ID_LENGTH),
+        status=_text(data, "status", max_length=REGISTRY_ID_LENGTH).upper(),
+        score=score,
+        reason=_text(data, "reason", required=False, max_length=REASON_LENGTH),
     )
 
 
@@ -235,6 +269,30 @@ class HttpCarrierGateway:
             json={"numbers": list(numbers)},
             idempotency_key=idempotency_key,
         )
+
+    # --- secondary vetting --------------------------------------------------------------------------------------
+
+    def request_vetting(
+        self, *, reference: str, brand_id: str, idempotency_key: str, callback_url: str | None = None
+    ) -> VettingStatus:
+        """Ask for secondary (external) vetting of an approved brand. Answers *PENDING*; later *VETTED* with a score
+        or *FAILED* with a reason. Billable and not idempotent at the registry: after CarrierUnavailable, look it up
+        with `find_vetting(reference)` before asking again. A brand that is not approved raises CarrierRejected."""
+        body = {"reference": reference, **_optional(callback_url=callback_url)}
+        return self._request(
+            parse_vetting,
+            "POST",
+            f"/v1/brands/{_segment(brand_id)}/vettings",
+            json=body,
+            idempotency_key=idempotency_key,
+        )
+
+    def get_vetting(self, vetting_id: str) -> VettingStatus:
+        return self._request(parse_vetting, "GET", f"/v1/vettings/{_segment(vetting_id)}")
+
+    def find_vetting(self, reference: str) -> VettingStatus | None:
+        """The vetting asked for with this reference (the first if there are several), or None."""
+        return self._request(_first_result(parse_vetting), "GET", "/v1/vettings", params={"reference": reference})
 
     # --- business text messages -------------------------------------------------------------------------------
 

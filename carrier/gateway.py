@@ -48,14 +48,37 @@ class NumberOrderStatus:
 
 
 @dataclass(frozen=True)
+class CarrierDecision:
+    """One mobile operator's status of a campaign. `carrier`: ATT | TMOBILE | VERIZON | USCELLULAR (others may come)."""
+
+    carrier: str
+    status: str  # PENDING | ACCEPTED | REJECTED | SUSPENDED
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class RegistrationStatus:
     """A brand or campaign at the registry. `registry_id` is B/C + 6 upper-case characters."""
 
     registry_id: str
     reference: str
-    status: str  # brand: PENDING | APPROVED | REJECTED ; campaign: PENDING | ACTIVE | REJECTED
+    status: str  # brand: PENDING | APPROVED | REJECTED ; campaign: PENDING | ACTIVE | REJECTED | SUSPENDED | EXPIRED
     reason: str = ""
     identity_status: str = ""  # brands only: VERIFIED | VETTED_VERIFIED | SELF_DECLARED | UNVERIFIED
+    # Campaigns only: each operator's status once the registry accepted it (empty before).
+    carriers: tuple[CarrierDecision, ...] = ()
+
+
+@dataclass(frozen=True)
+class VettingStatus:
+    """A brand's secondary (external) vetting: PENDING, then VETTED with a score 0-100, or FAILED with a reason."""
+
+    vetting_id: str
+    reference: str
+    brand_id: str
+    status: str  # PENDING | VETTED | FAILED
+    score: int | None = None
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,6 +107,11 @@ class CarrierGateway(Protocol):
     def assign_numbers_to_campaign(
         self, *, campaign_id: str, numbers: list[str], idempotency_key: str
     ) -> list[str]: ...
+
+    # Secondary vetting of an approved brand (billable: reconcile by reference before retrying).
+    def request_vetting(self, *, reference: str, brand_id: str, idempotency_key: str) -> VettingStatus: ...
+    def get_vetting(self, vetting_id: str) -> VettingStatus: ...
+    def find_vetting(self, reference: str) -> VettingStatus | None: ...
 
     # Business text messages.
     def send_message(

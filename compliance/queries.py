@@ -26,6 +26,7 @@ from .models import (
     RegistrationCase,
     RegistrationForm,
     RegistrationVersion,
+    SupportTodo,
 )
 
 State = RegistrationCase.State
@@ -64,6 +65,42 @@ def opt_out_reply_for_number(phone_number: PhoneNumber | str) -> str | None:
     """The opt-out (STOP) confirmation of the approved campaign `phone_number` is registered in, or None."""
     form = registered_campaign_form(phone_number)
     return (form.opt_out_message.strip() or None) if form is not None else None
+
+
+# A number sends under its campaign while the carrier holds it there (assigned, or assigned and leaving).
+SENDING_MEMBERSHIP = (CampaignNumber.Status.ASSIGNED, CampaignNumber.Status.PENDING_REMOVAL)
+
+
+def sending_campaign(phone_number: PhoneNumber) -> Campaign | None:
+    """The campaign `phone_number` sends under (with its brand and operators' statuses), or None when the carrier
+    holds it in no campaign. Two queries. The texting policy asks it for every text."""
+    membership = (
+        CampaignNumber.objects.filter(number=phone_number, status__in=SENDING_MEMBERSHIP)
+        .select_related("campaign__brand")
+        .prefetch_related("campaign__carrier_statuses")  # Campaign.is_usable reads them
+        .first()
+    )
+    return membership.campaign if membership is not None else None
+
+
+def sending_numbers(*, campaign: Campaign | None = None, brand: Brand | None = None):
+    """E.164 of the numbers sending under a campaign, or under every campaign of a brand (lazy queryset)."""
+    numbers = CampaignNumber.objects.filter(status__in=SENDING_MEMBERSHIP)
+    numbers = numbers.filter(campaign=campaign) if campaign is not None else numbers.filter(campaign__brand=brand)
+    return numbers.values_list("number__e164", flat=True)
+
+
+# --- carrier events and vetting (support) -----------------------------------------------------------------------------
+
+
+def brand_for_support():
+    """Brands with their organisation and campaigns (and each campaign's operators' statuses), for the brand page."""
+    return Brand.objects.select_related("organisation").prefetch_related("campaigns__carrier_statuses")
+
+
+def open_support_todos():
+    """What support must do outside the cases (campaign events), oldest first, for the top of the queue."""
+    return SupportTodo.objects.filter(done_at__isnull=True).select_related("organisation", "campaign__brand")
 
 
 # --- customer pages ---------------------------------------------------------------------------------------------------

@@ -10,11 +10,11 @@ from celery import shared_task
 from django.conf import settings
 
 from carrier import get_gateway
-from carrier.gateway import CarrierUnavailable
+from carrier.gateway import CarrierRejected, CarrierUnavailable
 from portal.tasks import CarrierTask
 
 from . import actions
-from .models import RegistrationCase
+from .models import Brand, Campaign, RegistrationCase
 
 log = logging.getLogger(__name__)
 
@@ -117,3 +117,65 @@ def delete_expired_exports() -> int:
     from .actions import discovery
 
     return discovery.delete_expired_exports()
+
+
+# --- a campaign's life after registration, and secondary vetting ----------------------------------------------------
+
+
+class VettingTask(CarrierTask):
+    """Asks the registry to vet a brand. When the last retry fails the brand stays *vetting requested* and the
+    periodic `poll_live_campaigns` carries on (reconciling by reference first)."""
+
+    retries_setting = "REGISTRATION_MAX_RETRIES"
+
+    def give_up(self, exc, attempts, brand_id):
+        log.warning("Brand %s: vetting request not sent after %s attempts: %s", brand_id, attempts, exc)
+
+
+@shared_task(base=VettingTask, bind=True)
+def submit_vetting(self, brand_id: int) -> None:
+    """Send a brand's secondary vetting request (once per round), then look again for the score once."""
+    actions.send_vetting_to_carrier(brand_id, get_gateway())
+    if Brand.objects.filter(pk=brand_id, vetting_status=Brand.Vetting.REQUESTED).exists() and not self.request.is_eager:
+        poll_vetting.apply_async((brand_id,), countdown=_poll_seconds())
+
+
+@shared_task(acks_late=True)
+def poll_vetting(brand_id: int) -> None:
+    """Look at the registry once for a brand waiting on its vetting (idempotent)."""
+    try:
+        actions.poll_vetting(brand_id, get_gateway())
+    except CarrierUnavailable as exc:
+        log.info("Brand %s: carrier unavailable while polling vetting, will look again: %s", brand_id, exc)
+
+
+@shared_task(acks_late=True)
+def poll_campaign(campaign_id: int) -> None:
+    """Ask the carrier for one live campaign and apply what changed (operators' statuses, suspension, expiry)."""
+    campaign = Campaign.objects.filter(pk=campaign_id).exclude(registry_id="").first()
+    if campaign is None:
+        return
+    try:
+        actions.apply_campaign_answer(get_gateway().get_campaign(campaign.registry_id))
+    except CarrierUnavailable as exc:
+        log.info("Campaign %s: carrier unavailable while polling, will look again: %s", campaign.registry_id, exc)
+    except CarrierRejected as exc:
+        log.warning("Campaign %s: the carrier refused the status request: %s", campaign.registry_id, exc)
+
+
+@shared_task(name="compliance.tasks.poll_live_campaigns", acks_late=True)
+def poll_live_campaigns() -> int:
+    """Periodic (beat, CAMPAIGN_POLL_SECONDS): poll every campaign that can still change at the carrier (active or
+    suspended) and every brand waiting on its vetting, so an event whose callback was lost still arrives. Returns how
+    many it queued. Harmless if run twice."""
+    queued = 0
+    live = Campaign.objects.filter(status__in=(Campaign.Status.ACTIVE, Campaign.Status.SUSPENDED)).exclude(
+        registry_id=""
+    )
+    for campaign_id in live.values_list("pk", flat=True):
+        poll_campaign.delay(campaign_id)
+        queued += 1
+    for brand_id in Brand.objects.filter(vetting_status=Brand.Vetting.REQUESTED).values_list("pk", flat=True):
+        poll_vetting.delay(brand_id)
+        queued += 1
+    return queued

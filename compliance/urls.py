@@ -27,6 +27,9 @@ urlpatterns = [
     path("compliance/exports/new/", discovery.export_create, name="export_create"),
     path("compliance/exports/<int:pk>/", discovery.export_detail, name="export"),
     path("compliance/exports/<int:pk>/download/", discovery.export_download, name="export_download"),
+    path("support/todos/<int:pk>/done/", views.support_todo_done, name="support_todo_done"),
+    path("support/brands/<int:pk>/", views.support_brand, name="support_brand"),
+    path("support/brands/<int:pk>/vetting/", views.support_brand_vetting, name="support_brand_vetting"),
     # The carrier's signed callbacks (server to server).
     path("carrier/callbacks/registrations", views.registration_callback, name="registration_callback"),
 ]

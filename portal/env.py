@@ -6,6 +6,7 @@ ImproperlyConfigured with the variable's name and the value found, and treat an 
 """
 
 import os
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -36,6 +37,19 @@ def env_int(name: str, default: int) -> int:
 
 def env_float(name: str, default: float) -> float:
     return _parse(name, default, float, "a number")
+
+
+def env_money(name: str, default: str) -> Decimal:
+    """An amount of money (e.g. 40 or 40.00): a Decimal with two places, never negative."""
+    value = _raw(name)
+    text = default if value is None else value
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or amount < 0:
+        raise ImproperlyConfigured(f"{name}={value!r} is not an amount of money (e.g. 40.00); fix or unset {name}.")
+    return amount.quantize(Decimal("0.01"))
 
 
 def env_bool(name: str, default: bool = False) -> bool:

@@ -13,7 +13,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_float, env_int, env_list
+from portal.env import env_bool, env_float, env_int, env_list, env_money
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -233,6 +233,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "compliance.tasks.poll_open_registrations",
         "schedule": 600.0,
     },
+    "poll-live-campaigns": {
+        "task": "compliance.tasks.poll_live_campaigns",
+        "schedule": env_float("CAMPAIGN_POLL_SECONDS", 3600.0),
+    },
     "repoll-pending-texts": {
         "task": "texting.tasks.repoll_pending_messages",
         "schedule": 300.0,
@@ -296,6 +300,16 @@ REGISTRATION_MAX_RETRIES = env_int("REGISTRATION_MAX_RETRIES", 8)
 TEXTING_SEND_MAX_RETRIES = env_int("TEXTING_SEND_MAX_RETRIES", 6)
 TEXTING_POLL_SECONDS = env_float("TEXTING_POLL_SECONDS", 5.0)
 TEXTING_POLL_MAX = env_int("TEXTING_POLL_MAX", 60)
+
+# What registry actions cost (SPEC.md 8: shown before support submits them), in REGISTRY_COST_CURRENCY. Defaults are
+# The Campaign Registry's list prices; set the ones in your contract.
+REGISTRY_COST_CURRENCY = os.environ.get("REGISTRY_COST_CURRENCY", "USD")
+REGISTRY_COST_BRAND = env_money("REGISTRY_COST_BRAND", "4.00")  # one brand registration
+REGISTRY_COST_SECONDARY_VETTING = env_money("REGISTRY_COST_SECONDARY_VETTING", "40.00")  # one vetting request
+REGISTRY_COST_CAMPAIGN_VETTING = env_money("REGISTRY_COST_CAMPAIGN_VETTING", "15.00")  # one campaign review
+REGISTRY_COST_CAMPAIGN_MONTHLY = env_money("REGISTRY_COST_CAMPAIGN_MONTHLY", "10.00")  # each campaign, per month
+# The periodic look at every live campaign and pending vetting (operators' events may also arrive by callback).
+CAMPAIGN_POLL_SECONDS = env_float("CAMPAIGN_POLL_SECONDS", 3600.0)
 
 # The portal's public address, for links in emails (e.g. https://hub.example.com); empty: links are paths only.
 PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "")

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organisation
 from provisioning.phone import display_tn
@@ -47,6 +48,8 @@ class BlockReason(models.TextChoices):
     TEXTING_DISABLED = "texting_disabled", "Business Texting switched off"
     NOT_PRIMARY_NUMBER = "not_primary_number", "Not the user's primary number"
     NUMBER_NOT_REGISTERED = "number_not_registered", "Number not registered in a campaign"
+    CAMPAIGN_SUSPENDED = "campaign_suspended", _("Campaign suspended")
+    CAMPAIGN_EXPIRED = "campaign_expired", _("Campaign expired")
     APP_VERSION_TOO_OLD = "app_version_too_old", "Webex App too old"
     INVALID_DESTINATION = "invalid_destination", "Invalid destination"
     INTERNATIONAL_DESTINATION = "international_destination", "International destination"
@@ -58,6 +61,8 @@ class BlockReason(models.TextChoices):
     RECIPIENT_OPTED_OUT = "recipient_opted_out", "Recipient opted out"
     DAILY_CAP_EXCEEDED = "daily_cap_exceeded", "Daily cap reached"
     BURST_LIMIT_EXCEEDED = "burst_limit_exceeded", "Burst limit reached"
+    CAMPAIGN_RATE_LIMITED = "campaign_rate_limited", _("Campaign per-minute limit reached")
+    BRAND_DAILY_CAP_REACHED = "brand_daily_cap_reached", _("Brand daily cap reached")
 
 
 class Message(models.Model):

@@ -6,12 +6,18 @@ blocked text and answered by the API):
 1. the organisation has the Business Texting Add-On licence (active) — `no_addon_licence`
 2. its Business Texting switch (Calling → Service Settings) is on — `texting_disabled`
 3. the sender uses their primary number — `not_primary_number`
-4. that number is registered in an approved 10DLC campaign (texting state *registered*) — `number_not_registered`
+4. that number is registered in an approved 10DLC campaign (texting state *registered*) — `number_not_registered`;
+   when the carrier holds it in a campaign (compliance CampaignNumber), that campaign is usable: not suspended by
+   the registry or an operator — `campaign_suspended`, not expired — `campaign_expired`, not rejected by an operator
+   — `number_not_registered`
 5. the Webex App (header) is 42.12 or later — `app_version_too_old`
 6. the destination is a valid US or Canadian number — `invalid_destination` / `international_destination`
 7. text only — `media_not_supported`; not empty — `empty_body`; at most MAX_SEGMENTS segments — `body_too_long`
 8. the recipient has not opted out of the organisation's texts — `recipient_opted_out`
-9. the number's volume: burst per minute and cap per day — `burst_limit_exceeded` / `daily_cap_exceeded`
+9. the volume: for a number in a usable campaign, what its registration allows (SPEC.md 8: the brand's vetting
+   tier) — the brand's texts per day (midnight to midnight Pacific) `brand_daily_cap_reached`, the campaign's texts
+   per minute `campaign_rate_limited`; then, for every number, Cisco's own per-number limits — `daily_cap_exceeded`
+   / `burst_limit_exceeded`. A number in no campaign keeps the per-number limits only.
 
 The volume counters are taken last, so a text refused for any other reason does not use up the allowance.
 A user naming a number of ANOTHER organisation as sender is refused with `ForeignNumber` before any rule runs:
@@ -23,7 +29,10 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
+from compliance import queries as registrations
+from compliance.models import Campaign, CampaignCarrierStatus
 from portal.lists import clipped
 from portal.models import User, parse_version
 from provisioning.eligibility import version_at_least
@@ -44,6 +53,8 @@ HTTP_STATUS = {
     BlockReason.TEXTING_DISABLED: 403,
     BlockReason.NOT_PRIMARY_NUMBER: 403,
     BlockReason.NUMBER_NOT_REGISTERED: 403,
+    BlockReason.CAMPAIGN_SUSPENDED: 403,
+    BlockReason.CAMPAIGN_EXPIRED: 403,
     BlockReason.APP_VERSION_TOO_OLD: 403,
     BlockReason.INVALID_DESTINATION: 422,
     BlockReason.INTERNATIONAL_DESTINATION: 422,
@@ -53,6 +64,8 @@ HTTP_STATUS = {
     BlockReason.RECIPIENT_OPTED_OUT: 403,
     BlockReason.BURST_LIMIT_EXCEEDED: 429,
     BlockReason.DAILY_CAP_EXCEEDED: 429,
+    BlockReason.CAMPAIGN_RATE_LIMITED: 429,
+    BlockReason.BRAND_DAILY_CAP_REACHED: 429,
 }
 
 
@@ -148,6 +161,9 @@ def check_sending_policy(
             f"{display_tn(primary.e164)} is not registered in an approved 10DLC campaign "
             f"(it is {primary.get_texting_state_display().lower()}).",
         )
+    campaign = registrations.sending_campaign(primary)
+    if campaign is not None and not campaign.is_usable:
+        return refuse(*campaign_refusal(campaign, primary.e164))
     if not version_at_least(parse_version(app_version or ""), tuple(settings.MIN_WEBEX_APP_VERSION)):
         shown = f"Webex App {app_version}" if app_version else "This Webex App (it did not say its version)"
         return refuse(
@@ -173,7 +189,26 @@ def check_sending_policy(
             BlockReason.RECIPIENT_OPTED_OUT,
             f"{display_tn(destination)} replied STOP to {org.name}: they receive no texts until they reply START.",
         )
-    over = volume.reserve(business_number, now)
+    limits = _registration_limits(campaign)
+    over = volume.reserve(business_number, now, limits)
+    if over == BlockReason.BRAND_DAILY_CAP_REACHED:
+        return refuse(
+            over,
+            _(
+                "%(brand)s has sent %(cap)s texts today, the daily cap of its 10DLC brand (reset at midnight Pacific "
+                "time). Secondary vetting of the brand can raise it."
+            )
+            % {"brand": limits.brand_label, "cap": f"{limits.daily_cap:,}"},
+        )
+    if over == BlockReason.CAMPAIGN_RATE_LIMITED:
+        return refuse(
+            over,
+            _(
+                "Campaign %(campaign)s has sent %(limit)s texts this minute, the most its 10DLC registration allows. "
+                "Try again in a minute."
+            )
+            % {"campaign": limits.campaign_label, "limit": f"{limits.per_minute:,}"},
+        )
     if over == BlockReason.BURST_LIMIT_EXCEEDED:
         return refuse(
             over,
@@ -187,6 +222,55 @@ def check_sending_policy(
             "today (UTC), the most allowed per number per day.",
         )
     return Decision(business_number, destination, segments, None)
+
+
+def campaign_refusal(campaign: Campaign, e164: str) -> tuple[str, str]:
+    """Why a number in an unusable campaign cannot send: the registry's state first, then the operators'."""
+    words = {"campaign": campaign.registry_id or str(campaign), "number": display_tn(e164), "why": ""}
+    if campaign.status == Campaign.Status.EXPIRED:
+        words["why"] = f": {campaign.reason}" if campaign.reason else ""
+        return BlockReason.CAMPAIGN_EXPIRED, _(
+            "Campaign %(campaign)s of %(number)s has expired%(why)s. It must be renewed."
+        ) % words
+    if campaign.status == Campaign.Status.SUSPENDED:
+        words["why"] = f" ({campaign.reason})" if campaign.reason else ""
+        return BlockReason.CAMPAIGN_SUSPENDED, _(
+            "The registry suspended campaign %(campaign)s of %(number)s%(why)s."
+        ) % words
+    statuses = campaign.carrier_statuses.all()
+    for status in statuses:
+        if status.status == CampaignCarrierStatus.Status.SUSPENDED:
+            words.update(operator=status.get_carrier_display(), why=f" ({status.reason})" if status.reason else "")
+            return BlockReason.CAMPAIGN_SUSPENDED, _(
+                "%(operator)s suspended campaign %(campaign)s of %(number)s%(why)s."
+            ) % words
+    rejected = next((s for s in statuses if s.status == CampaignCarrierStatus.Status.REJECTED), None)
+    if rejected is not None:
+        words.update(operator=rejected.get_carrier_display(), why=f": {rejected.reason}" if rejected.reason else "")
+        return BlockReason.NUMBER_NOT_REGISTERED, _(
+            "%(operator)s rejected campaign %(campaign)s of %(number)s%(why)s."
+        ) % words
+    return BlockReason.NUMBER_NOT_REGISTERED, _(
+        "Campaign %(campaign)s of %(number)s is not active at the registry."
+    ) % words
+
+
+def _registration_limits(campaign: Campaign | None) -> volume.RegistrationLimits | None:
+    """The campaign's per-minute limit and its brand's daily cap (the brand's vetting tier), or None: a number in no
+    campaign has only the per-number limits."""
+    if campaign is None:
+        return None
+    brand = campaign.brand
+    return volume.RegistrationLimits(
+        campaign_id=campaign.pk,
+        campaign_label=campaign.registry_id or str(campaign),
+        brand_id=brand.pk,
+        brand_label=brand.name,
+        per_minute=brand.per_minute,
+        daily_cap=brand.daily_cap,
+        campaign_numbers=registrations.sending_numbers(campaign=campaign),
+        brand_numbers=registrations.sending_numbers(brand=brand),
+    )
 
 
 def _destination(raw) -> tuple[str, Refusal | None]:

@@ -12,15 +12,15 @@ import secrets
 import string
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import rules
 from .rules import ApiError
 
 log = logging.getLogger(__name__)
 
-ORDERS, BRANDS, CAMPAIGNS, MESSAGES = "orders", "brands", "campaigns", "messages"
-KINDS = (ORDERS, BRANDS, CAMPAIGNS, MESSAGES)
+ORDERS, BRANDS, CAMPAIGNS, MESSAGES, VETTINGS = "orders", "brands", "campaigns", "messages", "vettings"
+KINDS = (ORDERS, BRANDS, CAMPAIGNS, MESSAGES, VETTINGS)
 ID_ALPHABET = string.ascii_uppercase + string.digits
 
 
@@ -37,17 +37,45 @@ class Record:
     outcome: dict
     callback_url: str
     callback_type: str
+    # Campaigns only: each operator's decision (rules.carrier_outcomes), visible from `carriers_due_at` once the
+    # registry accepted the campaign; later events (a suspension, a resumption, an expiry) override what was decided.
+    carrier_outcomes: dict = field(default_factory=dict)
+    carriers_due_at: float = 0.0
+    carrier_events: dict = field(default_factory=dict)  # carrier code -> {"status", "reason"}
+    registry_event: dict = field(default_factory=dict)  # {"status": "SUSPENDED" | "EXPIRED", "reason"}
+    private: dict = field(default_factory=dict)  # what the carrier keeps but does not show (a brand's legal name)
 
     def is_done(self, now: float) -> bool:
         return now >= self.due_at
 
     def view(self, now: float) -> dict:
         """The object as the API shows it at `now` (a copy: changing it does not change the record)."""
-        return copy.deepcopy({**self.fields, **(self.outcome if self.is_done(now) else self.pending)})
+        shown = {**self.fields, **(self.outcome if self.is_done(now) else self.pending)}
+        if self.kind == CAMPAIGNS:
+            accepted = shown["status"] == "ACTIVE"
+            shown.update(self.registry_event)
+            shown["carriers"] = self._carriers(now) if accepted else []
+        return copy.deepcopy(shown)
+
+    def _carriers(self, now: float) -> list[dict]:
+        """Each operator's status of a campaign the registry accepted: pending until `carriers_due_at`, then its
+        decision, unless an event changed it since."""
+        shown, pending = [], {"status": "PENDING", "reason": ""}
+        for code in rules.CARRIERS:
+            decided = self.carrier_outcomes[code] if now >= self.carriers_due_at else pending
+            shown.append({"carrier": code, **decided, **self.carrier_events.get(code, {})})
+        return shown
+
+    def is_accepted(self, now: float) -> bool:
+        """A campaign the registry accepted (whatever happened to it since)."""
+        return self.is_done(now) and self.outcome.get("status") == "ACTIVE"
 
     def accepted_view(self) -> dict:
         """The answer to the submission: accepted and pending, whatever the delay (the carrier decides later)."""
-        return copy.deepcopy({**self.fields, **self.pending})
+        accepted = {**self.fields, **self.pending}
+        if self.kind == CAMPAIGNS:
+            accepted["carriers"] = []
+        return copy.deepcopy(accepted)
 
 
 class Registry:
@@ -57,32 +85,42 @@ class Registry:
     the JSON answer, or raise ApiError.
     """
 
-    def __init__(self, delay_seconds: float):
+    def __init__(self, delay_seconds: float, carrier_delay_seconds: float = 0.0):
         self.delay_seconds = delay_seconds
+        self.carrier_delay_seconds = carrier_delay_seconds
         self.writes_created = Counter({kind: 0 for kind in KINDS})
         self.duplicate_submissions = 0
         self._records: dict[str, dict[str, Record]] = {kind: {} for kind in KINDS}
         self._by_reference: dict[str, dict[str, list[str]]] = {kind: {} for kind in KINDS}
-        self._awaiting_callback: list[Record] = []
+        # (when, record): a callback to send once `when` has come (a decision, an operator's decision, an event).
+        self._awaiting_callback: list[tuple[float, Record]] = []
 
     # --- callbacks ----------------------------------------------------------------------------------------------
 
     def take_due_callbacks(self, now: float) -> list[Record]:
-        """The objects whose callback is due, each returned once."""
-        due = [record for record in self._awaiting_callback if record.is_done(now)]
-        self._awaiting_callback = [record for record in self._awaiting_callback if not record.is_done(now)]
+        """The objects whose callback is due, each returned once per time it was due."""
+        due = [record for when, record in self._awaiting_callback if when <= now]
+        self._awaiting_callback = [(when, record) for when, record in self._awaiting_callback if when > now]
         return due
 
     def next_callback_due(self) -> float | None:
-        return min((record.due_at for record in self._awaiting_callback), default=None)
+        return min((when for when, _record in self._awaiting_callback), default=None)
+
+    def _call_back(self, record: Record, when: float) -> None:
+        if record.callback_url:
+            self._awaiting_callback.append((when, record))
 
     def decide_now(self, now: float) -> int:
-        """Make every object still pending show its outcome from `now` on; returns how many there were."""
+        """Make every object still pending (and every operator's pending decision) show its outcome from `now` on;
+        returns how many objects were pending. Their callbacks become due now."""
         undecided = [
             record for records in self._records.values() for record in records.values() if not record.is_done(now)
         ]
         for record in undecided:
             record.due_at = now
+        for record in self._records[CAMPAIGNS].values():
+            record.carriers_due_at = min(record.carriers_due_at, now)
+        self._awaiting_callback = [(min(when, now), record) for when, record in self._awaiting_callback]
         return len(undecided)
 
     # --- number orders ------------------------------------------------------------------------------------------
@@ -125,6 +163,7 @@ class Registry:
             fields={},
             pending={"status": "PENDING", "identity_status": "", "reason": ""},
             outcome=rules.brand_outcome(brand),
+            private={"legal_name": brand["legal_name"]},
         )
 
     def get_brand(self, brand_id: str, _) -> dict:
@@ -163,6 +202,7 @@ class Registry:
             fields={"brand_id": brand_id, "use_case": campaign["use_case"], "numbers": []},
             pending={"status": "PENDING", "reason": ""},
             outcome=rules.campaign_outcome(campaign),
+            carrier_outcomes=rules.carrier_outcomes(campaign),
         )
 
     def get_campaign(self, campaign_id: str, _) -> dict:
@@ -182,6 +222,76 @@ class Registry:
         assigned.extend(e164 for e164 in numbers if e164 not in assigned)
         assigned.sort()
         return {"campaign_id": campaign_id, "numbers": list(assigned)}
+
+    def campaign_event(self, campaign_id: str, event: str, body: dict) -> dict:
+        """An operator or the registry acts on an accepted campaign (the simulator's control endpoint):
+
+        - `suspend` with `carrier`: that operator suspends it (spam complaints, dormancy...); without: the registry
+          suspends it (TCR_SUSPENDED). `reason` is required.
+        - `resume` with or without `carrier`: lifts that suspension (a campaign not suspended there stays as it is).
+        - `expire`: the registry expires it (not renewed); `reason` optional.
+
+        Answers the campaign as it now is and calls the portal back (when the campaign has a callback URL). A
+        repeated event changes nothing but is called back again, as a real carrier's duplicate notification is.
+        """
+        record = self._find(CAMPAIGNS, campaign_id, "campaign")
+        now = time.monotonic()
+        if not record.is_accepted(now):
+            raise ApiError(409, f"Campaign {campaign_id} is {record.view(now)['status']}: it was never accepted.")
+        carrier = rules.carrier_code(body.get("carrier"))
+        if record.registry_event.get("status") == "EXPIRED":
+            raise ApiError(409, f"Campaign {campaign_id} has expired: nothing more happens to it.")
+        if event == "expire":
+            reason = rules.event_reason(body.get("reason"), default=rules.CAMPAIGN_EXPIRED)
+            record.registry_event = {"status": "EXPIRED", "reason": reason}
+        elif event == "suspend":
+            reason = rules.event_reason(body.get("reason"))
+            if carrier:
+                current = next(c for c in record._carriers(now) if c["carrier"] == carrier)
+                if current["status"] == "REJECTED":
+                    raise ApiError(409, f"{carrier} rejected campaign {campaign_id}: it cannot suspend it.")
+                record.carrier_events[carrier] = {"status": "SUSPENDED", "reason": reason}
+            else:
+                record.registry_event = {"status": "SUSPENDED", "reason": reason}
+        elif event == "resume":
+            if carrier:
+                if record.carrier_events.get(carrier, {}).get("status") == "SUSPENDED":
+                    record.carrier_events[carrier] = {"status": "ACCEPTED", "reason": ""}
+            elif record.registry_event.get("status") == "SUSPENDED":
+                record.registry_event = {}
+        else:
+            raise ApiError(404, f"No such campaign event: {event}.")
+        self._call_back(record, now)
+        return record.view(now)
+
+    # --- secondary vetting --------------------------------------------------------------------------------------
+
+    def create_vetting(self, brand_id: str, body: dict) -> dict:
+        """Ask for secondary (external) vetting of an APPROVED brand; a score 0-100 follows (billable, like a
+        registration: a new reference vets again)."""
+        reference, callback_url = rules.reference(body), rules.callback_url(body)
+        brand = self._find(BRANDS, brand_id, "brand")
+        status = brand.view(time.monotonic())["status"]
+        if status != "APPROVED":
+            raise ApiError(409, f"Brand {brand_id} is {status}: only an APPROVED brand can be vetted.")
+        return self._create(
+            VETTINGS,
+            "V",
+            6,
+            reference,
+            callback_url,
+            "vetting.updated",
+            id_field="vetting_id",
+            fields={"brand_id": brand_id},
+            pending={"status": "PENDING", "score": None, "reason": ""},
+            outcome=rules.vetting_outcome(brand.private["legal_name"]),
+        )
+
+    def get_vetting(self, vetting_id: str, _) -> dict:
+        return self._get(VETTINGS, vetting_id, "vetting")
+
+    def list_vettings(self, _, query: dict) -> dict:
+        return self._list(VETTINGS, query)
 
     # --- messages -----------------------------------------------------------------------------------------------
 
@@ -221,6 +331,8 @@ class Registry:
         fields: dict,
         pending: dict,
         outcome: dict,
+        carrier_outcomes: dict | None = None,
+        private: dict | None = None,
     ) -> dict:
         """Store a new object (called only once the request is valid); answers it as accepted, still pending."""
         object_id = self._new_id(kind, prefix, id_length)
@@ -235,6 +347,9 @@ class Registry:
             outcome=outcome,
             callback_url=callback_url,
             callback_type=callback_type,
+            carrier_outcomes=carrier_outcomes or {},
+            carriers_due_at=now + self.delay_seconds + self.carrier_delay_seconds,
+            private=private or {},
         )
         self._records[kind][object_id] = record
         same_reference = self._by_reference[kind].setdefault(reference, [])
@@ -248,8 +363,9 @@ class Registry:
             )
         same_reference.append(object_id)
         self.writes_created[kind] += 1
-        if callback_url:
-            self._awaiting_callback.append(record)
+        self._call_back(record, record.due_at)
+        if kind == CAMPAIGNS and outcome.get("status") == "ACTIVE" and record.carriers_due_at > record.due_at:
+            self._call_back(record, record.carriers_due_at)  # the operators decide after the registry
         return record.accepted_view()
 
     def _new_id(self, kind: str, prefix: str, length: int) -> str:

@@ -4,7 +4,12 @@ Validation refuses with `ApiError(400, ...)` naming the field and what is expect
 data, so a demo or a test can ask for each one:
 - a number ending in 0000 is rejected (not on the Cisco Calling Plan account), and a text to one fails;
 - a brand whose legal name contains "Rejected" is rejected; "Unverified": approved with identity UNVERIFIED;
-- a campaign whose description contains "Rejected" is rejected.
+- a campaign whose description contains "Rejected" is rejected; once accepted, each operator accepts it
+  (`carrier_delay_seconds` after the registry) unless the description says "Declined by <operator>" (e.g.
+  "Declined by T-Mobile"): that operator rejects it;
+- secondary vetting scores a brand 62 unless its legal name says "Score <n>" (e.g. "Acme Score 80": 80) or
+  "Unvettable" (vetting fails).
+Campaign events (an operator's suspension, its lifting, the registry's expiry) come from the control endpoint.
 """
 
 import re
@@ -43,6 +48,10 @@ CAMPAIGN_USE_CASES = (
     "SWEEPSTAKE",
 )
 MIN_SAMPLE_MESSAGES = 2
+# The mobile operators that decide each campaign (SPEC.md 8), with the words that name them in a description.
+CARRIERS = {"ATT": "AT&T", "TMOBILE": "T-Mobile", "VERIZON": "Verizon", "USCELLULAR": "US Cellular"}
+MAX_EVENT_REASON_LENGTH = 500
+DEFAULT_VETTING_SCORE = 62
 
 NUMBER_NOT_PROVISIONED = "Number is not provisioned on the Cisco Calling Plan carrier account"
 BRAND_IDENTITY_MISMATCH = "Brand identity could not be verified: legal name and tax number do not match IRS records"
@@ -52,6 +61,9 @@ BRAND_UNVERIFIED = (
 )
 CAMPAIGN_SAMPLES_MISMATCH = "Sample messages do not match the declared use case"
 DESTINATION_UNREACHABLE = "Destination unreachable"
+CARRIER_DECLINED = "{name} declined the campaign: content not in line with its code of conduct"
+CAMPAIGN_EXPIRED = "Campaign expired: it was not renewed"
+VETTING_FAILED = "Secondary vetting could not verify the brand's reputation"
 
 
 class ApiError(Exception):
@@ -138,6 +150,25 @@ def campaign(value) -> dict:
     return value
 
 
+def carrier_code(value) -> str:
+    """An operator's code (ATT, TMOBILE, VERIZON, USCELLULAR), or "" when none was given."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or value.upper() not in CARRIERS:
+        raise ApiError(400, f"carrier must be one of {', '.join(CARRIERS)}.")
+    return value.upper()
+
+
+def event_reason(value, default: str = "") -> str:
+    if value is None and default:
+        return default
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_EVENT_REASON_LENGTH:
+        raise ApiError(
+            400, f"reason is required: why, in words (e.g. spam complaints), 1 to {MAX_EVENT_REASON_LENGTH} characters."
+        )
+    return value.strip()
+
+
 def message_text(value) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_MESSAGE_LENGTH:
         raise ApiError(400, f"body must be text of 1 to {MAX_MESSAGE_LENGTH} characters (SMS only, no MMS).")
@@ -166,6 +197,29 @@ def campaign_outcome(fields: dict) -> dict:
     if "rejected" in fields["description"].lower():
         return {"status": "REJECTED", "reason": CAMPAIGN_SAMPLES_MISMATCH}
     return {"status": "ACTIVE", "reason": ""}
+
+
+def carrier_outcomes(fields: dict) -> dict:
+    """Each operator's decision on the campaign, once the registry has accepted it."""
+    description = fields["description"].lower()
+    outcomes = {}
+    for code, name in CARRIERS.items():
+        declined = f"declined by {name.lower()}" in description
+        outcomes[code] = (
+            {"status": "REJECTED", "reason": CARRIER_DECLINED.format(name=name)}
+            if declined
+            else {"status": "ACCEPTED", "reason": ""}
+        )
+    return outcomes
+
+
+def vetting_outcome(legal_name: str) -> dict:
+    name = legal_name.lower()
+    if "unvettable" in name:
+        return {"status": "FAILED", "score": None, "reason": VETTING_FAILED}
+    match = re.search(r"\bscore (\d{1,3})\b", name)
+    score = min(int(match.group(1)), 100) if match else DEFAULT_VETTING_SCORE
+    return {"status": "VETTED", "score": score, "reason": ""}
 
 
 def message_outcome(recipient: str) -> dict:

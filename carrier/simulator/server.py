@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from ..webhooks import SIGNATURE_HEADER, sign_webhook_body
-from .registry import BRANDS, CAMPAIGNS, KINDS, MESSAGES, ORDERS, Record, Registry
+from .registry import BRANDS, CAMPAIGNS, KINDS, MESSAGES, ORDERS, VETTINGS, Record, Registry
 from .rules import ApiError
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ class Faults:
     timeout_rate: float = 0.0  # do the work, then answer only after timeout_seconds
     timeout_seconds: float = 10.0  # longer than the portal's default client timeout (CARRIER_TIMEOUT_SECONDS=5)
     delay_seconds: float = 2.0  # how long new objects stay pending
+    carrier_delay_seconds: float = 2.0  # how long after the registry each operator decides an accepted campaign
     duplicate_callbacks: bool = False  # send every callback twice
     # Treat a repeated Idempotency-Key as new, as a carrier does once it has lost its keys (a restart, keys expired):
     # a client that resends a write blind then creates a second object.
@@ -98,6 +99,9 @@ ROUTES = (
     Route("GET", "/v1/campaigns", "list_campaigns", kind=CAMPAIGNS),
     Route("GET", "/v1/campaigns/{id}", "get_campaign"),
     Route("POST", "/v1/campaigns/{id}/numbers", "assign_campaign_numbers"),
+    Route("POST", "/v1/brands/{id}/vettings", "create_vetting", status=202, kind=VETTINGS),
+    Route("GET", "/v1/vettings", "list_vettings", kind=VETTINGS),
+    Route("GET", "/v1/vettings/{id}", "get_vetting"),
     Route("POST", "/v1/messages", "create_message", status=202, kind=MESSAGES),
     Route("GET", "/v1/messages/{id}", "get_message"),
     Route("GET", "/control/faults", "_control_faults", control=True),
@@ -105,6 +109,9 @@ ROUTES = (
     Route("GET", "/control/stats", "_control_stats", control=True),
     Route("POST", "/control/reset", "_control_reset", control=True),
     Route("POST", "/control/decide", "_control_decide", control=True),
+    Route("POST", "/control/campaigns/{id}/suspend", "_control_suspend", control=True),
+    Route("POST", "/control/campaigns/{id}/resume", "_control_resume", control=True),
+    Route("POST", "/control/campaigns/{id}/expire", "_control_expire", control=True),
 )
 _ROUTE_PATTERNS = tuple(
     (route, re.compile("^" + route.template.replace("{id}", "(?P<id>[^/]+)") + "$")) for route in ROUTES
@@ -212,6 +219,7 @@ class CarrierSimulator:
         with self._lock:
             self._faults = self._faults.changed(**changes)
             self._registry.delay_seconds = self._faults.delay_seconds
+            self._registry.carrier_delay_seconds = self._faults.carrier_delay_seconds
             if "seed" in changes:
                 self._random = random.Random(self._faults.seed)
             return asdict(self._faults)
@@ -261,6 +269,25 @@ class CarrierSimulator:
             self._lock.notify_all()
             return decided
 
+    def suspend_campaign(self, campaign_id: str, *, reason: str, carrier: str = "") -> dict:
+        """An operator (`carrier`: ATT, TMOBILE, VERIZON, USCELLULAR), or the registry when none is named,
+        suspends an accepted campaign; the portal is called back. Raises ApiError for a bad request."""
+        return self._campaign_event(campaign_id, "suspend", {"carrier": carrier, "reason": reason})
+
+    def resume_campaign(self, campaign_id: str, *, carrier: str = "") -> dict:
+        """Lift a suspension (an operator's, or the registry's when none is named); the portal is called back."""
+        return self._campaign_event(campaign_id, "resume", {"carrier": carrier})
+
+    def expire_campaign(self, campaign_id: str, *, reason: str | None = None) -> dict:
+        """The registry expires the campaign (not renewed); the portal is called back."""
+        return self._campaign_event(campaign_id, "expire", {"reason": reason})
+
+    def _campaign_event(self, campaign_id: str, event: str, body: dict) -> dict:
+        with self._lock:
+            view = self._registry.campaign_event(campaign_id, event, body)
+            self._lock.notify_all()  # the callback is due now
+            return view
+
     def reset(self) -> None:
         """Forget every object, idempotency key, pending callback and counter; back to the faults given at start."""
         with self._lock:
@@ -270,7 +297,9 @@ class CarrierSimulator:
     def _clear(self) -> None:
         self._faults = self._initial_faults
         self._random = random.Random(self._faults.seed)
-        self._registry = Registry(delay_seconds=self._faults.delay_seconds)
+        self._registry = Registry(
+            delay_seconds=self._faults.delay_seconds, carrier_delay_seconds=self._faults.carrier_delay_seconds
+        )
         # (path, Idempotency-Key) -> (the request's body, the reply it got)
         self._idempotency: dict[tuple[str, str], tuple[dict, Reply]] = {}
         self._counters = _Counters()
@@ -290,6 +319,15 @@ class CarrierSimulator:
     def _control_decide(self, _) -> Reply:
         return Reply(200, {"decided": self.decide_pending()})
 
+    def _control_suspend(self, body: dict, campaign_id: str) -> Reply:
+        return Reply(200, self._campaign_event(campaign_id, "suspend", body))
+
+    def _control_resume(self, body: dict, campaign_id: str) -> Reply:
+        return Reply(200, self._campaign_event(campaign_id, "resume", body))
+
+    def _control_expire(self, body: dict, campaign_id: str) -> Reply:
+        return Reply(200, self._campaign_event(campaign_id, "expire", body))
+
     def _control_reset(self, _) -> Reply:
         self.reset()
         return Reply(200, {"reset": True})
@@ -304,7 +342,9 @@ class CarrierSimulator:
             if route.control:
                 if not _is_loopback(client_host):
                     raise ApiError(403, "The control endpoints answer on the loopback interface only.")
-                return getattr(self, route.action)(_json_object(raw_body) if method == "POST" else {})
+                body = _json_object(raw_body) if method == "POST" else {}
+                control = getattr(self, route.action)
+                return control(body) if object_id is None else control(body, object_id)
             return self._handle_api(route, object_id, url.path, parse_qs(url.query), headers, raw_body)
         except ApiError as error:
             return Reply(error.status, {"error": error.message})

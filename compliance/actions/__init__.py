@@ -5,8 +5,11 @@ all call these functions; every state change goes through `transition`.
 - `registration`: the registration form and support's steps with the registry;
 - `carrier`: the carrier's side (tasks and callbacks);
 - `support` and `unread`: support's bookkeeping (case owner; the unread mark and the e-mail to support).
+- `campaigns`: a campaign's life after registration (operators' statuses, suspensions, expiry) and support's to-dos;
+- `vetting`: secondary vetting of a brand.
 """
 
+from .campaigns import TodoRefused, apply_campaign_answer, campaign_contacts, mark_todo_done
 from .carrier import (
     apply_brand_status,
     apply_campaign_status,
@@ -45,8 +48,28 @@ from .registration import (
 )
 from .support import assign_case_owner
 from .unread import mark_read_by_support, note_customer_activity
+from .vetting import (
+    VettingRefused,
+    apply_vetting_status,
+    poll_vetting,
+    request_secondary_vetting,
+    send_vetting_to_carrier,
+    vetting_cost,
+    vetting_refusal,
+)
 
 __all__ = [
+    "TodoRefused",
+    "VettingRefused",
+    "apply_campaign_answer",
+    "apply_vetting_status",
+    "campaign_contacts",
+    "mark_todo_done",
+    "poll_vetting",
+    "request_secondary_vetting",
+    "send_vetting_to_carrier",
+    "vetting_cost",
+    "vetting_refusal",
     "GUARDS",
     "CaseRefused",
     "add_internal_note",

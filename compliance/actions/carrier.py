@@ -14,6 +14,7 @@ from provisioning.models import PhoneNumber
 from provisioning.phone import display_tn
 
 from ..models import Brand, Campaign, CampaignNumber, CaseEvent, RegistrationCase
+from .campaigns import apply_campaign_answer
 from .cases import CaseRefused, _enqueue, _plural, _require_support, _timeline, transition
 from .registration import record_brand_decision, record_campaign_decision
 
@@ -273,7 +274,9 @@ def poll_case(case_id: int, gateway: CarrierGateway) -> None:
             if not case.campaign_registry_id:
                 send_campaign_to_carrier(case.pk, gateway)
             else:
-                apply_campaign_status(case.pk, gateway.get_campaign(case.campaign_registry_id))
+                status = gateway.get_campaign(case.campaign_registry_id)
+                apply_campaign_status(case.pk, status)
+                apply_campaign_answer(status)  # the operators' statuses, once the campaign is accepted
         elif case.state == State.NUMBERS_ASSIGNED:
             send_numbers_to_carrier(case.pk, gateway)
     except CarrierRejected as exc:

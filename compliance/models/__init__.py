@@ -16,6 +16,7 @@ from .brands import (
 from .cases import CASE_DURATION, CaseEvent, CaseKind, CaseNumber, RegistrationCase
 from .discovery import DiscoveryExport
 from .registration import RegistrationForm
+from .todos import SupportTodo
 
 __all__ = [
     "CASE_DURATION",
@@ -32,5 +33,6 @@ __all__ = [
     "RegistrationCase",
     "RegistrationForm",
     "RegistrationVersion",
+    "SupportTodo",
     "throughput_for_score",
 ]

@@ -84,6 +84,11 @@ class Brand(models.Model):
     vetting_status = models.CharField(_("Vetting"), max_length=20, choices=Vetting.choices, default=Vetting.NONE)
     vetting_score = models.PositiveSmallIntegerField(_("Vetting score"), null=True, blank=True)
     vetting_reference = models.CharField(max_length=80, blank=True)
+    # The registry's id of the current vetting request, and how many times it was tried (a retry with attempts > 0
+    # looks the request up by reference first: vetting is billed per request).
+    vetting_id = models.CharField(_("Vetting id"), max_length=20, blank=True)
+    vetting_attempts = models.PositiveIntegerField(default=0)
+    vetting_reason = models.CharField(_("Vetting result"), max_length=500, blank=True)
     vetting_requested_at = models.DateTimeField(null=True, blank=True)
     vetted_at = models.DateTimeField(null=True, blank=True)
 
@@ -148,6 +153,12 @@ class Campaign(models.Model):
     CORRECTABLE = frozenset({Status.REJECTED, Status.SUSPENDED, Status.EXPIRED})
     # Registry states in which the campaign's numbers may not send.
     NOT_SENDING = frozenset({Status.DRAFT, Status.PENDING, Status.REJECTED, Status.SUSPENDED, Status.EXPIRED})
+    # What the registry does to a campaign it accepted (compliance.actions.campaigns): suspend it, lift the
+    # suspension, expire it. Expiry is final: the customer registers again.
+    EVENT_TRANSITIONS = {
+        Status.ACTIVE: frozenset({Status.SUSPENDED, Status.EXPIRED}),
+        Status.SUSPENDED: frozenset({Status.ACTIVE, Status.EXPIRED}),
+    }
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="campaigns")
     brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="campaigns")

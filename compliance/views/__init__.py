@@ -12,6 +12,7 @@ from .customer import (
     case_open,
     registration,
 )
+from .lifecycle import support_brand, support_brand_vetting, support_todo_done
 from .support import support_action, support_case, support_queue
 
 __all__ = [
@@ -25,6 +26,9 @@ __all__ = [
     "registration",
     "registration_callback",
     "support_action",
+    "support_brand",
+    "support_brand_vetting",
+    "support_todo_done",
     "support_case",
     "support_queue",
 ]

@@ -10,14 +10,18 @@ from django.http import HttpResponseBadRequest, HttpResponseForbidden, JsonRespo
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from carrier import SIGNATURE_HEADER, parse_brand, parse_campaign, verify_webhook_signature
+from carrier import SIGNATURE_HEADER, parse_brand, parse_campaign, parse_vetting, verify_webhook_signature
 
 from .. import actions
-from ..models import RegistrationCase
+from ..models import Campaign, RegistrationCase
 
 # Our references: case-<id>-brand-<round> / case-<id>-campaign-<round> (see RegistrationCase.brand_reference).
 REFERENCE = re.compile(r"^case-(\d+)-(brand|campaign)-(\d+)$")
-KINDS = {"brand.updated": ("brand", parse_brand), "campaign.updated": ("campaign", parse_campaign)}
+KINDS = {
+    "brand.updated": ("brand", parse_brand),
+    "campaign.updated": ("campaign", parse_campaign),
+    "vetting.updated": ("vetting", parse_vetting),
+}
 
 
 @csrf_exempt
@@ -31,12 +35,19 @@ def registration_callback(request):
         status = parse(event["payload"])
     except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: JSON nested too deep to read
         return HttpResponseBadRequest("Malformed callback.")
+    if kind == "vetting":
+        return JsonResponse({"applied": actions.apply_vetting_status(status)})
     case = _case_for(kind, status)
-    if case is None:
+    applied = case is not None and (actions.apply_brand_status if kind == "brand" else actions.apply_campaign_status)(
+        case.pk, status
+    )
+    # A campaign's life goes on after its case: operators' statuses, suspensions, expiry (compliance.actions.campaigns).
+    lifecycle = kind == "campaign" and actions.apply_campaign_answer(status)
+    known_campaign = kind == "campaign" and Campaign.objects.filter(registry_id=status.registry_id).exists()
+    if case is None and not known_campaign:
         # Not ours, or the submitting task has not recorded the registry's id yet: the poll catches up.
         return JsonResponse({"applied": False, "known": False}, status=202)
-    apply = actions.apply_brand_status if kind == "brand" else actions.apply_campaign_status
-    return JsonResponse({"applied": apply(case.pk, status), "known": True})
+    return JsonResponse({"applied": bool(applied or lifecycle), "known": True})
 
 
 def _case_for(kind: str, status) -> RegistrationCase | None:

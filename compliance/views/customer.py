@@ -5,8 +5,6 @@ administrator of the organisation; acting, a full one."""
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
@@ -280,18 +278,6 @@ def case_cancel(request, pk):
     return redirect("compliance:case", pk=case.pk)
 
 
-def _brand_tier_template() -> str | None:
-    """The vetting-tier include (templates/compliance/_brand_tier.html) when the portal has one."""
-    try:
-        get_template(BRAND_TIER_TEMPLATE)
-    except TemplateDoesNotExist:
-        return None
-    return BRAND_TIER_TEMPLATE
-
-
-BRAND_TIER_TEMPLATE = "compliance/_brand_tier.html"
-
-
 @organisation_view
 def registration(request):
     """Business Texting → Registration: the organisation's brand(s), each campaign with its per-carrier status, the
@@ -304,7 +290,6 @@ def registration(request):
         "compliance/registration.html",
         {
             "brands": brands,
-            "brand_tier_template": _brand_tier_template(),
             "can_manage": request.user.can_manage,
             "pool_threshold": NUMBER_POOL_THRESHOLD,
         },

@@ -61,6 +61,7 @@ def support_queue(request):
         return {
             "counts": counts,
             "count_states": [(value, label, counts[value]) for value, label in State.choices],
+            "todos": list(queries.open_support_todos()),  # campaign events (compliance.views.lifecycle)
         }
 
     return render_page(
@@ -114,6 +115,7 @@ def _page(request, case, *, forms=None, status=200):
         "costs": registry_costs(),
         "approved_brand": queries.approved_brand_elsewhere(case) if State.BRAND_SUBMITTED in allowed else None,
         "owner_form": forms.get("assign-owner") or OwnerForm(initial={"owner": case.owner_id}),
+        "brand": case.brand,  # its throughput tier and a link to its page (vetting)
     }
     # The case page answers its own poll too (live_refresh): the page varies on HX-Request.
     return render_page(request, "compliance/support_case.html", context, status=status)

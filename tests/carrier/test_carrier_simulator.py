@@ -277,7 +277,7 @@ def test_control_endpoints_set_faults_report_stats_and_reset(carrier_sim):
     status, stats = call(carrier_sim, "GET", "/control/stats", api_key=None)
     assert status == 200
     assert stats["requests"] == {"POST /v1/number-orders": 1, "GET /v1/number-orders/{id}": 1}
-    assert stats["writes_created"] == {"orders": 1, "brands": 0, "campaigns": 0, "messages": 0}
+    assert stats["writes_created"] == {"orders": 1, "brands": 0, "campaigns": 0, "messages": 0, "vettings": 0}
     for counter in (
         "idempotent_replays",
         "duplicate_submissions",

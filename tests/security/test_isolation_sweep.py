@@ -250,6 +250,29 @@ EXPECTED: dict[str, Target] = {
         kwargs=lambda w: {"pk": w.other.case.pk, "action": "note"},
         data=lambda w: {"note-text": "Internal"},
     ),
+    "compliance:support_todo_done": Target.of(
+        (
+            roles(LOGIN, 403, 403, 403, ByDesign(405, "marking a to-do done is POST only")),
+            roles(LOGIN, 403, 403, 403, ByDesign(REDIRECT, SUPPORT_SEES_ALL)),
+        ),
+        kwargs=lambda w: {"pk": w.other.todo.pk},
+    ),
+    "compliance:support_brand": Target.of(
+        (
+            roles(LOGIN, 403, 403, 403, ByDesign(OK, SUPPORT_SEES_ALL)),
+            roles(LOGIN, 403, 403, 403, ByDesign(405, "the brand page is read-only")),
+        ),
+        kwargs=lambda w: {"pk": w.other.brand.pk},
+    ),
+    "compliance:support_brand_vetting": Target.of(
+        (
+            roles(LOGIN, 403, 403, 403, ByDesign(405, "requesting vetting is POST only")),
+            roles(LOGIN, 403, 403, 403, ByDesign(REDIRECT, SUPPORT_SEES_ALL)),
+        ),
+        kwargs=lambda w: {"pk": w.other.brand.pk},
+        data=lambda w: {"confirmed_cost": "0.01"},
+        note="a cost that is not the configured one is refused with a message; nothing is requested",
+    ),
     "compliance:registration_callback": Target.of(
         MACHINE_SIGNED,
         json=lambda w: {

@@ -20,7 +20,7 @@ from datetime import timedelta
 from compliance import actions as case_actions
 from compliance.actions import discovery as discovery_actions
 from compliance.discovery import Search
-from compliance.models import Brand, Campaign, CampaignNumber, DiscoveryExport, RegistrationCase
+from compliance.models import Brand, Campaign, CampaignNumber, DiscoveryExport, RegistrationCase, SupportTodo
 from portal.actions import set_compliance_officer
 from portal.middleware import SUPPORT_ORG_SESSION_KEY
 from portal.models import Organisation, User
@@ -55,6 +55,8 @@ class Side:
     officer: User
     export: DiscoveryExport
     markers: list[str] = field(default_factory=list)
+    brand: Brand | None = None  # an approved 10DLC brand (support's brand page, secondary vetting)
+    todo: SupportTodo | None = None  # a support to-do from a campaign event
 
     @property
     def authorisable(self) -> PhoneNumber:
@@ -131,6 +133,10 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
         organisation=org, brand=brand, use_case="CUSTOMER_CARE", registry_id=f"C{tag[:6].upper()}", status="active"
     )
     CampaignNumber.objects.create(campaign=campaign, number=primary, status="assigned")
+    # A support to-do about one of its campaigns (a campaign event).
+    todo = SupportTodo.objects.create(
+        organisation=org, kind=SupportTodo.Kind.CAMPAIGN_SUSPENDED, carrier="tmobile", text=f"{tag} campaign suspended"
+    )
 
     numbers = list(PhoneNumber.objects.filter(location__organisation=org).order_by("e164"))
     markers = [
@@ -171,6 +177,8 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
         officer=officer,
         export=export,
         markers=markers,
+        brand=brand,
+        todo=todo,
     )
 
 

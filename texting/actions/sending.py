@@ -3,6 +3,7 @@ answers (send answer, poll, callback) move it along its life (Message.TRANSITION
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from carrier import CarrierGateway, MessageStatus
 from carrier import callback_url as carrier_callback
@@ -10,9 +11,10 @@ from portal import metrics
 from portal.lists import parse_id
 from portal.models import User, parse_version
 from portal.transitions import TransitionRefused, transition
+from provisioning.models import PhoneNumber
 
 from ..models import Message, ServiceSettings
-from ..policy import check_sending_policy
+from ..policy import campaign_refusal, check_sending_policy, registrations
 
 
 def send_text(user: User, *, to, body, media=None, app_version: str = "", from_number: str | None = None) -> Message:
@@ -92,6 +94,10 @@ def hand_to_carrier(message_id: int, gateway: CarrierGateway) -> Message:
             Message.Status.FAILED,
             detail=(f"Not sent: Business Texting was switched off for {message.organisation.name} before it went out."),
         )
+    stopped = _campaign_stopped(message)
+    if stopped:
+        # Suspended or expired while the text waited: a stopped campaign's numbers send nothing more (SPEC.md 8).
+        return set_message_status(message_id, Message.Status.FAILED, detail=stopped)
     result = gateway.send_message(
         reference=message.reference,
         sender=message.business_number,
@@ -104,6 +110,15 @@ def hand_to_carrier(message_id: int, gateway: CarrierGateway) -> Message:
     apply_carrier_status(result)
     message.refresh_from_db()
     return message
+
+
+def _campaign_stopped(message: Message) -> str:
+    """Why the campaign of the text's number no longer lets it send (in words), or "" when it does or there is none."""
+    number = PhoneNumber.objects.filter(e164=message.business_number).first()
+    campaign = registrations.sending_campaign(number) if number is not None else None
+    if campaign is None or campaign.is_usable:
+        return ""
+    return _("Not sent: %(why)s") % {"why": campaign_refusal(campaign, number.e164)[1]}
 
 
 # The carrier's words for a text's status, in ours ("queued" means accepted: nothing changes).
