@@ -11,6 +11,7 @@ from django.conf import settings
 
 from .client import HttpCarrierGateway, parse_brand, parse_campaign, parse_message, parse_number_order
 from .gateway import (
+    CampaignNumberStatus,
     CarrierError,
     CarrierGateway,
     CarrierRejected,
@@ -24,6 +25,7 @@ from .webhooks import SIGNATURE_HEADER, callback_url, sign_webhook_body, verify_
 
 __all__ = [
     "SIGNATURE_HEADER",
+    "CampaignNumberStatus",
     "CarrierError",
     "CarrierGateway",
     "CarrierRejected",

@@ -10,6 +10,7 @@ from urllib.parse import quote
 import httpx
 
 from .gateway import (
+    CampaignNumberStatus,
     CarrierRejected,
     CarrierUnavailable,
     MessageStatus,
@@ -89,6 +90,33 @@ def parse_campaign(data: dict) -> RegistrationStatus:
         status=_text(data, "status"),
         reason=_text(data, "reason", required=False),
     )
+
+
+CAMPAIGN_NUMBER_STATUSES = (
+    "PENDING_ASSIGNMENT",
+    "ASSIGNED",
+    "FAILED_ASSIGNMENT",
+    "PENDING_UNASSIGNMENT",
+    "UNASSIGNED",
+)
+
+
+def parse_campaign_numbers(data: dict) -> list[CampaignNumberStatus]:
+    """The per-number answer of `POST /v1/campaigns/{id}/numbers`, `POST .../numbers/remove` or
+    `GET .../numbers`: `{"results": [{"e164", "status", "reason"}, ...]}`. An unknown status is unreadable
+    (ValueError), never guessed."""
+    results = data["results"]
+    if not isinstance(results, list):
+        raise TypeError("carrier field 'results' should be a list")
+    parsed = []
+    for item in results:
+        status = _text(item, "status")
+        if status not in CAMPAIGN_NUMBER_STATUSES:
+            raise ValueError(f"unknown campaign number status {status!r}")
+        parsed.append(
+            CampaignNumberStatus(e164=_text(item, "e164"), status=status, reason=_text(item, "reason", required=False))
+        )
+    return parsed
 
 
 def parse_message(data: dict) -> MessageStatus:

@@ -14,6 +14,7 @@ from carrier.gateway import CarrierUnavailable
 from portal.tasks import CarrierTask
 
 from . import actions
+from .actions import numbers as campaign_numbers
 from .models import RegistrationCase
 
 log = logging.getLogger(__name__)
@@ -98,5 +99,53 @@ def poll_open_registrations() -> int:
         "pk", flat=True
     ):
         poll_registration.delay(case_id)
+        queued += 1
+    return queued
+
+
+# --- numbers joining and leaving campaigns (compliance.actions.numbers) ---------------------------------------------
+
+
+class CampaignNumbersTask(CarrierTask):
+    """Sends a campaign's waiting numbers to the carrier. After the last retry they stay *pending* (visible as such
+    to the administrator and support) and the periodic `poll_campaign_assignments` sends them again."""
+
+    retries_setting = "REGISTRATION_MAX_RETRIES"
+
+    def give_up(self, exc, attempts, campaign_id):
+        log.warning(
+            "Campaign %s: carrier unreachable after %s attempts, the poll resends: %s", campaign_id, attempts, exc
+        )
+
+
+@shared_task(base=CampaignNumbersTask, bind=True)
+def send_campaign_numbers(self, campaign_id: int) -> None:
+    """Ask the carrier to assign the campaign's *pending assignment* numbers and apply its per-number answers (the
+    ones still pending are polled). Safe to repeat: the same rows give the same idempotency key."""
+    campaign_numbers.send_assignments(campaign_id, get_gateway())
+
+
+@shared_task(base=CampaignNumbersTask, bind=True)
+def send_campaign_number_removals(self, campaign_id: int) -> None:
+    """Ask the carrier to remove the campaign's *pending removal* numbers and apply its answers. Safe to repeat."""
+    campaign_numbers.send_removals(campaign_id, get_gateway())
+
+
+@shared_task(base=CarrierTask, bind=True)
+def poll_campaign(self, campaign_id: int) -> None:
+    """Look at the carrier once for a campaign's waiting numbers (idempotent); unreachable: the next poll."""
+    try:
+        campaign_numbers.poll_campaign_numbers(campaign_id, get_gateway())
+    except CarrierUnavailable as exc:
+        log.info("Campaign %s: carrier unavailable while polling numbers, will look again: %s", campaign_id, exc)
+
+
+@shared_task(name="compliance.tasks.poll_campaign_assignments", acks_late=True)
+def poll_campaign_assignments() -> int:
+    """Periodic (beat, every 10 minutes): poll every campaign with numbers being assigned or removed (the carrier
+    takes about two hours). Returns how many it queued. Harmless if run twice."""
+    queued = 0
+    for campaign_id in campaign_numbers.campaigns_waiting_on_carrier():
+        poll_campaign.delay(campaign_id)
         queued += 1
     return queued

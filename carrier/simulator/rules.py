@@ -4,7 +4,8 @@ Validation refuses with `ApiError(400, ...)` naming the field and what is expect
 data, so a demo or a test can ask for each one:
 - a number ending in 0000 is rejected (not on the Cisco Calling Plan account), and a text to one fails;
 - a brand whose legal name contains "Rejected" is rejected; "Unverified": approved with identity UNVERIFIED;
-- a campaign whose description contains "Rejected" is rejected.
+- a campaign whose description contains "Rejected" is rejected;
+- a number ending in 9999 fails to join a campaign (FAILED_ASSIGNMENT, already in another provider's campaign).
 """
 
 import re
@@ -52,6 +53,9 @@ BRAND_UNVERIFIED = (
 )
 CAMPAIGN_SAMPLES_MISMATCH = "Sample messages do not match the declared use case"
 DESTINATION_UNREACHABLE = "Destination unreachable"
+NUMBER_IN_ANOTHER_CAMPAIGN = (
+    "Number is already assigned to a campaign of another messaging provider: release it there, then try again"
+)
 
 
 class ApiError(Exception):
@@ -166,6 +170,13 @@ def campaign_outcome(fields: dict) -> dict:
     if "rejected" in fields["description"].lower():
         return {"status": "REJECTED", "reason": CAMPAIGN_SAMPLES_MISMATCH}
     return {"status": "ACTIVE", "reason": ""}
+
+
+def assignment_outcome(e164: str) -> dict:
+    """How a number's assignment to a campaign ends."""
+    if e164.endswith("9999"):
+        return {"status": "FAILED_ASSIGNMENT", "reason": NUMBER_IN_ANOTHER_CAMPAIGN}
+    return {"status": "ASSIGNED", "reason": ""}
 
 
 def message_outcome(recipient: str) -> dict:

@@ -98,6 +98,8 @@ ROUTES = (
     Route("GET", "/v1/campaigns", "list_campaigns", kind=CAMPAIGNS),
     Route("GET", "/v1/campaigns/{id}", "get_campaign"),
     Route("POST", "/v1/campaigns/{id}/numbers", "assign_campaign_numbers"),
+    Route("GET", "/v1/campaigns/{id}/numbers", "list_campaign_numbers"),
+    Route("POST", "/v1/campaigns/{id}/numbers/remove", "remove_campaign_numbers"),
     Route("POST", "/v1/messages", "create_message", status=202, kind=MESSAGES),
     Route("GET", "/v1/messages/{id}", "get_message"),
     Route("GET", "/control/faults", "_control_faults", control=True),
