@@ -225,6 +225,38 @@ class HttpCarrierGateway:
             idempotency_key=idempotency_key,
         )
 
+    def add_campaign_numbers(
+        self, *, campaign_id: str, numbers: list[str], idempotency_key: str
+    ) -> list[CampaignNumberStatus]:
+        """Ask for numbers (at most 1000) to join an ACTIVE campaign; answers each number's status: usually
+        PENDING_ASSIGNMENT (the operators take about two hours), ASSIGNED, or FAILED_ASSIGNMENT with a reason.
+        Asking again for a number pending or assigned changes nothing; for a failed or unassigned one it tries again.
+        A campaign that is not ACTIVE raises CarrierRejected."""
+        return self._request(
+            parse_campaign_numbers,
+            "POST",
+            f"/v1/campaigns/{_segment(campaign_id)}/numbers",
+            json={"numbers": list(numbers)},
+            idempotency_key=idempotency_key,
+        )
+
+    def get_campaign_numbers(self, campaign_id: str) -> list[CampaignNumberStatus]:
+        """Every number the carrier knows in this campaign, with its status (how pending ones are polled)."""
+        return self._request(parse_campaign_numbers, "GET", f"/v1/campaigns/{_segment(campaign_id)}/numbers")
+
+    def remove_campaign_numbers(
+        self, *, campaign_id: str, numbers: list[str], idempotency_key: str
+    ) -> list[CampaignNumberStatus]:
+        """Ask for numbers (at most 1000) to leave a campaign; answers PENDING_UNASSIGNMENT or UNASSIGNED per number.
+        Idempotent: a number not (or no longer) in the campaign answers UNASSIGNED."""
+        return self._request(
+            parse_campaign_numbers,
+            "POST",
+            f"/v1/campaigns/{_segment(campaign_id)}/numbers/remove",
+            json={"numbers": list(numbers)},
+            idempotency_key=idempotency_key,
+        )
+
     # --- business text messages -------------------------------------------------------------------------------
 
     def send_message(

@@ -79,6 +79,7 @@ class Registry:
 
     def __init__(self, delay_seconds: float):
         self.delay_seconds = delay_seconds
+        self.assignment_failures = True  # Faults.assignment_failures
         self.writes_created = Counter({kind: 0 for kind in KINDS})
         self.duplicate_submissions = 0
         self._records: dict[str, dict[str, Record]] = {kind: {} for kind in KINDS}
@@ -212,7 +213,11 @@ class Registry:
             current = members.get(e164)
             if current is not None and current.view(e164, now)["status"] in ("PENDING_ASSIGNMENT", "ASSIGNED"):
                 continue
-            members[e164] = Membership("PENDING_ASSIGNMENT", rules.assignment_outcome(e164), now + self.delay_seconds)
+            members[e164] = Membership(
+                "PENDING_ASSIGNMENT",
+                rules.assignment_outcome(e164) if self.assignment_failures else {"status": "ASSIGNED", "reason": ""},
+                now + self.delay_seconds,
+            )
         assigned = record.fields["numbers"]
         assigned[:] = sorted(e164 for e164, membership in members.items() if membership.holds)
         return {

@@ -42,6 +42,9 @@ class Faults:
     # Treat a repeated Idempotency-Key as new, as a carrier does once it has lost its keys (a restart, keys expired):
     # a client that resends a write blind then creates a second object.
     forget_idempotency_keys: bool = False
+    # Numbers ending 9999 fail to join campaigns (rules.assignment_outcome); false: the customer released them at the
+    # other provider, so a retried assignment succeeds.
+    assignment_failures: bool = True
     seed: int | None = None  # makes which requests fail repeatable
 
     def changed(self, **changes) -> "Faults":
@@ -214,6 +217,7 @@ class CarrierSimulator:
         with self._lock:
             self._faults = self._faults.changed(**changes)
             self._registry.delay_seconds = self._faults.delay_seconds
+            self._registry.assignment_failures = self._faults.assignment_failures
             if "seed" in changes:
                 self._random = random.Random(self._faults.seed)
             return asdict(self._faults)
@@ -273,6 +277,7 @@ class CarrierSimulator:
         self._faults = self._initial_faults
         self._random = random.Random(self._faults.seed)
         self._registry = Registry(delay_seconds=self._faults.delay_seconds)
+        self._registry.assignment_failures = self._faults.assignment_failures
         # (path, Idempotency-Key) -> (the request's body, the reply it got)
         self._idempotency: dict[tuple[str, str], tuple[dict, Reply]] = {}
         self._counters = _Counters()
