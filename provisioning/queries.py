@@ -1,6 +1,7 @@
 """Read queries the provisioning pages share, with the joins and counts they need (no N+1 in templates)."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organisation
 
@@ -8,6 +9,21 @@ from .eligibility import authorisable_numbers
 from .models import AuthorisationOrder, Location, OrderLine, PhoneNumber
 
 ASSIGNMENT_FILTERS = {"": "All numbers", "assigned": "Assigned to a user", "unassigned": "Unassigned"}
+
+# The location page's filters on a number's campaign membership (compliance.CampaignNumber): its latest one, the
+# current one if there is one, else the last it left.
+NOT_IN_A_CAMPAIGN = "none"
+TEXTING_FILTERS = {"": _("Any texting state"), **dict(PhoneNumber.TextingState.choices)}
+
+
+def campaign_status_filters() -> dict:
+    from compliance.models import CampaignNumber
+
+    return {
+        "": _("Any campaign status"),
+        NOT_IN_A_CAMPAIGN: _("Never in a campaign"),
+        **dict(CampaignNumber.Status.choices),
+    }
 
 
 def cisco_calling_plan_locations(org: Organisation) -> QuerySet[Location]:
@@ -55,3 +71,69 @@ def order_lines(order: AuthorisationOrder, state: str = "") -> QuerySet[OrderLin
     if state in OrderLine.State.values:
         lines = lines.filter(state=state)
     return lines
+
+
+# --- numbers with their campaign membership (the location page, the Authorize wizard) ------------------------------
+
+
+def with_membership(numbers: QuerySet[PhoneNumber]) -> QuerySet[PhoneNumber]:
+    """`numbers` annotated with their latest campaign membership: `membership_id`, `membership_status` and
+    `membership_campaign_id` (None for a number never in a campaign). The current membership comes first (a number is
+    in at most one), else the most recent one it left."""
+    from compliance.models import CampaignNumber
+
+    latest = CampaignNumber.objects.filter(number=OuterRef("pk")).order_by(
+        Case(
+            When(status=CampaignNumber.Status.REMOVED, then=Value(1)),
+            default=Value(0),
+            output_field=IntegerField(),
+        ),
+        "-changed_at",
+        "-id",
+    )
+    return numbers.annotate(
+        membership_id=Subquery(latest.values("pk")[:1]),
+        membership_status=Subquery(latest.values("status")[:1]),
+        membership_campaign_id=Subquery(latest.values("campaign_id")[:1]),
+    )
+
+
+def location_numbers(
+    location: Location, *, q: str = "", texting: str = "", status: str = "", campaign: int | None = None
+) -> QuerySet[PhoneNumber]:
+    """The numbers of `location` in number order, with their campaign membership, filtered by digits, texting state,
+    campaign status and campaign (currently in it). Unknown filter values filter nothing."""
+    numbers = with_membership(location.numbers.select_related("assigned_user").order_by("e164"))
+    digits = digits_of(q)
+    if q and not digits:
+        return numbers.none()
+    if digits:
+        numbers = numbers.filter(e164__contains=digits)
+    if texting in PhoneNumber.TextingState.values:
+        numbers = numbers.filter(texting_state=texting)
+    if status == NOT_IN_A_CAMPAIGN:
+        numbers = numbers.filter(membership_id__isnull=True)
+    elif status and status in campaign_status_filters():
+        numbers = numbers.filter(membership_status=status)
+    if campaign is not None:
+        numbers = numbers.filter(membership_campaign_id=campaign).exclude(membership_status="removed")
+    return numbers
+
+
+def attach_memberships(numbers: list[PhoneNumber]) -> list[PhoneNumber]:
+    """Set `number.membership` (a CampaignNumber with its campaign and case, or None) on numbers annotated by
+    `with_membership`: one query for the whole page."""
+    from compliance.models import CampaignNumber
+
+    ids = [n.membership_id for n in numbers if n.membership_id]
+    found = CampaignNumber.objects.select_related("campaign").in_bulk(ids) if ids else {}
+    for number in numbers:
+        number.membership = found.get(number.membership_id)
+    return numbers
+
+
+def organisation_campaigns(org: Organisation):
+    """The organisation's submitted campaigns, for the campaign filter."""
+    from compliance.models import Campaign
+
+    return Campaign.objects.filter(organisation=org).exclude(status=Campaign.Status.DRAFT).order_by("created", "id")
