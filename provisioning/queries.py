@@ -137,3 +137,17 @@ def organisation_campaigns(org: Organisation):
     from compliance.models import Campaign
 
     return Campaign.objects.filter(organisation=org).exclude(status=Campaign.Status.DRAFT).order_by("created", "id")
+
+
+def attach_latest_memberships(numbers: list[PhoneNumber]) -> list[PhoneNumber]:
+    """Set `number.membership` (its current campaign membership, else the last it left, else None) on plain numbers,
+    in one query for the whole page, leaving the page's own query as it is (the Authorize wizard's)."""
+    from compliance.models import CampaignNumber
+
+    found: dict[int, CampaignNumber] = {}
+    rows = CampaignNumber.objects.select_related("campaign").filter(number_id__in=[n.pk for n in numbers])
+    for row in sorted(rows, key=lambda r: (r.status == CampaignNumber.Status.REMOVED, -r.changed_at.timestamp())):
+        found.setdefault(row.number_id, row)
+    for number in numbers:
+        number.membership = found.get(number.pk)
+    return numbers

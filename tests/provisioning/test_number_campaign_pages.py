@@ -260,3 +260,12 @@ def test_another_organisations_number_on_my_location_changes_nothing(admin_clien
     assert "not numbers of Head office" in response.content.decode()
     theirs.refresh_from_db()
     assert theirs.texting_state == TextingState.AUTHORISED
+
+
+@pytest.mark.django_db
+def test_the_authorize_wizard_shows_the_campaign_a_number_left(admin_client, org, location):
+    campaign = make_campaign(org, registry_id="CLEFT01")
+    (number,) = make_numbers(location, 1)
+    member(campaign, [number], Status.REMOVED)
+    html = admin_client.get(reverse("provisioning:authorize"), {"location": location.pk}).content.decode()
+    assert number.display in html and "Customer care (CLEFT01)" in html and "Removed" in html
