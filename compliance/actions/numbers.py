@@ -408,6 +408,14 @@ def apply_campaign_number_statuses(campaign_id: int, results: Iterable[CampaignN
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
         for (source, to, reason), e164s in groups.items():
             assert to in TRANSITIONS[source]
+            # Lock order as everywhere here (campaign, numbers, memberships), so de-authorising at the same moment
+            # waits instead of deadlocking.
+            list(
+                PhoneNumber.objects.select_for_update()
+                .filter(campaign_memberships__campaign=campaign, e164__in=e164s)
+                .order_by("pk")
+                .values_list("pk")
+            )
             moving = list(
                 CampaignNumber.objects.select_for_update()
                 .filter(campaign=campaign, status=source, number__e164__in=e164s)
