@@ -42,6 +42,10 @@ def location_list(request):
     return render_page(request, "provisioning/locations.html", context, fragment="rows")
 
 
+# The confirmation page lists this many of the numbers to de-authorise (and counts the rest).
+CONFIRM_ROWS = 100
+
+
 def _number_filters(params, campaigns) -> dict:
     """The location page's number filters from a query string or form, unknown values dropped."""
     texting = params.get("texting", "")
@@ -135,24 +139,46 @@ def deauthorise(request, pk):
 
     location = get_object_or_404(Location, pk=pk, organisation=request.organisation)
     filters = _number_filters(request.POST, organisation_campaigns(request.organisation))
-    try:
-        ids = parse_ids(request.POST.getlist("number"))
-    except NotAnId as exc:
-        messages.error(request, str(exc))
-        return redirect(_location_url(location, filters))
+    all_matching = request.POST.get("all_matching") == "1"
+    if all_matching:
+        # Every number the filtered list shows, however many pages: the confirmation carries the filters and the
+        # count it showed, and a list that changed since is shown again rather than acted on.
+        ids = list(
+            location_numbers(location, **filters)
+            .filter(texting_state__in=[PhoneNumber.TextingState.AUTHORISED, PhoneNumber.TextingState.REGISTERED])
+            .values_list("pk", flat=True)
+        )
+    else:
+        try:
+            ids = parse_ids(request.POST.getlist("number"))
+        except NotAnId as exc:
+            messages.error(request, str(exc))
+            return redirect(_location_url(location, filters))
     numbers = location.numbers.filter(pk__in=ids)
     if not ids or numbers.count() != len(set(ids)):
         messages.error(
             request,
-            _("Select numbers of this location to de-authorise.")
+            _("No number listed is authorised: there is nothing to de-authorise.")
+            if all_matching and not ids
+            else _("Select numbers of this location to de-authorise.")
             if not ids
             else _("Some selected numbers are not numbers of %(location)s. Reload the page and select again.")
             % {"location": location.name},
         )
         return redirect(_location_url(location, filters))
-    if request.POST.get("confirmed") != "yes":
-        rows = attach_memberships(list(with_membership(numbers.order_by("e164"))))
-        context = {"location": location, "rows": rows, "filters": filters, "count": len(rows)}
+    changed = all_matching and request.POST.get("count") != str(len(ids))
+    if request.POST.get("confirmed") != "yes" or changed:
+        rows = attach_memberships(list(with_membership(numbers.order_by("e164"))[:CONFIRM_ROWS]))
+        context = {
+            "location": location,
+            "rows": rows,
+            "filters": filters,
+            "count": len(ids),
+            "more": len(ids) - len(rows),
+            "all_matching": all_matching,
+            "ids": ids,
+            "changed": changed and request.POST.get("confirmed") == "yes",
+        }
         return render(request, "provisioning/deauthorise_confirm.html", context)
     try:
         counts = deauthorise_numbers(request.organisation, ids, by=request.user)

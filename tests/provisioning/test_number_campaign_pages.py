@@ -277,3 +277,24 @@ def test_the_authorize_wizard_shows_the_campaign_a_number_left(admin_client, org
     member(campaign, [number], Status.REMOVED)
     html = admin_client.get(reverse("provisioning:authorize"), {"location": location.pk}).content.decode()
     assert number.display in html and "Customer care (CLEFT01)" in html and "Removed" in html
+
+
+@pytest.mark.django_db
+def test_deauthorise_every_authorised_number_listed_across_pages(admin_client, org, location):
+    numbers = make_numbers(location, 120, texting_state=TextingState.AUTHORISED)
+    untouched = make_numbers(location, 5, start=500)  # not authorised: not part of "every authorised number"
+    post_url = reverse("provisioning:deauthorise", args=[location.pk])
+    confirm = admin_client.post(post_url, {"all_matching": "1"}).content.decode()
+    assert "De-authorise 120 numbers" in confirm and "and 20 more numbers" in confirm
+    assert PhoneNumber.objects.filter(texting_state=TextingState.AUTHORISED).count() == 120
+
+    # The list changed since the confirmation was shown: shown again, nothing done.
+    make_numbers(location, 1, start=900, texting_state=TextingState.AUTHORISED)
+    again = admin_client.post(post_url, {"all_matching": "1", "count": "120", "confirmed": "yes"}).content.decode()
+    assert "The list changed since you looked at it" in again and "De-authorise 121 numbers" in again
+    assert PhoneNumber.objects.filter(texting_state=TextingState.AUTHORISED).count() == 121
+
+    done = admin_client.post(post_url, {"all_matching": "1", "count": "121", "confirmed": "yes"}, follow=True)
+    assert "121 numbers are no longer authorised" in done.content.decode()
+    assert not PhoneNumber.objects.filter(texting_state=TextingState.AUTHORISED).exists()
+    assert PhoneNumber.objects.filter(pk__in=[n.pk for n in numbers + untouched]).count() == 125
