@@ -1,6 +1,6 @@
 """Read queries the provisioning pages share, with the joins and counts they need (no N+1 in templates)."""
 
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organisation
@@ -76,34 +76,16 @@ def order_lines(order: AuthorisationOrder, state: str = "") -> QuerySet[OrderLin
 # --- numbers with their campaign membership (the location page, the Authorize wizard) ------------------------------
 
 
-def with_membership(numbers: QuerySet[PhoneNumber]) -> QuerySet[PhoneNumber]:
-    """`numbers` annotated with their latest campaign membership: `membership_id`, `membership_status` and
-    `membership_campaign_id` (None for a number never in a campaign). The current membership comes first (a number is
-    in at most one), else the most recent one it left."""
-    from compliance.models import CampaignNumber
-
-    latest = CampaignNumber.objects.filter(number=OuterRef("pk")).order_by(
-        Case(
-            When(status=CampaignNumber.Status.REMOVED, then=Value(1)),
-            default=Value(0),
-            output_field=IntegerField(),
-        ),
-        "-changed_at",
-        "-id",
-    )
-    return numbers.annotate(
-        membership_id=Subquery(latest.values("pk")[:1]),
-        membership_status=Subquery(latest.values("status")[:1]),
-        membership_campaign_id=Subquery(latest.values("campaign_id")[:1]),
-    )
-
-
 def location_numbers(
     location: Location, *, q: str = "", texting: str = "", status: str = "", campaign: int | None = None
 ) -> QuerySet[PhoneNumber]:
-    """The numbers of `location` in number order, with their campaign membership, filtered by digits, texting state,
-    campaign status and campaign (currently in it). Unknown filter values filter nothing."""
-    numbers = with_membership(location.numbers.select_related("assigned_user").order_by("e164"))
+    """The numbers of `location` in number order, filtered by digits, texting state, campaign status (of the current
+    membership; *removed*: in no campaign now but in one before; NOT_IN_A_CAMPAIGN: never in one) and campaign (in it
+    now). Semi-joins in the WHERE clause, no per-row subquery in the page's columns, so a deep page costs what the
+    first does. Unknown filter values filter nothing. Pair with `attach_latest_memberships` for the page's rows."""
+    from compliance.models import CampaignNumber
+
+    numbers = location.numbers.select_related("assigned_user").order_by("e164")
     digits = digits_of(q)
     if q and not digits:
         return numbers.none()
@@ -111,24 +93,18 @@ def location_numbers(
         numbers = numbers.filter(e164__contains=digits)
     if texting in PhoneNumber.TextingState.values:
         numbers = numbers.filter(texting_state=texting)
+    memberships = CampaignNumber.objects.filter(number=OuterRef("pk"))
+    current = memberships.exclude(status=CampaignNumber.Status.REMOVED)
     if status == NOT_IN_A_CAMPAIGN:
-        numbers = numbers.filter(membership_id__isnull=True)
-    elif status and status in campaign_status_filters():
-        numbers = numbers.filter(membership_status=status)
+        numbers = numbers.filter(~Exists(memberships))
+    elif status == CampaignNumber.Status.REMOVED:
+        numbers = numbers.filter(Exists(memberships.filter(status=status)), ~Exists(current))
+    elif status in CampaignNumber.Status.values:
+        numbers = numbers.filter(Exists(memberships.filter(status=status)))
     if campaign is not None:
-        numbers = numbers.filter(membership_campaign_id=campaign).exclude(membership_status="removed")
-    return numbers
-
-
-def attach_memberships(numbers: list[PhoneNumber]) -> list[PhoneNumber]:
-    """Set `number.membership` (a CampaignNumber with its campaign and case, or None) on numbers annotated by
-    `with_membership`: one query for the whole page."""
-    from compliance.models import CampaignNumber
-
-    ids = [n.membership_id for n in numbers if n.membership_id]
-    found = CampaignNumber.objects.select_related("campaign").in_bulk(ids) if ids else {}
-    for number in numbers:
-        number.membership = found.get(number.membership_id)
+        # The campaign's memberships once (its index), not a probe per number: a semi-join on the campaign's numbers.
+        in_campaign = CampaignNumber.objects.filter(campaign_id=campaign).exclude(status=CampaignNumber.Status.REMOVED)
+        numbers = numbers.filter(pk__in=in_campaign.values("number_id"))
     return numbers
 
 
@@ -140,12 +116,13 @@ def organisation_campaigns(org: Organisation):
 
 
 def attach_latest_memberships(numbers: list[PhoneNumber]) -> list[PhoneNumber]:
-    """Set `number.membership` (its current campaign membership, else the last it left, else None) on plain numbers,
-    in one query for the whole page, leaving the page's own query as it is (the Authorize wizard's)."""
+    """Set `number.membership` on each number: its current campaign membership (a number has at most one), else the
+    last it left, else None; with the campaign. One query for the whole page (always one, even for a page of numbers
+    never in a campaign, so every page costs the same number of queries)."""
     from compliance.models import CampaignNumber
 
     found: dict[int, CampaignNumber] = {}
-    rows = CampaignNumber.objects.select_related("campaign").filter(number_id__in=[n.pk for n in numbers])
+    rows = CampaignNumber.objects.select_related("campaign").filter(number_id__in=[n.pk for n in numbers] or [0])
     for row in sorted(rows, key=lambda r: (r.status == CampaignNumber.Status.REMOVED, -r.changed_at.timestamp())):
         found.setdefault(row.number_id, row)
     for number in numbers:

@@ -15,11 +15,10 @@ from ..eligibility import check_eligibility, has_texting_addon
 from ..models import Location, PhoneNumber
 from ..queries import (
     TEXTING_FILTERS,
-    attach_memberships,
+    attach_latest_memberships,
     campaign_status_filters,
     location_numbers,
     organisation_campaigns,
-    with_membership,
 )
 
 
@@ -74,7 +73,7 @@ def location_detail(request, pk):
     filters = _number_filters(request.GET, campaigns)
     numbers = location_numbers(location, **filters)
     page = paginate(request, numbers, per_page=50)
-    rows = attach_memberships(list(page.object_list))
+    rows = attach_latest_memberships(list(page.object_list))
     context = {
         "location": location,
         "page": page,
@@ -168,7 +167,7 @@ def deauthorise(request, pk):
         return redirect(_location_url(location, filters))
     changed = all_matching and request.POST.get("count") != str(len(ids))
     if request.POST.get("confirmed") != "yes" or changed:
-        rows = attach_memberships(list(with_membership(numbers.order_by("e164"))[:CONFIRM_ROWS]))
+        rows = attach_latest_memberships(list(numbers.order_by("e164")[:CONFIRM_ROWS]))
         context = {
             "location": location,
             "rows": rows,
