@@ -371,3 +371,51 @@ def test_assignment_through_a_real_worker_with_a_flaky_carrier(celery_worker, ca
     assert set(texting(good).values()) == {TextingState.REGISTERED}
     after = carrier_sim.stats()
     assert registry_posts(after) == registry_posts(before)
+
+
+# --- two administrators at once (PostgreSQL row locks) -------------------------------------------------------------
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_adding_the_49th_and_50th_number_at_once_one_is_refused(postgres, org, admin):
+    import threading
+
+    from django.db import connection, transaction
+
+    campaign = make_campaign(org)
+    numbers = make_numbers(make_location(org), 50, texting_state=TextingState.AUTHORISED)
+    actions.assign_numbers_to_campaign(campaign, numbers[:48], by=admin)
+    locked, release, results = threading.Event(), threading.Event(), {}
+
+    def run(key, target):
+        def body():
+            try:
+                results[key] = target()
+            except actions.NumbersRefused as refused:
+                results[key] = refused
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=body)
+        thread.start()
+        return thread
+
+    def first():
+        with transaction.atomic():  # holds the campaign's lock until the second has started waiting for it
+            added = actions.assign_numbers_to_campaign(campaign, numbers[48:49], by=admin)
+            locked.set()
+            release.wait(5)
+        return added
+
+    one = run("first", first)
+    assert locked.wait(5)
+    two = run("second", lambda: actions.assign_numbers_to_campaign(campaign, numbers[49:], by=admin))
+    two.join(0.5)
+    assert two.is_alive(), "the second should wait for the campaign's lock"
+    release.set()
+    one.join(5)
+    two.join(5)
+    assert len(results["first"]) == 1
+    assert isinstance(results["second"], actions.NumbersRefused) and "50th" in str(results["second"])
+    assert campaign.campaign_numbers.count() == 49
