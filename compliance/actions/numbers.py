@@ -29,6 +29,7 @@ from provisioning.models import OrderLine, PhoneNumber
 from provisioning.phone import display_tn
 
 from ..models import Campaign, CampaignNumber, RegistrationCase
+from ..models.brands import NUMBER_POOL_THRESHOLD
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,6 @@ def assign_numbers_to_campaign(
     leaving one), a campaign that is not usable, and a campaign that would hold more than NUMBER_POOL_THRESHOLD
     numbers without the number-pool flag. No new brand and no new campaign are registered.
     """
-    from ..models.brands import NUMBER_POOL_THRESHOLD
-
     ids = _ids(numbers)
     _require_actor(campaign.organisation_id, by)
     try:

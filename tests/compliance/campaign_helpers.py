@@ -12,8 +12,9 @@ CAMPAIGN = {
 }
 
 
-def make_campaign(org, *, registry_id="CTEST01", status=Campaign.Status.ACTIVE, is_number_pool=False):
-    """An approved brand and an active campaign of `org`, in the portal only."""
+def make_campaign(org, *, registry_id="CNUM001", status=Campaign.Status.ACTIVE, is_number_pool=False):
+    """An approved brand and an active campaign of `org`, in the portal only (registry ids of their own, apart from
+    the case factory's BTEST01 / CTEST01)."""
     brand = Brand.objects.create(
         organisation=org,
         legal_name="Acme Test Inc.",

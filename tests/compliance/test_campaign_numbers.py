@@ -236,7 +236,7 @@ def test_fifty_numbers_at_once_without_the_flag_are_refused(org, admin):
 
 @pytest.mark.django_db
 def test_numbers_not_authorised_or_in_another_campaign_are_refused(org, admin):
-    campaign, other = make_campaign(org), make_campaign(org, registry_id="CTEST02")
+    campaign, other = make_campaign(org), make_campaign(org, registry_id="CNUM002")
     location = make_location(org)
     unauthorised = make_numbers(location, 1)
     taken = make_numbers(location, 1, start=10, texting_state=TextingState.AUTHORISED)
