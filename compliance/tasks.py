@@ -111,6 +111,9 @@ class CampaignNumbersTask(CarrierTask):
     to the administrator and support) and the periodic `poll_campaign_assignments` sends them again."""
 
     retries_setting = "REGISTRATION_MAX_RETRIES"
+    # Enqueued from administrators' requests (assign, retry, de-authorise): run in-process, a request never waits on
+    # retries; the poll sends the numbers later.
+    retry_in_process = False
 
     def give_up(self, exc, attempts, campaign_id):
         log.warning(

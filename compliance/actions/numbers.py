@@ -167,7 +167,9 @@ def retry_assignment(campaign_numbers: Iterable[CampaignNumber | int], by: User)
             raise NumbersRefused(
                 _("%(numbers)s not failed: only a failed assignment can be retried.") % {"numbers": _listed(not_failed)}
             )
-        unauthorised = [r.number for r in rows if r.number.texting_state not in (TextingState.AUTHORISED,)]
+        unauthorised = [
+            r.number for r in rows if r.number.texting_state not in (TextingState.AUTHORISED, TextingState.REGISTERED)
+        ]
         if unauthorised:
             raise NumbersRefused(
                 _("%(numbers)s no longer authorised for Business Texting: authorise it again first.")
