@@ -18,6 +18,7 @@ from .client import (
     parse_vetting,
 )
 from .gateway import (
+    CampaignNumberStatus,
     CarrierDecision,
     CarrierError,
     CarrierGateway,
@@ -34,6 +35,7 @@ from .webhooks import SIGNATURE_HEADER, callback_url, sign_webhook_body, verify_
 __all__ = [
     "SIGNATURE_HEADER",
     "CarrierDecision",
+    "CampaignNumberStatus",
     "CarrierError",
     "CarrierGateway",
     "CarrierRejected",

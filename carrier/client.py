@@ -12,6 +12,7 @@ from urllib.parse import quote
 import httpx
 
 from .gateway import (
+    CampaignNumberStatus,
     CarrierDecision,
     CarrierRejected,
     CarrierUnavailable,
@@ -164,6 +165,33 @@ def parse_vetting(data: dict) -> VettingStatus:
     )
 
 
+CAMPAIGN_NUMBER_STATUSES = (
+    "PENDING_ASSIGNMENT",
+    "ASSIGNED",
+    "FAILED_ASSIGNMENT",
+    "PENDING_UNASSIGNMENT",
+    "UNASSIGNED",
+)
+
+
+def parse_campaign_numbers(data: dict) -> list[CampaignNumberStatus]:
+    """The per-number answer of `POST /v1/campaigns/{id}/numbers`, `POST .../numbers/remove` or
+    `GET .../numbers`: `{"results": [{"e164", "status", "reason"}, ...]}`. An unknown status is unreadable
+    (ValueError), never guessed."""
+    results = data["results"]
+    if not isinstance(results, list):
+        raise TypeError("carrier field 'results' should be a list")
+    parsed = []
+    for item in results:
+        status = _text(item, "status")
+        if status not in CAMPAIGN_NUMBER_STATUSES:
+            raise ValueError(f"unknown campaign number status {status!r}")
+        parsed.append(
+            CampaignNumberStatus(e164=_text(item, "e164"), status=status, reason=_text(item, "reason", required=False))
+        )
+    return parsed
+
+
 def parse_message(data: dict) -> MessageStatus:
     """A message (`GET /v1/messages/{id}` or a `message.updated` callback payload)."""
     return MessageStatus(
@@ -293,6 +321,38 @@ class HttpCarrierGateway:
     def find_vetting(self, reference: str) -> VettingStatus | None:
         """The vetting asked for with this reference (the first if there are several), or None."""
         return self._request(_first_result(parse_vetting), "GET", "/v1/vettings", params={"reference": reference})
+
+    def add_campaign_numbers(
+        self, *, campaign_id: str, numbers: list[str], idempotency_key: str
+    ) -> list[CampaignNumberStatus]:
+        """Ask for numbers (at most 1000) to join an ACTIVE campaign; answers each number's status: usually
+        PENDING_ASSIGNMENT (the operators take about two hours), ASSIGNED, or FAILED_ASSIGNMENT with a reason.
+        Asking again for a number pending or assigned changes nothing; for a failed or unassigned one it tries again.
+        A campaign that is not ACTIVE raises CarrierRejected."""
+        return self._request(
+            parse_campaign_numbers,
+            "POST",
+            f"/v1/campaigns/{_segment(campaign_id)}/numbers",
+            json={"numbers": list(numbers)},
+            idempotency_key=idempotency_key,
+        )
+
+    def get_campaign_numbers(self, campaign_id: str) -> list[CampaignNumberStatus]:
+        """Every number the carrier knows in this campaign, with its status (how pending ones are polled)."""
+        return self._request(parse_campaign_numbers, "GET", f"/v1/campaigns/{_segment(campaign_id)}/numbers")
+
+    def remove_campaign_numbers(
+        self, *, campaign_id: str, numbers: list[str], idempotency_key: str
+    ) -> list[CampaignNumberStatus]:
+        """Ask for numbers (at most 1000) to leave a campaign; answers PENDING_UNASSIGNMENT or UNASSIGNED per number.
+        Idempotent: a number not (or no longer) in the campaign answers UNASSIGNED."""
+        return self._request(
+            parse_campaign_numbers,
+            "POST",
+            f"/v1/campaigns/{_segment(campaign_id)}/numbers/remove",
+            json={"numbers": list(numbers)},
+            idempotency_key=idempotency_key,
+        )
 
     # --- business text messages -------------------------------------------------------------------------------
 

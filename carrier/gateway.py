@@ -82,6 +82,17 @@ class VettingStatus:
 
 
 @dataclass(frozen=True)
+class CampaignNumberStatus:
+    """One number's membership of a campaign at the carrier. Assignment (and removal) is asynchronous: about two
+    hours at the real operators."""
+
+    e164: str
+    # PENDING_ASSIGNMENT | ASSIGNED | FAILED_ASSIGNMENT (with a reason) | PENDING_UNASSIGNMENT | UNASSIGNED
+    status: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class MessageStatus:
     message_id: str
     reference: str
@@ -107,6 +118,14 @@ class CarrierGateway(Protocol):
     def assign_numbers_to_campaign(
         self, *, campaign_id: str, numbers: list[str], idempotency_key: str
     ) -> list[str]: ...
+    # Numbers joining and leaving campaigns, answered per number (see CampaignNumberStatus).
+    def add_campaign_numbers(
+        self, *, campaign_id: str, numbers: list[str], idempotency_key: str
+    ) -> list[CampaignNumberStatus]: ...
+    def get_campaign_numbers(self, campaign_id: str) -> list[CampaignNumberStatus]: ...
+    def remove_campaign_numbers(
+        self, *, campaign_id: str, numbers: list[str], idempotency_key: str
+    ) -> list[CampaignNumberStatus]: ...
 
     # Secondary vetting of an approved brand (billable: reconcile by reference before retrying).
     def request_vetting(self, *, reference: str, brand_id: str, idempotency_key: str) -> VettingStatus: ...

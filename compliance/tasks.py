@@ -14,6 +14,7 @@ from carrier.gateway import CarrierRejected, CarrierUnavailable
 from portal.tasks import CarrierTask
 
 from . import actions
+from .actions import numbers as campaign_numbers
 from .models import Brand, Campaign, RegistrationCase
 
 log = logging.getLogger(__name__)
@@ -177,5 +178,56 @@ def poll_live_campaigns() -> int:
         queued += 1
     for brand_id in Brand.objects.filter(vetting_status=Brand.Vetting.REQUESTED).values_list("pk", flat=True):
         poll_vetting.delay(brand_id)
+        queued += 1
+    return queued
+
+
+# --- numbers joining and leaving campaigns (compliance.actions.numbers) ---------------------------------------------
+
+
+class CampaignNumbersTask(CarrierTask):
+    """Sends a campaign's waiting numbers to the carrier. After the last retry they stay *pending* (visible as such
+    to the administrator and support) and the periodic `poll_campaign_assignments` sends them again."""
+
+    retries_setting = "REGISTRATION_MAX_RETRIES"
+    # Enqueued from administrators' requests (assign, retry, de-authorise): run in-process, a request never waits on
+    # retries; the poll sends the numbers later.
+    retry_in_process = False
+
+    def give_up(self, exc, attempts, campaign_id):
+        log.warning(
+            "Campaign %s: carrier unreachable after %s attempts, the poll resends: %s", campaign_id, attempts, exc
+        )
+
+
+@shared_task(base=CampaignNumbersTask, bind=True)
+def send_campaign_numbers(self, campaign_id: int) -> None:
+    """Ask the carrier to assign the campaign's *pending assignment* numbers and apply its per-number answers (the
+    ones still pending are polled). Safe to repeat: the same rows give the same idempotency key."""
+    campaign_numbers.send_assignments(campaign_id, get_gateway())
+
+
+@shared_task(base=CampaignNumbersTask, bind=True)
+def send_campaign_number_removals(self, campaign_id: int) -> None:
+    """Ask the carrier to remove the campaign's *pending removal* numbers and apply its answers. Safe to repeat."""
+    campaign_numbers.send_removals(campaign_id, get_gateway())
+
+
+@shared_task(base=CarrierTask, bind=True)
+def poll_campaign_numbers(self, campaign_id: int) -> None:
+    """Look at the carrier once for a campaign's waiting numbers (idempotent); unreachable: the next poll."""
+    try:
+        campaign_numbers.poll_campaign_numbers(campaign_id, get_gateway())
+    except CarrierUnavailable as exc:
+        log.info("Campaign %s: carrier unavailable while polling numbers, will look again: %s", campaign_id, exc)
+
+
+@shared_task(name="compliance.tasks.poll_campaign_assignments", acks_late=True)
+def poll_campaign_assignments() -> int:
+    """Periodic (beat, every 10 minutes): poll every campaign with numbers being assigned or removed (the carrier
+    takes about two hours). Returns how many it queued. Harmless if run twice."""
+    queued = 0
+    for campaign_id in campaign_numbers.campaigns_waiting_on_carrier():
+        poll_campaign_numbers.delay(campaign_id)
         queued += 1
     return queued

@@ -237,6 +237,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "compliance.tasks.poll_live_campaigns",
         "schedule": env_float("CAMPAIGN_POLL_SECONDS", 3600.0),
     },
+    # Numbers joining or leaving campaigns (the carrier takes about two hours).
+    "poll-campaign-assignments": {
+        "task": "compliance.tasks.poll_campaign_assignments",
+        "schedule": 600.0,
+    },
     "repoll-pending-texts": {
         "task": "texting.tasks.repoll_pending_messages",
         "schedule": 300.0,

@@ -20,12 +20,14 @@ HTTP API (JSON, `Authorization: Bearer <key>`, `Idempotency-Key` on every POST):
   POST /v1/brands, GET /v1/brands/{id}, GET /v1/brands?reference=R
   POST /v1/campaigns, GET /v1/campaigns/{id}, GET /v1/campaigns?reference=R, POST /v1/campaigns/{id}/numbers
   POST /v1/brands/{id}/vettings, GET /v1/vettings/{id}, GET /v1/vettings?reference=R  (secondary vetting)
+  GET /v1/campaigns/{id}/numbers, POST /v1/campaigns/{id}/numbers/remove (per-number status)
   POST /v1/messages, GET /v1/messages/{id}
   A campaign answers `carriers`: each operator's status (PENDING, ACCEPTED, REJECTED, SUSPENDED, with a reason).
   Loopback only, no key: GET|POST /control/faults, GET /control/stats, POST /control/decide,
   POST /control/reset, POST /control/campaigns/{id}/suspend {"carrier"?, "reason"}, .../resume {"carrier"?},
   .../expire {"reason"?}: operators' and the registry's events, called back to the portal like decisions
-Outcome rules (numbers ending 0000, "Rejected" / "Unverified" names...) are in `rules`.
+Outcome rules (numbers ending 0000, numbers ending 9999 in campaigns, "Rejected" / "Unverified" names...) are in
+`rules`.
 """
 
 from .server import CarrierSimulator, Faults

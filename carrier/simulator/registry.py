@@ -78,6 +78,26 @@ class Record:
         return copy.deepcopy(accepted)
 
 
+@dataclass
+class Membership:
+    """One number in one campaign: `pending` ("PENDING_ASSIGNMENT" or "PENDING_UNASSIGNMENT") until `due_at`, then
+    `outcome` (status and reason)."""
+
+    pending: str
+    outcome: dict
+    due_at: float
+
+    def view(self, e164: str, now: float) -> dict:
+        if now >= self.due_at:
+            return {"e164": e164, **self.outcome}
+        return {"e164": e164, "status": self.pending, "reason": ""}
+
+    @property
+    def holds(self) -> bool:
+        """The campaign holds the number (or is about to): not failed, not removed."""
+        return self.pending == "PENDING_ASSIGNMENT" and self.outcome["status"] == "ASSIGNED"
+
+
 class Registry:
     """Every object the carrier holds. Not thread-safe by itself: the simulator calls it with its lock held.
 
@@ -88,12 +108,15 @@ class Registry:
     def __init__(self, delay_seconds: float, carrier_delay_seconds: float = 0.0):
         self.delay_seconds = delay_seconds
         self.carrier_delay_seconds = carrier_delay_seconds
+        self.assignment_failures = True  # Faults.assignment_failures
         self.writes_created = Counter({kind: 0 for kind in KINDS})
         self.duplicate_submissions = 0
         self._records: dict[str, dict[str, Record]] = {kind: {} for kind in KINDS}
         self._by_reference: dict[str, dict[str, list[str]]] = {kind: {} for kind in KINDS}
         # (when, record): a callback to send once `when` has come (a decision, an operator's decision, an event).
         self._awaiting_callback: list[tuple[float, Record]] = []
+        # campaign id -> e164 -> Membership: numbers joining and leaving campaigns, decided per number.
+        self._memberships: dict[str, dict[str, Membership]] = {}
 
     # --- callbacks ----------------------------------------------------------------------------------------------
 
@@ -121,7 +144,10 @@ class Registry:
         for record in self._records[CAMPAIGNS].values():
             record.carriers_due_at = min(record.carriers_due_at, now)
         self._awaiting_callback = [(min(when, now), record) for when, record in self._awaiting_callback]
-        return len(undecided)
+        waiting = [m for members in self._memberships.values() for m in members.values() if now < m.due_at]
+        for membership in waiting:
+            membership.due_at = now
+        return len(undecided) + len(waiting)
 
     # --- number orders ------------------------------------------------------------------------------------------
 
@@ -212,16 +238,65 @@ class Registry:
         return self._list(CAMPAIGNS, query)
 
     def assign_campaign_numbers(self, campaign_id: str, body: dict) -> dict:
-        """Add numbers to an ACTIVE campaign (409 otherwise); answers every number the campaign now holds."""
+        """Add numbers to an ACTIVE campaign (409 otherwise). Answers every number the campaign now holds
+        (`numbers`, as before), and each asked number's own status (`results`): pending for `delay_seconds`, then
+        ASSIGNED, or FAILED_ASSIGNMENT with a reason by rule. A number pending or assigned stays as it is; a failed
+        or unassigned one is tried again."""
         record = self._find(CAMPAIGNS, campaign_id, "campaign")
         numbers = rules.numbers(body.get("numbers"))
-        status = record.view(time.monotonic())["status"]
+        now = time.monotonic()
+        status = record.view(now)["status"]
         if status != "ACTIVE":
             raise ApiError(409, f"Campaign {campaign_id} is {status}: numbers can only join an ACTIVE campaign.")
+        members = self._memberships.setdefault(campaign_id, {})
+        for e164 in numbers:
+            current = members.get(e164)
+            if current is not None and current.view(e164, now)["status"] in ("PENDING_ASSIGNMENT", "ASSIGNED"):
+                continue
+            members[e164] = Membership(
+                "PENDING_ASSIGNMENT",
+                rules.assignment_outcome(e164) if self.assignment_failures else {"status": "ASSIGNED", "reason": ""},
+                now + self.delay_seconds,
+            )
         assigned = record.fields["numbers"]
-        assigned.extend(e164 for e164 in numbers if e164 not in assigned)
-        assigned.sort()
-        return {"campaign_id": campaign_id, "numbers": list(assigned)}
+        assigned[:] = sorted(e164 for e164, membership in members.items() if membership.holds)
+        return {
+            "campaign_id": campaign_id,
+            "numbers": list(assigned),
+            "results": [members[e164].view(e164, now) for e164 in numbers],
+        }
+
+    def remove_campaign_numbers(self, campaign_id: str, body: dict) -> dict:
+        """Take numbers out of a campaign, whatever its status: PENDING_UNASSIGNMENT for `delay_seconds`, then
+        UNASSIGNED. A number the campaign does not hold (never asked, failed, removed) answers UNASSIGNED at once."""
+        record = self._find(CAMPAIGNS, campaign_id, "campaign")
+        numbers = rules.numbers(body.get("numbers"))
+        now = time.monotonic()
+        members = self._memberships.setdefault(campaign_id, {})
+        for e164 in numbers:
+            current = members.get(e164)
+            shown = current.view(e164, now)["status"] if current is not None else "UNASSIGNED"
+            if shown in ("PENDING_UNASSIGNMENT", "UNASSIGNED"):
+                continue
+            due = now if shown == "FAILED_ASSIGNMENT" else now + self.delay_seconds
+            members[e164] = Membership("PENDING_UNASSIGNMENT", {"status": "UNASSIGNED", "reason": ""}, due)
+        record.fields["numbers"][:] = sorted(e164 for e164, membership in members.items() if membership.holds)
+        return {
+            "campaign_id": campaign_id,
+            "results": [
+                members[e164].view(e164, now)
+                if e164 in members
+                else {"e164": e164, "status": "UNASSIGNED", "reason": ""}
+                for e164 in numbers
+            ],
+        }
+
+    def list_campaign_numbers(self, campaign_id: str, _) -> dict:
+        """Every number ever asked for in the campaign, with its status now, in number order."""
+        self._find(CAMPAIGNS, campaign_id, "campaign")
+        now = time.monotonic()
+        members = self._memberships.get(campaign_id, {})
+        return {"campaign_id": campaign_id, "results": [members[e164].view(e164, now) for e164 in sorted(members)]}
 
     def campaign_event(self, campaign_id: str, event: str, body: dict) -> dict:
         """An operator or the registry acts on an accepted campaign (the simulator's control endpoint):

@@ -9,6 +9,7 @@ data, so a demo or a test can ask for each one:
   "Declined by T-Mobile"): that operator rejects it;
 - secondary vetting scores a brand 62 unless its legal name says "Score <n>" (e.g. "Acme Score 80": 80) or
   "Unvettable" (vetting fails).
+- a number ending in 9999 fails to join a campaign (FAILED_ASSIGNMENT, already in another provider's campaign).
 Campaign events (an operator's suspension, its lifting, the registry's expiry) come from the control endpoint.
 """
 
@@ -64,6 +65,9 @@ DESTINATION_UNREACHABLE = "Destination unreachable"
 CARRIER_DECLINED = "{name} declined the campaign: content not in line with its code of conduct"
 CAMPAIGN_EXPIRED = "Campaign expired: it was not renewed"
 VETTING_FAILED = "Secondary vetting could not verify the brand's reputation"
+NUMBER_IN_ANOTHER_CAMPAIGN = (
+    "Number is already assigned to a campaign of another messaging provider: release it there, then try again"
+)
 
 
 class ApiError(Exception):
@@ -220,6 +224,13 @@ def vetting_outcome(legal_name: str) -> dict:
     match = re.search(r"\bscore (\d{1,3})\b", name)
     score = min(int(match.group(1)), 100) if match else DEFAULT_VETTING_SCORE
     return {"status": "VETTED", "score": score, "reason": ""}
+
+
+def assignment_outcome(e164: str) -> dict:
+    """How a number's assignment to a campaign ends."""
+    if e164.endswith("9999"):
+        return {"status": "FAILED_ASSIGNMENT", "reason": NUMBER_IN_ANOTHER_CAMPAIGN}
+    return {"status": "ASSIGNED", "reason": ""}
 
 
 def message_outcome(recipient: str) -> dict:

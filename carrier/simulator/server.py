@@ -43,6 +43,9 @@ class Faults:
     # Treat a repeated Idempotency-Key as new, as a carrier does once it has lost its keys (a restart, keys expired):
     # a client that resends a write blind then creates a second object.
     forget_idempotency_keys: bool = False
+    # Numbers ending 9999 fail to join campaigns (rules.assignment_outcome); false: the customer released them at the
+    # other provider, so a retried assignment succeeds.
+    assignment_failures: bool = True
     seed: int | None = None  # makes which requests fail repeatable
 
     def changed(self, **changes) -> "Faults":
@@ -102,6 +105,8 @@ ROUTES = (
     Route("POST", "/v1/brands/{id}/vettings", "create_vetting", status=202, kind=VETTINGS),
     Route("GET", "/v1/vettings", "list_vettings", kind=VETTINGS),
     Route("GET", "/v1/vettings/{id}", "get_vetting"),
+    Route("GET", "/v1/campaigns/{id}/numbers", "list_campaign_numbers"),
+    Route("POST", "/v1/campaigns/{id}/numbers/remove", "remove_campaign_numbers"),
     Route("POST", "/v1/messages", "create_message", status=202, kind=MESSAGES),
     Route("GET", "/v1/messages/{id}", "get_message"),
     Route("GET", "/control/faults", "_control_faults", control=True),
@@ -220,6 +225,7 @@ class CarrierSimulator:
             self._faults = self._faults.changed(**changes)
             self._registry.delay_seconds = self._faults.delay_seconds
             self._registry.carrier_delay_seconds = self._faults.carrier_delay_seconds
+            self._registry.assignment_failures = self._faults.assignment_failures
             if "seed" in changes:
                 self._random = random.Random(self._faults.seed)
             return asdict(self._faults)
@@ -300,6 +306,7 @@ class CarrierSimulator:
         self._registry = Registry(
             delay_seconds=self._faults.delay_seconds, carrier_delay_seconds=self._faults.carrier_delay_seconds
         )
+        self._registry.assignment_failures = self._faults.assignment_failures
         # (path, Idempotency-Key) -> (the request's body, the reply it got)
         self._idempotency: dict[tuple[str, str], tuple[dict, Reply]] = {}
         self._counters = _Counters()

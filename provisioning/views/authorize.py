@@ -18,7 +18,7 @@ from portal.lists import NotAnId, paginate, parse_id, parse_ids, typed_text
 from ..actions import OrderRefused, check_selectable, place_authorisation_order
 from ..eligibility import check_eligibility
 from ..models import AuthorisationOrder, PhoneNumber
-from ..queries import ASSIGNMENT_FILTERS, cisco_calling_plan_locations, wizard_numbers
+from ..queries import ASSIGNMENT_FILTERS, attach_latest_memberships, cisco_calling_plan_locations, wizard_numbers
 from ..wizard import Selection
 
 PAGE_SIZE = 50
@@ -41,7 +41,7 @@ def _numbers_context(location, selection, filters, page_number, error=""):
     """Step 2's numbers table: one page of the location's authorisable numbers, ticked as in the selection.
     A constant number of queries whatever the page or the selection size (the selection is in the session)."""
     page = Paginator(wizard_numbers(location, **filters), PAGE_SIZE).get_page(page_number)
-    rows = list(page.object_list)
+    rows = attach_latest_memberships(list(page.object_list))
     for number in rows:
         number.selected = number.pk in selection
     return {

@@ -82,6 +82,8 @@ MANAGE_PAGE = (roles(LOGIN, 403, 403, OK, 403), roles(LOGIN, 403, 403, OK, 403))
 MANAGE_POST_OBJECT = (roles(LOGIN, 403, 403, 405, 403), roles(LOGIN, 403, 403, 404, 403))
 # require_POST then organisation_view(manage=True): GET is 405 for everyone.
 POST_ONLY_MANAGE = (everyone(405), roles(LOGIN, 403, 403, REDIRECT, 403))
+# The same on another organisation's object: a 404 for the full admin.
+POST_ONLY_MANAGE_OBJECT = (everyone(405), roles(LOGIN, 403, 403, 404, 403))
 MACHINE_SIGNED = (everyone(405), everyone(403))  # provisioning/compliance callbacks: 403 without the signature
 MACHINE_API = (everyone(405), everyone(401))  # texting API: 401 without a token / signature
 PUBLIC_PAGE = (everyone(OK), everyone(OK))
@@ -164,6 +166,18 @@ EXPECTED: dict[str, Target] = {
     "provisioning:locations": Target.of(ORG_PAGE),
     "provisioning:location": Target.of(
         ORG_OBJECT, kwargs=lambda w: {"pk": w.other.location.pk}, query=lambda w: {"q": w.other.numbers[0].e164[-4:]}
+    ),
+    "provisioning:retry_assignments": Target.of(
+        POST_ONLY_MANAGE_OBJECT,
+        kwargs=lambda w: {"pk": w.other.location.pk},
+        data=lambda w: {"all": "1"},
+        note="another organisation's location is a 404: nothing retried",
+    ),
+    "provisioning:deauthorise": Target.of(
+        POST_ONLY_MANAGE_OBJECT,
+        kwargs=lambda w: {"pk": w.other.location.pk},
+        data=lambda w: {"number": [w.other.numbers[5].pk], "confirmed": "yes"},
+        note="another organisation's location is a 404: nothing de-authorised",
     ),
     "provisioning:calling_pstn": Target.of(ORG_PAGE),
     "provisioning:authorize": Target.of(
@@ -556,6 +570,24 @@ def _in_own_location(op: str, fields: Callable[[World], dict]) -> tuple[str, Tar
 
 
 OWN_CONTEXT: dict[str, tuple[str, Target]] = {
+    "de-authorise a stranger's number in one's own location": (
+        "provisioning:deauthorise",
+        Target(
+            get={},
+            post={},
+            kwargs=lambda w: {"pk": w.home.location.pk},
+            data=lambda w: {"number": [w.home.numbers[5].pk, w.other.numbers[5].pk], "confirmed": "yes"},
+        ),
+    ),
+    "retry a stranger's campaign assignment in one's own location": (
+        "provisioning:retry_assignments",
+        Target(
+            get={},
+            post={},
+            kwargs=lambda w: {"pk": w.home.location.pk},
+            data=lambda w: {"campaign_number": [w.other.numbers[5].pk]},
+        ),
+    ),
     "tick a stranger's number in one's own location": _in_own_location(
         "toggle", lambda w: {"id": w.other.authorisable.pk, "number": w.other.authorisable.pk}
     ),
