@@ -54,7 +54,6 @@ class RegistrationCaseAdmin(admin.ModelAdmin):
         "closed_at",
         "brand_round",
         "campaign_round",
-        "assignment_attempts",
         "carrier_problem",
         "last_polled_at",
     ]

@@ -43,7 +43,8 @@ def _poll_seconds() -> float:
     return settings.REGISTRATION_POLL_SECONDS
 
 
-def _chain_poll(case_id: int) -> None:
+def chain_poll(case_id: int) -> None:
+    """Poll the case soon, then with a growing delay while it waits on the carrier (see `poll_registration`)."""
     poll_registration.apply_async((case_id,), {"chain": 1}, countdown=_poll_seconds())
 
 
@@ -53,7 +54,7 @@ def submit_brand_registration(self, case_id: int) -> None:
     start polling for the registry's decision. Any other state: nothing to do."""
     actions.send_brand_to_carrier(case_id, get_gateway())
     if RegistrationCase.objects.filter(pk=case_id, state=RegistrationCase.State.BRAND_SUBMITTED).exists():
-        _chain_poll(case_id)
+        chain_poll(case_id)
 
 
 @shared_task(base=RegistrationTask, bind=True)
@@ -62,14 +63,7 @@ def submit_campaign_registration(self, case_id: int) -> None:
     poll. A refusal (e.g. an UNVERIFIED brand) rejects the campaign with the registry's reason."""
     actions.send_campaign_to_carrier(case_id, get_gateway())
     if RegistrationCase.objects.filter(pk=case_id, state=RegistrationCase.State.CAMPAIGN_SUBMITTED).exists():
-        _chain_poll(case_id)
-
-
-@shared_task(base=RegistrationTask, bind=True)
-def assign_campaign_numbers(self, case_id: int) -> None:
-    """Put the numbers of a case in *numbers assigned* into its campaign at the carrier; completes the case (numbers
-    *registered in campaign*) once the carrier confirms. Safe to repeat."""
-    actions.send_numbers_to_carrier(case_id, get_gateway())
+        chain_poll(case_id)
 
 
 @shared_task(base=CarrierTask, bind=True)

@@ -3,19 +3,23 @@ campaign exactly once per round (reconciling by reference after a failure), appl
 the numbers and complete the case."""
 
 import logging
-from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone
 
 from carrier import CarrierGateway, CarrierRejected, RegistrationStatus, callback_url
 from portal.models import User
-from provisioning.models import PhoneNumber
-from provisioning.phone import display_tn
 
-from ..models import Brand, Campaign, CampaignNumber, CaseEvent, RegistrationCase
+from ..models import Brand, Campaign, CaseEvent, RegistrationCase
 from .campaigns import apply_campaign_answer
-from .cases import CaseRefused, _enqueue, _plural, _require_support, _timeline, transition
+from .cases import (
+    CaseRefused,
+    _enqueue,
+    _require_support,
+    _timeline,
+    complete_case_when_numbers_settle,
+)
+from .numbers import poll_campaign_numbers
 from .registration import record_brand_decision, record_campaign_decision
 
 log = logging.getLogger(__name__)
@@ -74,7 +78,7 @@ def send_campaign_to_carrier(case_id: int, gateway: CarrierGateway) -> None:
                 gateway.submit_campaign,
                 reference=reference,
                 brand_id=case.brand.registry_id,
-                campaign=case.registration.campaign_payload(),
+                campaign={**case.registration.campaign_payload(), "number_pool": campaign.is_number_pool},
                 idempotency_key=reference,
             )
     except CarrierRejected as exc:
@@ -178,84 +182,6 @@ def apply_campaign_status(case_id: int, status: RegistrationStatus) -> bool:
     return True
 
 
-def send_numbers_to_carrier(case_id: int, gateway: CarrierGateway) -> bool:
-    """Ask the carrier to put the case's numbers in its campaign and complete the case when it confirms.
-
-    Assigning is idempotent at the carrier (same key, and a number already in the campaign stays once), so a retry
-    is safe. Raises CarrierUnavailable for the task to retry; a refusal (campaign not active) is shown to support.
-    """
-    case = RegistrationCase.objects.get(pk=case_id)
-    if case.state != State.NUMBERS_ASSIGNED:
-        return False
-    numbers = list(case.case_numbers.order_by("number__e164").values_list("number__e164", flat=True))
-    RegistrationCase.objects.filter(pk=case.pk).update(assignment_attempts=case.assignment_attempts + 1)
-    try:
-        held = gateway.assign_numbers_to_campaign(
-            campaign_id=case.campaign_registry_id, numbers=numbers, idempotency_key=case.assignment_reference
-        )
-    except CarrierRejected as exc:
-        note_carrier_problem(case.pk, f"The carrier refused to assign the numbers: {exc}")
-        return False
-    return confirm_numbers_assigned(case.pk, held)
-
-
-def confirm_numbers_assigned(case_id: int, campaign_numbers: Iterable[str]) -> bool:
-    """The carrier holds `campaign_numbers` in the case's campaign: if that includes every number of the case, they
-    become *registered in campaign* and the case completes, in one transaction. Otherwise the missing ones are
-    reported to support and nothing changes. Idempotent: True only for the call that completed the case."""
-    held = set(campaign_numbers)
-    with transaction.atomic():
-        case = RegistrationCase.objects.select_for_update().get(pk=case_id)
-        if case.state != State.NUMBERS_ASSIGNED:
-            return False
-        numbers = list(case.case_numbers.values_list("number_id", "number__e164"))
-        missing = sorted(e164 for _pk, e164 in numbers if e164 not in held)
-        if missing:
-            note_carrier_problem(
-                case.pk,
-                "The carrier did not confirm "
-                + ", ".join(display_tn(n) for n in missing)
-                + ". Try the assignment again.",
-            )
-            return False
-        now = timezone.now()
-        _assigned_in_campaign(case, [pk for pk, _e164 in numbers], now)
-        PhoneNumber.objects.filter(
-            pk__in=[pk for pk, _e164 in numbers], texting_state=PhoneNumber.TextingState.AUTHORISED
-        ).update(
-            texting_state=PhoneNumber.TextingState.REGISTERED,
-            texting_state_changed=now,
-            texting_state_reason=f"Registered in campaign {case.campaign_registry_id}",
-        )
-        transition(
-            case,
-            State.COMPLETED,
-            None,
-            expected=State.NUMBERS_ASSIGNED,
-            text=f"The carrier confirmed {_plural(len(numbers), 'number')} in campaign "
-            f"{case.campaign_registry_id}: they are registered and can text.",
-            fields={"carrier_problem": ""},
-            numbers=len(numbers),
-        )
-    return True
-
-
-def _assigned_in_campaign(case: RegistrationCase, number_ids: list[int], now) -> None:
-    """The numbers are members of the case's campaign, assigned (their membership rows created where missing)."""
-    current = CampaignNumber.objects.filter(number_id__in=number_ids).exclude(status=CampaignNumber.Status.REMOVED)
-    current.filter(campaign_id=case.campaign_id).update(
-        status=CampaignNumber.Status.ASSIGNED, reason="", changed_at=now
-    )
-    members = set(current.values_list("number_id", flat=True))
-    CampaignNumber.objects.bulk_create(
-        CampaignNumber(
-            campaign_id=case.campaign_id, number_id=pk, status=CampaignNumber.Status.ASSIGNED, changed_at=now, case=case
-        )
-        for pk in number_ids
-        if pk not in members
-    )
-
-
 def poll_case(case_id: int, gateway: CarrierGateway) -> None:
     """Look at the carrier once for a case that waits on it, and apply what it says (idempotent).
 
@@ -277,8 +203,11 @@ def poll_case(case_id: int, gateway: CarrierGateway) -> None:
                 status = gateway.get_campaign(case.campaign_registry_id)
                 apply_campaign_status(case.pk, status)
                 apply_campaign_answer(status)  # the operators' statuses, once the campaign is accepted
-        elif case.state == State.NUMBERS_ASSIGNED:
-            send_numbers_to_carrier(case.pk, gateway)
+        elif case.state in (State.NUMBERS_ASSIGNED, State.REMOVING_NUMBERS):
+            # The campaign's numbers are polled (and requests the carrier never received sent again); the case
+            # completes once every one of its numbers has the carrier's final answer.
+            poll_campaign_numbers(case.campaign_id, gateway)
+            complete_case_when_numbers_settle(case.pk)
     except CarrierRejected as exc:
         note_carrier_problem(case.pk, f"The carrier refused the status request: {exc}")
 

@@ -356,6 +356,35 @@ def _opening_text(kind: str, count: int, campaign: Campaign | None) -> str:
     return _plural(count, "number") + " to register."
 
 
+def complete_case_when_numbers_settle(case_id: int) -> bool:
+    """Complete a case whose numbers all have the carrier's final answer: every number assigned (numbers assigned →
+    completed: they are *registered in campaign*) or, for a case that removes numbers, every number removed
+    (removing numbers → completed). Called when the carrier answers (`compliance.actions.numbers`) and after each
+    poll; idempotent: True only for the call that completed the case. A failed assignment keeps the case open (the
+    number shows the carrier's reason and can be retried or removed)."""
+    from .numbers import numbers_settled
+
+    with transaction.atomic():
+        case = RegistrationCase.objects.select_for_update().select_related("campaign").filter(pk=case_id).first()
+        if case is None or case.state not in (State.NUMBERS_ASSIGNED, State.REMOVING_NUMBERS):
+            return False
+        if not numbers_settled(case):
+            return False
+        count = case.case_numbers.count()
+        campaign = case.campaign_registry_id
+        if case.state == State.REMOVING_NUMBERS:
+            text = f"The carrier confirmed {_plural(count, 'number')} left campaign {campaign}."
+        else:
+            text = (
+                f"The carrier confirmed {_plural(count, 'number')} in campaign {campaign}: they are registered "
+                "and can text."
+            )
+        transition(
+            case, State.COMPLETED, None, expected=case.state, text=text, fields={"carrier_problem": ""}, numbers=count
+        )
+    return True
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 

@@ -9,8 +9,18 @@ from portal import audit
 from portal.models import User
 
 from ..forms import BRAND_FIELDS, RegistrationFormForm, use_case_fixed
-from ..models import Brand, Campaign, RegistrationCase, RegistrationForm, RegistrationVersion
-from .cases import CaseRefused, _enqueue, _plural, _require_customer_admin, _require_support, refusal, transition
+from ..models import NUMBER_POOL_THRESHOLD, Brand, Campaign, RegistrationCase, RegistrationForm, RegistrationVersion
+from .cases import (
+    CaseRefused,
+    _enqueue,
+    _plural,
+    _require_customer_admin,
+    _require_support,
+    complete_case_when_numbers_settle,
+    refusal,
+    transition,
+)
+from .numbers import NumbersRefused, assign_numbers_to_campaign, remove_numbers_from_campaign
 from .unread import note_customer_activity
 
 State = RegistrationCase.State
@@ -226,15 +236,21 @@ def submit_campaign(case: RegistrationCase, by: User, *, expected: str | None = 
             "submitted_at": timezone.now(),
             "status_changed": timezone.now(),
         }
+        # T-Mobile: a campaign for more than NUMBER_POOL_THRESHOLD numbers is registered as a number pool.
+        pool = locked.case_numbers.count() > NUMBER_POOL_THRESHOLD
         if locked.campaign_id is None:
             campaign = Campaign.objects.create(
-                organisation_id=locked.organisation_id, brand=locked.brand, use_case=form.use_case, **submission
+                organisation_id=locked.organisation_id,
+                brand=locked.brand,
+                use_case=form.use_case,
+                is_number_pool=pool,
+                **submission,
             )
         else:
             campaign = locked.campaign
             if campaign.use_case != form.use_case:
                 raise CaseRefused(use_case_fixed(campaign))
-            Campaign.objects.filter(pk=campaign.pk).update(**submission)
+            Campaign.objects.filter(pk=campaign.pk).update(is_number_pool=campaign.is_number_pool or pool, **submission)
         case = transition(
             case,
             State.CAMPAIGN_SUBMITTED,
@@ -407,21 +423,70 @@ def record_campaign_decision(
 
 
 def assign_numbers(case: RegistrationCase, by: User, *, expected: str | None = None) -> RegistrationCase:
-    """Support assigns the case's numbers to the approved campaign: campaign approved → numbers assigned. The task
-    asks the carrier after commit; the case completes when the carrier confirms (`confirm_numbers_assigned`)."""
+    """Support assigns the case's numbers to its campaign: campaign approved (or, for a case that adds numbers to an
+    active campaign, opened) → numbers assigned. Each number becomes *pending assignment* in the campaign
+    (`compliance.actions.numbers`: same checks as anywhere numbers join a campaign, the number pool included) and the
+    carrier answers per number; the case completes when every number is assigned
+    (`complete_case_when_numbers_settle`). Refused, nothing changes."""
     _require_support(by)
-    count = case.case_numbers.count()
-    case = transition(
-        case,
-        State.NUMBERS_ASSIGNED,
-        by,
-        expected=expected,
-        text=f"Support asked the carrier to assign {_plural(count, 'number')} to campaign {case.campaign_registry_id}.",
-        fields={"assignment_attempts": 0, "carrier_problem": ""},
-        numbers=count,
-    )
-    _enqueue("assign_campaign_numbers", case.pk)
+    number_ids = list(case.case_numbers.values_list("number_id", flat=True))
+    with transaction.atomic():
+        case = transition(
+            case,
+            State.NUMBERS_ASSIGNED,
+            by,
+            expected=expected,
+            text=f"Support asked the carrier to assign {_plural(len(number_ids), 'number')} to campaign "
+            f"{case.campaign_registry_id}.",
+            fields={"carrier_problem": ""},
+            numbers=len(number_ids),
+        )
+        try:
+            assign_numbers_to_campaign(case.campaign, number_ids, by=by, case=case)
+        except NumbersRefused as refused:
+            raise CaseRefused(str(refused)) from None
+        _settle_or_poll(case.pk)
+    case.refresh_from_db()
     return case
+
+
+def remove_numbers(case: RegistrationCase, by: User, *, expected: str | None = None) -> RegistrationCase:
+    """Support takes the numbers of a remove-numbers case out of its campaign: opened → removing numbers. Each
+    becomes *pending removal* (a failed assignment is simply removed) and the carrier answers per number; the case
+    completes when every number is removed. Refused, nothing changes."""
+    _require_support(by)
+    number_ids = list(case.case_numbers.values_list("number_id", flat=True))
+    with transaction.atomic():
+        case = transition(
+            case,
+            State.REMOVING_NUMBERS,
+            by,
+            expected=expected,
+            text=f"Support asked the carrier to remove {_plural(len(number_ids), 'number')} from campaign "
+            f"{case.campaign_registry_id}.",
+            fields={"carrier_problem": ""},
+            numbers=len(number_ids),
+        )
+        try:
+            remove_numbers_from_campaign(case.campaign, number_ids, by=by, case=case)
+        except NumbersRefused as refused:
+            raise CaseRefused(str(refused)) from None
+        _settle_or_poll(case.pk)
+    case.refresh_from_db()
+    return case
+
+
+def _settle_or_poll(case_id: int) -> None:
+    """After commit: complete the case if the carrier already answered for every number (a quick carrier), else look
+    again soon and then with a growing delay (`compliance.tasks.poll_registration`; the beat carries on after)."""
+
+    def settle():
+        from .. import tasks
+
+        if not complete_case_when_numbers_settle(case_id):
+            tasks.chain_poll(case_id)
+
+    transaction.on_commit(settle, robust=True)
 
 
 def _sentence(text: str) -> str:

@@ -141,7 +141,6 @@ class RegistrationCase(models.Model):
     # reconciles by reference first. The registry's answers live on the Brand and Campaign, which outlive the case.
     brand_round = models.PositiveIntegerField(default=0)
     campaign_round = models.PositiveIntegerField(default=0)
-    assignment_attempts = models.PositiveIntegerField(default=0)
     # The last carrier failure that needs support's attention (cleared when the carrier next answers).
     carrier_problem = models.CharField(max_length=500, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
@@ -219,14 +218,6 @@ class RegistrationCase(models.Model):
     @property
     def campaign_reference(self) -> str:
         return f"case-{self.pk}-campaign-{self.campaign_round}"
-
-    @property
-    def assignment_reference(self) -> str:
-        return f"case-{self.pk}-campaign-{self.campaign_registry_id}-numbers"
-
-    @property
-    def removal_reference(self) -> str:
-        return f"case-{self.pk}-campaign-{self.campaign_registry_id}-removal"
 
 
 class CaseNumber(models.Model):

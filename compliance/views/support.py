@@ -227,6 +227,11 @@ ACTIONS = {
     "campaign-decision": _decision("campaign"),
     "assign-numbers": _assign_numbers,
     "check-carrier": _check_carrier,
+    "remove-numbers": lambda request, case, expected: (
+        actions.remove_numbers(case, request.user, expected=expected)
+        and _("The numbers are leaving campaign %(campaign)s: the case completes when the carrier confirms.")
+        % {"campaign": case.campaign_registry_id}
+    ),
     "complete": lambda request, case, expected: (
         actions.complete_case(case, request.user, expected=expected) and _("The case is complete.")
     ),

@@ -5,9 +5,11 @@ from datetime import timedelta
 
 import pytest
 
+from carrier import CampaignNumberStatus
 from compliance import actions
 from compliance.actions import CaseRefused
-from compliance.models import CaseEvent, CaseNumber, RegistrationCase, RegistrationForm
+from compliance.actions import numbers as number_actions
+from compliance.models import CampaignNumber, CaseEvent, CaseNumber, RegistrationCase, RegistrationForm
 from portal.models import AuditEvent, User
 from provisioning.models import PhoneNumber
 from tests.factories import make_location, make_numbers, make_user
@@ -273,11 +275,22 @@ def test_messages_and_internal_notes(org, admin, readonly, support):
     assert not CaseEvent.objects.get(text="Customer called twice.").customer_visible
 
 
+def carrier_answers(case, **statuses):
+    """The carrier's per-number answers for the case's numbers (e164 -> ASSIGNED | FAILED_ASSIGNMENT ...)."""
+    return number_actions.apply_campaign_number_statuses(
+        case.campaign_id,
+        [
+            CampaignNumberStatus(e164, status, "Number is held elsewhere" if "FAILED" in status else "")
+            for e164, status in statuses.items()
+        ],
+    )
+
+
 def test_completed_case_emails_the_contact(org, support, mailoutbox, django_capture_on_commit_callbacks):
     case = make_case(org, State.NUMBERS_ASSIGNED)
     numbers = list(PhoneNumber.objects.filter(registration_case_lines__case=case))
     with django_capture_on_commit_callbacks(execute=True):
-        assert actions.confirm_numbers_assigned(case.pk, [n.e164 for n in numbers])
+        carrier_answers(case, **{n.e164: "ASSIGNED" for n in numbers})
     case.refresh_from_db()
     assert case.state == State.COMPLETED
     assert set(PhoneNumber.objects.filter(pk__in=[n.pk for n in numbers]).values_list("texting_state", flat=True)) == {
@@ -285,17 +298,22 @@ def test_completed_case_emails_the_contact(org, support, mailoutbox, django_capt
     }
     assert "registered" in mailoutbox[0].subject and "CTEST01" in mailoutbox[0].body
     # A second confirmation (a duplicate answer) changes nothing.
-    assert not actions.confirm_numbers_assigned(case.pk, [n.e164 for n in numbers])
+    with django_capture_on_commit_callbacks(execute=True):
+        carrier_answers(case, **{n.e164: "ASSIGNED" for n in numbers})
+    assert not actions.complete_case_when_numbers_settle(case.pk)
     assert len(mailoutbox) == 1
 
 
-def test_an_incomplete_assignment_is_reported_and_changes_nothing(org):
+def test_a_failed_assignment_keeps_the_case_open_with_the_carrier_s_reason(org):
     case = make_case(org, State.NUMBERS_ASSIGNED)
     numbers = list(PhoneNumber.objects.filter(registration_case_lines__case=case).order_by("e164"))
-    assert not actions.confirm_numbers_assigned(case.pk, [numbers[0].e164])
+    carrier_answers(case, **{numbers[0].e164: "ASSIGNED", numbers[1].e164: "FAILED_ASSIGNMENT"})
     case.refresh_from_db()
-    assert case.state == State.NUMBERS_ASSIGNED and numbers[1].display in case.carrier_problem
-    assert PhoneNumber.objects.get(pk=numbers[0].pk).texting_state == PhoneNumber.TextingState.AUTHORISED
+    assert case.state == State.NUMBERS_ASSIGNED
+    failed = CampaignNumber.objects.get(number=numbers[1])
+    assert failed.status == CampaignNumber.Status.FAILED_ASSIGNMENT and failed.reason == "Number is held elsewhere"
+    assert PhoneNumber.objects.get(pk=numbers[1].pk).texting_state == PhoneNumber.TextingState.AUTHORISED
+    assert PhoneNumber.objects.get(pk=numbers[0].pk).texting_state == PhoneNumber.TextingState.REGISTERED
 
 
 def test_no_email_for_states_that_do_not_need_the_customer(

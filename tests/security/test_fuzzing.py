@@ -524,6 +524,7 @@ SUPPORT_TAKES = {
     "campaign-decision": {"campaign_submitted"},
     "assign-numbers": {"campaign_approved"},
     "check-carrier": {"brand_submitted", "campaign_submitted", "numbers_assigned"},
+    "remove-numbers": set(),  # only a case that removes numbers: none on the bench
     "complete": set(),  # only a case without numbers completes at the campaign's approval: none on the bench
     "cancel": BENCH_STATES - {"cancelled"},
     "message": BENCH_STATES - {"cancelled"},
