@@ -54,8 +54,9 @@ SELECTS = {
 
 
 @pytest.fixture
-def carrier(carrier_sim, celery_worker, live_server, settings):
-    """The simulator deciding after a second and calling the portal (live_server) back; tasks go to the worker."""
+def carrier(postgres, celery_worker, carrier_sim, live_server, settings):
+    """The simulator deciding after a second and calling the portal (live_server) back; tasks go to the worker.
+    PostgreSQL: on SQLite the worker, the live server and the test write at once and SQLite locks them out."""
     settings.CARRIER_CALLBACK_BASE_URL = live_server.url
     carrier_sim.set_faults(delay_seconds=1.0)
     return carrier_sim
