@@ -245,7 +245,9 @@ def test_adding_new_numbers_to_the_approved_campaign(page, support_page, carrier
     expect(admin.locator("#case-state")).to_have_text("Opened")
     expect(admin.get_by_role("heading", level=1)).to_have_text(re.compile(r"Add numbers to an approved campaign$"))
     expect(admin.get_by_text("no new registration form is needed", exact=False)).to_be_visible()
-    expect(admin.locator("#registration-form")).to_contain_text("No registration form is needed")
+    expect(admin.locator("#registration-form")).to_contain_text(
+        "No registration form is needed: this case adds the numbers below to campaign"
+    )
     steps = admin.get_by_role("list", name="Registration steps").get_by_role("listitem")
     expect(steps).to_have_text(["Opened", "Numbers", "Completed"])
     admin.screenshot(path="/tmp/texting-hub-case-add-numbers-customer.png", full_page=True)
