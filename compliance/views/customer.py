@@ -101,6 +101,7 @@ def case_open(request):
         "form": form,
         "kind": kind,
         "kinds": [(RegistrationCase.Kind(k), why_not) for k, why_not in offered.items()],
+        "brand_registered": offered[RegistrationCase.Kind.NEW_CAMPAIGN] is None,  # a new campaign needs one
         "campaigns": campaigns,
         "campaign": campaign,
         "leaving": leaving is not None,
