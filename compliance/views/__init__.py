@@ -3,6 +3,7 @@
 
 from .callbacks import registration_callback
 from .customer import case_cancel, case_detail, case_form, case_form_check, case_list, case_message, case_open
+from .holds import hold_detail, hold_edit, hold_list, hold_new, hold_release
 from .support import support_action, support_case, support_queue
 
 __all__ = [
@@ -13,6 +14,11 @@ __all__ = [
     "case_list",
     "case_message",
     "case_open",
+    "hold_detail",
+    "hold_edit",
+    "hold_list",
+    "hold_new",
+    "hold_release",
     "registration_callback",
     "support_action",
     "support_case",
