@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.forms import PortalForm, TypedTextField
 from provisioning.models import PhoneNumber
-from provisioning.phone import display_tn, normalise_tn
+from provisioning.phone import normalise_tn
 
 from .checks import presubmission_warnings
 from .models import RegistrationCase, RegistrationForm
@@ -476,19 +476,16 @@ class LegalHoldForm(PortalForm):
         """The typed numbers as the organisation's PhoneNumber ids; refused whole, naming the first that is not a
         number or not the organisation's."""
         typed = [part.strip() for part in re.split(r"[\n,;]+", self.cleaned_data["numbers"]) if part.strip()]
-        e164s = []
-        for text in typed:
-            e164s.append(normalise_tn(text))  # ValidationError says what is wrong with it
+        e164s = {text: normalise_tn(text) for text in typed}  # ValidationError says what is wrong with a number
         found = dict(
-            PhoneNumber.objects.filter(e164__in=e164s, location__organisation=self.organisation).values_list(
+            PhoneNumber.objects.filter(e164__in=e164s.values(), location__organisation=self.organisation).values_list(
                 "e164", "pk"
             )
         )
-        for e164 in e164s:
+        for text, e164 in e164s.items():
             if e164 not in found:
-                raise ValidationError(
-                    _("%(number)s is not a number of your organisation.") % {"number": display_tn(e164)}
-                )
+                # The number as typed: the page says nothing the officer did not write.
+                raise ValidationError(_("“%(number)s” is not a number of your organisation.") % {"number": text})
         return sorted(set(found.values()))
 
     def clean(self):

@@ -304,6 +304,9 @@ MESSAGE_RETENTION_DAYS = env_int("MESSAGE_RETENTION_DAYS", 400)
 MESSAGE_RETENTION_BATCH_SIZE = env_int("MESSAGE_RETENTION_BATCH_SIZE", 50000)
 # The purge's lock lease, renewed after every batch: a purge killed halfway blocks the next one at most this long.
 RETENTION_LOCK_TTL_SECONDS = env_float("RETENTION_LOCK_TTL_SECONDS", 300.0)
+# /healthz/retention answers 503 when the last successful purge finished longer ago than this (the purge is nightly,
+# so one missed night is noticed within half a day).
+RETENTION_STALE_AFTER_HOURS = env_float("RETENTION_STALE_AFTER_HOURS", 36.0)
 
 LOGGING = {
     "version": 1,

@@ -4,9 +4,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from portal.models import Organisation
 from provisioning.models import PhoneNumber
@@ -142,6 +143,56 @@ def recent_texts(org: Organisation, *, number: str = "", status: str = ""):
 
 def purge_runs(limit: int = 5):
     return PurgeRun.objects.filter(dry_run=False)[:limit]
+
+
+@dataclass(frozen=True)
+class RetentionHealth:
+    """Whether the nightly purge is doing its job: `problem` is "" (healthy), "never_run", "stale" (the last
+    successful run finished more than RETENTION_STALE_AFTER_HOURS ago) or "failed" (the last run that ended failed
+    or was interrupted, after the last success)."""
+
+    problem: str
+    last_success: datetime | None
+    last_failure: datetime | None
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problem
+
+    @property
+    def reason(self) -> str:
+        return {
+            "": "",
+            "never_run": _("The retention purge has never completed."),
+            "stale": _("The last successful retention purge finished more than %(hours)s hours ago.")
+            % {"hours": f"{settings.RETENTION_STALE_AFTER_HOURS:g}"},
+            "failed": _("The last retention purge failed."),
+        }[self.problem]
+
+
+def retention_health(now: datetime | None = None) -> RetentionHealth:
+    """The purge's health from its recorded runs (not dry runs), in one query."""
+    now = now or timezone.now()
+    success = Q(outcome__in=[PurgeRun.Outcome.COMPLETED, PurgeRun.Outcome.STOPPED])
+    failure = Q(outcome__in=[PurgeRun.Outcome.FAILED, PurgeRun.Outcome.INTERRUPTED])
+    seen = PurgeRun.objects.filter(dry_run=False).aggregate(
+        success_started=Max("started", filter=success),
+        success_finished=Max("finished", filter=success),
+        failure_started=Max("started", filter=failure),
+        failure_finished=Max("finished", filter=failure),
+    )
+    last_success, last_failure = seen["success_finished"], seen["failure_finished"] or seen["failure_started"]
+    if seen["failure_started"] is not None and (
+        seen["success_started"] is None or seen["failure_started"] > seen["success_started"]
+    ):
+        problem = "failed"
+    elif last_success is None:
+        problem = "never_run"
+    elif now - last_success > timedelta(hours=settings.RETENTION_STALE_AFTER_HOURS):
+        problem = "stale"
+    else:
+        problem = ""
+    return RetentionHealth(problem, last_success, last_failure)
 
 
 def retention_days() -> int:

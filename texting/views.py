@@ -5,8 +5,10 @@ Administrators see metadata and counts, never what a text said.
 
 from django.conf import settings
 from django.contrib import messages
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
 from portal.access import organisation_view
 from portal.htmx import render_page
@@ -149,3 +151,19 @@ def revoke_api_token(request, pk):
     actions.revoke_api_token(request.organisation, request.user, row.pk)
     messages.success(request, f"Token {row.hint}… of {row.user.email} is revoked: it no longer works.")
     return redirect("texting:api_tokens")
+
+
+@never_cache
+@require_GET
+def retention_healthz(request):
+    """Monitoring check of the nightly purge, beside /healthz (which the load balancer uses and this must not take
+    out of rotation): 200 when the last successful purge finished within RETENTION_STALE_AFTER_HOURS and no run
+    failed since, else 503; JSON with the reason. Public like /healthz: it says nothing about any organisation."""
+    health = queries.retention_health()
+    body = {
+        "status": "ok" if health.healthy else health.problem,
+        "reason": health.reason,
+        "last_success": health.last_success.isoformat() if health.last_success else None,
+        "last_failure": health.last_failure.isoformat() if health.last_failure else None,
+    }
+    return JsonResponse(body, status=200 if health.healthy else 503)

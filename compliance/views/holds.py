@@ -5,6 +5,7 @@ POST with CSRF and an audit event (compliance.actions.holds)."""
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from portal.access import compliance_view
 from portal.lists import paginate, query_without_page
@@ -23,6 +24,7 @@ def _hold_of(request, pk) -> LegalHold:
 
 
 @compliance_view
+@require_GET
 def hold_list(request):
     org = request.user.organisation
     page = paginate(request, queries.holds_of(org), per_page=25)
@@ -93,6 +95,7 @@ def hold_edit(request, pk):
 
 
 @compliance_view
+@require_GET
 def hold_detail(request, pk):
     hold = _hold_of(request, pk)
     cutoff = retention_cutoff()

@@ -87,6 +87,10 @@ MACHINE_API = (everyone(405), everyone(401))  # texting API: 401 without a token
 PUBLIC_PAGE = (everyone(OK), everyone(OK))
 PUBLIC_GET_ONLY = (everyone(OK), everyone(405))
 SIGNED_IN_PAGE = (roles(LOGIN, OK, OK, OK, OK), roles(LOGIN, OK, OK, OK, OK))
+# compliance_view: only the organisation's compliance officers (none of the roles above: a full administrator without
+# the role is refused too). What an officer gets with another organisation's ids: tests/security/
+# test_compliance_officer_sweep.py.
+COMPLIANCE_ONLY = (roles(LOGIN, 403, 403, 403, 403), roles(LOGIN, 403, 403, 403, 403))
 
 
 @dataclass
@@ -209,6 +213,18 @@ EXPECTED: dict[str, Target] = {
         kwargs=lambda w: {"pk": w.other.case.pk},
         data=lambda w: {"cancel-reason": "Cancelled by a stranger"},
     ),
+    "compliance:holds": Target.of(COMPLIANCE_ONLY),
+    "compliance:hold_new": Target.of(
+        COMPLIANCE_ONLY,
+        data=lambda w: {"name": "Hijack", "users": [w.other.end_user.pk], "numbers": w.other.numbers[2].e164},
+    ),
+    "compliance:hold": Target.of(COMPLIANCE_ONLY, kwargs=lambda w: {"pk": w.other.hold.pk}),
+    "compliance:hold_edit": Target.of(
+        COMPLIANCE_ONLY, kwargs=lambda w: {"pk": w.other.hold.pk}, data=lambda w: {"name": "Hijack", "users": []}
+    ),
+    "compliance:hold_release": Target.of(
+        COMPLIANCE_ONLY, kwargs=lambda w: {"pk": w.other.hold.pk}, data=lambda w: {"confirm": "on"}
+    ),
     "compliance:support_queue": Target.of(
         (
             roles(LOGIN, 403, 403, 403, ByDesign(OK, SUPPORT_SEES_ALL)),
@@ -247,6 +263,9 @@ EXPECTED: dict[str, Target] = {
     ),
     "texting:activity": Target.of(ORG_PAGE, query=lambda w: {"number": w.other.numbers[2].e164}, hx_target="texts"),
     "texting:api_tokens": Target.of(ORG_PAGE),
+    "texting:retention_health": Target.of(
+        PUBLIC_GET_ONLY, note="monitoring check of the nightly purge: ok/stale/failed and two times, nothing else"
+    ),
     "texting:issue_api_token": Target.of(
         (roles(LOGIN, 403, 403, 405, 403), roles(LOGIN, 403, 403, 422, 403)),
         data=lambda w: {"email": w.other.end_user.email, "label": "stolen"},

@@ -4,8 +4,9 @@ systems outside the portal).
 
 Every organisation has: two locations (one on Cisco Calling Plan), numbers, a full administrator, a read-only
 administrator, an end user with a primary number, a completed authorisation order (the carrier simulator answered),
-a 10DLC registration case with its form sent, business texts in and out, and a messaging API token. Support staff
-belong to no organisation.
+a 10DLC registration case with its form sent, business texts in and out, a messaging API token, and a compliance
+officer (an administrator with no other rights) with a legal hold on the end user's texts. Support staff belong to no
+organisation. The retention purge has run once (so its health check answers 200).
 
 Each organisation's data carries strings no other organisation has (`Side.markers`), so a page that shows another
 organisation's data is caught by looking for them.
@@ -16,7 +17,8 @@ import uuid
 from dataclasses import dataclass, field
 
 from compliance import actions as case_actions
-from compliance.models import RegistrationCase
+from compliance.actions.holds import place_hold
+from compliance.models import LegalHold, RegistrationCase
 from portal.middleware import SUPPORT_ORG_SESSION_KEY
 from portal.models import Organisation, User
 from provisioning.actions import place_authorisation_order
@@ -25,6 +27,7 @@ from provisioning.phone import display_tn
 from tests.factories import make_location, make_numbers, make_org, make_user
 from texting import actions as texting_actions
 from texting.models import ApiToken, Message
+from texting.retention import purge_expired_messages
 
 APP_VERSION = "42.12.0.2345"
 
@@ -47,6 +50,8 @@ class Side:
     token: str
     texts: list[Message]
     recipient: str
+    officer: User  # compliance officer (a read-only administrator with the role)
+    hold: LegalHold
     markers: list[str] = field(default_factory=list)
 
     @property
@@ -105,6 +110,17 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
             carrier_message_id=f"{tag}-in-1", sender=recipient, recipient=primary.e164, body=f"{tag} inbound secret"
         )
     token_row, token = texting_actions.issue_api_token(org, admin, end_user, label=f"{tag} integration")
+    officer = make_user(org, role=User.Role.READONLY_ADMIN, email=f"officer@{tag.lower()}.test")
+    User.objects.filter(pk=officer.pk).update(is_compliance_officer=True)
+    officer.refresh_from_db()
+    hold = place_hold(
+        org,
+        officer,
+        name=f"{tag} matter",
+        reference=f"{tag}-LIT-1",
+        user_ids=[end_user.pk],
+        number_ids=[primary.pk],
+    )
 
     numbers = list(PhoneNumber.objects.filter(location__organisation=org).order_by("e164"))
     markers = [
@@ -117,11 +133,13 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
         f"{tag} outbound secret",
         f"{tag} inbound secret",
         f"{tag} integration",
+        f"{tag} matter",
+        f"{tag}-LIT-1",
         recipient,
         display_tn(recipient),
         token_row.hint,
     ]
-    markers += [u.email for u in (admin, readonly, end_user)] + [case.contact_email]
+    markers += [u.email for u in (admin, readonly, end_user, officer)] + [case.contact_email]
     for number in numbers:
         markers += [number.e164, display_tn(number.e164)]
     return Side(
@@ -139,6 +157,8 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
         token=token,
         texts=[sent, received],
         recipient=recipient,
+        officer=officer,
+        hold=hold,
         markers=markers,
     )
 
@@ -149,6 +169,7 @@ def build_world(capture_on_commit) -> World:
     home = build_side("Alderhome", support, "+14165550111", capture_on_commit)
     other = build_side("Zenithvictim", support, "+14165550199", capture_on_commit)
     operator = User.objects.create_superuser("operator@sweep.test", "Operator-Passw0rd!")
+    purge_expired_messages()  # nothing is old enough to go; the run makes /healthz/retention healthy
     return World(home=home, other=other, support=support, operator=operator)
 
 
