@@ -127,6 +127,63 @@ def top_numbers(org: Organisation, days: int, now: datetime | None = None, limit
     return rows
 
 
+def delivery_outcomes(org: Organisation, days: int, *, number: str = "", now: datetime | None = None) -> dict:
+    """Outbound texts of the period (and number, if given) by what the carrier made of them: delivered, failed and
+    still on the way, and the failed ones grouped by the carrier's reason (as the carrier worded it), most frequent
+    first. One query, grouped by status and reason."""
+    texts = Message.objects.filter(
+        organisation=org,
+        direction=Message.Direction.OUTBOUND,
+        created_at__gte=_since(period_start(days, now)),
+        status__in=[Message.Status.DELIVERED, Message.Status.FAILED, Message.Status.ACCEPTED, Message.Status.SENT],
+    )
+    if number:
+        texts = texts.filter(business_number=number)
+    rows = texts.values("status", "status_detail").annotate(count=Count("id")).order_by()
+    result = {"delivered": 0, "failed": 0, "pending": 0, "reasons": []}
+    for row in rows:
+        if row["status"] == Message.Status.FAILED:
+            result["failed"] += row["count"]
+            result["reasons"].append({"reason": row["status_detail"], "count": row["count"]})
+        elif row["status"] == Message.Status.DELIVERED:
+            result["delivered"] += row["count"]
+        else:
+            result["pending"] += row["count"]
+    result["reasons"].sort(key=lambda reason: (-reason["count"], reason["reason"]))
+    return result
+
+
+EXPORT_COLUMNS = (
+    ("id", "id"),
+    ("created_at_utc", "created_at"),
+    ("direction", "direction"),
+    ("our_number", "business_number"),
+    ("other_party", "other_party"),
+    ("user", "user__email"),
+    ("status", "status"),
+    ("blocked_reason", "blocked_reason"),
+    ("status_detail", "status_detail"),
+    ("segments", "segments"),
+    ("encoding", "encoding"),
+    ("automatic_reply", "is_automatic_reply"),
+)
+
+
+def texts_for_export(org: Organisation, *, first_day: date, last_day: date, number: str = "", user=None):
+    """The organisation's texts created on the UTC days first_day..last_day (and through `number` / by `user`), oldest
+    first, as tuples of EXPORT_COLUMNS: metadata only, never what a text said."""
+    texts = Message.objects.filter(
+        organisation=org,
+        created_at__gte=_since(first_day),
+        created_at__lt=_since(last_day + timedelta(days=1)),
+    )
+    if number:
+        texts = texts.filter(business_number=number)
+    if user is not None:
+        texts = texts.filter(user=user)
+    return texts.order_by("created_at", "id").values_list(*(field for _name, field in EXPORT_COLUMNS))
+
+
 def active_opt_outs(org: Organisation):
     return OptOut.objects.filter(organisation=org, opted_in_at__isnull=True).order_by("-opted_out_at", "-id")
 

@@ -97,13 +97,11 @@ def purge_expired_messages(
                 outcome=PurgeRun.Outcome.FAILED, finished=timezone.now(), detail=str(exc)[:300]
             )
             raise
-        PurgeRun.objects.filter(pk=run.pk).update(
-            outcome=outcome,
-            detail=detail,
-            finished=timezone.now(),
-            longest_batch_ms=longest,
-            kept_by_holds=count_held_expired(cutoff),
-        )
+        ended = dict(outcome=outcome, detail=detail, finished=timezone.now(), longest_batch_ms=longest)
+        if connection.vendor != "postgresql":
+            # SQLite's batches pick texts by id, so they cannot count what they passed over: count it here.
+            ended["kept_by_holds"] = count_held_expired(cutoff)
+        PurgeRun.objects.filter(pk=run.pk).update(**ended)
     run.refresh_from_db()
     log.info(
         "Retention purge: %s rows deleted in %s batches (cutoff %s): %s; %s expired kept by legal holds",
@@ -123,12 +121,13 @@ def _delete_in_batches(run, lease, cutoff, batch_size, max_batches, progress) ->
     while max_batches is None or batches < max_batches:
         began = time.perf_counter()
         with transaction.atomic():
-            deleted, resume_from, more = _delete_batch(cutoff, batch_size, resume_from)
-            if deleted:
+            deleted, kept, resume_from, more = _delete_batch(cutoff, batch_size, resume_from)
+            if deleted or kept:
                 so_far_ms = int((time.perf_counter() - began) * 1000)
                 PurgeRun.objects.filter(pk=run.pk).update(
                     rows_deleted=F("rows_deleted") + deleted,
-                    batches=F("batches") + 1,
+                    kept_by_holds=F("kept_by_holds") + kept,
+                    batches=F("batches") + (1 if deleted else 0),
                     longest_batch_ms=Greatest(F("longest_batch_ms"), so_far_ms),
                 )
         # Measured after COMMIT: the whole time the batch's transaction was open.
@@ -240,9 +239,12 @@ def count_held_expired(cutoff: datetime) -> int:
         return cursor.fetchone()[0]
 
 
-def _delete_batch(cutoff: datetime, batch_size: int, resume_from: datetime | None) -> tuple[int, datetime | None, bool]:
-    """Delete at most `batch_size` of the oldest expired texts; returns (rows deleted, where the next batch starts,
-    whether expired texts may remain). Only a count and one timestamp come back to Python."""
+def _delete_batch(
+    cutoff: datetime, batch_size: int, resume_from: datetime | None
+) -> tuple[int, int, datetime | None, bool]:
+    """Delete at most `batch_size` of the oldest expired texts; returns (rows deleted, held texts passed over (on
+    PostgreSQL; 0 on SQLite), where the next batch starts, whether expired texts may remain). Only counts and one
+    timestamp come back to Python."""
     table = connection.ops.quote_name(Message._meta.db_table)
     cutoff_value = connection.ops.adapt_datetimefield_value(cutoff)
     keep = _keep_clause(table)
@@ -255,7 +257,7 @@ def _delete_batch(cutoff: datetime, batch_size: int, resume_from: datetime | Non
             f"(SELECT id FROM {table} WHERE created_at < %s{keep} ORDER BY created_at LIMIT %s)",
             [cutoff_value, batch_size],
         )
-        return cursor.rowcount, None, cursor.rowcount == batch_size
+        return cursor.rowcount, 0, None, cursor.rowcount == batch_size
 
 
 def _delete_range_postgresql(cursor, table, cutoff, batch_size, start, keep=""):
@@ -278,19 +280,46 @@ def _delete_range_postgresql(cursor, table, cutoff, batch_size, start, keep=""):
     end = row[0] if row else None
     if end is not None and end == start:
         # More than a batch of texts share one timestamp: take a batch of those by physical address instead.
-        cursor.execute(
+        deleted, present = _delete_counting(
+            cursor,
+            table,
             f"DELETE FROM {table} WHERE ctid = ANY(ARRAY("
             f"SELECT ctid FROM {table} WHERE created_at = %s{keep} LIMIT %s)) AND created_at = %s",
             [start, batch_size, start],
+            "created_at = %s",
+            [start],
+            counting=bool(keep),
         )
-        if cursor.rowcount < batch_size:
-            # Every text of this instant that may go has gone (the rest are held): continue just past it (timestamps
-            # are whole microseconds, so this is `created_at > start`).
-            return cursor.rowcount, start + timedelta(microseconds=1), True
-        return cursor.rowcount, start, True
+        if deleted < batch_size:
+            # Every text of this instant that may go has gone (the rest are held, counted now, once): continue just
+            # past it (timestamps are whole microseconds, so this is `created_at > start`).
+            return deleted, present - deleted, start + timedelta(microseconds=1), True
+        return deleted, 0, start, True
     upper = "AND created_at < %s" if end is not None else ""
-    cursor.execute(
+    bounds = [cutoff, *since, *([end] if end is not None else [])]
+    deleted, present = _delete_counting(
+        cursor,
+        table,
         f"DELETE FROM {table} WHERE created_at < %s {lower} {upper}{keep}",
-        [cutoff, *since, *([end] if end is not None else [])],
+        bounds,
+        f"created_at < %s {lower} {upper}",
+        bounds,
+        counting=bool(keep),
     )
-    return cursor.rowcount, end, end is not None
+    return deleted, present - deleted, end, end is not None
+
+
+def _delete_counting(cursor, table, delete, params, where, where_params, *, counting):
+    """Run `delete`; returns (rows it deleted, rows matching `where` just before it). With holds, one statement does
+    both: the DELETE as a data-modifying CTE and a count of its range, which sees the snapshot from before the
+    DELETE (an index-only count of at most a batch), so what the holds kept is the difference, at no extra scan of
+    the table. Without holds nothing is kept and only the DELETE runs."""
+    if not counting:
+        cursor.execute(delete, params)
+        return cursor.rowcount, cursor.rowcount
+    cursor.execute(
+        f"WITH doomed AS ({delete} RETURNING 1) "
+        f"SELECT (SELECT COUNT(*) FROM doomed), (SELECT COUNT(*) FROM {table} WHERE {where})",
+        [*params, *where_params],
+    )
+    return cursor.fetchone()

@@ -8,6 +8,7 @@ urlpatterns = [
     path("calling/service-settings/", views.service_settings, name="service_settings"),
     path("calling/service-settings/business-texting/", views.set_business_texting, name="set_business_texting"),
     path("texting/activity/", views.activity, name="activity"),
+    path("texting/activity/export/", views.export_texts, name="export_texts"),
     path("healthz/retention", views.retention_healthz, name="retention_health"),
     path("texting/api-tokens/", views.api_tokens, name="api_tokens"),
     path("texting/api-tokens/issue/", views.issue_api_token, name="issue_api_token"),
