@@ -212,8 +212,17 @@ def forget(org: Organisation) -> None:
     Organisation.objects.filter(pk=org.pk).delete()
 
 
+def content(response) -> bytes:
+    """The body of a response, streamed (a CSV export) or not; a streamed body is read once and kept."""
+    if getattr(response, "streaming", False):
+        if not hasattr(response, "_swept_body"):
+            response._swept_body = b"".join(response.streaming_content)
+        return response._swept_body
+    return response.content
+
+
 def answer(response) -> str:
     """What a user gets from `response`, to compare two answers byte for byte: the status, where it redirects, and
     the body with CSRF tokens (different in every response) blanked out."""
-    body = CSRF_TOKEN.sub("<csrf>", response.content.decode(errors="replace"))
+    body = CSRF_TOKEN.sub("<csrf>", content(response).decode(errors="replace"))
     return f"{response.status_code} {response.get('Location', '')}\n{body}"
