@@ -170,3 +170,24 @@ def test_the_hold_page_count_agrees_with_what_the_purge_keeps(org, officer, text
     with time_machine.travel(NOW, tick=False):
         assert held_text_counts([hold.pk], retention_cutoff()) == {hold.pk: (4, 3)}
     assert purge().kept_by_holds == 3
+
+
+@pytest.mark.django_db
+def test_the_command_says_what_the_holds_kept(org, officer, texter):
+    import io
+
+    from django.core.management import call_command
+
+    make_text(org, created_at=OLD, user=texter)
+    make_text(org, created_at=OLD)
+    place_hold(org, officer, name="Command", user_ids=[texter.pk])
+    out = io.StringIO()
+    with time_machine.travel(NOW, tick=False):
+        call_command("purge_expired_messages", "--dry-run", stdout=out)
+        call_command("purge_expired_messages", stdout=out)
+    assert "Dry run: 1 texts are older than" in out.getvalue() and "1 more are kept by legal holds." in out.getvalue()
+    assert (
+        "1 texts older than" in out.getvalue()
+        and "1 expired texts were kept: legal holds cover them." in out.getvalue()
+    )
+    assert Message.objects.count() == 1
