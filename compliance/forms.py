@@ -9,7 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from portal.forms import PortalForm
+from portal.forms import PortalForm, TypedTextField
+from provisioning.models import PhoneNumber
 from provisioning.phone import normalise_tn
 
 from .checks import presubmission_warnings
@@ -492,3 +493,62 @@ class OwnerForm(PortalForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = support_users()
+
+
+class LegalHoldForm(PortalForm):
+    """A legal hold's matter, custodians and range. The custodian users come as ids (a list to choose from); the
+    numbers are typed, one a line or separated by commas, in any usual way, and must be the organisation's."""
+
+    name = TypedTextField(label=_("Matter name"), max_length=200)
+    reference = TypedTextField(label=_("Reference"), max_length=100, required=False)
+    description = TypedTextField(label=_("Description"), max_length=2000, required=False, widget=forms.Textarea)
+    first_day = forms.DateField(label=_("First day"), required=False)
+    last_day = forms.DateField(label=_("Last day"), required=False)
+    users = forms.TypedMultipleChoiceField(label=_("Users"), required=False, coerce=int)
+    numbers = TypedTextField(label=_("Numbers"), max_length=4000, required=False, widget=forms.Textarea)
+
+    def __init__(self, *args, organisation, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .queries import hold_custodian_choices
+
+        self.organisation = organisation
+        self.fields["users"].choices = [
+            (u.pk, f"{u.full_name} <{u.email}>" if u.full_name else u.email)
+            for u in hold_custodian_choices(organisation)
+        ]
+        self.fields["users"].error_messages["invalid_choice"] = _(
+            "Some chosen users are not users of your organisation. Reload the page and choose again."
+        )
+
+    def clean_numbers(self):
+        """The typed numbers as the organisation's PhoneNumber ids; refused whole, naming the first that is not a
+        number or not the organisation's."""
+        typed = [part.strip() for part in re.split(r"[\n,;]+", self.cleaned_data["numbers"]) if part.strip()]
+        e164s = {text: normalise_tn(text) for text in typed}  # ValidationError says what is wrong with a number
+        found = dict(
+            PhoneNumber.objects.filter(e164__in=e164s.values(), location__organisation=self.organisation).values_list(
+                "e164", "pk"
+            )
+        )
+        for text, e164 in e164s.items():
+            if e164 not in found:
+                # The number as typed: the page says nothing the officer did not write.
+                raise ValidationError(_("“%(number)s” is not a number of your organisation.") % {"number": text})
+        return sorted(set(found.values()))
+
+    def clean(self):
+        cleaned = super().clean()
+        first, last = cleaned.get("first_day"), cleaned.get("last_day")
+        if first and last and last < first:
+            self.add_error("last_day", _("The last day is before the first day."))
+        if not self.errors and not cleaned.get("users") and not cleaned.get("numbers"):
+            raise ValidationError(_("Choose at least one custodian: a user or a number whose texts the hold keeps."))
+        return cleaned
+
+
+class ReleaseHoldForm(PortalForm):
+    note = TypedTextField(label=_("Why is the hold released?"), max_length=300, required=False)
+    confirm = forms.BooleanField(
+        label=_("I understand that the texts this hold keeps will be deleted by the next purge once past retention."),
+        error_messages={"required": _("Tick the box to confirm the release.")},
+    )

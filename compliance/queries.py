@@ -472,3 +472,66 @@ def changes_since_rejection(case: RegistrationCase) -> dict | None:
         if (before.data.get(name) or "") != (after.data.get(name) or "")
     ]
     return {"rejected": before, "latest": after, "reason": before.rejection_reason, "changes": changes}
+
+
+# --- legal holds (compliance officers) ------------------------------------------------------------------------------
+
+
+def holds_of(org: Organisation):
+    """The organisation's legal holds, active ones first, newest first, with their custodians' counts."""
+    from .models import LegalHold
+
+    return (
+        LegalHold.objects.filter(organisation=org)
+        .select_related("created_by", "released_by")
+        .annotate(
+            user_count=Count("custodian_users", distinct=True), number_count=Count("custodian_numbers", distinct=True)
+        )
+        .order_by("status", "-created", "-id")
+    )
+
+
+def held_text_counts(hold_ids, cutoff) -> dict[int, tuple[int, int]]:
+    """{hold id: (texts it holds now, of which older than `cutoff`)} for the holds `hold_ids`, in one query. A text is
+    held when a custodian user sent it or it went through a custodian number, within the hold's range; the same rule
+    the purge applies (texting.retention._not_held). A text both a user and a number match is counted once."""
+    from django.db import connection
+
+    from texting.models import Message
+
+    from .models import LegalHold, LegalHoldNumber, LegalHoldUser
+
+    ids = [int(pk) for pk in hold_ids]
+    if not ids:
+        return {}
+    quote = connection.ops.quote_name
+    table = quote(Message._meta.db_table)
+    hold, users, numbers = (quote(m._meta.db_table) for m in (LegalHold, LegalHoldUser, LegalHoldNumber))
+    marks = ", ".join(["%s"] * len(ids))
+    within = (
+        f"h.id IN ({marks}) AND h.organisation_id = m.organisation_id"
+        " AND (h.held_from IS NULL OR m.created_at >= h.held_from)"
+        " AND (h.held_until IS NULL OR m.created_at < h.held_until)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT hold_id, COUNT(*), SUM(CASE WHEN created_at < %s THEN 1 ELSE 0 END) FROM ("
+            f"SELECT h.id AS hold_id, m.id, m.created_at FROM {users} hu JOIN {hold} h ON h.id = hu.hold_id"
+            f" JOIN {table} m ON m.user_id = hu.user_id WHERE {within}"
+            f" UNION SELECT h.id AS hold_id, m.id, m.created_at FROM {numbers} hn JOIN {hold} h ON h.id = hn.hold_id"
+            f" JOIN {table} m ON m.business_number = hn.e164 WHERE {within}) held GROUP BY hold_id",
+            [connection.ops.adapt_datetimefield_value(cutoff), *ids, *ids],
+        )
+        counts = {hold_id: (total, int(expired or 0)) for hold_id, total, expired in cursor.fetchall()}
+    return {pk: counts.get(pk, (0, 0)) for pk in ids}
+
+
+def hold_custodian_choices(org: Organisation):
+    """The users a hold may name: the organisation's customer users (end users and administrators), by email."""
+    from portal.models import User
+
+    return (
+        User.objects.filter(organisation=org)
+        .exclude(role__in=[User.Role.SUPPORT, User.Role.OPERATOR])
+        .order_by("email")
+    )

@@ -16,6 +16,12 @@ urlpatterns = [
     path("cases/<int:pk>/cancel/", views.case_cancel, name="case_cancel"),
     # The organisation's 10DLC registration: brand, campaigns, their numbers (read-only).
     path("registration/", views.registration, name="registration"),
+    # Legal holds (the organisation's compliance officers).
+    path("compliance/legal-holds/", views.hold_list, name="holds"),
+    path("compliance/legal-holds/new/", views.hold_new, name="hold_new"),
+    path("compliance/legal-holds/<int:pk>/", views.hold_detail, name="hold"),
+    path("compliance/legal-holds/<int:pk>/edit/", views.hold_edit, name="hold_edit"),
+    path("compliance/legal-holds/<int:pk>/release/", views.hold_release, name="hold_release"),
     # The Cisco PSTN support console (every organisation).
     path("support/cases/", views.support_queue, name="support_queue"),
     path("support/cases/<int:pk>/", views.support_case, name="support_case"),

@@ -1,4 +1,11 @@
 from django.conf import settings
+from django.utils.functional import SimpleLazyObject
+
+
+def _retention_health():
+    from texting.queries import retention_health  # texting depends on portal, not the other way at import
+
+    return retention_health()
 
 
 def shell(request):
@@ -12,4 +19,6 @@ def shell(request):
         "is_support": user.is_support,
         "can_manage": user.can_manage,
         "debug": settings.DEBUG,
+        # Support staff's banner when the nightly purge is stale or failed (read only by pages that show it).
+        "retention_health": SimpleLazyObject(_retention_health) if user.is_support else None,
     }

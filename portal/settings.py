@@ -342,6 +342,9 @@ MESSAGE_RETENTION_DAYS = env_int("MESSAGE_RETENTION_DAYS", 400)
 MESSAGE_RETENTION_BATCH_SIZE = env_int("MESSAGE_RETENTION_BATCH_SIZE", 50000)
 # The purge's lock lease, renewed after every batch: a purge killed halfway blocks the next one at most this long.
 RETENTION_LOCK_TTL_SECONDS = env_float("RETENTION_LOCK_TTL_SECONDS", 300.0)
+# /healthz/retention answers 503 when the last successful purge finished longer ago than this (the purge is nightly,
+# so one missed night is noticed within half a day).
+RETENTION_STALE_AFTER_HOURS = env_float("RETENTION_STALE_AFTER_HOURS", 36.0)
 
 # Operations (portal/observability.py, portal/metrics.py; README "Operating"). Metrics on by default; /metrics
 # answers only the scraper: a bearer token, or a connection from one of the allowed addresses or networks (none by

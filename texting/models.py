@@ -247,6 +247,8 @@ class PurgeRun(models.Model):
     rows_deleted = models.PositiveBigIntegerField(default=0)
     # Dry run: how many messages were older than the cutoff (and would have been deleted).
     rows_matched = models.PositiveBigIntegerField(null=True, blank=True)
+    # Expired texts the run left in place because an active legal hold matched them (compliance.models.LegalHold).
+    kept_by_holds = models.PositiveBigIntegerField(default=0)
     batches = models.PositiveIntegerField(default=0)
     batch_size = models.PositiveIntegerField()
     longest_batch_ms = models.PositiveIntegerField(default=0)

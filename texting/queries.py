@@ -4,9 +4,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from portal.models import Organisation
 from provisioning.models import PhoneNumber
@@ -126,6 +127,63 @@ def top_numbers(org: Organisation, days: int, now: datetime | None = None, limit
     return rows
 
 
+def delivery_outcomes(org: Organisation, days: int, *, number: str = "", now: datetime | None = None) -> dict:
+    """Outbound texts of the period (and number, if given) by what the carrier made of them: delivered, failed and
+    still on the way, and the failed ones grouped by the carrier's reason (as the carrier worded it), most frequent
+    first. One query, grouped by status and reason."""
+    texts = Message.objects.filter(
+        organisation=org,
+        direction=Message.Direction.OUTBOUND,
+        created_at__gte=_since(period_start(days, now)),
+        status__in=[Message.Status.DELIVERED, Message.Status.FAILED, Message.Status.ACCEPTED, Message.Status.SENT],
+    )
+    if number:
+        texts = texts.filter(business_number=number)
+    rows = texts.values("status", "status_detail").annotate(count=Count("id")).order_by()
+    result = {"delivered": 0, "failed": 0, "pending": 0, "reasons": []}
+    for row in rows:
+        if row["status"] == Message.Status.FAILED:
+            result["failed"] += row["count"]
+            result["reasons"].append({"reason": row["status_detail"], "count": row["count"]})
+        elif row["status"] == Message.Status.DELIVERED:
+            result["delivered"] += row["count"]
+        else:
+            result["pending"] += row["count"]
+    result["reasons"].sort(key=lambda reason: (-reason["count"], reason["reason"]))
+    return result
+
+
+EXPORT_COLUMNS = (
+    ("id", "id"),
+    ("created_at_utc", "created_at"),
+    ("direction", "direction"),
+    ("our_number", "business_number"),
+    ("other_party", "other_party"),
+    ("user", "user__email"),
+    ("status", "status"),
+    ("blocked_reason", "blocked_reason"),
+    ("status_detail", "status_detail"),
+    ("segments", "segments"),
+    ("encoding", "encoding"),
+    ("automatic_reply", "is_automatic_reply"),
+)
+
+
+def texts_for_export(org: Organisation, *, first_day: date, last_day: date, number: str = "", user=None):
+    """The organisation's texts created on the UTC days first_day..last_day (and through `number` / by `user`), oldest
+    first, as tuples of EXPORT_COLUMNS: metadata only, never what a text said."""
+    texts = Message.objects.filter(
+        organisation=org,
+        created_at__gte=_since(first_day),
+        created_at__lt=_since(last_day + timedelta(days=1)),
+    )
+    if number:
+        texts = texts.filter(business_number=number)
+    if user is not None:
+        texts = texts.filter(user=user)
+    return texts.order_by("created_at", "id").values_list(*(field for _name, field in EXPORT_COLUMNS))
+
+
 def active_opt_outs(org: Organisation):
     return OptOut.objects.filter(organisation=org, opted_in_at__isnull=True).order_by("-opted_out_at", "-id")
 
@@ -142,6 +200,56 @@ def recent_texts(org: Organisation, *, number: str = "", status: str = ""):
 
 def purge_runs(limit: int = 5):
     return PurgeRun.objects.filter(dry_run=False)[:limit]
+
+
+@dataclass(frozen=True)
+class RetentionHealth:
+    """Whether the nightly purge is doing its job: `problem` is "" (healthy), "never_run", "stale" (the last
+    successful run finished more than RETENTION_STALE_AFTER_HOURS ago) or "failed" (the last run that ended failed
+    or was interrupted, after the last success)."""
+
+    problem: str
+    last_success: datetime | None
+    last_failure: datetime | None
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problem
+
+    @property
+    def reason(self) -> str:
+        return {
+            "": "",
+            "never_run": _("The retention purge has never completed."),
+            "stale": _("The last successful retention purge finished more than %(hours)s hours ago.")
+            % {"hours": f"{settings.RETENTION_STALE_AFTER_HOURS:g}"},
+            "failed": _("The last retention purge failed."),
+        }[self.problem]
+
+
+def retention_health(now: datetime | None = None) -> RetentionHealth:
+    """The purge's health from its recorded runs (not dry runs), in one query."""
+    now = now or timezone.now()
+    success = Q(outcome__in=[PurgeRun.Outcome.COMPLETED, PurgeRun.Outcome.STOPPED])
+    failure = Q(outcome__in=[PurgeRun.Outcome.FAILED, PurgeRun.Outcome.INTERRUPTED])
+    seen = PurgeRun.objects.filter(dry_run=False).aggregate(
+        success_started=Max("started", filter=success),
+        success_finished=Max("finished", filter=success),
+        failure_started=Max("started", filter=failure),
+        failure_finished=Max("finished", filter=failure),
+    )
+    last_success, last_failure = seen["success_finished"], seen["failure_finished"] or seen["failure_started"]
+    if seen["failure_started"] is not None and (
+        seen["success_started"] is None or seen["failure_started"] > seen["success_started"]
+    ):
+        problem = "failed"
+    elif last_success is None:
+        problem = "never_run"
+    elif now - last_success > timedelta(hours=settings.RETENTION_STALE_AFTER_HOURS):
+        problem = "stale"
+    else:
+        problem = ""
+    return RetentionHealth(problem, last_success, last_failure)
 
 
 def retention_days() -> int:

@@ -11,6 +11,11 @@
 - Resumable: every batch commits with the run's counters, so a purge killed halfway leaves a consistent table and
   an honest PurgeRun; the next run computes its own cutoff and simply continues. Nothing younger than the cutoff
   is ever touched (the DELETE itself re-checks `created_at < cutoff`).
+- Legal holds (compliance.models.LegalHold, SPEC.md 9): a text an active hold matches is never deleted, however old.
+  Every statement that picks texts to delete carries one more condition, `_not_held` (NOT EXISTS against the holds'
+  custodian tables, which PostgreSQL runs as a hash anti-join), only while an active hold exists (checked in each
+  batch's transaction); the run records how many expired texts it kept (`PurgeRun.kept_by_holds`). A hold protects
+  from the moment it is committed: a batch statement already running does not see it.
 """
 
 import logging
@@ -63,9 +68,12 @@ def purge_expired_messages(
         dry_run=dry_run,
     )
     if dry_run:
-        matched = Message.objects.filter(created_at__lt=cutoff).count()
         return PurgeRun.objects.create(
-            **common, rows_matched=matched, outcome=PurgeRun.Outcome.COMPLETED, finished=timezone.now()
+            **common,
+            rows_matched=_count_deletable(cutoff),
+            kept_by_holds=count_held_expired(cutoff),
+            outcome=PurgeRun.Outcome.COMPLETED,
+            finished=timezone.now(),
         )
 
     # Renewed after every batch (a batch takes well under a second); a purge killed with kill -9 blocks the next one
@@ -89,16 +97,19 @@ def purge_expired_messages(
                 outcome=PurgeRun.Outcome.FAILED, finished=timezone.now(), detail=str(exc)[:300]
             )
             raise
-        PurgeRun.objects.filter(pk=run.pk).update(
-            outcome=outcome, detail=detail, finished=timezone.now(), longest_batch_ms=longest
-        )
+        ended = dict(outcome=outcome, detail=detail, finished=timezone.now(), longest_batch_ms=longest)
+        if connection.vendor != "postgresql":
+            # SQLite's batches pick texts by id, so they cannot count what they passed over: count it here.
+            ended["kept_by_holds"] = count_held_expired(cutoff)
+        PurgeRun.objects.filter(pk=run.pk).update(**ended)
     run.refresh_from_db()
     log.info(
-        "Retention purge: %s rows deleted in %s batches (cutoff %s): %s",
+        "Retention purge: %s rows deleted in %s batches (cutoff %s): %s; %s expired kept by legal holds",
         run.rows_deleted,
         run.batches,
         cutoff.isoformat(),
         run.outcome,
+        run.kept_by_holds,
     )
     return run
 
@@ -110,12 +121,13 @@ def _delete_in_batches(run, lease, cutoff, batch_size, max_batches, progress) ->
     while max_batches is None or batches < max_batches:
         began = time.perf_counter()
         with transaction.atomic():
-            deleted, resume_from, more = _delete_batch(cutoff, batch_size, resume_from)
-            if deleted:
+            deleted, kept, resume_from, more = _delete_batch(cutoff, batch_size, resume_from)
+            if deleted or kept:
                 so_far_ms = int((time.perf_counter() - began) * 1000)
                 PurgeRun.objects.filter(pk=run.pk).update(
                     rows_deleted=F("rows_deleted") + deleted,
-                    batches=F("batches") + 1,
+                    kept_by_holds=F("kept_by_holds") + kept,
+                    batches=F("batches") + (1 if deleted else 0),
                     longest_batch_ms=Greatest(F("longest_batch_ms"), so_far_ms),
                 )
         # Measured after COMMIT: the whole time the batch's transaction was open.
@@ -132,43 +144,132 @@ def _delete_in_batches(run, lease, cutoff, batch_size, max_batches, progress) ->
         # `resume_from` strictly forward (only a delete racing ours between a batch's two statements empties one).
         if not lease.renew():
             return PurgeRun.Outcome.FAILED, "Lost the purge lock; the next run continues.", longest_ms
-    remaining = Message.objects.filter(created_at__lt=cutoff)
-    if resume_from is not None:
-        # Everything older went in earlier batches: look only past where they ended. Unbounded, this check read past
-        # every row just deleted (not yet vacuumed; measured 1.8-2.7 s after 1,000,000 deletions, a whole-table scan
-        # chosen on the statistics from before them), and it ran even when the last batch had reached the cutoff.
-        remaining = remaining.filter(created_at__gte=resume_from)
-    if remaining.exists():
+    # Everything older went in earlier batches: look only past where they ended. Unbounded, this check read past
+    # every row just deleted (not yet vacuumed; measured 1.8-2.7 s after 1,000,000 deletions, a whole-table scan
+    # chosen on the statistics from before them), and it ran even when the last batch had reached the cutoff.
+    if _deletable_exists(cutoff, resume_from):
         return PurgeRun.Outcome.STOPPED, f"Stopped after {batches} batches; the next run continues.", longest_ms
     return PurgeRun.Outcome.COMPLETED, "", longest_ms
 
 
-def _delete_batch(cutoff: datetime, batch_size: int, resume_from: datetime | None) -> tuple[int, datetime | None, bool]:
-    """Delete at most `batch_size` of the oldest expired texts; returns (rows deleted, where the next batch starts,
-    whether expired texts may remain). Only a count and one timestamp come back to Python."""
+def _holds():
+    # Imported here: compliance's models import provisioning and portal, and texting's models load before them.
+    from compliance.models import LegalHold, LegalHoldNumber, LegalHoldUser
+
+    return LegalHold, LegalHoldUser, LegalHoldNumber
+
+
+def any_active_hold() -> bool:
+    LegalHold, _, _ = _holds()
+    return LegalHold.objects.active().exists()
+
+
+def _not_held(table: str) -> str:
+    """SQL: the text (a row of `table`, the quoted message table) is matched by no active legal hold of its
+    organisation: not sent by a custodian user and not through a custodian number within the hold's range. Two
+    NOT EXISTS, each a join of the custodians to their hold, so PostgreSQL hashes the (few) custodians once and
+    anti-joins every text against them."""
+    LegalHold, LegalHoldUser, LegalHoldNumber = _holds()
+    quote = connection.ops.quote_name
+    hold, users, numbers = (quote(m._meta.db_table) for m in (LegalHold, LegalHoldUser, LegalHoldNumber))
+    matches = (
+        f"h.status = 'active' AND h.organisation_id = {table}.organisation_id"
+        f" AND (h.held_from IS NULL OR {table}.created_at >= h.held_from)"
+        f" AND (h.held_until IS NULL OR {table}.created_at < h.held_until)"
+    )
+    return (
+        f" AND NOT EXISTS (SELECT 1 FROM {users} hu JOIN {hold} h ON h.id = hu.hold_id"
+        f" WHERE hu.user_id = {table}.user_id AND {matches})"
+        f" AND NOT EXISTS (SELECT 1 FROM {numbers} hn JOIN {hold} h ON h.id = hn.hold_id"
+        f" WHERE hn.e164 = {table}.business_number AND {matches})"
+    )
+
+
+def _keep_clause(table: str) -> str:
+    """`_not_held` while an active hold exists, else nothing (the plain statements of a purge without holds)."""
+    return _not_held(table) if any_active_hold() else ""
+
+
+def _count_deletable(cutoff: datetime) -> int:
     table = connection.ops.quote_name(Message._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {table} WHERE created_at < %s{_keep_clause(table)}",
+            [connection.ops.adapt_datetimefield_value(cutoff)],
+        )
+        return cursor.fetchone()[0]
+
+
+def _deletable_exists(cutoff: datetime, since: datetime | None) -> bool:
+    table = connection.ops.quote_name(Message._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
+    lower = " AND created_at >= %s" if since is not None else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {table} WHERE created_at < %s{lower}{_keep_clause(table)} LIMIT 1",
+            [adapt(cutoff), *([adapt(since)] if since is not None else [])],
+        )
+        return cursor.fetchone() is not None
+
+
+def count_held_expired(cutoff: datetime) -> int:
+    """How many texts older than `cutoff` an active legal hold keeps. Read from the holds' side (the custodians'
+    texts through the user and number indexes), so it costs what the held texts cost, not the expired ones."""
+    if not any_active_hold():
+        return 0
+    LegalHold, LegalHoldUser, LegalHoldNumber = _holds()
+    quote = connection.ops.quote_name
+    table = quote(Message._meta.db_table)
+    hold, users, numbers = (quote(m._meta.db_table) for m in (LegalHold, LegalHoldUser, LegalHoldNumber))
+    matches = (
+        "h.status = 'active' AND h.organisation_id = m.organisation_id AND m.created_at < %s"
+        " AND (h.held_from IS NULL OR m.created_at >= h.held_from)"
+        " AND (h.held_until IS NULL OR m.created_at < h.held_until)"
+    )
     cutoff_value = connection.ops.adapt_datetimefield_value(cutoff)
     with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM ("
+            f"SELECT m.id FROM {users} hu JOIN {hold} h ON h.id = hu.hold_id"
+            f" JOIN {table} m ON m.user_id = hu.user_id WHERE {matches}"
+            f" UNION SELECT m.id FROM {numbers} hn JOIN {hold} h ON h.id = hn.hold_id"
+            f" JOIN {table} m ON m.business_number = hn.e164 WHERE {matches}) held",
+            [cutoff_value, cutoff_value],
+        )
+        return cursor.fetchone()[0]
+
+
+def _delete_batch(
+    cutoff: datetime, batch_size: int, resume_from: datetime | None
+) -> tuple[int, int, datetime | None, bool]:
+    """Delete at most `batch_size` of the oldest expired texts; returns (rows deleted, held texts passed over (on
+    PostgreSQL; 0 on SQLite), where the next batch starts, whether expired texts may remain). Only counts and one
+    timestamp come back to Python."""
+    table = connection.ops.quote_name(Message._meta.db_table)
+    cutoff_value = connection.ops.adapt_datetimefield_value(cutoff)
+    keep = _keep_clause(table)
+    with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            return _delete_range_postgresql(cursor, table, cutoff_value, batch_size, resume_from)
+            return _delete_range_postgresql(cursor, table, cutoff_value, batch_size, resume_from, keep)
         # SQLite (development): the same batches, by primary key.
         cursor.execute(
             f"DELETE FROM {table} WHERE id IN "
-            f"(SELECT id FROM {table} WHERE created_at < %s ORDER BY created_at LIMIT %s)",
+            f"(SELECT id FROM {table} WHERE created_at < %s{keep} ORDER BY created_at LIMIT %s)",
             [cutoff_value, batch_size],
         )
-        return cursor.rowcount, None, cursor.rowcount == batch_size
+        return cursor.rowcount, 0, None, cursor.rowcount == batch_size
 
 
-def _delete_range_postgresql(cursor, table, cutoff, batch_size, start):
+def _delete_range_postgresql(cursor, table, cutoff, batch_size, start, keep=""):
     """One batch as a time range [start, end): `end` is the (batch_size + 1)-th expired timestamp from `start`, read
     from the created_at index alone (an index-only scan), so the range holds at most `batch_size` rows and the
     DELETE is a plain index range scan; every row is visited once, and no batch walks the index entries its
     predecessors left behind (they stay until VACUUM). Measured on 1,000,000 expired texts out of 2,000,000 in
     batches of 50,000: 6.6-7.0 s against 5.8-6.2 s for one plain DELETE of them all (the difference: 0.6 s of boundary
     reads and 0.5 s of commits); `id IN (SELECT id ... LIMIT n)` took 68-78 s and `ctid = ANY(ARRAY(SELECT ctid ...))`
-    24-26 s, each batch re-reading the dead entries of all before it. A per-row exemption (a legal hold) fits as one
-    more condition on the DELETE."""
+    24-26 s, each batch re-reading the dead entries of all before it. Legal holds are one more condition on the
+    DELETE (`keep`): the boundary read still counts held texts, so a range may delete fewer than `batch_size` (or
+    none, when all of it is held) and the next range starts at its end all the same."""
     lower = "AND created_at >= %s" if start is not None else ""
     since = [start] if start is not None else []
     cursor.execute(
@@ -179,15 +280,46 @@ def _delete_range_postgresql(cursor, table, cutoff, batch_size, start):
     end = row[0] if row else None
     if end is not None and end == start:
         # More than a batch of texts share one timestamp: take a batch of those by physical address instead.
-        cursor.execute(
+        deleted, present = _delete_counting(
+            cursor,
+            table,
             f"DELETE FROM {table} WHERE ctid = ANY(ARRAY("
-            f"SELECT ctid FROM {table} WHERE created_at = %s LIMIT %s)) AND created_at = %s",
+            f"SELECT ctid FROM {table} WHERE created_at = %s{keep} LIMIT %s)) AND created_at = %s",
             [start, batch_size, start],
+            "created_at = %s",
+            [start],
+            counting=bool(keep),
         )
-        return cursor.rowcount, start, True
+        if deleted < batch_size:
+            # Every text of this instant that may go has gone (the rest are held, counted now, once): continue just
+            # past it (timestamps are whole microseconds, so this is `created_at > start`).
+            return deleted, present - deleted, start + timedelta(microseconds=1), True
+        return deleted, 0, start, True
     upper = "AND created_at < %s" if end is not None else ""
-    cursor.execute(
-        f"DELETE FROM {table} WHERE created_at < %s {lower} {upper}",
-        [cutoff, *since, *([end] if end is not None else [])],
+    bounds = [cutoff, *since, *([end] if end is not None else [])]
+    deleted, present = _delete_counting(
+        cursor,
+        table,
+        f"DELETE FROM {table} WHERE created_at < %s {lower} {upper}{keep}",
+        bounds,
+        f"created_at < %s {lower} {upper}",
+        bounds,
+        counting=bool(keep),
     )
-    return cursor.rowcount, end, end is not None
+    return deleted, present - deleted, end, end is not None
+
+
+def _delete_counting(cursor, table, delete, params, where, where_params, *, counting):
+    """Run `delete`; returns (rows it deleted, rows matching `where` just before it). With holds, one statement does
+    both: the DELETE as a data-modifying CTE and a count of its range, which sees the snapshot from before the
+    DELETE (an index-only count of at most a batch), so what the holds kept is the difference, at no extra scan of
+    the table. Without holds nothing is kept and only the DELETE runs."""
+    if not counting:
+        cursor.execute(delete, params)
+        return cursor.rowcount, cursor.rowcount
+    cursor.execute(
+        f"WITH doomed AS ({delete} RETURNING 1) "
+        f"SELECT (SELECT COUNT(*) FROM doomed), (SELECT COUNT(*) FROM {table} WHERE {where})",
+        [*params, *where_params],
+    )
+    return cursor.fetchone()

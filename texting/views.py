@@ -3,10 +3,17 @@
 Administrators see metadata and counts, never what a text said.
 """
 
+import csv
+import re
+
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
 from portal.access import organisation_view
 from portal.htmx import render_page
@@ -15,7 +22,7 @@ from provisioning.eligibility import has_texting_addon
 
 from . import actions, queries
 from .charts import day_chart
-from .filters import ActivityFilters
+from .filters import ActivityFilters, ExportFilters
 from .forms import ApiTokenForm
 from .models import ApiToken, BlockReason
 from .policy import MAX_SEGMENTS, minimum_app_version_text
@@ -89,6 +96,7 @@ def activity(request):
             "opt_outs": opt_outs[:50],
             "opt_out_count": opt_outs.count(),
             "purge_runs": queries.purge_runs(),
+            "delivery": queries.delivery_outcomes(org, days, number=filters["number"]),
         }
 
     return render_page(
@@ -149,3 +157,83 @@ def revoke_api_token(request, pk):
     actions.revoke_api_token(request.organisation, request.user, row.pk)
     messages.success(request, f"Token {row.hint}… of {row.user.email} is revoked: it no longer works.")
     return redirect("texting:api_tokens")
+
+
+@never_cache
+@require_GET
+def retention_healthz(request):
+    """Monitoring check of the nightly purge, beside /healthz (which the load balancer uses and this must not take
+    out of rotation): 200 when the last successful purge finished within RETENTION_STALE_AFTER_HOURS and no run
+    failed since, else 503; JSON with the reason. Public like /healthz: it says nothing about any organisation."""
+    health = queries.retention_health()
+    body = {
+        "status": "ok" if health.healthy else health.problem,
+        "reason": health.reason,
+        "last_success": health.last_success.isoformat() if health.last_success else None,
+        "last_failure": health.last_failure.isoformat() if health.last_failure else None,
+    }
+    return JsonResponse(body, status=200 if health.healthy else 503)
+
+
+class _Echo:
+    """A file-like object for csv.writer that hands each line back instead of storing it."""
+
+    def write(self, value):
+        return value
+
+
+# A cell a spreadsheet would run as a formula (CSV injection) unless it is a telephone number in E.164.
+_FORMULA = re.compile(r"^[=+\-@\t\r]")
+_E164 = re.compile(r"^\+[0-9]{1,15}$")
+
+
+def _cell(value) -> str:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    text = str(value)
+    return "'" + text if _FORMULA.match(text) and not _E164.match(text) else text
+
+
+@organisation_view
+@require_GET
+def export_texts(request):
+    """Texting activity → Export: the form, and with valid filters a CSV of the texts' metadata (never what they
+    said), streamed row by row whatever the size. For the organisation's administrators (full and read-only); every
+    export is in the audit log with its filters. Refused filters are shown with their message (400)."""
+    user = request.user
+    if user.is_support:
+        raise PermissionDenied(_("Exports of an organisation's texts are for its own administrators."))
+    org = request.organisation
+    if not request.GET:
+        return render(request, "texting/export.html", {"form": ExportFilters(organisation=org)})
+    form = ExportFilters(request.GET, organisation=org)
+    if not form.is_valid():
+        return render(request, "texting/export.html", {"form": form}, status=400)
+    filters = form.cleaned_data
+    actions.record_texts_export(
+        org,
+        user,
+        first_day=filters["first_day"],
+        last_day=filters["last_day"],
+        number=filters["number"],
+        user=filters["user"],
+    )
+    rows = queries.texts_for_export(
+        org,
+        first_day=filters["first_day"],
+        last_day=filters["last_day"],
+        number=filters["number"],
+        user=filters["user"],
+    )
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow([name for name, _field in queries.EXPORT_COLUMNS])
+        for row in rows.iterator(chunk_size=2000):
+            yield writer.writerow([_cell(value) for value in row])
+
+    name = f"texts-{filters['first_day']:%Y%m%d}-{filters['last_day']:%Y%m%d}.csv"
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response

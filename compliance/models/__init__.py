@@ -1,7 +1,7 @@
 """10DLC registration (SPEC.md 4 and 8): the organisation's long-lived brands, campaigns and their numbers; the cases
 that create, extend and correct them, with their state machine, numbers and timeline; the registration form the
 customer fills in and every version of it that was submitted. And compliance for business texts (SPEC.md 9):
-eDiscovery exports."""
+eDiscovery exports and legal holds."""
 
 from .brands import (
     NUMBER_POOL_THRESHOLD,
@@ -15,6 +15,7 @@ from .brands import (
 )
 from .cases import CASE_DURATION, CaseEvent, CaseKind, CaseNumber, RegistrationCase
 from .discovery import DiscoveryExport
+from .holds import LegalHold, LegalHoldNumber, LegalHoldUser
 from .registration import RegistrationForm
 from .todos import SupportTodo
 
@@ -35,4 +36,7 @@ __all__ = [
     "RegistrationVersion",
     "SupportTodo",
     "throughput_for_score",
+    "LegalHold",
+    "LegalHoldNumber",
+    "LegalHoldUser",
 ]

@@ -12,6 +12,7 @@ from .customer import (
     case_open,
     registration,
 )
+from .holds import hold_detail, hold_edit, hold_list, hold_new, hold_release
 from .lifecycle import support_brand, support_brand_vetting, support_todo_done
 from .support import support_action, support_case, support_queue
 
@@ -24,6 +25,11 @@ __all__ = [
     "case_message",
     "case_open",
     "registration",
+    "hold_detail",
+    "hold_edit",
+    "hold_list",
+    "hold_new",
+    "hold_release",
     "registration_callback",
     "support_action",
     "support_brand",

@@ -163,10 +163,10 @@ def test_queue_query_count_is_the_same_for_a_search_with_one_or_many_matches(
 ):
     location = make_location(org)
     cases = [make_case(org, State.FORM_SENT, numbers=make_numbers(location, 2, start=i * 10)) for i in range(6)]
-    # session + user, counts, organisations, support to-dos, the matching cases' ids, the page's count, its rows.
-    with django_assert_num_queries(8):
+    # session + user, counts, organisations, to-dos, purge health, the matching cases' ids, the page's count, its rows.
+    with django_assert_num_queries(9):
         many = support_client.get(QUEUE, {"q": "415"})
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         one = support_client.get(QUEUE, {"q": f"#{cases[0].pk}"})
     assert len(listed(many.content.decode())) == 6 and listed(one.content.decode()) == {cases[0].pk}
 

@@ -28,6 +28,7 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
@@ -37,7 +38,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from .snapshot import differences, fingerprint
-from .world import ROLES, World, answer, build_world, client_for, forget
+from .world import ROLES, World, answer, build_world, client_for, content, forget
 
 # --- what a response may be ---------------------------------------------------------------------------------------
 
@@ -242,6 +243,21 @@ EXPECTED: dict[str, Target] = {
         data=lambda w: {"cancel-reason": "Cancelled by a stranger"},
     ),
     "compliance:registration": Target.of(ORG_PAGE),
+    # Legal holds (compliance officers only): another organisation's hold is a 404; its custodians are refused (422).
+    "compliance:holds": Target.of((officer(OK), officer(405))),
+    "compliance:hold_new": Target.of(
+        (officer(OK), officer(422)),
+        data=lambda w: {"name": "Hijack", "users": [w.other.end_user.pk], "numbers": w.other.numbers[2].e164},
+    ),
+    "compliance:hold": Target.of((officer(404), officer(405)), kwargs=lambda w: {"pk": w.other.hold.pk}),
+    "compliance:hold_edit": Target.of(
+        (officer(404), officer(404)),
+        kwargs=lambda w: {"pk": w.other.hold.pk},
+        data=lambda w: {"name": "Hijack", "users": []},
+    ),
+    "compliance:hold_release": Target.of(
+        (officer(404), officer(404)), kwargs=lambda w: {"pk": w.other.hold.pk}, data=lambda w: {"confirm": "on"}
+    ),
     "compliance:support_queue": Target.of(
         (
             roles(LOGIN, 403, 403, 403, ByDesign(OK, SUPPORT_SEES_ALL)),
@@ -303,6 +319,19 @@ EXPECTED: dict[str, Target] = {
     ),
     "texting:activity": Target.of(ORG_PAGE, query=lambda w: {"number": w.other.numbers[2].e164}, hx_target="texts"),
     "texting:api_tokens": Target.of(ORG_PAGE),
+    "texting:export_texts": Target.of(
+        (roles(LOGIN, 403, OK, OK, 403), roles(LOGIN, 403, 403, 405, 403)),
+        query=lambda w: {
+            "first_day": (timezone.now() - timedelta(days=30)).date().isoformat(),
+            "last_day": timezone.now().date().isoformat(),
+            "number": w.other.numbers[2].e164,
+        },
+        note="a CSV of the requester's own organisation's texts only (none through another's number); support "
+        "staff do not export a customer's texts",
+    ),
+    "texting:retention_health": Target.of(
+        PUBLIC_GET_ONLY, note="monitoring check of the nightly purge: ok/stale/failed and two times, nothing else"
+    ),
     "texting:issue_api_token": Target.of(
         (roles(LOGIN, 403, 403, 405, 403), roles(LOGIN, 403, 403, 422, 403)),
         data=lambda w: {"email": w.other.end_user.email, "label": "stolen"},
@@ -430,7 +459,7 @@ def _matches(response, expectation) -> bool:
 
 
 def _leaks(response, markers, sent: str) -> list[str]:
-    text = response.content.decode(errors="replace") + response.get("Location", "")
+    text = content(response).decode(errors="replace") + response.get("Location", "")
     return [m for m in markers if m in text and m not in sent]
 
 

@@ -5,8 +5,8 @@ systems outside the portal).
 Every organisation has: two locations (one on Cisco Calling Plan), numbers, a full administrator, a read-only
 administrator, an end user with a primary number, a completed authorisation order (the carrier simulator answered),
 a 10DLC registration case with its form sent, business texts in and out, a messaging API token, and a compliance
-officer (an end user granted the role) with an eDiscovery export of the texts. Support staff belong to no
-organisation.
+officer (an end user granted the role) with an eDiscovery export of the texts and a legal hold on the end user's
+texts. Support staff belong to no organisation. The retention purge has run once (so its health check answers 200).
 
 Each organisation's data carries strings no other organisation has (`Side.markers`), so a page that shows another
 organisation's data is caught by looking for them.
@@ -19,8 +19,17 @@ from datetime import timedelta
 
 from compliance import actions as case_actions
 from compliance.actions import discovery as discovery_actions
+from compliance.actions.holds import place_hold
 from compliance.discovery import Search
-from compliance.models import Brand, Campaign, CampaignNumber, DiscoveryExport, RegistrationCase, SupportTodo
+from compliance.models import (
+    Brand,
+    Campaign,
+    CampaignNumber,
+    DiscoveryExport,
+    LegalHold,
+    RegistrationCase,
+    SupportTodo,
+)
 from portal.actions import set_compliance_officer
 from portal.middleware import SUPPORT_ORG_SESSION_KEY
 from portal.models import Organisation, User
@@ -30,6 +39,7 @@ from provisioning.phone import display_tn
 from tests.factories import make_location, make_numbers, make_org, make_user
 from texting import actions as texting_actions
 from texting.models import ApiToken, Message
+from texting.retention import purge_expired_messages
 
 APP_VERSION = "42.12.0.2345"
 
@@ -52,8 +62,9 @@ class Side:
     token: str
     texts: list[Message]
     recipient: str
-    officer: User
+    officer: User  # compliance officer (an end user granted the role)
     export: DiscoveryExport
+    hold: LegalHold
     markers: list[str] = field(default_factory=list)
     brand: Brand | None = None  # an approved 10DLC brand (support's brand page, secondary vetting)
     todo: SupportTodo | None = None  # a support to-do from a campaign event
@@ -114,7 +125,6 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
             carrier_message_id=f"{tag}-in-1", sender=recipient, recipient=primary.e164, body=f"{tag} inbound secret"
         )
     token_row, token = texting_actions.issue_api_token(org, admin, end_user, label=f"{tag} integration")
-
     # A compliance officer (an end user granted the role by the full administrator) and an export of the texts.
     officer = make_user(org, role=User.Role.END_USER, email=f"officer@{tag.lower()}.test")
     officer = set_compliance_officer(admin, officer, True)
@@ -125,6 +135,15 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
         )
     export.refresh_from_db()
     assert export.status == DiscoveryExport.Status.READY, export.detail
+    # A legal hold the officer placed on the end user's texts and the primary number's.
+    hold = place_hold(
+        org,
+        officer,
+        name=f"{tag} matter",
+        reference=f"{tag}-LIT-1",
+        user_ids=[end_user.pk],
+        number_ids=[primary.pk],
+    )
     # Its 10DLC registration (the Registration page): a brand, a campaign, the registered number in it.
     brand = Brand.objects.create(
         organisation=org, legal_name=f"{tag} Brand Legal", registry_id=f"B{tag[:6].upper()}", status="approved"
@@ -152,6 +171,8 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
         f"{tag} outbound secret",
         f"{tag} inbound secret",
         f"{tag} integration",
+        f"{tag} matter",
+        f"{tag}-LIT-1",
         recipient,
         display_tn(recipient),
         token_row.hint,
@@ -176,6 +197,7 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
         recipient=recipient,
         officer=officer,
         export=export,
+        hold=hold,
         markers=markers,
         brand=brand,
         todo=todo,
@@ -188,6 +210,7 @@ def build_world(capture_on_commit) -> World:
     home = build_side("Alderhome", support, "+14165550111", capture_on_commit)
     other = build_side("Zenithvictim", support, "+14165550199", capture_on_commit)
     operator = User.objects.create_superuser("operator@sweep.test", "Operator-Passw0rd!")
+    purge_expired_messages()  # nothing is old enough to go; the run makes /healthz/retention healthy
     return World(home=home, other=other, support=support, operator=operator)
 
 
@@ -234,8 +257,17 @@ def forget(org: Organisation) -> None:
     Organisation.objects.filter(pk=org.pk).delete()
 
 
+def content(response) -> bytes:
+    """The body of a response, streamed (a CSV export) or not; a streamed body is read once and kept."""
+    if getattr(response, "streaming", False):
+        if not hasattr(response, "_swept_body"):
+            response._swept_body = b"".join(response.streaming_content)
+        return response._swept_body
+    return response.content
+
+
 def answer(response) -> str:
     """What a user gets from `response`, to compare two answers byte for byte: the status, where it redirects, and
     the body with CSRF tokens (different in every response) blanked out."""
-    body = CSRF_TOKEN.sub("<csrf>", response.content.decode(errors="replace"))
+    body = CSRF_TOKEN.sub("<csrf>", content(response).decode(errors="replace"))
     return f"{response.status_code} {response.get('Location', '')}\n{body}"

@@ -5,7 +5,13 @@ HELP), `administration` (the Business Texting switch, API tokens, audited); `ref
 `from texting.actions import X` and `actions.X` keep working for all of them.
 """
 
-from .administration import authenticate_api_token, issue_api_token, revoke_api_token, set_business_texting
+from .administration import (
+    authenticate_api_token,
+    issue_api_token,
+    record_texts_export,
+    revoke_api_token,
+    set_business_texting,
+)
 from .receiving import HELP_KEYWORDS, OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, receive_text
 from .refusals import TextingError, UnknownNumber
 from .sending import (
@@ -28,6 +34,7 @@ __all__ = [
     "authenticate_api_token",
     "fail_undeliverable",
     "hand_to_carrier",
+    "record_texts_export",
     "issue_api_token",
     "receive_text",
     "revoke_api_token",

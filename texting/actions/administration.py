@@ -100,3 +100,17 @@ def authenticate_api_token(token: str) -> User | None:
         # At most one write a minute per token: "last used" is for admins, not an access log.
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
     return row.user
+
+
+def record_texts_export(org, by, *, first_day, last_day, number: str = "", user=None):
+    """An administrator exports text metadata (Texting activity → Export): recorded before the first row leaves, with
+    the filters, so every export is in the audit log even if the download is interrupted."""
+    return audit.record(
+        "texting.texts_exported",
+        actor=by,
+        organisation=org,
+        first_day=first_day.isoformat(),
+        last_day=last_day.isoformat(),
+        number=number,
+        user=user.email if user is not None else "",
+    )

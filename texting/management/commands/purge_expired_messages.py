@@ -36,15 +36,18 @@ class Command(BaseCommand):
         run = purge_expired_messages(batch_size=batch_size, max_batches=max_batches, dry_run=dry_run, progress=progress)
         cutoff = run.cutoff.isoformat(timespec="seconds")
         if dry_run:
+            held = f" {run.kept_by_holds} more are kept by legal holds." if run.kept_by_holds else ""
             self.stdout.write(
                 f"Dry run: {run.rows_matched} texts are older than {cutoff} "
-                f"({run.retention_days} days); nothing was deleted."
+                f"({run.retention_days} days); nothing was deleted.{held}"
             )
             return
         line = (
             f"{run.get_outcome_display()}: {run.rows_deleted} texts older than {cutoff} deleted in "
             f"{run.batches} batches of at most {run.batch_size} (longest {run.longest_batch_ms} ms)."
         )
+        if run.kept_by_holds:
+            line += f" {run.kept_by_holds} expired texts were kept: legal holds cover them."
         if run.outcome in (PurgeRun.Outcome.COMPLETED, PurgeRun.Outcome.STOPPED):
             self.stdout.write(self.style.SUCCESS(line))
         else:
