@@ -5,13 +5,16 @@ blocked text and answered by the API):
 
 1. the organisation has the Business Texting Add-On licence (active) — `no_addon_licence`
 2. its Business Texting switch (Calling → Service Settings) is on — `texting_disabled`
-3. the sender uses their primary number — `not_primary_number`
-4. that number is registered in an approved 10DLC campaign (texting state *registered*) — `number_not_registered`
-5. the Webex App (header) is 42.12 or later — `app_version_too_old`
-6. the destination is a valid US or Canadian number — `invalid_destination` / `international_destination`
-7. text only — `media_not_supported`; not empty — `empty_body`; at most MAX_SEGMENTS segments — `body_too_long`
-8. the recipient has not opted out of the organisation's texts — `recipient_opted_out`
-9. the number's volume: burst per minute and cap per day — `burst_limit_exceeded` / `daily_cap_exceeded`
+3. Cisco PSTN support has not suspended the organisation's texting — `suspended_by_cisco`
+4. the sender uses their primary number — `not_primary_number`
+5. Cisco PSTN support has not suspended that number — `suspended_by_cisco`
+6. that number is registered in an approved 10DLC campaign (texting state *registered*) — `number_not_registered`
+7. the Webex App (header) is 42.12 or later — `app_version_too_old`
+8. the destination is a valid US or Canadian number — `invalid_destination` / `international_destination`
+9. text only — `media_not_supported`; not empty — `empty_body`; at most MAX_SEGMENTS segments — `body_too_long`
+10. the recipient is not in the organisation's opt-out registry (a STOP, or an entry an administrator added or
+    imported) — `recipient_opted_out`
+11. the number's volume: burst per minute and cap per day — `burst_limit_exceeded` / `daily_cap_exceeded`
 
 The volume counters are taken last, so a text refused for any other reason does not use up the allowance.
 A user naming a number of ANOTHER organisation as sender is refused with `ForeignNumber` before any rule runs:
@@ -31,7 +34,7 @@ from provisioning.models import Licence, PhoneNumber
 from provisioning.phone import display_tn, normalise_tn
 
 from . import volume
-from .models import BlockReason, Message, OptOut, ServiceSettings
+from .models import BlockReason, Message, OptOut, ServiceSettings, Suspension
 from .segments import SegmentCount, count_segments
 
 # 10 segments (1,530 GSM-7 characters): longer texts are refused rather than sent as a stream of parts.
@@ -51,6 +54,7 @@ HTTP_STATUS = {
     BlockReason.EMPTY_BODY: 422,
     BlockReason.BODY_TOO_LONG: 422,
     BlockReason.RECIPIENT_OPTED_OUT: 403,
+    BlockReason.SUSPENDED_BY_CISCO: 403,
     BlockReason.BURST_LIMIT_EXCEEDED: 429,
     BlockReason.DAILY_CAP_EXCEEDED: 429,
 }
@@ -133,6 +137,16 @@ def check_sending_policy(
             BlockReason.TEXTING_DISABLED,
             f"Business Texting is switched off for {org.name} (Calling → Service Settings).",
         )
+    # {number id or None (the whole organisation): support's reason}: at most a few rows, one query.
+    suspended = dict(
+        Suspension.objects.filter(organisation=org, lifted_at__isnull=True).values_list("number_id", "reason")
+    )
+    if None in suspended:
+        return refuse(
+            BlockReason.SUSPENDED_BY_CISCO,
+            f"Cisco PSTN support suspended Business Texting for {org.name}: {as_sentence(suspended[None])} "
+            "Contact Cisco PSTN support through your partner.",
+        )
     if primary is None:
         return refuse(
             BlockReason.NOT_PRIMARY_NUMBER, "You have no primary number from Cisco Calling Plan, so you cannot text."
@@ -141,6 +155,12 @@ def check_sending_policy(
         return refuse(
             BlockReason.NOT_PRIMARY_NUMBER,
             f"Texts go out from your primary number {display_tn(primary.e164)}, not {display_tn(business_number)}.",
+        )
+    if primary.pk in suspended:
+        return refuse(
+            BlockReason.SUSPENDED_BY_CISCO,
+            f"Cisco PSTN support suspended texting from {display_tn(primary.e164)}: "
+            f"{as_sentence(suspended[primary.pk])} Contact Cisco PSTN support through your partner.",
         )
     if primary.texting_state != PhoneNumber.TextingState.REGISTERED:
         return refuse(
@@ -168,10 +188,21 @@ def check_sending_policy(
             BlockReason.BODY_TOO_LONG,
             f"The text needs {segments.segments} segments; at most {MAX_SEGMENTS} are allowed.",
         )
-    if OptOut.objects.filter(organisation=org, party=destination, opted_in_at__isnull=True).exists():
+    opt_out_source = (
+        OptOut.objects.filter(organisation=org, party=destination, opted_in_at__isnull=True)
+        .values_list("source", flat=True)
+        .first()
+    )
+    if opt_out_source == OptOut.Source.KEYWORD:
         return refuse(
             BlockReason.RECIPIENT_OPTED_OUT,
             f"{display_tn(destination)} replied STOP to {org.name}: they receive no texts until they reply START.",
+        )
+    if opt_out_source is not None:
+        return refuse(
+            BlockReason.RECIPIENT_OPTED_OUT,
+            f"{display_tn(destination)} is on {org.name}'s do-not-text list (its opt-out registry): "
+            "they receive no texts from the organisation.",
         )
     over = volume.reserve(business_number, now)
     if over == BlockReason.BURST_LIMIT_EXCEEDED:
@@ -187,6 +218,12 @@ def check_sending_policy(
             "today (UTC), the most allowed per number per day.",
         )
     return Decision(business_number, destination, segments, None)
+
+
+def as_sentence(text: str) -> str:
+    """Support's reason as a sentence of the refusal: ends with a full stop (or the mark support ended it with)."""
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def _destination(raw) -> tuple[str, Refusal | None]:

@@ -35,7 +35,12 @@ def _limits() -> dict:
 def service_settings(request):
     """Calling → Service Settings: the organisation's Business Texting switch and the limits that apply."""
     org = request.organisation
-    context = {"settings_row": queries.service_settings(org), "addon": has_texting_addon(org), **_limits()}
+    context = {
+        "settings_row": queries.service_settings(org),
+        "addon": has_texting_addon(org),
+        "suspensions": queries.active_suspensions(org),
+        **_limits(),
+    }
     return render(request, "texting/service_settings.html", context)
 
 
@@ -89,6 +94,7 @@ def activity(request):
             "opt_outs": opt_outs[:50],
             "opt_out_count": opt_outs.count(),
             "purge_runs": queries.purge_runs(),
+            "suspensions": queries.active_suspensions(org),
         }
 
     return render_page(
