@@ -28,6 +28,7 @@ SEARCHES = [  # (who, URL name, URL kwargs from the location, query)
     ("admin", "provisioning:authorize", "location", {"q": NUL}),
     ("admin", "compliance:case_open", None, {"q": NUL}),
     ("support", "portal:switch_organisation", None, {"q": NUL}),
+    ("admin", "texting:opt_outs", None, {"q": NUL}),
 ]
 
 

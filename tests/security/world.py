@@ -4,8 +4,8 @@ systems outside the portal).
 
 Every organisation has: two locations (one on Cisco Calling Plan), numbers, a full administrator, a read-only
 administrator, an end user with a primary number, a completed authorisation order (the carrier simulator answered),
-a 10DLC registration case with its form sent, business texts in and out, and a messaging API token. Support staff
-belong to no organisation.
+a 10DLC registration case with its form sent, business texts in and out, a messaging API token, an opt-out added by
+hand and a number suspended by support. Support staff belong to no organisation.
 
 Each organisation's data carries strings no other organisation has (`Side.markers`), so a page that shows another
 organisation's data is caught by looking for them.
@@ -24,7 +24,7 @@ from provisioning.models import AuthorisationOrder, Location, PhoneNumber
 from provisioning.phone import display_tn
 from tests.factories import make_location, make_numbers, make_org, make_user
 from texting import actions as texting_actions
-from texting.models import ApiToken, Message
+from texting.models import ApiToken, Message, OptOut, Suspension
 
 APP_VERSION = "42.12.0.2345"
 
@@ -47,6 +47,8 @@ class Side:
     token: str
     texts: list[Message]
     recipient: str
+    opt_out: OptOut
+    suspension: Suspension
     markers: list[str] = field(default_factory=list)
 
     @property
@@ -62,7 +64,7 @@ class World:
     operator: User | None = None  # the Django admin's operator: no Control Hub at all
 
 
-def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Side:
+def build_side(tag: str, support: User, recipient: str, do_not_text: str, capture_on_commit) -> Side:
     org = make_org(f"{tag} Holdings Ltd")
     location = make_location(org, f"{tag} Harbour Depot")
     other_location = make_location(org, f"{tag} Cloud Annex", pstn=Location.PstnConnection.CLOUD_CONNECTED)
@@ -105,6 +107,9 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
             carrier_message_id=f"{tag}-in-1", sender=recipient, recipient=primary.e164, body=f"{tag} inbound secret"
         )
     token_row, token = texting_actions.issue_api_token(org, admin, end_user, label=f"{tag} integration")
+    # The opt-out registry: a number added by hand with a reason; and a number Cisco PSTN support suspended.
+    opt_out = texting_actions.add_opt_out(org, admin, do_not_text, f"{tag} do-not-text note")
+    suspension = texting_actions.suspend_texting(support, org, f"{tag} suspension note", number=numbers[0])
 
     numbers = list(PhoneNumber.objects.filter(location__organisation=org).order_by("e164"))
     markers = [
@@ -117,8 +122,12 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
         f"{tag} outbound secret",
         f"{tag} inbound secret",
         f"{tag} integration",
+        f"{tag} do-not-text note",
+        f"{tag} suspension note",
         recipient,
         display_tn(recipient),
+        do_not_text,
+        display_tn(do_not_text),
         token_row.hint,
     ]
     markers += [u.email for u in (admin, readonly, end_user)] + [case.contact_email]
@@ -139,6 +148,8 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
         token=token,
         texts=[sent, received],
         recipient=recipient,
+        opt_out=opt_out,
+        suspension=suspension,
         markers=markers,
     )
 
@@ -146,8 +157,8 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
 def build_world(capture_on_commit) -> World:
     """Needs the carrier simulator (fixture `carrier_sim`) and `django_capture_on_commit_callbacks`."""
     support = make_user(None, role=User.Role.SUPPORT, email="support@pstn-sweep.test")
-    home = build_side("Alderhome", support, "+14165550111", capture_on_commit)
-    other = build_side("Zenithvictim", support, "+14165550199", capture_on_commit)
+    home = build_side("Alderhome", support, "+14165550111", "+14165550112", capture_on_commit)
+    other = build_side("Zenithvictim", support, "+14165550199", "+14165550198", capture_on_commit)
     operator = User.objects.create_superuser("operator@sweep.test", "Operator-Passw0rd!")
     return World(home=home, other=other, support=support, operator=operator)
 
@@ -191,8 +202,15 @@ def forget(org: Organisation) -> None:
     Organisation.objects.filter(pk=org.pk).delete()
 
 
+def body_text(response) -> str:
+    """The body of `response` as text, a streamed one (a CSV export) included. Read it once per response: a stream
+    is consumed by reading it."""
+    raw = b"".join(response.streaming_content) if response.streaming else response.content
+    return raw.decode(errors="replace")
+
+
 def answer(response) -> str:
     """What a user gets from `response`, to compare two answers byte for byte: the status, where it redirects, and
     the body with CSRF tokens (different in every response) blanked out."""
-    body = CSRF_TOKEN.sub("<csrf>", response.content.decode(errors="replace"))
+    body = CSRF_TOKEN.sub("<csrf>", body_text(response))
     return f"{response.status_code} {response.get('Location', '')}\n{body}"
