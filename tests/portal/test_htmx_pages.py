@@ -38,10 +38,22 @@ def pages(org, admin, support):
         "case_open": ("admin", reverse("compliance:case_open") + "?q=415", "case-numbers"),
         "support_queue": ("support", reverse("compliance:support_queue") + "?state=all", "queue"),
         "activity": ("admin", reverse("texting:activity") + "?status=sent", "texts"),
+        "opt_outs": ("admin", reverse("texting:opt_outs") + "?state=all&q=415", "registry"),
     }
 
 
-PAGES = ["users", "locations", "location", "authorize", "order", "cases", "case_open", "support_queue", "activity"]
+PAGES = [
+    "users",
+    "locations",
+    "location",
+    "authorize",
+    "order",
+    "cases",
+    "case_open",
+    "support_queue",
+    "activity",
+    "opt_outs",
+]
 SWAP = {"HTTP_HX_REQUEST": "true"}
 # What htmx 2 sends when Back lands on a URL it pushed and its history cache has no copy of the page.
 HISTORY_RESTORE = {"HTTP_HX_REQUEST": "true", "HTTP_HX_HISTORY_RESTORE_REQUEST": "true"}

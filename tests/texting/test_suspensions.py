@@ -265,3 +265,18 @@ def test_the_limits_say_what_the_article_says_and_link_the_spam_report_form(admi
     assert "fraud, excessive volume or bursts, spam, unauthorised or inappropriate content" in settings_page
     assert "same compliance and retention capabilities as the other Webex modalities" in settings_page
     assert 'href="http://cs.co/spam"' in admin_client.get(reverse("texting:activity")).content.decode()
+
+
+def test_where_the_suspension_stands_among_the_policy_rules(support, org):
+    """The switch comes first (off says nothing about Cisco); an organisation's suspension comes before the sender's
+    own number is looked at; a number's suspension before its 10DLC registration."""
+    from tests.texting.factories import enable_texting
+
+    user, number = make_texter(org, state=PhoneNumber.TextingState.AUTHORISED)
+    actions.suspend_texting(support, org, "Spam", number=number)
+    assert send(user).blocked_reason == "suspended_by_cisco"  # not number_not_registered
+    actions.suspend_texting(support, org, "Whole organisation")
+    PhoneNumber.objects.filter(pk=number.pk).update(is_primary=False)
+    assert "Whole organisation." in send(user).status_detail  # not not_primary_number
+    enable_texting(org, on=False)
+    assert send(user).blocked_reason == "texting_disabled"

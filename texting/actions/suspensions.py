@@ -62,7 +62,9 @@ def lift_suspension(by: User, suspension_id: int, reason) -> Suspension:
     reason = clean_reason(reason, _("Say why the suspension is lifted."))
     with transaction.atomic():
         suspension = (
-            Suspension.objects.select_for_update().select_related("organisation", "number").get(pk=suspension_id)
+            Suspension.objects.select_for_update(of=("self",))
+            .select_related("organisation", "number")
+            .get(pk=suspension_id)
         )
         if not suspension.is_active:
             raise TextingError(_("This suspension was already lifted."))
