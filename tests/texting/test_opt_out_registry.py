@@ -9,15 +9,18 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from portal.middleware import SUPPORT_ORG_SESSION_KEY
 from portal.models import AuditEvent, User
+from provisioning.phone import normalise_tn
 from tests.factories import make_org, make_user
 from tests.security.snapshot import differences, fingerprint
 from tests.texting.factories import APP_VERSION, issue_token, make_texter
 from texting import actions
 from texting.actions import receive_text
-from texting.actions.opt_outs import MAX_IMPORT_BYTES, MAX_IMPORT_NUMBERS
+from texting.actions.opt_outs import MAX_IMPORT_BYTES, MAX_IMPORT_NUMBERS, check_do_not_text_file
 from texting.models import Message, OptOut
 
 pytestmark = pytest.mark.django_db
@@ -382,3 +385,24 @@ def test_an_organisation_without_business_texting_still_has_a_registry_page(clie
     org = make_org("No Addon", addon=False)
     client.force_login(make_user(org, role=User.Role.FULL_ADMIN))
     assert client.get(REGISTRY).status_code == 200
+
+
+# --- reading a do-not-text file, for any bytes ---------------------------------------------------------------------
+
+
+FILE_LIKE = st.text(alphabet=st.sampled_from('+1()-. ,\n\r"4155502369x'), max_size=400).map(str.encode)
+
+
+@given(st.one_of(st.binary(max_size=400), FILE_LIKE))
+@settings(max_examples=300, deadline=None, derandomize=True)
+def test_any_file_is_either_refused_with_line_numbers_or_read_as_distinct_valid_numbers(content):
+    """Reading never raises; a file is refused with its errors (each with a line number within the file) or gives
+    numbers, every one a valid E.164 US/CA number, none twice."""
+    check = check_do_not_text_file(content)
+    lines = content.count(b"\n") + content.count(b"\r") + 1
+    assert check.errors or check.lines
+    for line, message in check.errors:
+        assert 0 <= line <= lines and message
+    parties = [item.party for item in check.lines]
+    assert len(parties) == len(set(parties))
+    assert all(normalise_tn(party) == party for party in parties)
