@@ -238,6 +238,33 @@ def test_removing_without_a_reason_or_twice_changes_nothing(admin_client, org, a
     assert differences(before, fingerprint({org.pk: "home"})) == []
 
 
+@pytest.mark.parametrize("reason", ["", "   ", None, "x" * 301, "nul\x00"])
+def test_the_actions_refuse_a_missing_or_bad_reason_and_change_nothing(org, admin, reason):
+    entry = actions.add_opt_out(org, admin, "+14155550188", "By phone")
+    before = fingerprint({org.pk: "home"})
+    with pytest.raises(actions.TextingError):
+        actions.add_opt_out(org, admin, "+14155550177", reason)
+    with pytest.raises(actions.TextingError):
+        actions.remove_opt_out(org, admin, entry.pk, reason)
+    with pytest.raises(actions.TextingError):
+        actions.import_do_not_text_list(org, admin, b"+14155550166\n", reason)
+    assert differences(before, fingerprint({org.pk: "home"})) == []
+
+
+def test_the_actions_refuse_anyone_but_the_organisations_full_admins(org, admin, readonly, other_org):
+    entry = actions.add_opt_out(org, admin, "+14155550188", "By phone")
+    stranger = make_user(other_org, role=User.Role.FULL_ADMIN, email="admin@globex.test")
+    before = fingerprint({org.pk: "home"})
+    for who in (readonly, stranger):
+        with pytest.raises(actions.TextingError):
+            actions.add_opt_out(org, who, "+14155550177", "Mine")
+        with pytest.raises(actions.TextingError):
+            actions.remove_opt_out(org, who, entry.pk, "Mine")
+        with pytest.raises(actions.TextingError):
+            actions.import_do_not_text_list(org, who, b"+14155550166\n", "Mine")
+    assert differences(before, fingerprint({org.pk: "home"})) == []
+
+
 def test_read_only_admins_and_support_cannot_change_the_registry(readonly_client, client, org, admin, support):
     entry = actions.add_opt_out(org, admin, "+14155550188", "By phone")
     switch_support(client, support, org)
