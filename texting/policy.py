@@ -26,6 +26,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, Subquery
 
 from portal.lists import clipped
 from portal.models import User, parse_version
@@ -107,9 +108,12 @@ def check_sending_policy(
     Raises ForeignNumber (nothing to store) and volume.CountersUnavailable (Redis down: nothing decided).
     """
     org = user.organisation
+    # Suspensions by Cisco PSTN support ride along as subqueries of two lookups the policy makes anyway (the switch,
+    # the primary number), each answered by a partial unique index of Suspension: no query of their own.
     primary = (
         PhoneNumber.objects.filter(assigned_user=user, is_primary=True, location__organisation=org)
         .only("e164", "texting_state")
+        .annotate(suspended_because=_active_suspension_reason(number=OuterRef("pk")))
         .first()
     )
     business_number = primary.e164 if primary else ""
@@ -132,19 +136,21 @@ def check_sending_policy(
         organisation=org, sku=Licence.Sku.BUSINESS_TEXTING_ADDON, status=Licence.Status.ACTIVE
     ).exists():
         return refuse(BlockReason.NO_ADDON_LICENCE, f"{org.name} has no active Business Texting Add-On licence.")
-    if not ServiceSettings.objects.filter(organisation=org, business_texting_enabled=True).exists():
+    # [support's reason or None] while the switch is on; [] while it is off.
+    switched_on = list(
+        ServiceSettings.objects.filter(organisation=org, business_texting_enabled=True)
+        .annotate(suspended_because=_active_suspension_reason(organisation=org, number__isnull=True))
+        .values_list("suspended_because", flat=True)
+    )
+    if not switched_on:
         return refuse(
             BlockReason.TEXTING_DISABLED,
             f"Business Texting is switched off for {org.name} (Calling → Service Settings).",
         )
-    # {number id or None (the whole organisation): support's reason}: at most a few rows, one query.
-    suspended = dict(
-        Suspension.objects.filter(organisation=org, lifted_at__isnull=True).values_list("number_id", "reason")
-    )
-    if None in suspended:
+    if switched_on[0] is not None:
         return refuse(
             BlockReason.SUSPENDED_BY_CISCO,
-            f"Cisco PSTN support suspended Business Texting for {org.name}: {as_sentence(suspended[None])} "
+            f"Cisco PSTN support suspended Business Texting for {org.name}: {as_sentence(switched_on[0])} "
             "Contact Cisco PSTN support through your partner.",
         )
     if primary is None:
@@ -156,11 +162,11 @@ def check_sending_policy(
             BlockReason.NOT_PRIMARY_NUMBER,
             f"Texts go out from your primary number {display_tn(primary.e164)}, not {display_tn(business_number)}.",
         )
-    if primary.pk in suspended:
+    if primary.suspended_because is not None:
         return refuse(
             BlockReason.SUSPENDED_BY_CISCO,
             f"Cisco PSTN support suspended texting from {display_tn(primary.e164)}: "
-            f"{as_sentence(suspended[primary.pk])} Contact Cisco PSTN support through your partner.",
+            f"{as_sentence(primary.suspended_because)} Contact Cisco PSTN support through your partner.",
         )
     if primary.texting_state != PhoneNumber.TextingState.REGISTERED:
         return refuse(
@@ -218,6 +224,11 @@ def check_sending_policy(
             "today (UTC), the most allowed per number per day.",
         )
     return Decision(business_number, destination, segments, None)
+
+
+def _active_suspension_reason(**scope) -> Subquery:
+    """Support's reason for the suspension in effect that `scope` selects, as a subquery: NULL when there is none."""
+    return Subquery(Suspension.objects.filter(lifted_at__isnull=True, **scope).values("reason")[:1])
 
 
 def as_sentence(text: str) -> str:
