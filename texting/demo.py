@@ -44,6 +44,17 @@ def seed_demo_texting() -> None:
         numbers = _texting_users(acme, austin)
         if not Message.objects.filter(organisation=acme).exists():
             _texts(acme, numbers)
+        # The opt-out registry also holds a number an administrator added by hand (Business Texting → Opt-out
+        # registry), beside the STOP above.
+        OptOut.objects.get_or_create(
+            organisation=acme,
+            party="+15125550188",
+            defaults=dict(
+                source=OptOut.Source.MANUAL,
+                reason="Asked us by phone not to text them",
+                added_by=User.objects.filter(email="admin@acme.example").first(),
+            ),
+        )
 
 
 def _texting_users(acme, austin) -> list[PhoneNumber]:

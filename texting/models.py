@@ -1,4 +1,5 @@
-"""Business text messages, the organisation's Business Texting switch, opt-outs, API tokens and the purge log.
+"""Business text messages, the organisation's Business Texting switch, the opt-out registry, suspensions by Cisco,
+API tokens and the purge log.
 
 Nothing references `Message` with a foreign key: the retention purge deletes messages with plain SQL in batches
 (Django's Python-side cascades never run), so a foreign key to a message would make that DELETE fail.
@@ -59,6 +60,7 @@ class BlockReason(models.TextChoices):
     EMPTY_BODY = "empty_body", "Empty text"
     BODY_TOO_LONG = "body_too_long", "Text too long"
     RECIPIENT_OPTED_OUT = "recipient_opted_out", "Recipient opted out"
+    SUSPENDED_BY_CISCO = "suspended_by_cisco", "Suspended by Cisco"
     DAILY_CAP_EXCEEDED = "daily_cap_exceeded", "Daily cap reached"
     BURST_LIMIT_EXCEEDED = "burst_limit_exceeded", "Burst limit reached"
     CAMPAIGN_RATE_LIMITED = "campaign_rate_limited", _("Campaign per-minute limit reached")
@@ -166,16 +168,37 @@ class Message(models.Model):
 
 
 class OptOut(models.Model):
-    """A party who texted STOP (or a CTIA synonym) to one of the organisation's numbers: no outbound text from the
-    organisation reaches them until they text START. Kept after opting back in (with `opted_in_at`) for history."""
+    """One entry of the organisation's opt-out registry: a party no outbound text from the organisation reaches.
+
+    Most come from a STOP (or CTIA synonym) texted to one of the organisation's numbers (source *keyword*); a full
+    administrator may also add one by hand (*manual*) or import a do-not-text list (*import*), each with a reason.
+    One row per party: it ends when the party texts START (`opted_in_at` set) or an administrator removes it
+    (`opted_in_at` set too, with `removed_by` and `removal_reason`); opting out again reuses the row. The history of
+    every change is in the audit log."""
+
+    class Source(models.TextChoices):
+        KEYWORD = "keyword", _("STOP keyword")
+        MANUAL = "manual", _("Added by an administrator")
+        IMPORT = "import", _("Imported do-not-text list")
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="opt_outs")
     party = models.CharField(max_length=16)
-    # The business number the STOP reached, and the keyword used.
-    business_number = models.CharField(max_length=16)
-    keyword = models.CharField(max_length=16)
+    # The business number the STOP reached, and the keyword used (empty for manual and imported entries).
+    business_number = models.CharField(max_length=16, blank=True)
+    keyword = models.CharField(max_length=16, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.KEYWORD)
+    # Why an administrator added it (manual, import); empty for a STOP.
+    reason = models.CharField(max_length=300, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     opted_out_at = models.DateTimeField(default=timezone.now)
+    # When the entry stopped applying: the party texted START, or an administrator removed it.
     opted_in_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    removal_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-opted_out_at", "-id"]
@@ -188,6 +211,62 @@ class OptOut(models.Model):
     @property
     def is_active(self) -> bool:
         return self.opted_in_at is None
+
+    @property
+    def was_removed(self) -> bool:
+        """Ended by an administrator (not by the party's START)."""
+        return self.opted_in_at is not None and bool(self.removal_reason)
+
+
+class Suspension(models.Model):
+    """Cisco PSTN support suspended texting for a whole organisation (`number` empty) or for one of its numbers,
+    with a reason the customer sees; lifting it keeps the row (who, when, why) for history.
+
+    Kept here, on the texting side, rather than as columns of `provisioning.PhoneNumber`: a suspension is abuse
+    handling by Cisco, not part of a number's authorisation and 10DLC life (its texting state machine), it also
+    exists for whole organisations, and its history (several suspensions of one number over time) needs rows of its
+    own. The sending policy reads the active ones (texting.policy)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="texting_suspensions")
+    # Empty: the whole organisation. A number that is deleted takes its suspensions with it.
+    number = models.ForeignKey(
+        "provisioning.PhoneNumber", null=True, blank=True, on_delete=models.CASCADE, related_name="suspensions"
+    )
+    reason = models.CharField(max_length=300)
+    suspended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    suspended_at = models.DateTimeField(default=timezone.now)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    lift_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-suspended_at", "-id"]
+        constraints = [
+            # At most one active suspension of an organisation as a whole, and one of each number.
+            models.UniqueConstraint(
+                fields=["organisation"],
+                condition=Q(number__isnull=True, lifted_at__isnull=True),
+                name="suspension_one_active_per_organisation",
+            ),
+            models.UniqueConstraint(
+                fields=["number"],
+                condition=Q(number__isnull=False, lifted_at__isnull=True),
+                name="suspension_one_active_per_number",
+            ),
+        ]
+        indexes = [models.Index(fields=["organisation", "lifted_at"], name="suspension_org_active_idx")]
+
+    def __str__(self):
+        what = display_tn(self.number.e164) if self.number_id else str(self.organisation)
+        return f"Texting suspended for {what}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.lifted_at is None
 
 
 def hash_token(token: str) -> str:

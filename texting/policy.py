@@ -5,19 +5,22 @@ blocked text and answered by the API):
 
 1. the organisation has the Business Texting Add-On licence (active) — `no_addon_licence`
 2. its Business Texting switch (Calling → Service Settings) is on — `texting_disabled`
-3. the sender uses their primary number — `not_primary_number`
-4. that number is registered in an approved 10DLC campaign (texting state *registered*) — `number_not_registered`;
+3. Cisco PSTN support has not suspended the organisation's texting — `suspended_by_cisco`
+4. the sender uses their primary number — `not_primary_number`
+5. Cisco PSTN support has not suspended that number — `suspended_by_cisco`
+6. that number is registered in an approved 10DLC campaign (texting state *registered*) — `number_not_registered`;
    when the carrier holds it in a campaign (compliance CampaignNumber), that campaign is usable: not suspended by
    the registry or an operator — `campaign_suspended`, not expired — `campaign_expired`, not rejected by an operator
    — `number_not_registered`
-5. the Webex App (header) is 42.12 or later — `app_version_too_old`
-6. the destination is a valid US or Canadian number — `invalid_destination` / `international_destination`
-7. text only — `media_not_supported`; not empty — `empty_body`; at most MAX_SEGMENTS segments — `body_too_long`
-8. the recipient has not opted out of the organisation's texts — `recipient_opted_out`
-9. the volume: for a number in a usable campaign, what its registration allows (SPEC.md 8: the brand's vetting
-   tier) — the brand's texts per day (midnight to midnight Pacific) `brand_daily_cap_reached`, the campaign's texts
-   per minute `campaign_rate_limited`; then, for every number, Cisco's own per-number limits — `daily_cap_exceeded`
-   / `burst_limit_exceeded`. A number in no campaign keeps the per-number limits only.
+7. the Webex App (header) is 42.12 or later — `app_version_too_old`
+8. the destination is a valid US or Canadian number — `invalid_destination` / `international_destination`
+9. text only — `media_not_supported`; not empty — `empty_body`; at most MAX_SEGMENTS segments — `body_too_long`
+10. the recipient is not in the organisation's opt-out registry (a STOP, or an entry an administrator added or
+    imported) — `recipient_opted_out`
+11. the volume: for a number in a usable campaign, what its registration allows (SPEC.md 8: the brand's vetting
+    tier) — the brand's texts per day (midnight to midnight Pacific) `brand_daily_cap_reached`, the campaign's texts
+    per minute `campaign_rate_limited`; then, for every number, Cisco's own per-number limits — `daily_cap_exceeded`
+    / `burst_limit_exceeded`. A number in no campaign keeps the per-number limits only.
 
 The volume counters are taken last, so a text refused for any other reason does not use up the allowance.
 A user naming a number of ANOTHER organisation as sender is refused with `ForeignNumber` before any rule runs:
@@ -29,6 +32,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
 
 from compliance import queries as registrations
@@ -40,7 +44,7 @@ from provisioning.models import Licence, PhoneNumber
 from provisioning.phone import display_tn, normalise_tn
 
 from . import volume
-from .models import BlockReason, Message, OptOut, ServiceSettings
+from .models import BlockReason, Message, OptOut, ServiceSettings, Suspension
 from .segments import SegmentCount, count_segments
 
 # 10 segments (1,530 GSM-7 characters): longer texts are refused rather than sent as a stream of parts.
@@ -62,6 +66,7 @@ HTTP_STATUS = {
     BlockReason.EMPTY_BODY: 422,
     BlockReason.BODY_TOO_LONG: 422,
     BlockReason.RECIPIENT_OPTED_OUT: 403,
+    BlockReason.SUSPENDED_BY_CISCO: 403,
     BlockReason.BURST_LIMIT_EXCEEDED: 429,
     BlockReason.DAILY_CAP_EXCEEDED: 429,
     BlockReason.CAMPAIGN_RATE_LIMITED: 429,
@@ -116,9 +121,12 @@ def check_sending_policy(
     Raises ForeignNumber (nothing to store) and volume.CountersUnavailable (Redis down: nothing decided).
     """
     org = user.organisation
+    # Suspensions by Cisco PSTN support ride along as subqueries of two lookups the policy makes anyway (the switch,
+    # the primary number), each answered by a partial unique index of Suspension: no query of their own.
     primary = (
         PhoneNumber.objects.filter(assigned_user=user, is_primary=True, location__organisation=org)
         .only("e164", "texting_state")
+        .annotate(suspended_because=_active_suspension_reason(number=OuterRef("pk")))
         .first()
     )
     business_number = primary.e164 if primary else ""
@@ -141,10 +149,22 @@ def check_sending_policy(
         organisation=org, sku=Licence.Sku.BUSINESS_TEXTING_ADDON, status=Licence.Status.ACTIVE
     ).exists():
         return refuse(BlockReason.NO_ADDON_LICENCE, f"{org.name} has no active Business Texting Add-On licence.")
-    if not ServiceSettings.objects.filter(organisation=org, business_texting_enabled=True).exists():
+    # [support's reason or None] while the switch is on; [] while it is off.
+    switched_on = list(
+        ServiceSettings.objects.filter(organisation=org, business_texting_enabled=True)
+        .annotate(suspended_because=_active_suspension_reason(organisation=org, number__isnull=True))
+        .values_list("suspended_because", flat=True)
+    )
+    if not switched_on:
         return refuse(
             BlockReason.TEXTING_DISABLED,
             f"Business Texting is switched off for {org.name} (Calling → Service Settings).",
+        )
+    if switched_on[0] is not None:
+        return refuse(
+            BlockReason.SUSPENDED_BY_CISCO,
+            f"Cisco PSTN support suspended Business Texting for {org.name}: {as_sentence(switched_on[0])} "
+            "Contact Cisco PSTN support through your partner.",
         )
     if primary is None:
         return refuse(
@@ -154,6 +174,12 @@ def check_sending_policy(
         return refuse(
             BlockReason.NOT_PRIMARY_NUMBER,
             f"Texts go out from your primary number {display_tn(primary.e164)}, not {display_tn(business_number)}.",
+        )
+    if primary.suspended_because is not None:
+        return refuse(
+            BlockReason.SUSPENDED_BY_CISCO,
+            f"Cisco PSTN support suspended texting from {display_tn(primary.e164)}: "
+            f"{as_sentence(primary.suspended_because)} Contact Cisco PSTN support through your partner.",
         )
     if primary.texting_state != PhoneNumber.TextingState.REGISTERED:
         return refuse(
@@ -184,10 +210,21 @@ def check_sending_policy(
             BlockReason.BODY_TOO_LONG,
             f"The text needs {segments.segments} segments; at most {MAX_SEGMENTS} are allowed.",
         )
-    if OptOut.objects.filter(organisation=org, party=destination, opted_in_at__isnull=True).exists():
+    opt_out_source = (
+        OptOut.objects.filter(organisation=org, party=destination, opted_in_at__isnull=True)
+        .values_list("source", flat=True)
+        .first()
+    )
+    if opt_out_source == OptOut.Source.KEYWORD:
         return refuse(
             BlockReason.RECIPIENT_OPTED_OUT,
             f"{display_tn(destination)} replied STOP to {org.name}: they receive no texts until they reply START.",
+        )
+    if opt_out_source is not None:
+        return refuse(
+            BlockReason.RECIPIENT_OPTED_OUT,
+            f"{display_tn(destination)} is on {org.name}'s do-not-text list (its opt-out registry): "
+            "they receive no texts from the organisation.",
         )
     limits = _registration_limits(campaign)
     over = volume.reserve(business_number, now, limits)
@@ -271,6 +308,17 @@ def _registration_limits(campaign: Campaign | None) -> volume.RegistrationLimits
         campaign_numbers=registrations.sending_numbers(campaign=campaign),
         brand_numbers=registrations.sending_numbers(brand=brand),
     )
+
+
+def _active_suspension_reason(**scope) -> Subquery:
+    """Support's reason for the suspension in effect that `scope` selects, as a subquery: NULL when there is none."""
+    return Subquery(Suspension.objects.filter(lifted_at__isnull=True, **scope).values("reason")[:1])
+
+
+def as_sentence(text: str) -> str:
+    """Support's reason as a sentence of the refusal: ends with a full stop (or the mark support ended it with)."""
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def _destination(raw) -> tuple[str, Refusal | None]:

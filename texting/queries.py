@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, F, Max, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from portal.models import Organisation
 from provisioning.models import PhoneNumber
 
-from .models import ApiToken, BlockReason, Message, OptOut, PurgeRun, ServiceSettings
+from .models import ApiToken, BlockReason, Message, OptOut, PurgeRun, ServiceSettings, Suspension
 
 PERIODS = (7, 30, 90)
 BLOCKED = Q(status=Message.Status.BLOCKED)
@@ -258,3 +258,43 @@ def retention_days() -> int:
 
 def api_tokens(org: Organisation):
     return ApiToken.objects.filter(organisation=org).select_related("user", "created_by", "revoked_by")
+
+
+# --- the opt-out registry -----------------------------------------------------------------------------------------
+
+REGISTRY_STATES = ("active", "ended", "all")
+
+
+def opt_out_registry(org: Organisation, *, digits: str = "", state: str = "active"):
+    """The organisation's opt-out registry, newest first: entries in effect (`active`), ended by START or removed
+    (`ended`), or `all`; `digits` keeps the numbers that contain them (partial digits: "5550" or "415555")."""
+    entries = OptOut.objects.filter(organisation=org).select_related("added_by", "removed_by")
+    if state == "active":
+        entries = entries.filter(opted_in_at__isnull=True)
+    elif state == "ended":
+        entries = entries.filter(opted_in_at__isnull=False)
+    if digits:
+        entries = entries.filter(party__contains=digits)
+    return entries.order_by("-opted_out_at", "-id")
+
+
+# --- suspensions by Cisco PSTN support ----------------------------------------------------------------------------
+
+
+def active_suspensions(org: Organisation):
+    """What Cisco PSTN support suspended in the organisation now: the organisation itself first, then numbers."""
+    return (
+        Suspension.objects.filter(organisation=org, lifted_at__isnull=True)
+        .select_related("number", "suspended_by")
+        .order_by(F("number_id").asc(nulls_first=True), "-suspended_at")
+    )
+
+
+def support_suspensions(*, organisation_id: int | None = None, active: bool = True):
+    """The support console's list: every organisation's suspensions in effect (or lifted ones, newest first)."""
+    rows = Suspension.objects.filter(lifted_at__isnull=active).select_related(
+        "organisation", "number", "suspended_by", "lifted_by"
+    )
+    if organisation_id is not None:
+        rows = rows.filter(organisation_id=organisation_id)
+    return rows.order_by("-lifted_at" if not active else "-suspended_at", "-id")

@@ -42,7 +42,12 @@ def _limits() -> dict:
 def service_settings(request):
     """Calling → Service Settings: the organisation's Business Texting switch and the limits that apply."""
     org = request.organisation
-    context = {"settings_row": queries.service_settings(org), "addon": has_texting_addon(org), **_limits()}
+    context = {
+        "settings_row": queries.service_settings(org),
+        "addon": has_texting_addon(org),
+        "suspensions": queries.active_suspensions(org),
+        **_limits(),
+    }
     return render(request, "texting/service_settings.html", context)
 
 
@@ -97,6 +102,7 @@ def activity(request):
             "opt_out_count": opt_outs.count(),
             "purge_runs": queries.purge_runs(),
             "delivery": queries.delivery_outcomes(org, days, number=filters["number"]),
+            "suspensions": queries.active_suspensions(org),
         }
 
     return render_page(

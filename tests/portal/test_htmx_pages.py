@@ -48,6 +48,7 @@ def pages(org, admin, support):
         "support_queue": ("support", reverse("compliance:support_queue") + "?state=all", "queue"),
         "activity": ("admin", reverse("texting:activity") + "?status=sent", "texts"),
         "export": ("officer@swap.test", reverse("compliance:export", args=[export.pk]), "export-live"),
+        "opt_outs": ("admin", reverse("texting:opt_outs") + "?state=all&q=415", "registry"),
     }
 
 
@@ -62,6 +63,7 @@ PAGES = [
     "support_queue",
     "activity",
     "export",
+    "opt_outs",
 ]
 SWAP = {"HTTP_HX_REQUEST": "true"}
 # What htmx 2 sends when Back lands on a URL it pushed and its history cache has no copy of the page.

@@ -21,6 +21,9 @@ Covered (URL name: what is fuzzed):
   the ten support acts on (half the time one that allows the action), with every action's fields;
 - `texting:set_business_texting`: the switch, with and without the add-on licence;
 - `texting:issue_api_token`: email and label;
+- `texting:opt_out_add`, `texting:support_suspend`: the opt-out registry's number and reason, support's
+  organisation, number and reason (the do-not-text import's parser has a property test of its own:
+  tests/texting/test_opt_out_registry.py);
 - `texting:api_send_message`: JSON bodies of every shape, not-JSON bytes, huge bodies, any token and app version;
 - `texting:api_inbound`, `texting:carrier_message_callback`, `provisioning:number_order_callback`,
   `compliance:registration_callback`: bodies of every shape, signed and not.
@@ -55,7 +58,7 @@ from provisioning.models import AuthorisationOrder, Licence, PhoneNumber
 from provisioning.wizard import SESSION_KEY
 from tests.compliance.factories import VALID_FORM
 from tests.factories import PASSWORD
-from texting.models import ApiToken, BlockReason, Message, ServiceSettings
+from texting.models import ApiToken, BlockReason, Message, OptOut, ServiceSettings, Suspension
 
 from .fuzzing import (
     APP_VERSION,
@@ -641,6 +644,54 @@ def test_issue_api_token_form(bench, data):
         else:
             assert seen.status == 422 and seen.shows_error, seen.describe()
             assert not seen.changes, seen.describe()
+
+
+# --- texting: the opt-out registry and suspensions by support ------------------------------------------------------
+
+
+@FUZZ
+@given(data=st.data())
+def test_opt_out_add_form(bench, data):
+    numbers = ("+1 415 555 0177", "4155550177", "(416) 555-0101", bench.primary.e164, "+44 20 7946 0958", "555")
+    form = data.draw(
+        mutated(
+            {"add-number": "+1 415 555 0177", "add-reason": "Asked us by phone"},
+            {"add-number": value(*numbers), "add-reason": value("Asked us by phone", "", " ", "x" * 301)},
+        )
+    )
+    with undone():
+        entries = OptOut.objects.filter(opted_in_at__isnull=True).count()
+        seen = submit(bench.client(bench.admin), bench, reverse("texting:opt_out_add"), form=form)
+        if seen.status == 302:
+            assert "success" in seen.levels, seen.describe()
+            assert OptOut.objects.filter(opted_in_at__isnull=True).count() == entries + 1, seen.describe()
+            assert seen.changed <= {"texting.OptOut", "portal.AuditEvent"}, seen.describe()
+        else:
+            assert seen.status == 422 and seen.shows_error, seen.describe()
+            assert not seen.changes, seen.describe()
+
+
+@FUZZ
+@given(data=st.data())
+def test_support_suspend_form(bench, data):
+    form = data.draw(
+        mutated(
+            {"organisation": str(bench.org.pk), "number": "", "reason": "Spam complaints from T-Mobile"},
+            {
+                "organisation": ids(bench.org.pk),
+                "number": value("", bench.primary.e164, bench.primary.display, "+1 415 555 0177", "555"),
+                "reason": value("Spam complaints", "", " ", "x" * 301),
+            },
+        )
+    )
+    with undone():
+        seen = submit(bench.client(bench.support), bench, reverse("texting:support_suspend"), form=form)
+        if seen.status == 302:
+            assert "success" in seen.levels and Suspension.objects.count() == 1, seen.describe()
+            assert seen.changed <= {"texting.Suspension", "portal.AuditEvent"}, seen.describe()
+        else:
+            assert seen.status == 422 and seen.shows_error, seen.describe()
+            assert not seen.changes and not Suspension.objects.exists(), seen.describe()
 
 
 # --- texting: the messaging API and the carrier's callbacks ---------------------------------------------------------

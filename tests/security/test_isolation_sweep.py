@@ -58,6 +58,7 @@ class ByDesign:
 
 
 SUPPORT_SEES_ALL = "Cisco PSTN support staff work every organisation's cases (support console)"
+SUPPORT_SUSPENDS = "Cisco PSTN support suspends texting of any organisation and lifts it (support console, audited)"
 
 
 def roles(anonymous, end_user, readonly_admin, full_admin, support):
@@ -352,6 +353,53 @@ EXPECTED: dict[str, Target] = {
     "compliance:export": Target.of(OFFICER_OBJECT, kwargs=lambda w: {"pk": w.other.export.pk}, hx_target="export-live"),
     "compliance:export_download": Target.of(OFFICER_OBJECT, kwargs=lambda w: {"pk": w.other.export.pk}),
     "texting:revoke_api_token": Target.of(MANAGE_POST_OBJECT, kwargs=lambda w: {"pk": w.other.token_row.pk}),
+    # Texting: the opt-out registry (customer) and suspensions (support console).
+    "texting:opt_outs": Target.of(
+        ORG_PAGE, query=lambda w: {"q": w.other.opt_out.party[-7:], "state": "all"}, hx_target="registry"
+    ),
+    "texting:opt_outs_export": Target.of(
+        (roles(LOGIN, 403, OK, OK, OK), roles(LOGIN, 403, 403, 405, 403)),
+        query=lambda w: {"q": w.other.opt_out.party[-7:], "state": "all"},
+        note="the requester's own registry as CSV (GET only); the other organisation's entries never appear",
+    ),
+    "texting:opt_out_add": Target.of(
+        (roles(LOGIN, 403, 403, 405, 403), roles(LOGIN, 403, 403, 422, 403)),
+        data=lambda w: {"add-number": w.home.opt_out.party, "add-reason": "Added from the sweep"},
+        note="acts on the requester's own registry only, where that number already is (422: a new row would take a "
+        "new id on PostgreSQL each time, and the two answers compared below would differ by it)",
+    ),
+    "texting:opt_out_remove": Target.of(
+        MANAGE_POST_OBJECT,
+        kwargs=lambda w: {"pk": w.other.opt_out.pk},
+        data=lambda w: {"remove-reason": "Removed by a stranger"},
+    ),
+    "texting:opt_out_import": Target.of(
+        (roles(LOGIN, 403, 403, OK, 403), roles(LOGIN, 403, 403, 422, 403)),
+        data=lambda w: {"reason": "Imported by a stranger"},
+        note="without a file the form says so (422); an import only ever writes the requester's own registry",
+    ),
+    "texting:support_suspensions": Target.of(
+        (
+            roles(LOGIN, 403, 403, 403, ByDesign(OK, SUPPORT_SUSPENDS)),
+            roles(LOGIN, 403, 403, 403, ByDesign(405, "the console page is GET only")),
+        ),
+        query=lambda w: {"organisation": w.other.org.pk},
+    ),
+    "texting:support_suspend": Target.of(
+        (
+            roles(LOGIN, 403, 403, 403, ByDesign(405, "POST only")),
+            roles(LOGIN, 403, 403, 403, ByDesign(REDIRECT, SUPPORT_SUSPENDS)),
+        ),
+        data=lambda w: {"organisation": w.other.org.pk, "number": "", "reason": "Suspended from the sweep"},
+    ),
+    "texting:support_lift_suspension": Target.of(
+        (
+            roles(LOGIN, 403, 403, 403, ByDesign(405, "POST only")),
+            roles(LOGIN, 403, 403, 403, ByDesign(REDIRECT, SUPPORT_SUSPENDS)),
+        ),
+        kwargs=lambda w: {"pk": w.other.suspension.pk},
+        data=lambda w: {"lift-reason": "Lifted from the sweep"},
+    ),
     "texting:api_send_message": Target.of(
         MACHINE_API, json=lambda w: {"to": w.other.recipient, "body": "hi", "from": w.other.numbers[2].e164}
     ),
@@ -703,7 +751,7 @@ def test_the_leak_detector_sees_an_organisations_data_on_its_own_pages(world):
             target.get["full_admin"] in (OK, 404)
             and target.json is None
             and name.split(":")[0] != "texting"
-            or name in ("texting:activity", "texting:api_tokens")
+            or name in ("texting:activity", "texting:api_tokens", "texting:opt_outs")
         ):
             response, sent = _request(own, "get", name, target, world)
             if response.status_code == 200 and not _leaks(response, world.other.markers, sent):

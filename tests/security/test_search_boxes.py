@@ -29,6 +29,7 @@ SEARCHES = [  # (who, URL name, URL kwargs from the location, query)
     ("admin", "compliance:case_open", None, {"q": NUL}),
     ("support", "portal:switch_organisation", None, {"q": NUL}),
     ("support", "compliance:support_queue", None, {"q": NUL}),
+    ("admin", "texting:opt_outs", None, {"q": NUL}),
 ]
 
 

@@ -4,9 +4,10 @@ systems outside the portal).
 
 Every organisation has: two locations (one on Cisco Calling Plan), numbers, a full administrator, a read-only
 administrator, an end user with a primary number, a completed authorisation order (the carrier simulator answered),
-a 10DLC registration case with its form sent, business texts in and out, a messaging API token, and a compliance
+a 10DLC registration case with its form sent, business texts in and out, a messaging API token, a compliance
 officer (an end user granted the role) with an eDiscovery export of the texts and a legal hold on the end user's
-texts. Support staff belong to no organisation. The retention purge has run once (so its health check answers 200).
+texts, an opt-out added by hand and a number suspended by support. Support staff belong to no organisation. The
+retention purge has run once (so its health check answers 200).
 
 Each organisation's data carries strings no other organisation has (`Side.markers`), so a page that shows another
 organisation's data is caught by looking for them.
@@ -38,7 +39,7 @@ from provisioning.models import AuthorisationOrder, Location, PhoneNumber
 from provisioning.phone import display_tn
 from tests.factories import make_location, make_numbers, make_org, make_user
 from texting import actions as texting_actions
-from texting.models import ApiToken, Message
+from texting.models import ApiToken, Message, OptOut, Suspension
 from texting.retention import purge_expired_messages
 
 APP_VERSION = "42.12.0.2345"
@@ -65,6 +66,8 @@ class Side:
     officer: User  # compliance officer (an end user granted the role)
     export: DiscoveryExport
     hold: LegalHold
+    opt_out: OptOut
+    suspension: Suspension
     markers: list[str] = field(default_factory=list)
     brand: Brand | None = None  # an approved 10DLC brand (support's brand page, secondary vetting)
     todo: SupportTodo | None = None  # a support to-do from a campaign event
@@ -82,7 +85,7 @@ class World:
     operator: User | None = None  # the Django admin's operator: no Control Hub at all
 
 
-def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Side:
+def build_side(tag: str, support: User, recipient: str, do_not_text: str, capture_on_commit) -> Side:
     org = make_org(f"{tag} Holdings Ltd")
     location = make_location(org, f"{tag} Harbour Depot")
     other_location = make_location(org, f"{tag} Cloud Annex", pstn=Location.PstnConnection.CLOUD_CONNECTED)
@@ -158,6 +161,9 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
     )
 
     numbers = list(PhoneNumber.objects.filter(location__organisation=org).order_by("e164"))
+    # The opt-out registry: a number added by hand with a reason; and a number Cisco PSTN support suspended.
+    opt_out = texting_actions.add_opt_out(org, admin, do_not_text, f"{tag} do-not-text note")
+    suspension = texting_actions.suspend_texting(support, org, f"{tag} suspension note", number=numbers[0])
     markers = [
         brand.legal_name,
         brand.registry_id,
@@ -173,8 +179,12 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
         f"{tag} integration",
         f"{tag} matter",
         f"{tag}-LIT-1",
+        f"{tag} do-not-text note",
+        f"{tag} suspension note",
         recipient,
         display_tn(recipient),
+        do_not_text,
+        display_tn(do_not_text),
         token_row.hint,
     ]
     markers += [u.email for u in (admin, readonly, end_user, officer)] + [case.contact_email, export.sha256]
@@ -198,6 +208,8 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
         officer=officer,
         export=export,
         hold=hold,
+        opt_out=opt_out,
+        suspension=suspension,
         markers=markers,
         brand=brand,
         todo=todo,
@@ -207,8 +219,8 @@ def build_side(tag: str, support: User, recipient: str, capture_on_commit) -> Si
 def build_world(capture_on_commit) -> World:
     """Needs the carrier simulator (fixture `carrier_sim`) and `django_capture_on_commit_callbacks`."""
     support = make_user(None, role=User.Role.SUPPORT, email="support@pstn-sweep.test")
-    home = build_side("Alderhome", support, "+14165550111", capture_on_commit)
-    other = build_side("Zenithvictim", support, "+14165550199", capture_on_commit)
+    home = build_side("Alderhome", support, "+14165550111", "+14165550112", capture_on_commit)
+    other = build_side("Zenithvictim", support, "+14165550199", "+14165550198", capture_on_commit)
     operator = User.objects.create_superuser("operator@sweep.test", "Operator-Passw0rd!")
     purge_expired_messages()  # nothing is old enough to go; the run makes /healthz/retention healthy
     return World(home=home, other=other, support=support, operator=operator)
@@ -266,8 +278,14 @@ def content(response) -> bytes:
     return response.content
 
 
+def body_text(response) -> str:
+    """The body of `response` as text, a streamed one (a CSV export) included."""
+    return content(response).decode(errors="replace")
+
+
 def answer(response) -> str:
     """What a user gets from `response`, to compare two answers byte for byte: the status, where it redirects, and
     the body with CSRF tokens (different in every response) blanked out."""
     body = CSRF_TOKEN.sub("<csrf>", content(response).decode(errors="replace"))
+    body = CSRF_TOKEN.sub("<csrf>", body_text(response))
     return f"{response.status_code} {response.get('Location', '')}\n{body}"

@@ -32,5 +32,7 @@ def test_demo_texts_are_idempotent_and_give_the_purge_something_to_do(settings):
     assert counts[2] == 3 and Message.objects.exclude(business_number__startswith="+1512555").count() == 0
     reasons = set(Message.objects.filter(status="blocked").values_list("blocked_reason", flat=True))
     assert {"recipient_opted_out", "international_destination"} <= reasons and len(reasons) >= 4
-    assert OptOut.objects.get(organisation=acme).is_active
+    assert OptOut.objects.get(organisation=acme, source="keyword").is_active
+    manual = OptOut.objects.get(organisation=acme, source="manual")  # the registry shows a number added by hand
+    assert manual.is_active and manual.reason and manual.added_by.email == "admin@acme.example"
     assert purge_expired_messages().rows_deleted == 1

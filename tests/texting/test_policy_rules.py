@@ -65,3 +65,68 @@ def test_a_text_without_a_body_is_stored_as_zero_segments(org):
     user, _ = make_texter(org)
     stored = Message.objects.get(pk=send(user, body=None).pk)
     assert stored.blocked_reason == BlockReason.EMPTY_BODY and stored.segments == 0
+
+
+# --- suspensions by Cisco PSTN support and the opt-out registry (issue 11) -------------------------------------------
+
+
+def _suspend(org, *, number=None, reason="Spam complaints", lifted=False):
+    from texting.models import Suspension
+
+    return Suspension.objects.create(
+        organisation=org, number=number, reason=reason, lifted_at=timezone.now() if lifted else None
+    )
+
+
+def test_only_an_active_suspension_of_this_organisation_or_this_number_refuses(org, other_org):
+    from tests.factories import make_location, make_numbers
+
+    user, number = make_texter(org)
+    _suspend(other_org)  # another organisation's
+    _suspend(org, lifted=True)  # lifted
+    _suspend(org, number=number, lifted=True)
+    _suspend(org, number=make_numbers(make_location(org), 1)[0])  # another of our numbers
+    assert send(user).status == Message.Status.ACCEPTED
+    _suspend(org, number=number, reason="Bursts")
+    stored = Message.objects.get(pk=send(user).pk)
+    assert stored.blocked_reason == BlockReason.SUSPENDED_BY_CISCO
+    assert stored.status_detail == (
+        f"Cisco PSTN support suspended texting from {number.display}: Bursts. "
+        "Contact Cisco PSTN support through your partner."
+    )
+
+
+@pytest.mark.parametrize("reason, shown", [("Spam", "Spam."), (" Spam! ", "Spam!"), ("Is this spam?", "Is this spam?")])
+def test_a_suspended_organisation_is_told_supports_reason_as_a_sentence(org, reason, shown):
+    user, _ = make_texter(org)
+    _suspend(org, reason=reason)
+    stored = Message.objects.get(pk=send(user).pk)
+    assert stored.blocked_reason == BlockReason.SUSPENDED_BY_CISCO
+    assert stored.status_detail == (
+        f"Cisco PSTN support suspended Business Texting for {org.name}: {shown} "
+        "Contact Cisco PSTN support through your partner."
+    )
+
+
+@pytest.mark.parametrize("source", [OptOut.Source.MANUAL, OptOut.Source.IMPORT])
+def test_a_number_an_administrator_put_on_the_registry_is_refused_in_those_words(org, other_org, source):
+    user, _ = make_texter(org)
+    OptOut.objects.create(organisation=other_org, party=RECIPIENT, source=source)  # another organisation's list
+    OptOut.objects.create(organisation=org, party="+14155550177", source=source)  # another number
+    assert send(user).status == Message.Status.ACCEPTED
+    OptOut.objects.create(organisation=org, party=RECIPIENT, source=source, reason="By phone")
+    stored = Message.objects.get(pk=send(user).pk)
+    assert stored.blocked_reason == BlockReason.RECIPIENT_OPTED_OUT
+    assert stored.status_detail == (
+        f"+1 415-555-0123 is on {org.name}'s do-not-text list (its opt-out registry): "
+        "they receive no texts from the organisation."
+    )
+
+
+def test_a_stop_is_refused_in_its_own_words(org):
+    user, number = make_texter(org)
+    OptOut.objects.create(organisation=org, party=RECIPIENT, business_number=number.e164, keyword="STOP")
+    stored = Message.objects.get(pk=send(user).pk)
+    assert stored.status_detail == (
+        f"+1 415-555-0123 replied STOP to {org.name}: they receive no texts until they reply START."
+    )

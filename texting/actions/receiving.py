@@ -16,6 +16,7 @@ from ..policy import PARTY_LENGTH
 from ..segments import count_segments
 from .refusals import UnknownNumber
 from .sending import enqueue_send
+from .suspensions import active_suspension
 
 # CTIA keywords (SPEC.md 4): a text that is exactly one of these words, in any case, with spaces around.
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
@@ -143,7 +144,22 @@ def _opt_out(org: Organisation, number: PhoneNumber, party: str, keyword: str) -
     current.opted_in_at = None
     current.opted_out_at = timezone.now()
     current.business_number, current.keyword = number.e164, keyword
-    current.save(update_fields=["opted_in_at", "opted_out_at", "business_number", "keyword"])
+    # Now the party's own STOP: what an administrator once wrote about the number no longer describes it.
+    current.source, current.reason, current.added_by = OptOut.Source.KEYWORD, "", None
+    current.removed_by, current.removal_reason = None, ""
+    current.save(
+        update_fields=[
+            "opted_in_at",
+            "opted_out_at",
+            "business_number",
+            "keyword",
+            "source",
+            "reason",
+            "added_by",
+            "removed_by",
+            "removal_reason",
+        ]
+    )
     return True
 
 
@@ -158,9 +174,11 @@ def _campaign_reply(name: str, number: PhoneNumber) -> str | None:
 
 
 def _may_reply(org: Organisation, number: PhoneNumber) -> bool:
-    """Automatic replies follow the organisation's texting rules: add-on, switch on, number registered."""
+    """Automatic replies follow the organisation's texting rules: add-on, switch on, number registered, and not
+    suspended by Cisco PSTN support (the opt-out itself is recorded either way)."""
     return (
         number.texting_state == PhoneNumber.TextingState.REGISTERED
+        and active_suspension(org.pk, number.e164) is None
         and ServiceSettings.objects.filter(organisation=org, business_texting_enabled=True).exists()
         and Licence.objects.filter(
             organisation=org, sku=Licence.Sku.BUSINESS_TEXTING_ADDON, status=Licence.Status.ACTIVE

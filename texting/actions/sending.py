@@ -15,6 +15,7 @@ from provisioning.models import PhoneNumber
 
 from ..models import Message, ServiceSettings
 from ..policy import campaign_refusal, check_sending_policy, registrations
+from .suspensions import active_suspension
 
 
 def send_text(user: User, *, to, body, media=None, app_version: str = "", from_number: str | None = None) -> Message:
@@ -78,6 +79,7 @@ def enqueue_send(message_id: int) -> None:
 def hand_to_carrier(message_id: int, gateway: CarrierGateway) -> Message:
     """Send an accepted text to the carrier, once (or fail it, unsent, if Business Texting was switched off since).
 
+    A text whose number or organisation Cisco PSTN support suspended meanwhile fails unsent, with the reason.
     Idempotent: a text that already has a carrier id, or is no longer *accepted*, is left alone; the idempotency key
     is the text's reference, so a retry after CarrierUnavailable (the send may or may not have happened) gets the
     carrier's first answer instead of a second text. Raises CarrierUnavailable / CarrierRejected for the task.
@@ -93,6 +95,14 @@ def hand_to_carrier(message_id: int, gateway: CarrierGateway) -> Message:
             message_id,
             Message.Status.FAILED,
             detail=(f"Not sent: Business Texting was switched off for {message.organisation.name} before it went out."),
+        )
+    suspension = active_suspension(message.organisation_id, message.business_number)
+    if suspension is not None:
+        # Suspended by Cisco while the text waited: nothing more goes out from what support stopped.
+        return set_message_status(
+            message_id,
+            Message.Status.FAILED,
+            detail=f"Not sent: Cisco PSTN support suspended texting before it went out: {suspension.reason}",
         )
     stopped = _campaign_stopped(message)
     if stopped:
