@@ -1,9 +1,9 @@
 """eDiscovery on PostgreSQL: keyword search speed and export memory. Prints figures, exits 1 when a target is missed.
 
 Builds `--texts` (default 2,000,000) texts of one organisation over the last year (`INSERT ... SELECT
-generate_series`, secondary indexes built afterwards, GIN full-text index included), bodies drawn from a vocabulary so
-that keywords have realistic selectivity: a reference like `ref421` is in 1 text of 997, a topic word like `invoice`
-in 1 of 41, a greeting in 1 of 7.
+generate_series`, which also fills the stored body_vector column; secondary indexes built afterwards, its GIN index
+included), bodies drawn from a vocabulary so that keywords have realistic selectivity: a reference like `ref421` is in
+1 text of 997, a topic word like `invoice` in 1 of 41, a greeting in 1 of 7.
 
 - Search: each keyword search is run as the search page runs it (compliance.discovery: the first page of 50 texts
   newest first, plus the count capped at 1,000), `--rounds` times over the default 30-day range and over the whole
@@ -13,7 +13,8 @@ in 1 of 41, a greeting in 1 of 7.
   peak resident memory (ru_maxrss) and the parent checks the archive's manifest hashes. Target: peak < 150 MB.
 
 Run: `DATABASE_URL=postgres://postgres@127.0.0.1:5432/x .venv/bin/python benchmarks/ediscovery.py [--texts N]
-[--rounds N] [--export-rounds N] [--keep]`. It creates its own database (test_x_ediscovery) and drops it at the end.
+[--rounds N] [--export-rounds N] [--keep]` (`--export-rounds 0`: searches only, about 2 minutes). It creates its
+own database (test_x_ediscovery) and drops it at the end.
 """
 
 import argparse
@@ -291,21 +292,23 @@ def run(args, url: str) -> int:
     with tempfile.TemporaryDirectory(prefix="ediscovery-bench-") as exports_dir:
         print(f"\nExport of the outbound half in a child process ({args.export_rounds} rounds):", flush=True)
         figures = measure_exports(org_id, url, args.export_rounds, Path(exports_dir))
-    if not figures:
+    if figures:
+        peaks = [f["peak_mb"] for f in figures]
+        seconds = [f["seconds"] for f in figures]
+        rate = statistics.median(f["texts"] / f["seconds"] for f in figures)
+        print(
+            f"  peak RSS median {statistics.median(peaks):.0f} MB (spread {min(peaks):.0f}-{max(peaks):.0f}); "
+            f"time median {statistics.median(seconds):.1f} s (spread {min(seconds):.1f}-{max(seconds):.1f}); "
+            f"{rate:,.0f} texts/s"
+        )
+        memory_ok = max(peaks) < MEMORY_TARGET_MB
+        memory_verdict = "met" if memory_ok else "MISSED"
+    else:
         print("  (no exports: --export-rounds 0)")
-        figures = [{"peak_mb": 0.0, "seconds": 1.0, "texts": 0}]
-    peaks = [f["peak_mb"] for f in figures]
-    seconds = [f["seconds"] for f in figures]
-    rate = statistics.median(f["texts"] / f["seconds"] for f in figures)
-    print(
-        f"  peak RSS median {statistics.median(peaks):.0f} MB (spread {min(peaks):.0f}-{max(peaks):.0f}); "
-        f"time median {statistics.median(seconds):.1f} s (spread {min(seconds):.1f}-{max(seconds):.1f}); "
-        f"{rate:,.0f} texts/s"
-    )
-    memory_ok = max(peaks) < MEMORY_TARGET_MB
+        memory_ok, memory_verdict = True, "not measured (--export-rounds 0)"
     print()
     print(f"search: every keyword search's median < {SEARCH_TARGET_MS} ms: {'met' if search_ok else 'MISSED'}")
-    print(f"export: the worker's peak RSS < {MEMORY_TARGET_MB} MB: {'met' if memory_ok else 'MISSED'}")
+    print(f"export: the worker's peak RSS < {MEMORY_TARGET_MB} MB: {memory_verdict}")
     print("RESULT:", "all targets met" if search_ok and memory_ok else "a target was MISSED")
     return 0 if search_ok and memory_ok else 1
 

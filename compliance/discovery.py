@@ -3,8 +3,8 @@ runs and the highlighting of its results. Reads only: recording the search in th
 actions (compliance.actions.discovery).
 
 Every search names a date range (defaulted to the last EDISCOVERY_DEFAULT_RANGE_DAYS days), so each query is bounded
-in time. Keywords use PostgreSQL full-text search over `BODY_VECTOR` (the GIN index of
-texting/migrations/0002_message_body_search.py) with `websearch_to_tsquery`: words must all appear, "a quoted phrase"
+in time. Keywords use PostgreSQL full-text search over `BODY_VECTOR` (the stored, GIN-indexed column of
+texting/migrations/0007_message_body_tsvector.py) with `websearch_to_tsquery`: words must all appear, "a quoted phrase"
 appears as written, `-word` excludes, `or` offers alternatives; words match whole, ignoring case, without stemming.
 SQLite (development) has no such index: each word or phrase is matched as a substring (`icontains`).
 """
@@ -36,11 +36,14 @@ PAGE_SIZE = 50
 # of texts would cost more than the page itself. The export counts them all.
 COUNT_CAP = 1_000
 
-# The words of a body, as the GIN index of texting/migrations/0002_message_body_search.py holds them: the 'simple'
-# configuration (lower case, no stemming, no stop words: an officer finds the word they typed, in any language), with
-# < > & made spaces first, or PostgreSQL's parser reads "<b>late</b>" or "<script>…</script>" as markup and drops
-# the words in it.
-BODY_VECTOR = "to_tsvector('simple', translate({body}, '<>&', '   '))"
+# The words of a body, on PostgreSQL: texting_message.body_vector, a column PostgreSQL generates and stores on every
+# insert (texting/migrations/0007_message_body_tsvector.py; not a model field, SQLite has no tsvector), GIN-indexed.
+# It holds to_tsvector('simple', translate(body, '<>&', '   ')): the 'simple' configuration (lower case, no stemming,
+# no stop words: an officer finds the word they typed, in any language), with < > & made spaces first, or
+# PostgreSQL's parser reads "<b>late</b>" or "<script>…</script>" as markup and drops the words in it. Stored rather
+# than an expression index because the index cannot place words: a phrase is rechecked on each candidate text, and
+# reading the stored words is several times faster than parsing the body again.
+BODY_VECTOR = f"{Message._meta.db_table}.body_vector"
 
 # A keyword string: "a phrase", -excluded, or a word (anything up to a space).
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
@@ -155,10 +158,9 @@ def texts_matching(organisation: Organisation, search: Search) -> QuerySet:
 
 def _keyword_condition(keywords: str):
     if connection.vendor == "postgresql":
-        # The expression of the GIN index, word for word, so the planner uses it.
+        # The keywords read as the column's words were (< > & made spaces).
         return RawSQL(
-            BODY_VECTOR.format(body=f"{Message._meta.db_table}.body")
-            + " @@ websearch_to_tsquery('simple', translate(%s, '<>&', '   '))",
+            f"{BODY_VECTOR} @@ websearch_to_tsquery('simple', translate(%s, '<>&', '   '))",
             (keywords,),
             output_field=BooleanField(),
         )
@@ -177,9 +179,10 @@ def capped_count(texts: QuerySet, cap: int = COUNT_CAP) -> tuple[int, bool]:
     if connection.vendor != "postgresql":
         counted = sliced.count()
         return min(counted, cap), counted > cap
-    # With a LIMIT the planner prefers walking the date index and computing to_tsvector row by row (it prices that
-    # function far below its cost): five times slower than intersecting the GIN index with the date index, which it
-    # takes with plain index scans off (benchmarks/ediscovery.py). Only this statement runs with the setting.
+    # With a LIMIT the planner prefers walking the date index and testing each text's words row by row: for a rare
+    # word that reads every text of the range, far slower than intersecting the GIN index with the date index,
+    # which it takes with plain index scans off (benchmarks/ediscovery.py; when body_vector was an expression index,
+    # computed row by row, five times slower). Only this statement runs with the setting.
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_indexscan = off")
         counted = sliced.count()
