@@ -23,6 +23,11 @@ SUBJECTS = {
     State.CAMPAIGN_REJECTED: "Action needed: the registry rejected your campaign (case #{pk})",
     State.COMPLETED: "Your numbers are registered for business texting (case #{pk})",
 }
+# A completed case that registered no numbers (a corrected campaign) or took them out says what it did.
+COMPLETED_SUBJECTS = {
+    RegistrationCase.Kind.REMOVE_NUMBERS: "Your numbers left the campaign (case #{pk})",
+    "no numbers": "Your corrected campaign is active again (case #{pk})",
+}
 
 
 def case_url(case: RegistrationCase) -> str:
@@ -37,10 +42,16 @@ def notify_case_contact(case_id: int, state: str) -> bool:
     case = RegistrationCase.objects.select_related("organisation").filter(pk=case_id).first()
     if case is None or state not in SUBJECTS:
         return False
-    context = {"case": case, "state": state, "url": case_url(case), "numbers": case.case_numbers.count()}
+    numbers = case.case_numbers.count()
+    context = {"case": case, "state": state, "url": case_url(case), "numbers": numbers}
+    subject = SUBJECTS[state]
+    if state == State.COMPLETED and case.kind == RegistrationCase.Kind.REMOVE_NUMBERS:
+        subject = COMPLETED_SUBJECTS[case.kind]
+    elif state == State.COMPLETED and not numbers:
+        subject = COMPLETED_SUBJECTS["no numbers"]
     try:
         send_mail(
-            SUBJECTS[state].format(pk=case.pk),
+            subject.format(pk=case.pk),
             render_to_string("compliance/email/case_update.txt", context),
             settings.DEFAULT_FROM_EMAIL,
             [case.contact_email],

@@ -16,7 +16,6 @@ from portal.models import Organisation, User
 from provisioning.models import PhoneNumber
 
 from .models import (
-    CASE_DURATION,
     Brand,
     Campaign,
     CampaignCarrierStatus,
@@ -27,6 +26,7 @@ from .models import (
     RegistrationForm,
     RegistrationVersion,
     SupportTodo,
+    overdue_condition,
 )
 
 State = RegistrationCase.State
@@ -135,7 +135,8 @@ def numbers_available_for_case(org: Organisation, *, leaving: Campaign | None = 
 
 def campaigns_for_case(org: Organisation, kind: str):
     """The organisation's campaigns a case of `kind` may be about: active ones to add numbers to, ones with numbers
-    to remove them from, rejected or suspended ones to correct."""
+    to remove them from, and ones to correct — rejected, suspended or expired at the registry, or rejected or
+    suspended by an operator — that no open case is correcting already."""
     campaigns = Campaign.objects.filter(organisation=org).select_related("brand").order_by("created", "pk")
     if kind == RegistrationCase.Kind.ADD_NUMBERS:
         return campaigns.filter(status=Campaign.Status.ACTIVE)
@@ -144,8 +145,36 @@ def campaigns_for_case(org: Organisation, kind: str):
             Exists(CampaignNumber.objects.filter(campaign=OuterRef("pk")).exclude(status=CampaignNumber.Status.REMOVED))
         )
     if kind == RegistrationCase.Kind.RESUBMIT:
-        return campaigns.filter(status__in=Campaign.CORRECTABLE)
+        stopped_by_an_operator = CampaignCarrierStatus.objects.filter(
+            campaign=OuterRef("pk"),
+            status__in=(CampaignCarrierStatus.Status.SUSPENDED, CampaignCarrierStatus.Status.REJECTED),
+        )
+        being_corrected = RegistrationCase.objects.filter(
+            campaign=OuterRef("pk"), state__in=RegistrationCase.OPEN_STATES, kind__in=FORM_CASE_KINDS
+        )
+        return campaigns.filter(
+            Q(status__in=Campaign.CORRECTABLE) | (Q(status=Campaign.Status.ACTIVE) & Q(Exists(stopped_by_an_operator)))
+        ).exclude(Exists(being_corrected))
     return campaigns.none()
+
+
+def approved_brands(org: Organisation):
+    """The organisation's brands a new campaign may go under: approved, and not UNVERIFIED (the registry refuses
+    campaigns under an unverified brand)."""
+    return (
+        Brand.objects.filter(organisation=org, status=Brand.Status.APPROVED)
+        .exclude(registry_id="")
+        .exclude(identity_status__iexact="UNVERIFIED")
+        .order_by("approved_at", "pk")
+    )
+
+
+# Kinds of case that go through the registration form (and so may resubmit the campaign).
+FORM_CASE_KINDS = (
+    RegistrationCase.Kind.FIRST_REGISTRATION,
+    RegistrationCase.Kind.NEW_CAMPAIGN,
+    RegistrationCase.Kind.RESUBMIT,
+)
 
 
 def case_numbers(case: RegistrationCase):
@@ -200,7 +229,7 @@ def registration_of(org: Organisation):
 
 AGE_FILTERS = {
     # value: (label, filter on opened_at given now)
-    "overdue": (_("Overdue (over 4 weeks)"), lambda now: Q(opened_at__lt=now - CASE_DURATION)),
+    "overdue": (_("Overdue (over 4 weeks; numbers only: 3 days)"), overdue_condition),
     "3w": (_("Over 3 weeks"), lambda now: Q(opened_at__lt=now - timedelta(days=21))),
     "1w": (_("Over 1 week"), lambda now: Q(opened_at__lt=now - timedelta(days=7))),
     "new": (_("Under 1 week"), lambda now: Q(opened_at__gte=now - timedelta(days=7))),
@@ -402,7 +431,7 @@ def support_queue(
         cases = cases.filter(pk__in=case_ids)
     ordering = SORTS.get(sort, SORTS[DEFAULT_SORT])[1]
     if ordering is None:
-        overdue = Q(state__in=RegistrationCase.OPEN_STATES, opened_at__lt=now - CASE_DURATION)
+        overdue = Q(state__in=RegistrationCase.OPEN_STATES) & overdue_condition(now)
         cases = cases.annotate(overdue_since=Case(When(overdue, then=F("opened_at")), default=None))
         ordering = (F("overdue_since").asc(nulls_last=True), "-state_changed", "-id")
     return cases.order_by(*ordering)
@@ -428,12 +457,12 @@ def support_users():
 def state_counts(user: User | None = None) -> dict[str, int]:
     """How many cases are in each state (every state present, zeros included), plus "open", "overdue", and among the
     open cases "unread" and `user`'s own ("mine"). One query."""
-    overdue_before = timezone.now() - CASE_DURATION
+    overdue = overdue_condition(timezone.now())
     rows = (
         RegistrationCase.objects.values("state")
         .annotate(
             total=Count("id"),
-            overdue=Count("id", filter=Q(opened_at__lt=overdue_before)),
+            overdue=Count("id", filter=overdue),
             unread=Count("id", filter=Q(unread_by_support=True)),
             mine=Count("id", filter=Q(owner=user) if user is not None and user.pk else Q(pk__in=[])),
         )

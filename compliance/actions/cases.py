@@ -176,18 +176,25 @@ def _notify(case_id: int, state: str) -> None:
 
 def case_kinds_offered(org: Organisation) -> dict[str, str | None]:
     """Each kind of case and why the organisation cannot open it now (None: it can), from what it already has."""
-    brand = org.brands.filter(status=Brand.Status.APPROVED).order_by("-approved_at").first()
-    campaigns = list(org.campaigns.all())
-    active = [c for c in campaigns if c.status == Campaign.Status.ACTIVE]
-    correctable = [c for c in campaigns if c.status in Campaign.CORRECTABLE]
+    from .. import queries
+
+    has_brand = queries.approved_brands(org).exists()
     return {
         # Always possible: another legal entity of the organisation may need its own brand (registering the same
         # entity twice is refused when support submits it).
         Kind.FIRST_REGISTRATION: None,
-        Kind.NEW_CAMPAIGN: None if brand else gettext("Your brand must be registered and approved first."),
-        Kind.ADD_NUMBERS: None if active else gettext("You have no active campaign to add numbers to."),
-        Kind.REMOVE_NUMBERS: None if active or correctable else gettext("You have no campaign with numbers."),
-        Kind.RESUBMIT: None if correctable else gettext("None of your campaigns is rejected or suspended."),
+        Kind.NEW_CAMPAIGN: None if has_brand else gettext("Your brand must be registered and approved first."),
+        Kind.ADD_NUMBERS: None
+        if queries.campaigns_for_case(org, Kind.ADD_NUMBERS).exists()
+        else gettext("You have no active campaign to add numbers to."),
+        Kind.REMOVE_NUMBERS: None
+        if queries.campaigns_for_case(org, Kind.REMOVE_NUMBERS).exists()
+        else gettext("You have no campaign with numbers."),
+        Kind.RESUBMIT: None
+        if queries.campaigns_for_case(org, Kind.RESUBMIT).exists()
+        else gettext(
+            "None of your campaigns needs correcting (rejected, suspended or expired), or a case is correcting it."
+        ),
     }
 
 
@@ -206,11 +213,12 @@ def open_case(
     note: str = "",
     kind: str = Kind.FIRST_REGISTRATION,
     campaign: Campaign | None = None,
+    brand: Brand | None = None,
 ) -> RegistrationCase:
     """Open a 10DLC case of one kind for some of `org`'s numbers.
 
     - first registration / new campaign: authorised numbers in no campaign, to register in a new campaign (under a
-      new brand, or under the organisation's approved brand);
+      new brand, or under one of the organisation's approved brands: `brand`, by default its only one);
     - add numbers: authorised numbers in no campaign, to join `campaign` (active) — no form, no brand, no campaign
       submission; past NUMBER_POOL_THRESHOLD numbers the campaign must be a number pool;
     - remove numbers: numbers of `campaign`, to leave it;
@@ -224,26 +232,22 @@ def open_case(
         raise CaseRefused("Only full administrators of this organisation can open a registration case.")
     kind = Kind(kind)
     why_not = case_kinds_offered(org)[kind]
-    if why_not:
-        raise CaseRefused(why_not)
-    brand = None
+    if why_not and (campaign is None or kind in (Kind.FIRST_REGISTRATION, Kind.NEW_CAMPAIGN)):
+        raise CaseRefused(why_not)  # (a chosen campaign gets the reason that campaign does not fit, below)
+    from .. import queries
+
     if kind == Kind.NEW_CAMPAIGN:
-        brand = org.brands.filter(status=Brand.Status.APPROVED).order_by("-approved_at").first()
+        brands = list(queries.approved_brands(org))
+        if brand is None and len(brands) == 1:
+            brand = brands[0]
+        if brand is None or brand not in brands:
+            raise CaseRefused(gettext("Choose the approved brand the new campaign goes under."))
     elif kind != Kind.FIRST_REGISTRATION:
-        if campaign is None or campaign.organisation_id != org.pk:
-            raise CaseRefused(gettext("Choose one of your campaigns for this case."))
-        campaign.refresh_from_db()
-        if kind == Kind.ADD_NUMBERS and campaign.status != Campaign.Status.ACTIVE:
-            raise CaseRefused(
-                gettext("Campaign %(campaign)s is not active: numbers can join it once it is approved.")
-                % {"campaign": campaign}
-            )
-        if kind == Kind.RESUBMIT and campaign.status not in Campaign.CORRECTABLE:
-            raise CaseRefused(
-                gettext("Campaign %(campaign)s is %(status)s: only a rejected or suspended campaign is resubmitted.")
-                % {"campaign": campaign, "status": campaign.get_status_display().lower()}
-            )
+        if campaign is None or not queries.campaigns_for_case(org, kind).filter(pk=campaign.pk).exists():
+            raise CaseRefused(_campaign_refusal(org, kind, campaign))
         brand = campaign.brand
+    else:
+        brand = None
     ids = sorted(set(number_ids))
     if not ids and kind != Kind.RESUBMIT:
         raise CaseRefused(
@@ -254,7 +258,10 @@ def open_case(
     try:
         with transaction.atomic():
             if campaign is not None:
-                Campaign.objects.select_for_update().filter(pk=campaign.pk).first()  # one case at a time per campaign
+                # The campaign as it is now, under its lock: a case opened at the same moment waits, then sees it.
+                campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+                if not queries.campaigns_for_case(org, kind).filter(pk=campaign.pk).exists():
+                    raise CaseRefused(_campaign_refusal(org, kind, campaign))
             numbers = list(
                 PhoneNumber.objects.select_for_update(of=("self",))
                 .filter(pk__in=ids)
@@ -302,18 +309,41 @@ def open_case(
     return case
 
 
+def _campaign_refusal(org: Organisation, kind: str, campaign: Campaign | None) -> str:
+    """Why `campaign` cannot be the campaign of a case of `kind` (or none was chosen)."""
+    if campaign is None or campaign.organisation_id != org.pk:
+        return gettext("Choose one of your campaigns for this case.")
+    if kind == Kind.ADD_NUMBERS:
+        return gettext("Campaign %(campaign)s is not active: numbers can join it once it is approved.") % {
+            "campaign": campaign
+        }
+    if kind == Kind.REMOVE_NUMBERS:
+        return gettext("Campaign %(campaign)s has no numbers to remove.") % {"campaign": campaign}
+    open_case = campaign.cases.filter(state__in=RegistrationCase.OPEN_STATES).order_by("pk").first()
+    if open_case is not None:
+        return gettext("Case #%(case)s is already correcting campaign %(campaign)s: continue there.") % {
+            "case": open_case.pk,
+            "campaign": campaign,
+        }
+    return gettext(
+        "Campaign %(campaign)s is %(status)s: only a rejected, suspended or expired campaign is corrected and "
+        "resubmitted."
+    ) % {"campaign": campaign, "status": campaign.get_status_display().lower()}
+
+
 def _check_numbers(kind: str, campaign: Campaign | None, numbers: list[tuple]) -> None:
     """Refuse (CaseRefused) the first number that does not fit the kind of case: joining numbers are authorised and
     in no campaign; leaving ones are in `campaign`; a campaign that is not a number pool takes at most 49."""
     ids = [pk for pk, *_rest in numbers]
-    members = dict(
-        CampaignNumber.objects.filter(number_id__in=ids)
+    members = {
+        number_id: (campaign_id, str(label))
+        for number_id, campaign_id, label in CampaignNumber.objects.filter(number_id__in=ids)
         .exclude(status=CampaignNumber.Status.REMOVED)
-        .values_list("number_id", "campaign__registry_id")
-    )
+        .values_list("number_id", "campaign_id", "campaign__registry_id")
+    }
     for pk, e164, state, _org in numbers:
         if kind == Kind.REMOVE_NUMBERS:
-            if pk not in members or campaign is None or members[pk] != campaign.registry_id:
+            if pk not in members or campaign is None or members[pk][0] != campaign.pk:
                 raise CaseRefused(
                     gettext("%(number)s is not in campaign %(campaign)s.")
                     % {"number": display_tn(e164), "campaign": campaign}
@@ -322,7 +352,7 @@ def _check_numbers(kind: str, campaign: Campaign | None, numbers: list[tuple]) -
         if pk in members:
             raise CaseRefused(
                 gettext("%(number)s is already in campaign %(campaign)s.")
-                % {"number": display_tn(e164), "campaign": members[pk] or gettext("(awaiting its registry id)")}
+                % {"number": display_tn(e164), "campaign": members[pk][1] or gettext("(awaiting its registry id)")}
             )
         if state != PhoneNumber.TextingState.AUTHORISED:
             label = PhoneNumber.TextingState(state).label.lower()
@@ -330,7 +360,13 @@ def _check_numbers(kind: str, campaign: Campaign | None, numbers: list[tuple]) -
                 f"{display_tn(e164)} cannot be registered: it is {label}. Only authorised numbers can join a campaign."
             )
     if kind in JOINING_KINDS and campaign is not None and not campaign.is_number_pool:
-        present = campaign.campaign_numbers.exclude(status=CampaignNumber.Status.REMOVED).count()
+        # Numbers in the campaign, and numbers that open cases are adding to it already.
+        present = (
+            campaign.campaign_numbers.exclude(status=CampaignNumber.Status.REMOVED).count()
+            + CaseNumber.objects.filter(
+                is_open=True, case__campaign=campaign, case__kind__in=(Kind.ADD_NUMBERS, Kind.RESUBMIT)
+            ).count()
+        )
         if present + len(numbers) > NUMBER_POOL_THRESHOLD:
             raise CaseRefused(
                 gettext(
@@ -395,9 +431,24 @@ def cancel_case(case: RegistrationCase, by: User, *, reason: str, expected: str 
         _require_customer_admin(case, by)
     if not reason.strip():
         raise CaseRefused("Say why the case is cancelled.")
-    return transition(
-        case, State.CANCELLED, by, expected=expected, text=f"Cancelled: {reason.strip()}", reason=reason.strip()
-    )
+    with transaction.atomic():
+        waiting = case.state
+        case = transition(
+            case, State.CANCELLED, by, expected=expected, text=f"Cancelled: {reason.strip()}", reason=reason.strip()
+        )
+        # A brand or campaign the registry was still deciding is withdrawn with the case: no case polls it any more,
+        # and the organisation may register or correct it again (a campaign: resubmit it).
+        withdrawn = gettext("Withdrawn: case #%(case)s was cancelled before the registry decided.") % {"case": case.pk}
+        now = timezone.now()
+        if waiting == State.BRAND_SUBMITTED and case.brand_id:
+            Brand.objects.filter(pk=case.brand_id, status=Brand.Status.PENDING).update(
+                status=Brand.Status.REJECTED, reason=withdrawn, status_changed=now
+            )
+        if waiting == State.CAMPAIGN_SUBMITTED and case.campaign_id:
+            Campaign.objects.filter(pk=case.campaign_id, status=Campaign.Status.PENDING).update(
+                status=Campaign.Status.REJECTED, reason=withdrawn, status_changed=now
+            )
+    return case
 
 
 # --- messages and notes -------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from portal import audit
-from portal.models import User
+from portal.models import Organisation, User
 
 from ..forms import BRAND_FIELDS, RegistrationFormForm, use_case_fixed
 from ..models import NUMBER_POOL_THRESHOLD, Brand, Campaign, RegistrationCase, RegistrationForm, RegistrationVersion
@@ -162,16 +162,27 @@ def submit_brand(case: RegistrationCase, by: User, *, expected: str | None = Non
         if refused:
             raise CaseRefused(refused)
         form = locked.registration
+        # One brand per legal entity: the organisation's row is locked so two cases submitting the same entity at
+        # once are decided one after the other, and a brand already approved or at the registry is not sent again.
+        Organisation.objects.select_for_update().filter(pk=locked.organisation_id).first()
         twin = (
-            Brand.objects.filter(organisation_id=locked.organisation_id, status=Brand.Status.APPROVED)
+            Brand.objects.filter(
+                organisation_id=locked.organisation_id, status__in=(Brand.Status.APPROVED, Brand.Status.PENDING)
+            )
             .exclude(pk=locked.brand_id)
             .filter(tax_number=form.tax_number, country=form.country)
             .first()
         )
         if twin is not None:
+            where = (
+                f"already registered ({twin.registry_id})"
+                if twin.status == Brand.Status.APPROVED
+                else "at the registry already, by another case"
+            )
             raise CaseRefused(
-                f"The organisation's brand for this legal entity is already registered ({twin.registry_id}): "
-                "registering it again would be billed again. Cancel this case and open one for a new campaign."
+                f"The organisation's brand for this legal entity is {where}: registering it again would be billed "
+                "again. Cancel this case; to add numbers or a use case, open a case to add numbers or for a new "
+                "campaign."
             )
         round_ = locked.brand_round + 1
         identity = {

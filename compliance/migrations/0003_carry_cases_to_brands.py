@@ -28,15 +28,17 @@ def _brand_status(case) -> str:
     return "rejected" if case.brand_reason else "pending"
 
 
-def _campaign_status(case) -> str:
+def _campaign_status(case, cancelled_from: str) -> str:
     if case.state == CAMPAIGN_WAITING:
         return "pending"
     if case.state in CAMPAIGN_ACTIVE_STATES:
         return "active"
     if case.campaign_reason:
         return "rejected"
-    # A cancelled case whose campaign the registry had accepted: the campaign lives on at the registry.
-    return "active"
+    # A cancelled case: its campaign is what it was when the case was cancelled (the state the cancellation left).
+    if cancelled_from == CAMPAIGN_WAITING:
+        return "pending"  # the registry had not decided: the campaign poll reconciles it
+    return "active" if cancelled_from in CAMPAIGN_ACTIVE_STATES else "rejected"
 
 
 def forwards(apps, schema_editor):
@@ -47,6 +49,11 @@ def forwards(apps, schema_editor):
     CampaignNumber = apps.get_model("compliance", "CampaignNumber")
     CaseNumber = apps.get_model("compliance", "CaseNumber")
     RegistrationVersion = apps.get_model("compliance", "RegistrationVersion")
+    CaseEvent = apps.get_model("compliance", "CaseEvent")
+    # The state each cancelled case was in when it was cancelled (its last transition's from_state).
+    cancelled_from = dict(
+        CaseEvent.objects.filter(kind="transition", to_state="cancelled").values_list("case_id", "from_state")
+    )
 
     forms = {form.case_id: form for form in RegistrationForm.objects.all()}
     brands_by_id: dict[str, object] = {}
@@ -73,7 +80,8 @@ def forwards(apps, schema_editor):
                 Brand.objects.filter(pk=brand.pk).update(
                     status=_brand_status(case), reason=case.brand_reason, identity_status=case.brand_identity_status
                 )
-        elif case.brand_registry_id or case.state == BRAND_WAITING:
+        elif case.brand_registry_id or case.state == BRAND_WAITING or case.brand_reason:
+            # (a brand the registry refused outright has a reason but no id: kept, so the reason is not lost)
             brand = Brand.objects.create(
                 organisation_id=case.organisation_id,
                 legal_name=(form.legal_name if form else "") or case.organisation.name,
@@ -97,9 +105,13 @@ def forwards(apps, schema_editor):
         campaign = None
         if case.campaign_registry_id and case.campaign_registry_id in campaigns_by_id:
             campaign = campaigns_by_id[case.campaign_registry_id]
-            Campaign.objects.filter(pk=campaign.pk).update(status=_campaign_status(case), reason=case.campaign_reason)
-        elif brand is not None and (case.campaign_registry_id or case.state == CAMPAIGN_WAITING):
-            status = _campaign_status(case)
+            Campaign.objects.filter(pk=campaign.pk).update(
+                status=_campaign_status(case, cancelled_from.get(case.pk, "")), reason=case.campaign_reason
+            )
+        elif brand is not None and (
+            case.campaign_registry_id or case.state == CAMPAIGN_WAITING or case.campaign_reason
+        ):
+            status = _campaign_status(case, cancelled_from.get(case.pk, ""))
             campaign = Campaign.objects.create(
                 organisation_id=case.organisation_id,
                 brand=brand,

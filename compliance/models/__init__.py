@@ -13,7 +13,7 @@ from .brands import (
     RegistrationVersion,
     throughput_for_score,
 )
-from .cases import CASE_DURATION, CaseEvent, CaseKind, CaseNumber, RegistrationCase
+from .cases import CASE_DURATION, CaseEvent, CaseKind, CaseNumber, RegistrationCase, overdue_condition
 from .discovery import DiscoveryExport
 from .holds import LegalHold, LegalHoldNumber, LegalHoldUser
 from .registration import RegistrationForm
@@ -35,6 +35,7 @@ __all__ = [
     "RegistrationForm",
     "RegistrationVersion",
     "SupportTodo",
+    "overdue_condition",
     "throughput_for_score",
     "LegalHold",
     "LegalHoldNumber",

@@ -13,6 +13,9 @@ from provisioning.models import PhoneNumber
 
 # SPEC.md 4: "The whole process takes about four weeks". A case open longer than this is overdue.
 CASE_DURATION = timedelta(days=28)
+# A case that only adds or removes numbers registers nothing: support acts within a day or two and the carrier
+# answers in about two hours (SPEC.md 8). Open longer than this, it is overdue.
+NUMBERS_CASE_DURATION = timedelta(days=3)
 
 
 class CaseState(models.TextChoices):
@@ -41,6 +44,17 @@ class CaseKind(models.TextChoices):
     ADD_NUMBERS = "add_numbers", _("Add numbers to an approved campaign")
     REMOVE_NUMBERS = "remove_numbers", _("Remove numbers from a campaign")
     RESUBMIT = "resubmit", _("Correct and resubmit a campaign")
+
+
+NUMBER_ONLY_KINDS = (CaseKind.ADD_NUMBERS.value, CaseKind.REMOVE_NUMBERS.value)
+
+
+def overdue_condition(now) -> Q:
+    """Cases opened longer ago than their kind takes (four weeks to register, three days to move numbers); combine
+    with the open states to find the overdue ones."""
+    return Q(kind__in=NUMBER_ONLY_KINDS, opened_at__lt=now - NUMBERS_CASE_DURATION) | (
+        ~Q(kind__in=NUMBER_ONLY_KINDS) & Q(opened_at__lt=now - CASE_DURATION)
+    )
 
 
 CLOSED_CASE_STATES = (CaseState.COMPLETED.value, CaseState.CANCELLED.value)
@@ -173,8 +187,20 @@ class RegistrationCase(models.Model):
         return self.state in self.OPEN_STATES
 
     @property
+    def expected_duration(self) -> timedelta:
+        return NUMBERS_CASE_DURATION if self.kind in NUMBER_ONLY_KINDS else CASE_DURATION
+
+    @property
+    def expected_days(self) -> int:
+        return self.expected_duration.days
+
+    @property
+    def overdue_days(self) -> int:
+        return self.age_days - self.expected_days
+
+    @property
     def expected_completion(self):
-        return self.opened_at + CASE_DURATION
+        return self.opened_at + self.expected_duration
 
     def age(self, now=None):
         return (self.closed_at or now or timezone.now()) - self.opened_at

@@ -51,7 +51,14 @@ def registration_callback(request):
 
 
 def _case_for(kind: str, status) -> RegistrationCase | None:
-    case = RegistrationCase.objects.filter(**{f"{kind}__registry_id": status.registry_id}).order_by("-pk").first()
+    # The case waiting for this brand's (or campaign's) decision: later cases about the same campaign (numbers added
+    # or removed) are not the ones the answer is for.
+    waiting = RegistrationCase.State.BRAND_SUBMITTED if kind == "brand" else RegistrationCase.State.CAMPAIGN_SUBMITTED
+    case = (
+        RegistrationCase.objects.filter(**{f"{kind}__registry_id": status.registry_id}, state=waiting)
+        .order_by("-pk")
+        .first()
+    )
     if case is not None:
         return case
     # The callback can beat the submitting task to recording the id: match our reference, current round only.

@@ -78,6 +78,14 @@ NEXT_BY_KIND = {
         "Support is reviewing your corrections and will resubmit the campaign.",
         "Review what changed since the rejection and resubmit the campaign.",
     ),
+    (Kind.RESUBMIT, State.CAMPAIGN_APPROVED): (
+        "Your corrected campaign is approved. Support will assign the numbers of this case to it, if any.",
+        "Assign the case's numbers to the campaign, or complete the case if it brought none.",
+    ),
+    (Kind.RESUBMIT, State.COMPLETED): (
+        "Your corrected campaign is active: its numbers can send business texts.",
+        "Nothing: the case is complete.",
+    ),
     (Kind.REMOVE_NUMBERS, State.COMPLETED): (
         "The numbers left the campaign: they are authorised but send no business texts until they join a campaign.",
         "Nothing: the case is complete.",

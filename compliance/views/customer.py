@@ -46,16 +46,32 @@ def _matching_numbers(org, source, leaving=None):
     return numbers, {"location": location_id, "q": q}
 
 
-def _kind_and_campaign(org, source, offered):
-    """The kind of case asked for (the first one the organisation may open when none or an unknown one is asked)
-    and, for kinds about an existing campaign, the campaign chosen among those that fit (the first by default)."""
+# The kind the page starts with: what an organisation that has registered most often needs next.
+DEFAULT_KINDS = (
+    RegistrationCase.Kind.ADD_NUMBERS,
+    RegistrationCase.Kind.NEW_CAMPAIGN,
+    RegistrationCase.Kind.FIRST_REGISTRATION,
+)
+
+
+def _kind_and_campaign(org, source, offered, *, posted: bool):
+    """The kind of case asked for (when none, or one the organisation cannot open: adding numbers if it has an
+    active campaign, else a new campaign if it has an approved brand, else a first registration) and, for kinds
+    about an existing campaign or brand, the ones that fit with the one chosen. A page (GET) shows the first when
+    none is chosen; a submitted form (POST) names its own, and one that does not fit is not replaced by another."""
     kind = source.get("kind", "")
     if kind not in offered or offered[kind]:
-        kind = next(k for k, why_not in offered.items() if not why_not)
+        kind = next(k for k in DEFAULT_KINDS if not offered[k])
+    kind = RegistrationCase.Kind(kind)
+
+    def chosen(options, name):
+        wanted = parse_id(source.get(name, ""))
+        found = next((o for o in options if o.pk == wanted), None)
+        return found if found is not None or posted else (options[0] if options else None)
+
     campaigns = list(queries.campaigns_for_case(org, kind))
-    chosen = parse_id(source.get("campaign", ""))
-    campaign = next((c for c in campaigns if c.pk == chosen), campaigns[0] if campaigns else None)
-    return RegistrationCase.Kind(kind), campaigns, campaign
+    brands = list(queries.approved_brands(org)) if kind == RegistrationCase.Kind.NEW_CAMPAIGN else []
+    return kind, campaigns, chosen(campaigns, "campaign"), brands, chosen(brands, "brand")
 
 
 @organisation_view(manage=True)
@@ -66,7 +82,7 @@ def case_open(request):
     org = request.organisation
     source = request.POST if request.method == "POST" else request.GET
     offered = actions.case_kinds_offered(org)
-    kind, campaigns, campaign = _kind_and_campaign(org, source, offered)
+    kind, campaigns, campaign, brands, brand = _kind_and_campaign(org, source, offered, posted=request.method == "POST")
     leaving = campaign if kind == RegistrationCase.Kind.REMOVE_NUMBERS else None
     matching, filters = _matching_numbers(org, source, leaving)
     form = OpenCaseForm(initial={"contact_name": request.user.full_name, "contact_email": request.user.email})
@@ -82,7 +98,9 @@ def case_open(request):
         ids = list(matching.values_list("pk", flat=True)) if request.POST.get("all_matching") else selected
         if form.is_valid():
             try:
-                case = actions.open_case(org, request.user, ids, kind=kind, campaign=campaign, **form.cleaned_data)
+                case = actions.open_case(
+                    org, request.user, ids, kind=kind, campaign=campaign, brand=brand, **form.cleaned_data
+                )
             except CaseRefused as refused:
                 form.add_error(None, str(refused))
             else:
@@ -104,6 +122,8 @@ def case_open(request):
         "brand_registered": offered[RegistrationCase.Kind.NEW_CAMPAIGN] is None,  # a new campaign needs one
         "campaigns": campaigns,
         "campaign": campaign,
+        "brands": brands,
+        "brand": brand,
         "leaving": leaving is not None,
         "numbers_optional": kind == RegistrationCase.Kind.RESUBMIT,
         "numbers": shown,

@@ -26,12 +26,18 @@ OLD_CASES = {
     "assigning": ("numbers_assigned", "BOLD003", True, "VERIFIED", "", "COLD002", ""),
     "completed": ("completed", "BOLD003", True, "VERIFIED", "", "COLD003", ""),
     "cancelled late": ("cancelled", "BOLD003", True, "VERIFIED", "", "COLD004", ""),
+    "cancelled waiting": ("cancelled", "BOLD003", True, "VERIFIED", "", "COLD005", ""),
+    "refused outright": ("brand_rejected", "", False, "", "The registry refused the brand: bad EIN", "", ""),
 }
+# The state each cancelled case was cancelled in (its timeline says so).
+CANCELLED_FROM = {"cancelled late": "campaign_approved", "cancelled waiting": "campaign_submitted"}
 SUBMITTED = {"brand in flight", "brand pending", "brand rejected", "brand approved", "campaign in flight"} | {
     "campaign rejected",
     "assigning",
     "completed",
     "cancelled late",
+    "cancelled waiting",
+    "refused outright",
 }
 
 
@@ -43,6 +49,7 @@ def test_every_case_form_brand_campaign_and_number_arrives():
     OldCase = old.get_model("compliance", "RegistrationCase")
     OldForm = old.get_model("compliance", "RegistrationForm")
     OldCaseNumber = old.get_model("compliance", "CaseNumber")
+    OldCaseEvent = old.get_model("compliance", "CaseEvent")
     org = make_org("Old Acme")
     admin = make_user(org)
     numbers = make_numbers(make_location(org), 2 * len(OLD_CASES), texting_state="authorised")
@@ -70,6 +77,10 @@ def test_every_case_form_brand_campaign_and_number_arrives():
             campaign_registry_id=campaign_id,
             campaign_reason=campaign_reason,
         )
+        if note in CANCELLED_FROM:
+            OldCaseEvent.objects.create(
+                case=case, kind="transition", from_state=CANCELLED_FROM[note], to_state="cancelled", text="Cancelled"
+            )
         for number in numbers[2 * i : 2 * i + 2]:
             OldCaseNumber.objects.create(case=case, number_id=number.pk, is_open=not closed)
         if state != "opened":
@@ -101,11 +112,19 @@ def test_every_case_form_brand_campaign_and_number_arrives():
     assert versions["brand rejected"].data["legal_name"] == "Acme brand rejected"
     assert versions["brand rejected"].rejection_reason == "EIN does not match"
     assert versions["campaign rejected"].rejection_reason == "Samples do not match"
+    assert versions["refused outright"].rejection_reason == "The registry refused the brand: bad EIN"
 
     # Brands: none for cases that never submitted one; one per registry id; in flight keeps its reference.
     for note in ("opened", "draft"):
         assert cases[note].brand is None and cases[note].campaign is None
-    assert Brand.objects.count() == 4  # in flight, BOLD001, BOLD002, BOLD003 (shared by seven cases)
+    # In flight, BOLD001, BOLD002, BOLD003 (shared by eight cases), and the one refused before it had an id.
+    assert Brand.objects.count() == 5
+    outright = cases["refused outright"].brand
+    assert (outright.registry_id, outright.status, outright.reason) == (
+        "",
+        "rejected",
+        "The registry refused the brand: bad EIN",
+    )
     in_flight = cases["brand in flight"].brand
     assert (in_flight.registry_id, in_flight.status, in_flight.attempts) == ("", "pending", 2)
     assert in_flight.reference == f"case-{cases['brand in flight'].pk}-brand-1"
@@ -125,6 +144,7 @@ def test_every_case_form_brand_campaign_and_number_arrives():
         "assigning",
         "completed",
         "cancelled late",
+        "cancelled waiting",
     }
     assert approved.legal_name == "Acme brand approved"  # the first case that registered it
 
@@ -136,6 +156,7 @@ def test_every_case_form_brand_campaign_and_number_arrives():
         "COLD002": "active",
         "COLD003": "active",
         "COLD004": "active",  # the case was cancelled after the registry accepted the campaign: it lives on
+        "COLD005": "pending",  # cancelled while the registry was deciding: still to be reconciled
     }
     assert cases["campaign rejected"].campaign.reason == "Samples do not match"
     assert all(c.brand_id == approved.pk and c.use_case == VALID_FORM["use_case"] for c in Campaign.objects.all())

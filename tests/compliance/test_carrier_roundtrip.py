@@ -310,3 +310,17 @@ def test_round_trip_through_a_real_worker(celery_worker, carrier_sim, settings, 
     stats = carrier_sim.stats()
     assert stats["duplicate_submissions"] == 0
     assert stats["writes_created"]["brands"] == 1 and stats["writes_created"]["campaigns"] == 1
+
+
+@pytest.mark.django_db
+def test_a_callback_goes_to_the_case_waiting_for_it_not_a_later_case_of_the_same_brand(client, settings, org):
+    """A later case about the same brand (another campaign, numbers added) must not catch the brand's answer."""
+    settings.CARRIER_WEBHOOK_SECRET = "test-secret"
+    waiting = make_case(org, State.BRAND_SUBMITTED, brand_registry_id="BQ9W8E7")
+    later = make_case(org, State.OPENED, kind=RegistrationCase.Kind.NEW_CAMPAIGN, brand=waiting.brand)
+    assert later.pk > waiting.pk
+    payload = {"brand_id": "BQ9W8E7", "reference": waiting.brand_reference, "status": "APPROVED"}
+    answer = signed_post(client, {"type": "brand.updated", "id": "BQ9W8E7", "payload": payload}, settings)
+    assert answer.json() == {"applied": True, "known": True}
+    waiting.refresh_from_db()
+    assert waiting.state == State.BRAND_APPROVED and waiting.brand.status == "approved"

@@ -7,7 +7,14 @@ import pytest
 
 from compliance import actions, queries
 from compliance.actions import CaseRefused
-from compliance.models import Brand, Campaign, CampaignNumber, RegistrationCase, RegistrationVersion
+from compliance.models import (
+    Brand,
+    Campaign,
+    CampaignCarrierStatus,
+    CampaignNumber,
+    RegistrationCase,
+    RegistrationVersion,
+)
 from portal.models import AuditEvent
 from provisioning.models import PhoneNumber
 from tests.factories import make_location, make_numbers, make_org
@@ -175,7 +182,7 @@ def test_bad_input_is_refused_and_changes_nothing(org, admin):
         ({"kind": Kind.ADD_NUMBERS, "campaign": their_campaign}, [], "Choose one of your campaigns"),
         ({"kind": Kind.ADD_NUMBERS, "campaign": campaign}, [in_campaign[0].pk], "already in campaign CBAD001"),
         ({"kind": Kind.REMOVE_NUMBERS, "campaign": campaign}, [make_authorised_numbers(org, 1)[0].pk], "not in"),
-        ({"kind": Kind.RESUBMIT, "campaign": campaign}, [], "None of your campaigns is rejected or suspended"),
+        ({"kind": Kind.RESUBMIT, "campaign": campaign}, [], "only a rejected, suspended or expired campaign"),
         ({"kind": Kind.ADD_NUMBERS, "campaign": None}, [], "Choose one of your campaigns"),
     ]
     for options, ids, message in refusals:
@@ -192,7 +199,7 @@ def test_kinds_on_offer_follow_what_the_organisation_has(org):
     campaign = make_campaign(make_brand(org, registry_id="BOFFER1"), registry_id="COFFER1")
     offered = actions.case_kinds_offered(org)
     assert offered[Kind.NEW_CAMPAIGN] is None and offered[Kind.ADD_NUMBERS] is None
-    assert "rejected or suspended" in offered[Kind.RESUBMIT]
+    assert "None of your campaigns needs correcting" in offered[Kind.RESUBMIT]
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SUSPENDED)
     assert actions.case_kinds_offered(org)[Kind.RESUBMIT] is None
 
@@ -210,3 +217,107 @@ def test_the_open_case_page_offers_the_kinds_and_opens_an_add_numbers_case(clien
     case = RegistrationCase.objects.get()
     assert response.status_code == 302 and (case.kind, case.campaign) == (Kind.ADD_NUMBERS, campaign)
     assert "no new registration form is needed" in client.get(response.url).content.decode()
+
+
+def test_a_campaign_is_corrected_by_one_case_at_a_time(org, admin):
+    """A rejected campaign whose own case waits for the correction is corrected there, not by a second case that
+    would register it again beside the first."""
+    rejected = make_case(org, State.CAMPAIGN_REJECTED)
+    with pytest.raises(CaseRefused, match=f"Case #{rejected.pk} is already correcting campaign"):
+        actions.open_case(org, admin, [], kind=Kind.RESUBMIT, campaign=rejected.campaign, **CONTACT)
+    assert "a case is correcting it" in actions.case_kinds_offered(org)[Kind.RESUBMIT]
+    actions.cancel_case(rejected, admin, reason="We will correct it later")
+    case = actions.open_case(org, admin, [], kind=Kind.RESUBMIT, campaign=rejected.campaign, **CONTACT)
+    assert case.campaign == rejected.campaign
+
+
+def test_a_campaign_an_operator_suspended_is_offered_for_correction(org):
+    campaign = make_campaign(make_brand(org, registry_id="BOPS001"), registry_id="COPS001")
+    assert actions.case_kinds_offered(org)[Kind.RESUBMIT] is not None
+    CampaignCarrierStatus.objects.create(campaign=campaign, carrier="tmobile", status="suspended", reason="Spam")
+    assert actions.case_kinds_offered(org)[Kind.RESUBMIT] is None
+
+
+def test_numbers_that_open_cases_are_adding_count_towards_the_number_pool(org, admin):
+    campaign = make_campaign(make_brand(org, registry_id="BPOOL02"), registry_id="CPOOL02")
+    make_campaign(campaign.brand, registry_id="CPOOL02", numbers=make_authorised_numbers(org, 40))
+    actions.open_case(
+        org, admin, [n.pk for n in make_authorised_numbers(org, 9)], kind=Kind.ADD_NUMBERS, campaign=campaign, **CONTACT
+    )
+    with pytest.raises(CaseRefused, match="has 49 numbers: with 1 more it would pass 49"):
+        actions.open_case(
+            org, admin, [make_authorised_numbers(org, 1)[0].pk], kind=Kind.ADD_NUMBERS, campaign=campaign, **CONTACT
+        )
+
+
+def test_a_number_of_another_campaign_cannot_be_removed_from_this_one(org, admin):
+    """Two campaigns the registry has not numbered yet (no registry ids) are still two campaigns."""
+    brand = make_brand(org, registry_id="BTWO001")
+    mine = make_campaign(
+        brand, registry_id="", status=Campaign.Status.SUSPENDED, numbers=make_authorised_numbers(org, 1)
+    )
+    theirs = make_authorised_numbers(org, 1)
+    make_campaign(brand, registry_id="", status=Campaign.Status.SUSPENDED, numbers=theirs)
+    with pytest.raises(CaseRefused, match="is not in campaign"):
+        actions.open_case(org, admin, [theirs[0].pk], kind=Kind.REMOVE_NUMBERS, campaign=mine, **CONTACT)
+
+
+def test_a_new_campaign_goes_under_the_brand_the_customer_chose(client, org, admin):
+    first = make_brand(org, registry_id="BCHO001", legal_name="Acme Corp")
+    labs = make_brand(org, registry_id="BCHO002", legal_name="Acme Labs LLC", tax_number="98-7654321")
+    numbers = make_authorised_numbers(org, 1)
+    with pytest.raises(CaseRefused, match="Choose the approved brand"):
+        actions.open_case(org, admin, [numbers[0].pk], kind=Kind.NEW_CAMPAIGN, **CONTACT)
+    client.force_login(admin)
+    html = client.get("/cases/open/?kind=new_campaign").content.decode()
+    assert "Acme Corp · BCHO001" in html and "Acme Labs LLC · BCHO002" in html
+    response = client.post(
+        "/cases/open/", {"kind": "new_campaign", "brand": labs.pk, "numbers": [numbers[0].pk], **CONTACT}
+    )
+    assert response.status_code == 302 and RegistrationCase.objects.get().brand == labs != first
+
+
+def test_a_posted_campaign_that_no_longer_fits_is_refused_not_replaced(client, org, admin):
+    active = make_campaign(make_brand(org, registry_id="BPOST01"), registry_id="CPOST01")
+    other = make_campaign(active.brand, registry_id="CPOST02")
+    Campaign.objects.filter(pk=other.pk).update(status=Campaign.Status.SUSPENDED)  # since the page was shown
+    new = make_authorised_numbers(org, 1)
+    client.force_login(admin)
+    response = client.post(
+        "/cases/open/", {"kind": "add_numbers", "campaign": other.pk, "numbers": [new[0].pk], **CONTACT}
+    )
+    assert response.status_code == 200 and "Choose one of your campaigns" in response.content.decode()
+    assert not RegistrationCase.objects.exists()
+
+
+def test_a_cancelled_case_withdraws_the_campaign_the_registry_was_deciding(org, admin):
+    case = make_case(org, State.CAMPAIGN_SUBMITTED)
+    actions.cancel_case(case, admin, reason="Changed our mind")
+    case.campaign.refresh_from_db()
+    assert case.campaign.status == Campaign.Status.REJECTED and "Withdrawn" in case.campaign.reason
+    assert actions.case_kinds_offered(org)[Kind.RESUBMIT] is None  # it can be corrected and sent again
+
+
+def test_a_brand_at_the_registry_is_not_submitted_again_by_another_case(org, support):
+    make_case(org, State.BRAND_SUBMITTED, brand_registry_id="")
+    twin = make_case(org, State.FORM_SUBMITTED)
+    with pytest.raises(CaseRefused, match="at the registry already, by another case"):
+        actions.submit_brand(twin, support)
+    twin.refresh_from_db()
+    assert twin.state == State.FORM_SUBMITTED and twin.brand is None
+
+
+def test_numbers_leave_a_campaign_through_a_remove_case(carrier_sim, org, admin, support, run_on_commit, mailoutbox):
+    first = registered_first(org, admin, support, run_on_commit)
+    leaving = list(first.campaign.campaign_numbers.select_related("number"))[:1]
+    case = actions.open_case(
+        org, admin, [m.number_id for m in leaving], kind=Kind.REMOVE_NUMBERS, campaign=first.campaign, **CONTACT
+    )
+    assert actions.allowed_transitions(case) == {State.REMOVING_NUMBERS, State.CANCELLED}
+    run_on_commit(actions.remove_numbers, case, support, expected=State.OPENED)
+    case.refresh_from_db()
+    assert case.state == State.COMPLETED, case.carrier_problem
+    number = PhoneNumber.objects.get(pk=leaving[0].number_id)
+    assert number.texting_state == PhoneNumber.TextingState.AUTHORISED
+    assert CampaignNumber.objects.get(number=number, case=case).status == CampaignNumber.Status.REMOVED
+    assert mailoutbox[-1].subject == f"Your numbers left the campaign (case #{case.pk})"
