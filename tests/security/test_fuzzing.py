@@ -461,7 +461,8 @@ def test_case_message_and_cancel_forms(bench, data):
     which = data.draw(st.sampled_from(["case_message", "case_cancel"]))
     if which == "case_message":
         form = data.draw(mutated({"message-text": "When will the brand be registered?"}))
-        allowed = {"compliance.CaseEvent", "portal.AuditEvent"}
+        # (the case is marked unread for support: compliance.actions.unread)
+        allowed = {"compliance.CaseEvent", "compliance.RegistrationCase", "portal.AuditEvent"}
     else:
         form = data.draw(
             mutated(
@@ -509,6 +510,7 @@ SUPPORT_EDITS = {
     "compliance.Brand",  # the organisation's brand and campaign take the registry's answers
     "compliance.Campaign",
     "compliance.RegistrationVersion",  # a rejection is noted on the version it rejected
+    "compliance.CampaignNumber",  # assigned numbers join the campaign (pending assignment)
     "compliance.CaseEvent",
     "compliance.CaseNumber",
     "compliance.RegistrationForm",
