@@ -321,3 +321,16 @@ def test_numbers_leave_a_campaign_through_a_remove_case(carrier_sim, org, admin,
     assert number.texting_state == PhoneNumber.TextingState.AUTHORISED
     assert CampaignNumber.objects.get(number=number, case=case).status == CampaignNumber.Status.REMOVED
     assert mailoutbox[-1].subject == f"Your numbers left the campaign (case #{case.pk})"
+
+
+def test_a_case_that_only_moves_numbers_is_due_in_three_days(client, org, support):
+    campaign = make_campaign(make_brand(org, registry_id="BDUE001"), registry_id="CDUE001")
+    numbers_case = make_case(
+        org, State.OPENED, kind=Kind.ADD_NUMBERS, brand=campaign.brand, campaign=campaign, opened_days_ago=4
+    )
+    registration = make_case(org, State.FORM_SENT, opened_days_ago=4)
+    assert numbers_case.is_overdue and not registration.is_overdue
+    client.force_login(support)
+    html = client.get("/support/cases/", {"age": "overdue"}).content.decode()
+    assert f"Case #{numbers_case.pk}" in html and f"Case #{registration.pk}" not in html
+    assert "4 / 3 days" in html
