@@ -401,7 +401,12 @@ def complete_case_when_numbers_settle(case_id: int) -> bool:
     from .numbers import numbers_settled
 
     with transaction.atomic():
-        case = RegistrationCase.objects.select_for_update().select_related("campaign").filter(pk=case_id).first()
+        case = (
+            RegistrationCase.objects.select_for_update(of=("self",))
+            .select_related("campaign")
+            .filter(pk=case_id)
+            .first()
+        )
         if case is None or case.state not in (State.NUMBERS_ASSIGNED, State.REMOVING_NUMBERS):
             return False
         if not numbers_settled(case):
