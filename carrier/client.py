@@ -280,6 +280,22 @@ class HttpCarrierGateway:
         }
         return self._request(parse_campaign, "POST", "/v1/campaigns", json=body, idempotency_key=idempotency_key)
 
+    def resubmit_campaign(
+        self, *, campaign_id: str, reference: str, campaign: dict, idempotency_key: str, callback_url: str | None = None
+    ) -> RegistrationStatus:
+        """Send a corrected campaign again under the id it has (a rejected, suspended or expired one): answers it
+        *PENDING* under the new reference; later *ACTIVE* or *REJECTED*, as for a new campaign. Its numbers stay in
+        it. A different use case, or an unknown campaign, raises CarrierRejected. Not idempotent at the registry
+        without the key: after CarrierUnavailable, look it up with `find_campaign(reference)` first."""
+        body = {"reference": reference, "campaign": campaign, **_optional(callback_url=callback_url)}
+        return self._request(
+            parse_campaign,
+            "POST",
+            f"/v1/campaigns/{_segment(campaign_id)}/resubmit",
+            json=body,
+            idempotency_key=idempotency_key,
+        )
+
     def get_campaign(self, campaign_id: str) -> RegistrationStatus:
         return self._request(parse_campaign, "GET", f"/v1/campaigns/{_segment(campaign_id)}")
 

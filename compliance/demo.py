@@ -290,6 +290,7 @@ def _campaign(org, brand, story: DemoCase, when):
             "submitted_at": when,
             "status_changed": when,
             "reference": f"demo-campaign-{story.campaign.lower()}",
+            "sent_reference": f"demo-campaign-{story.campaign.lower()}",
         },
     )
     if created:

@@ -110,6 +110,7 @@ class Registry:
         self.carrier_delay_seconds = carrier_delay_seconds
         self.assignment_failures = True  # Faults.assignment_failures
         self.writes_created = Counter({kind: 0 for kind in KINDS})
+        self.campaigns_resubmitted = 0  # corrected campaigns sent again under their id (not new campaigns)
         self.duplicate_submissions = 0
         self._records: dict[str, dict[str, Record]] = {kind: {} for kind in KINDS}
         self._by_reference: dict[str, dict[str, list[str]]] = {kind: {} for kind in KINDS}
@@ -230,6 +231,35 @@ class Registry:
             outcome=rules.campaign_outcome(campaign),
             carrier_outcomes=rules.carrier_outcomes(campaign),
         )
+
+    def resubmit_campaign(self, campaign_id: str, body: dict) -> dict:
+        """A corrected campaign sent again under the id it has (TCR's resubmission): decided again by the rules,
+        its use case unchanged (a different use case is a new campaign), its numbers kept; a suspension or expiry
+        is cleared by a new decision. Answers the campaign, pending again, under the new reference."""
+        record = self._find(CAMPAIGNS, campaign_id, "campaign")
+        reference, callback_url = rules.reference(body), rules.callback_url(body)
+        campaign = rules.campaign(body.get("campaign"))
+        if campaign["use_case"] != record.fields["use_case"]:
+            raise ApiError(
+                400,
+                f"Campaign {campaign_id} is registered as {record.fields['use_case']}: its use case cannot change.",
+            )
+        now = time.monotonic()
+        record.reference = reference
+        record.fields = {**record.fields, "reference": reference}
+        record.due_at = now + self.delay_seconds
+        record.pending = {"status": "PENDING", "reason": ""}
+        record.outcome = rules.campaign_outcome(campaign)
+        record.carrier_outcomes = rules.carrier_outcomes(campaign)
+        record.carriers_due_at = now + self.delay_seconds + self.carrier_delay_seconds
+        record.carrier_events, record.registry_event = {}, {}
+        record.callback_url = callback_url or record.callback_url
+        self._by_reference[CAMPAIGNS].setdefault(reference, []).append(campaign_id)
+        self.campaigns_resubmitted += 1
+        self._call_back(record, record.due_at)
+        if record.outcome.get("status") == "ACTIVE" and record.carriers_due_at > record.due_at:
+            self._call_back(record, record.carriers_due_at)
+        return record.accepted_view()
 
     def get_campaign(self, campaign_id: str, _) -> dict:
         return self._get(CAMPAIGNS, campaign_id, "campaign")

@@ -99,6 +99,7 @@ ROUTES = (
     Route("GET", "/v1/brands", "list_brands", kind=BRANDS),
     Route("GET", "/v1/brands/{id}", "get_brand"),
     Route("POST", "/v1/campaigns", "create_campaign", status=202, kind=CAMPAIGNS),
+    Route("POST", "/v1/campaigns/{id}/resubmit", "resubmit_campaign", status=202, kind=CAMPAIGNS),
     Route("GET", "/v1/campaigns", "list_campaigns", kind=CAMPAIGNS),
     Route("GET", "/v1/campaigns/{id}", "get_campaign"),
     Route("POST", "/v1/campaigns/{id}/numbers", "assign_campaign_numbers"),
@@ -254,6 +255,7 @@ class CarrierSimulator:
             return {
                 "requests": dict(counters.requests),
                 "writes_created": dict(self._registry.writes_created),
+                "campaigns_resubmitted": self._registry.campaigns_resubmitted,
                 "idempotent_replays": counters.idempotent_replays,
                 "duplicate_submissions": self._registry.duplicate_submissions,
                 "by_reference": by_reference,

@@ -63,22 +63,33 @@ def send_brand_to_carrier(case_id: int, gateway: CarrierGateway) -> None:
 
 def send_campaign_to_carrier(case_id: int, gateway: CarrierGateway) -> None:
     """Register the case's campaign under its approved brand, exactly once per round (see `send_brand_to_carrier`).
-    The registry refuses a campaign under an UNVERIFIED brand: recorded as a campaign rejection with its reason."""
+    A corrected campaign the registry knows already is resubmitted under its id (its numbers stay in it) rather
+    than registered anew. The registry refuses a campaign under an UNVERIFIED brand: recorded as a campaign rejection
+    with its reason."""
     case = RegistrationCase.objects.select_related("registration", "brand", "campaign").get(pk=case_id)
     campaign = case.campaign
-    if case.state != State.CAMPAIGN_SUBMITTED or campaign is None or campaign.registry_id:
+    if case.state != State.CAMPAIGN_SUBMITTED or campaign is None or campaign.sent_reference == campaign.reference:
         return
     reference = campaign.reference
     reconcile = campaign.attempts > 0
     Campaign.objects.filter(pk=campaign.pk).update(attempts=campaign.attempts + 1)
+    payload = {**case.registration.campaign_payload(), "number_pool": campaign.is_number_pool}
     try:
         status = gateway.find_campaign(reference) if reconcile else None
-        if status is None:
+        if status is None and campaign.registry_id:
+            status = _submit(
+                gateway.resubmit_campaign,
+                campaign_id=campaign.registry_id,
+                reference=reference,
+                campaign=payload,
+                idempotency_key=reference,
+            )
+        elif status is None:
             status = _submit(
                 gateway.submit_campaign,
                 reference=reference,
                 brand_id=case.brand.registry_id,
-                campaign={**case.registration.campaign_payload(), "number_pool": campaign.is_number_pool},
+                campaign=payload,
                 idempotency_key=reference,
             )
     except CarrierRejected as exc:
@@ -98,14 +109,17 @@ def record_registry_id(case: RegistrationCase, what: str, reference: str, status
     waiting = State.BRAND_SUBMITTED if what == "brand" else State.CAMPAIGN_SUBMITTED
     with transaction.atomic():
         locked = RegistrationCase.objects.select_for_update().get(pk=case.pk)
-        model = Brand if what == "brand" else Campaign
         record_id = locked.brand_id if what == "brand" else locked.campaign_id
         if locked.state != waiting or record_id is None:
             return
-        if not model.objects.filter(pk=record_id, reference=reference, registry_id="").update(
-            registry_id=status.registry_id
-        ):
-            return  # another round, or the id is known already
+        if what == "brand":
+            received = Brand.objects.filter(pk=record_id, reference=reference, registry_id="")
+            changed = received.update(registry_id=status.registry_id)
+        else:
+            received = Campaign.objects.filter(pk=record_id, reference=reference).exclude(sent_reference=reference)
+            changed = received.update(registry_id=status.registry_id, sent_reference=reference)
+        if not changed:
+            return  # another round, or this round's answer is known already
         locked.carrier_problem = ""
         locked.save(update_fields=["carrier_problem"])
         _timeline(
@@ -164,6 +178,8 @@ def apply_campaign_status(case_id: int, status: RegistrationStatus) -> bool:
     case = RegistrationCase.objects.select_related("campaign").get(pk=case_id)
     if case.state != State.CAMPAIGN_SUBMITTED or case.campaign_registry_id != status.registry_id:
         return False
+    if status.reference and status.reference != case.campaign.reference:
+        return False  # an answer about an earlier submission of the campaign (before it was corrected)
     decided = status.status.upper()
     if decided in ("PENDING", "SUBMITTED", "DRAFT"):
         return False
@@ -197,7 +213,7 @@ def poll_case(case_id: int, gateway: CarrierGateway) -> None:
             else:
                 apply_brand_status(case.pk, gateway.get_brand(case.brand.registry_id))
         elif case.state == State.CAMPAIGN_SUBMITTED:
-            if not case.campaign_registry_id:
+            if case.campaign.sent_reference != case.campaign.reference:
                 send_campaign_to_carrier(case.pk, gateway)
             else:
                 status = gateway.get_campaign(case.campaign_registry_id)

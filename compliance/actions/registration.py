@@ -240,7 +240,6 @@ def submit_campaign(case: RegistrationCase, by: User, *, expected: str | None = 
         submission = {
             "reference": f"case-{locked.pk}-campaign-{round_}",
             "attempts": 0,
-            "registry_id": "",
             "status": Campaign.Status.PENDING,
             "reason": "",
             "description": form.description,
@@ -251,6 +250,7 @@ def submit_campaign(case: RegistrationCase, by: User, *, expected: str | None = 
         pool = locked.case_numbers.count() > NUMBER_POOL_THRESHOLD
         if locked.campaign_id is None:
             campaign = Campaign.objects.create(
+                registry_id="",
                 organisation_id=locked.organisation_id,
                 brand=locked.brand,
                 use_case=form.use_case,
@@ -261,6 +261,7 @@ def submit_campaign(case: RegistrationCase, by: User, *, expected: str | None = 
             campaign = locked.campaign
             if campaign.use_case != form.use_case:
                 raise CaseRefused(use_case_fixed(campaign))
+            # A campaign the registry knows keeps its id: it is resubmitted under it (its numbers stay in it).
             Campaign.objects.filter(pk=campaign.pk).update(is_number_pool=campaign.is_number_pool or pool, **submission)
         case = transition(
             case,

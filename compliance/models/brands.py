@@ -168,6 +168,10 @@ class Campaign(models.Model):
 
     registry_id = models.CharField(_("Campaign id (TCR)"), max_length=20, blank=True)
     reference = models.CharField(max_length=80, blank=True)
+    # The reference whose submission the registry received (its id recorded): equal to `reference` once the current
+    # submission reached the registry. A corrected campaign is resubmitted under the id it has, so the id alone does
+    # not say whether this round was sent.
+    sent_reference = models.CharField(max_length=80, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     status = models.CharField(_("Status"), max_length=20, choices=Status.choices, default=Status.DRAFT)
     reason = models.CharField(_("Reason"), max_length=500, blank=True)

@@ -131,6 +131,27 @@ def test_campaign_rejected_for_its_content(gateway):
         gateway.assign_numbers_to_campaign(campaign_id=campaign.registry_id, numbers=[NUMBER], idempotency_key="a")
 
 
+def test_a_rejected_campaign_is_resubmitted_under_its_id_with_its_use_case_fixed(gateway, carrier_sim):
+    brand = register_brand(gateway)
+    campaign = register_campaign(gateway, brand.registry_id, description="Rejected on purpose")
+    assert gateway.get_campaign(campaign.registry_id).status == "REJECTED"
+    with pytest.raises(CarrierRejected, match="its use case cannot change"):
+        gateway.resubmit_campaign(
+            campaign_id=campaign.registry_id,
+            reference="campaign-1-again",
+            campaign={**CAMPAIGN, "use_case": "MARKETING"},
+            idempotency_key="again-0",
+        )
+    again = gateway.resubmit_campaign(
+        campaign_id=campaign.registry_id, reference="campaign-1-again", campaign=CAMPAIGN, idempotency_key="again-1"
+    )
+    assert (again.registry_id, again.status, again.reference) == (campaign.registry_id, "PENDING", "campaign-1-again")
+    assert gateway.get_campaign(campaign.registry_id).status == "ACTIVE"
+    assert gateway.find_campaign("campaign-1-again").registry_id == campaign.registry_id
+    stats = carrier_sim.stats()
+    assert (stats["writes_created"]["campaigns"], stats["campaigns_resubmitted"]) == (1, 1)
+
+
 @pytest.mark.parametrize(
     "legal_name, refusal",
     [

@@ -202,6 +202,8 @@ def make_campaign(brand, *, registry_id="", status=Campaign.Status.ACTIVE, numbe
         fields.setdefault("use_case", "CUSTOMER_CARE")
         if status == Campaign.Status.ACTIVE:
             fields.setdefault("approved_at", timezone.now())
+        if registry_id:  # the registry received it: this round was sent
+            fields.setdefault("sent_reference", fields.get("reference", ""))
         campaign = Campaign.objects.create(
             organisation_id=brand.organisation_id, brand=brand, registry_id=registry_id, status=status, **fields
         )

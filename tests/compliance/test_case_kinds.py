@@ -334,3 +334,27 @@ def test_a_case_that_only_moves_numbers_is_due_in_three_days(client, org, suppor
     html = client.get("/support/cases/", {"age": "overdue"}).content.decode()
     assert f"Case #{numbers_case.pk}" in html and f"Case #{registration.pk}" not in html
     assert "4 / 3 days" in html
+
+
+def test_a_suspended_campaign_is_resubmitted_under_its_id_and_keeps_its_numbers(
+    carrier_sim, org, admin, support, run_on_commit
+):
+    first = registered_first(org, admin, support, run_on_commit)
+    campaign = first.campaign
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SUSPENDED, reason="Spam complaints")
+    created = dict(carrier_sim.stats()["writes_created"])
+
+    case = actions.open_case(org, admin, [], kind=Kind.RESUBMIT, campaign=campaign, **CONTACT)
+    actions.send_registration_form(case, support)
+    corrected = {**VALID_FORM, "description": VALID_FORM["description"] + " Opt-out honoured at once."}
+    form, submitted = actions.submit_registration_form(case, admin, corrected)
+    assert submitted, form.errors
+    run_on_commit(actions.submit_campaign, case, support)
+
+    case.refresh_from_db()
+    campaign.refresh_from_db()
+    assert case.state == State.CAMPAIGN_APPROVED and campaign.status == Campaign.Status.ACTIVE
+    assert campaign.registry_id == first.campaign.registry_id  # the same campaign at the registry
+    stats = carrier_sim.stats()
+    assert stats["writes_created"]["campaigns"] == created["campaigns"] == 1 and stats["campaigns_resubmitted"] == 1
+    assert campaign.campaign_numbers.filter(status=CampaignNumber.Status.ASSIGNED).count() == 2
