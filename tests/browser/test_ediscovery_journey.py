@@ -1,6 +1,7 @@
-"""The eDiscovery journey in headless Chromium, as the demo compliance officer compliance@acme.example: search the
-demo texts for a word, see it highlighted, export the results, watch the export wait for a worker and then finish
-(the page polls itself), download the archive and open it. (The integrator adds "place a legal hold" later.)"""
+"""The compliance officer's journey in headless Chromium, as the demo officer compliance@acme.example: place a legal
+hold on a user's texts, search the demo texts for a word, see it highlighted, export the results, watch the export
+wait for a worker and then finish (the page polls itself), download the archive and open it. (Releasing a hold:
+test_legal_hold_journey.py.)"""
 
 import hashlib
 import json
@@ -10,9 +11,10 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core.management import call_command
 
-from compliance.models import DiscoveryExport
+from compliance.models import DiscoveryExport, LegalHold
 from portal.models import AuditEvent
 from tests.conftest import login
+from texting.models import Message
 
 pytestmark = [pytest.mark.browser, pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -36,7 +38,14 @@ def queue_without_worker(redis_url, settings, tmp_path):
     override(**previous)
 
 
-def test_officer_searches_exports_and_downloads_the_archive(page, live_server, settings, queue_without_worker):
+def held_count(hold) -> int:
+    """The texts of the hold's custodian users (the hold has no date range and no numbers here)."""
+    return Message.objects.filter(user__in=hold.custodian_users.values("user")).count()
+
+
+def test_officer_places_a_hold_searches_exports_and_downloads_the_archive(
+    page, live_server, settings, queue_without_worker
+):
     settings.DEBUG = True
     settings.PORTAL_DEMO_PASSWORD = "browser-demo-pass"
     call_command("seed_demo", stdout=open("/dev/null", "w"))
@@ -46,6 +55,24 @@ def test_officer_searches_exports_and_downloads_the_archive(page, live_server, s
     nav = page.get_by_role("navigation", name="Main")
     assert nav.get_by_role("link", name="eDiscovery").count() == 1
     assert nav.get_by_role("link", name="Overview").count() == 0  # no Control Hub pages for this officer
+
+    # A matter comes in: hold every text of one of the Austin texters, whatever its age.
+    nav.get_by_role("link", name="Legal holds").click()
+    page.get_by_role("link", name="Place a legal hold").click()
+    page.get_by_label("Matter name").fill("Acme v Roadrunner")
+    page.get_by_label("Reference").fill("LIT-2026-007")
+    texter = Message.objects.filter(organisation__name="Acme Corp", user__isnull=False).values_list("user", flat=True)[
+        0
+    ]
+    page.get_by_label("Users").select_option(value=str(texter))
+    page.get_by_role("button", name="Place hold").click()
+    page.get_by_role("heading", name="Acme v Roadrunner").wait_for()
+    page.get_by_text("Legal hold placed").wait_for()
+    held = LegalHold.objects.get()
+    assert held.is_active and int(page.locator("strong.held-count").inner_text()) == held_count(held) > 0
+
+    nav.get_by_role("link", name="eDiscovery").click()
+    page.get_by_role("heading", name="eDiscovery").wait_for()
 
     page.get_by_label("Keywords").fill("appointment")
     page.get_by_label("Direction").select_option(label="Outbound")
@@ -90,4 +117,5 @@ def test_officer_searches_exports_and_downloads_the_archive(page, live_server, s
         "compliance.search",
         "compliance.export_requested",
         "compliance.export_downloaded",
+        "legal_hold.placed",
     }
