@@ -440,47 +440,35 @@ def assign_numbers(case: RegistrationCase, by: User, *, expected: str | None = N
     (`compliance.actions.numbers`: same checks as anywhere numbers join a campaign, the number pool included) and the
     carrier answers per number; the case completes when every number is assigned
     (`complete_case_when_numbers_settle`). Refused, nothing changes."""
-    _require_support(by)
-    number_ids = list(case.case_numbers.values_list("number_id", flat=True))
-    with transaction.atomic():
-        case = transition(
-            case,
-            State.NUMBERS_ASSIGNED,
-            by,
-            expected=expected,
-            text=f"Support asked the carrier to assign {_plural(len(number_ids), 'number')} to campaign "
-            f"{case.campaign_registry_id}.",
-            fields={"carrier_problem": ""},
-            numbers=len(number_ids),
-        )
-        try:
-            assign_numbers_to_campaign(case.campaign, number_ids, by=by, case=case)
-        except NumbersRefused as refused:
-            raise CaseRefused(str(refused)) from None
-        _settle_or_poll(case.pk)
-    case.refresh_from_db()
-    return case
+    return _move_numbers(case, by, expected, State.NUMBERS_ASSIGNED, "assign {numbers} to", assign_numbers_to_campaign)
 
 
 def remove_numbers(case: RegistrationCase, by: User, *, expected: str | None = None) -> RegistrationCase:
     """Support takes the numbers of a remove-numbers case out of its campaign: opened → removing numbers. Each
     becomes *pending removal* (a failed assignment is simply removed) and the carrier answers per number; the case
     completes when every number is removed. Refused, nothing changes."""
+    return _move_numbers(
+        case, by, expected, State.REMOVING_NUMBERS, "remove {numbers} from", remove_numbers_from_campaign
+    )
+
+
+def _move_numbers(case: RegistrationCase, by: User, expected: str | None, to_state: str, verb: str, move):
+    """Move the case to `to_state` and its numbers into or out of its campaign (`move`), in one transaction."""
     _require_support(by)
     number_ids = list(case.case_numbers.values_list("number_id", flat=True))
+    what = verb.format(numbers=_plural(len(number_ids), "number"))
     with transaction.atomic():
         case = transition(
             case,
-            State.REMOVING_NUMBERS,
+            to_state,
             by,
             expected=expected,
-            text=f"Support asked the carrier to remove {_plural(len(number_ids), 'number')} from campaign "
-            f"{case.campaign_registry_id}.",
+            text=f"Support asked the carrier to {what} campaign {case.campaign_registry_id}.",
             fields={"carrier_problem": ""},
             numbers=len(number_ids),
         )
         try:
-            remove_numbers_from_campaign(case.campaign, number_ids, by=by, case=case)
+            move(case.campaign, number_ids, by=by, case=case)
         except NumbersRefused as refused:
             raise CaseRefused(str(refused)) from None
         _settle_or_poll(case.pk)
