@@ -32,11 +32,11 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils.translation import gettext as _
 
 from compliance import queries as registrations
-from compliance.models import Campaign, CampaignCarrierStatus
+from compliance.models import Campaign, CampaignCarrierStatus, CampaignNumber
 from portal.lists import clipped
 from portal.models import User, parse_version
 from provisioning.eligibility import version_at_least
@@ -126,7 +126,13 @@ def check_sending_policy(
     primary = (
         PhoneNumber.objects.filter(assigned_user=user, is_primary=True, location__organisation=org)
         .only("e164", "texting_state")
-        .annotate(suspended_because=_active_suspension_reason(number=OuterRef("pk")))
+        .annotate(
+            suspended_because=_active_suspension_reason(number=OuterRef("pk")),
+            # Whether the carrier holds it in a campaign: the campaign is read only then (one query fewer otherwise).
+            in_campaign=Exists(
+                CampaignNumber.objects.filter(number=OuterRef("pk"), status__in=registrations.SENDING_MEMBERSHIP)
+            ),
+        )
         .first()
     )
     business_number = primary.e164 if primary else ""
@@ -145,25 +151,31 @@ def check_sending_policy(
     def refuse(reason, detail):
         return Decision(business_number, destination, segments, Refusal(reason, detail))
 
-    if not Licence.objects.filter(
+    # The add-on licence, the switch and support's suspension of the organisation in one query (the settings row
+    # with the licence as a subquery); an organisation that never saved its settings has no row: switched off.
+    addon = Licence.objects.filter(
         organisation=org, sku=Licence.Sku.BUSINESS_TEXTING_ADDON, status=Licence.Status.ACTIVE
-    ).exists():
-        return refuse(BlockReason.NO_ADDON_LICENCE, f"{org.name} has no active Business Texting Add-On licence.")
-    # [support's reason or None] while the switch is on; [] while it is off.
-    switched_on = list(
-        ServiceSettings.objects.filter(organisation=org, business_texting_enabled=True)
-        .annotate(suspended_because=_active_suspension_reason(organisation=org, number__isnull=True))
-        .values_list("suspended_because", flat=True)
     )
+    switch = (
+        ServiceSettings.objects.filter(organisation=org)
+        .annotate(
+            has_addon=Exists(addon), suspended_because=_active_suspension_reason(organisation=org, number__isnull=True)
+        )
+        .values_list("has_addon", "business_texting_enabled", "suspended_because")
+        .first()
+    )
+    has_addon, switched_on, suspended_because = switch if switch is not None else (addon.exists(), False, None)
+    if not has_addon:
+        return refuse(BlockReason.NO_ADDON_LICENCE, f"{org.name} has no active Business Texting Add-On licence.")
     if not switched_on:
         return refuse(
             BlockReason.TEXTING_DISABLED,
             f"Business Texting is switched off for {org.name} (Calling → Service Settings).",
         )
-    if switched_on[0] is not None:
+    if suspended_because is not None:
         return refuse(
             BlockReason.SUSPENDED_BY_CISCO,
-            f"Cisco PSTN support suspended Business Texting for {org.name}: {as_sentence(switched_on[0])} "
+            f"Cisco PSTN support suspended Business Texting for {org.name}: {as_sentence(suspended_because)} "
             "Contact Cisco PSTN support through your partner.",
         )
     if primary is None:
@@ -187,7 +199,7 @@ def check_sending_policy(
             f"{display_tn(primary.e164)} is not registered in an approved 10DLC campaign "
             f"(it is {primary.get_texting_state_display().lower()}).",
         )
-    campaign = registrations.sending_campaign(primary)
+    campaign = registrations.sending_campaign(primary) if primary.in_campaign else None
     if campaign is not None and not campaign.is_usable:
         return refuse(*campaign_refusal(campaign, primary.e164))
     if not version_at_least(parse_version(app_version or ""), tuple(settings.MIN_WEBEX_APP_VERSION)):
