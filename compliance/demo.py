@@ -343,9 +343,7 @@ def _make_case(org, admin, support, story: DemoCase, numbers):
         registration = RegistrationForm.objects.create(
             case=case, **form, saved_at=submitted, saved_by=admin, submitted_at=submitted, submitted_by=admin
         )
-        data = {f.attname: getattr(registration, f.attname) for f in RegistrationForm._meta.concrete_fields}
-        for name in ("id", "case_id", "saved_at", "saved_by_id", "submitted_at", "submitted_by_id"):
-            data.pop(name, None)
+        data = registration.submitted_data()
         RegistrationVersion.objects.create(
             case=case,
             number=1,

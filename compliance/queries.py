@@ -28,6 +28,7 @@ from .models import (
     SupportTodo,
     overdue_condition,
 )
+from .models.cases import FORM_KINDS
 
 State = RegistrationCase.State
 
@@ -150,7 +151,7 @@ def campaigns_for_case(org: Organisation, kind: str):
             status__in=(CampaignCarrierStatus.Status.SUSPENDED, CampaignCarrierStatus.Status.REJECTED),
         )
         being_corrected = RegistrationCase.objects.filter(
-            campaign=OuterRef("pk"), state__in=RegistrationCase.OPEN_STATES, kind__in=FORM_CASE_KINDS
+            campaign=OuterRef("pk"), state__in=RegistrationCase.OPEN_STATES, kind__in=FORM_KINDS
         )
         return campaigns.filter(
             Q(status__in=Campaign.CORRECTABLE) | (Q(status=Campaign.Status.ACTIVE) & Q(Exists(stopped_by_an_operator)))
@@ -167,14 +168,6 @@ def approved_brands(org: Organisation):
         .exclude(identity_status__iexact="UNVERIFIED")
         .order_by("approved_at", "pk")
     )
-
-
-# Kinds of case that go through the registration form (and so may resubmit the campaign).
-FORM_CASE_KINDS = (
-    RegistrationCase.Kind.FIRST_REGISTRATION,
-    RegistrationCase.Kind.NEW_CAMPAIGN,
-    RegistrationCase.Kind.RESUBMIT,
-)
 
 
 def case_numbers(case: RegistrationCase):

@@ -15,6 +15,7 @@ from provisioning.models import PhoneNumber
 from provisioning.phone import display_tn
 
 from ..models import NUMBER_POOL_THRESHOLD, Brand, Campaign, CampaignNumber, CaseEvent, CaseNumber, RegistrationCase
+from ..models.cases import FORM_KINDS
 from ..notifications import notify_case_contact
 from .unread import note_customer_activity
 
@@ -29,8 +30,6 @@ class CaseRefused(transitions.ActionRefused):
 
 
 Kind = RegistrationCase.Kind
-# Cases that go through the registration form (the others only move numbers in or out of a campaign).
-FORM_KINDS = frozenset({Kind.FIRST_REGISTRATION, Kind.NEW_CAMPAIGN, Kind.RESUBMIT})
 
 
 def _brand_approved(case: RegistrationCase) -> bool:

@@ -24,7 +24,6 @@ from .numbers import NumbersRefused, assign_numbers_to_campaign, remove_numbers_
 from .unread import note_customer_activity
 
 State = RegistrationCase.State
-NOT_FORM_FIELDS = {"id", "case", "saved_at", "saved_by", "submitted_at", "submitted_by"}
 
 
 # --- the registration form --------------------------------------------------------------------------------------------
@@ -121,13 +120,12 @@ def submit_registration_form(
 def _keep_version(case: RegistrationCase, registration: RegistrationForm, by: User) -> RegistrationVersion:
     """Keep the form exactly as submitted, as the case's next version (never changed afterwards)."""
     last = case.versions.order_by("-number").values_list("number", flat=True).first() or 0
-    data = {
-        field.attname: getattr(registration, field.attname)
-        for field in RegistrationForm._meta.concrete_fields
-        if field.name not in NOT_FORM_FIELDS
-    }
     return RegistrationVersion.objects.create(
-        case=case, number=last + 1, submitted_at=registration.submitted_at, submitted_by=by, data=data
+        case=case,
+        number=last + 1,
+        submitted_at=registration.submitted_at,
+        submitted_by=by,
+        data=registration.submitted_data(),
     )
 
 

@@ -46,7 +46,9 @@ class CaseKind(models.TextChoices):
     RESUBMIT = "resubmit", _("Correct and resubmit a campaign")
 
 
+# Cases that only move numbers in or out of a campaign; the others go through the registration form.
 NUMBER_ONLY_KINDS = (CaseKind.ADD_NUMBERS.value, CaseKind.REMOVE_NUMBERS.value)
+FORM_KINDS = frozenset(kind for kind in CaseKind.values if kind not in NUMBER_ONLY_KINDS)
 
 
 def overdue_condition(now) -> Q:
@@ -234,7 +236,7 @@ class RegistrationCase(models.Model):
     def asks_for_form(self) -> bool:
         """Cases that register something (a brand, a campaign) go through the registration form; cases that only
         move numbers do not."""
-        return self.kind not in (CaseKind.ADD_NUMBERS, CaseKind.REMOVE_NUMBERS)
+        return self.kind in FORM_KINDS
 
     # The references the carrier knows this case's registrations by (also their idempotency keys).
     @property

@@ -15,6 +15,8 @@ from .cases import RegistrationCase
 DEFAULT_OPT_OUT_KEYWORDS = "STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT"  # CTIA
 DEFAULT_OPT_IN_KEYWORDS = "START, UNSTOP, YES"
 DEFAULT_HELP_KEYWORDS = "HELP, INFO"
+# The form's bookkeeping, not what the customer filled in (left out of a kept version).
+NOT_FORM_FIELDS = frozenset({"id", "case", "saved_at", "saved_by", "submitted_at", "submitted_by"})
 SAMPLE_FIELDS = ("sample_1", "sample_2", "sample_3", "sample_4", "sample_5")
 
 
@@ -175,6 +177,14 @@ class RegistrationForm(models.Model):
 
     def __str__(self):
         return f"Registration form of case #{self.case_id}"
+
+    def submitted_data(self) -> dict:
+        """The form's fields as a RegistrationVersion keeps them (its own bookkeeping left out)."""
+        return {
+            field.attname: getattr(self, field.attname)
+            for field in self._meta.concrete_fields
+            if field.name not in NOT_FORM_FIELDS
+        }
 
     @property
     def samples(self) -> list[str]:
