@@ -231,8 +231,10 @@ CELERY_TIMEZONE = TIME_ZONE
 # seconds. Keep it above RETENTION_LOCK_TTL_SECONDS: a purge redelivered sooner finds its dead run's lock held.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_float("CELERY_VISIBILITY_TIMEOUT", 3600.0)}
 # Periodic work (celery -A portal beat). Each task is idempotent, so a missed or doubled beat is harmless.
-RETENTION_PURGE_HOUR = env_int("RETENTION_PURGE_HOUR", 3)
-RETENTION_PURGE_MINUTE = env_int("RETENTION_PURGE_MINUTE", 15)
+# The purge runs just after midnight UTC: on PostgreSQL it drops whole day partitions (texting.partitions) and deletes
+# row by row only what the cutoff leaves of the day straddling it, i.e. the texts of the minutes since midnight.
+RETENTION_PURGE_HOUR = env_int("RETENTION_PURGE_HOUR", 0)
+RETENTION_PURGE_MINUTE = env_int("RETENTION_PURGE_MINUTE", 10)
 CELERY_BEAT_SCHEDULE = {
     "repoll-stuck-authorisation-orders": {
         "task": "provisioning.tasks.repoll_stuck_orders",
@@ -258,6 +260,12 @@ CELERY_BEAT_SCHEDULE = {
     "delete-expired-discovery-exports": {
         "task": "compliance.tasks.delete_expired_exports",
         "schedule": env_float("EDISCOVERY_SWEEP_SECONDS", 3600.0),
+    },
+    # The texts table's day partitions for the next TEXTS_PARTITIONS_AHEAD_DAYS days (PostgreSQL; the purge does the
+    # same, so either one missing for two weeks leaves texts in the default partition, which /healthz/retention says).
+    "create-text-partitions": {
+        "task": "texting.tasks.create_text_partitions",
+        "schedule": crontab(hour=12, minute=0),
     },
     "purge-expired-messages": {
         "task": "texting.tasks.purge_expired_messages",
@@ -349,6 +357,12 @@ TEXTING_BURST_PER_MINUTE = env_int("TEXTING_BURST_PER_MINUTE", 30)
 MESSAGE_RETENTION_DAYS = env_int("MESSAGE_RETENTION_DAYS", 400)
 # Rows the purge deletes per transaction (tuned with benchmarks/retention.py: each batch well under one second).
 MESSAGE_RETENTION_BATCH_SIZE = env_int("MESSAGE_RETENTION_BATCH_SIZE", 50000)
+# Day partitions of the texts table created ahead (PostgreSQL, texting.partitions); /healthz/retention warns below 2.
+TEXTS_PARTITIONS_AHEAD_DAYS = env_int("TEXTS_PARTITIONS_AHEAD_DAYS", 14)
+# Creating or dropping a partition waits at most this long for the texts table's lock (a long export reading the
+# texts holds it off; waiting longer would queue every other query behind it): a partition not created is made by the
+# next run, one not dropped is deleted row by row that night.
+TEXTS_PARTITION_LOCK_TIMEOUT_MS = env_int("TEXTS_PARTITION_LOCK_TIMEOUT_MS", 2000)
 # The purge's lock lease, renewed after every batch: a purge killed halfway blocks the next one at most this long.
 RETENTION_LOCK_TTL_SECONDS = env_float("RETENTION_LOCK_TTL_SECONDS", 300.0)
 # /healthz/retention answers 503 when the last successful purge finished longer ago than this (the purge is nightly,

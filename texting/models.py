@@ -1,11 +1,13 @@
 """Business text messages, the organisation's Business Texting switch, the opt-out registry, suspensions by Cisco,
 API tokens and the purge log.
 
-Nothing references `Message` with a foreign key: the retention purge deletes messages with plain SQL in batches
-(Django's Python-side cascades never run), so a foreign key to a message would make that DELETE fail.
+Nothing references `Message` with a foreign key: the retention purge drops whole day partitions and deletes the rest
+with plain SQL in batches (Django's Python-side cascades never run), so a foreign key to a message would make both
+fail; on PostgreSQL the table is partitioned by day (texting.partitions).
 """
 
 import hashlib
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -67,6 +69,14 @@ class BlockReason(models.TextChoices):
     BRAND_DAILY_CAP_REACHED = "brand_daily_cap_reached", _("Brand daily cap reached")
 
 
+class MessageQuerySet(models.QuerySet):
+    def in_flight(self, now=None):
+        """Texts young enough to still be moving: being sent, awaiting a carrier's status, or redelivered by the
+        carrier (IN_FLIGHT_DAYS). Every lookup of a text by id or carrier id goes through this window, so that
+        PostgreSQL reads a week of day partitions rather than all of them (texting.partitions)."""
+        return self.filter(created_at__gte=(now or timezone.now()) - Message.IN_FLIGHT)
+
+
 class Message(models.Model):
     """One business text, in or out, including every refused one (status *blocked* with its reason)."""
 
@@ -123,16 +133,15 @@ class Message(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     status_changed = models.DateTimeField(default=timezone.now)
 
+    objects = MessageQuerySet.as_manager()
+
+    # A carrier answers a send at once and reports a final status within 72 hours; a text still not final after a
+    # week is abandoned (its send and poll tasks find nothing to do), and a webhook redelivered after a week is new.
+    IN_FLIGHT = timedelta(days=7)
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            # A carrier message id is unique per direction: a redelivered inbound webhook is recognised, not stored
-            # twice.
-            models.UniqueConstraint(
-                fields=["direction", "carrier_message_id"],
-                condition=~Q(carrier_message_id=""),
-                name="message_carrier_id_unique",
-            ),
             models.CheckConstraint(
                 condition=Q(status="blocked", blocked_reason__gt="") | (~Q(status="blocked") & Q(blocked_reason="")),
                 name="message_blocked_has_reason",
@@ -145,6 +154,14 @@ class Message(models.Model):
             models.Index(fields=["organisation", "created_at"], name="message_org_created_idx"),
             # Per-number views and the per-number volume counted without Redis.
             models.Index(fields=["business_number", "created_at"], name="message_number_created_idx"),
+            # A text by its carrier message id (a redelivered inbound webhook, a carrier's status report). Not unique:
+            # on PostgreSQL the table is partitioned by day (texting.partitions) and a unique index would have to
+            # include created_at; receiving a text serialises redeliveries with an advisory lock instead.
+            models.Index(
+                fields=["carrier_message_id", "direction"],
+                condition=~Q(carrier_message_id=""),
+                name="message_carrier_id_idx",
+            ),
             # Status polling: outbound texts still waiting for their final status.
             models.Index(
                 fields=["status", "status_changed"],
@@ -156,6 +173,32 @@ class Message(models.Model):
     def __str__(self):
         arrow = "→" if self.direction == self.Direction.OUTBOUND else "←"
         return f"Text #{self.pk} {display_tn(self.business_number)} {arrow} {display_tn(self.other_party)}"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        self._stored_created_at = self.created_at
+
+    # On PostgreSQL the table is partitioned by day (texting.partitions). A text is read, locked or saved by its id
+    # together with the day it lives in, so PostgreSQL plans for one partition, not ~415 (by id alone: 50-170 ms of
+    # planning measured over 435 partitions; with the day: under 5 ms). A saved or loaded text remembers the
+    # created_at it was stored with; its saves and reloads name it.
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._stored_created_at = instance.__dict__.get("created_at")
+        return instance
+
+    def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
+        stored = getattr(self, "_stored_created_at", None)
+        if stored is not None:
+            base_qs = base_qs.filter(created_at=stored)
+        return super()._do_update(base_qs, using, pk_val, values, update_fields, forced_update)
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        stored = getattr(self, "_stored_created_at", None)
+        if from_queryset is None and stored is not None:
+            from_queryset = type(self)._base_manager.filter(created_at=stored)
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
 
     @property
     def reference(self) -> str:
@@ -329,6 +372,9 @@ class PurgeRun(models.Model):
     # Expired texts the run left in place because an active legal hold matched them (compliance.models.LegalHold).
     kept_by_holds = models.PositiveBigIntegerField(default=0)
     batches = models.PositiveIntegerField(default=0)
+    # PostgreSQL: whole day partitions of expired texts dropped (texting.partitions); their rows count in
+    # rows_deleted, their held texts (moved to the default partition first) in kept_by_holds.
+    partitions_dropped = models.PositiveIntegerField(default=0)
     batch_size = models.PositiveIntegerField()
     longest_batch_ms = models.PositiveIntegerField(default=0)
     outcome = models.CharField(max_length=12, choices=Outcome.choices, default=Outcome.RUNNING)

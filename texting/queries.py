@@ -47,6 +47,13 @@ def _since(first_day: date) -> datetime:
     return datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
 
 
+def in_period(days: int, now: datetime | None = None) -> dict:
+    """The filter of a period's texts: from the first day's midnight to the end of today (UTC), both ends named so
+    that PostgreSQL reads only the period's day partitions (texting.partitions), not the ones made ahead."""
+    today = (now or timezone.now()).astimezone(UTC).date()
+    return {"created_at__gte": _since(period_start(days, now)), "created_at__lt": _since(today + timedelta(days=1))}
+
+
 @dataclass
 class DayCount:
     day: date
@@ -63,7 +70,7 @@ def texts_per_day(org: Organisation, days: int, now: datetime | None = None) -> 
     """One entry per UTC day of the period (days without texts included): sent, received and blocked."""
     first = period_start(days, now)
     rows = (
-        Message.objects.filter(organisation=org, created_at__gte=_since(first))
+        Message.objects.filter(organisation=org, **in_period(days, now))
         .annotate(day=TruncDate("created_at", tzinfo=UTC))
         .values("day")
         .annotate(
@@ -84,7 +91,7 @@ def texts_per_day(org: Organisation, days: int, now: datetime | None = None) -> 
 
 def blocked_by_reason(org: Organisation, days: int, now: datetime | None = None) -> list[dict]:
     rows = (
-        Message.objects.filter(organisation=org, created_at__gte=_since(period_start(days, now)), status="blocked")
+        Message.objects.filter(organisation=org, status="blocked", **in_period(days, now))
         .values("blocked_reason")
         .annotate(count=Count("id"))
         .order_by("-count", "blocked_reason")
@@ -103,7 +110,7 @@ def blocked_by_reason(org: Organisation, days: int, now: datetime | None = None)
 def top_numbers(org: Organisation, days: int, now: datetime | None = None, limit: int = 10) -> list[dict]:
     """The organisation's busiest business numbers over the period, with the user each belongs to now."""
     rows = list(
-        Message.objects.filter(organisation=org, created_at__gte=_since(period_start(days, now)))
+        Message.objects.filter(organisation=org, **in_period(days, now))
         .exclude(business_number="")
         .values("business_number")
         .annotate(
@@ -134,7 +141,7 @@ def delivery_outcomes(org: Organisation, days: int, *, number: str = "", now: da
     texts = Message.objects.filter(
         organisation=org,
         direction=Message.Direction.OUTBOUND,
-        created_at__gte=_since(period_start(days, now)),
+        **in_period(days, now),
         status__in=[Message.Status.DELIVERED, Message.Status.FAILED, Message.Status.ACCEPTED, Message.Status.SENT],
     )
     if number:
@@ -188,9 +195,10 @@ def active_opt_outs(org: Organisation):
     return OptOut.objects.filter(organisation=org, opted_in_at__isnull=True).order_by("-opted_out_at", "-id")
 
 
-def recent_texts(org: Organisation, *, number: str = "", status: str = ""):
-    """Texts of the organisation, newest first, as metadata dicts (never the body)."""
-    texts = Message.objects.filter(organisation=org)
+def recent_texts(org: Organisation, days: int, *, number: str = "", status: str = "", now: datetime | None = None):
+    """Texts of the organisation over the period, newest first, as metadata dicts (never the body). Bounded by the
+    period like every count on the page, so PostgreSQL reads only the period's day partitions."""
+    texts = Message.objects.filter(organisation=org, **in_period(days, now))
     if number:
         texts = texts.filter(business_number=number)
     if status in Message.Status.values:

@@ -15,7 +15,7 @@ from carrier import get_gateway
 from carrier.gateway import CarrierRejected, CarrierUnavailable
 from portal.tasks import CarrierTask
 
-from . import actions, retention
+from . import actions, partitions, retention
 from .models import Message
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def send_message(self, message_id: int) -> str | None:
     TEXTING_SEND_MAX_RETRIES — or at once when run in-process without a broker, so a request never waits on retries —
     the text ends *failed* with the reason in words. CarrierRejected fails it at once.
     """
-    message = Message.objects.filter(pk=message_id).first()
+    message = Message.objects.in_flight().filter(pk=message_id).first()
     if message is None or message.status != Message.Status.ACCEPTED or message.carrier_message_id:
         return None
     try:
@@ -59,7 +59,7 @@ def poll_message_status(self, message_id: int) -> str | None:
     """Ask the carrier for a sent text's status and apply it (idempotent; the callback may have done it already).
     Re-polls itself until the status is final, up to TEXTING_POLL_MAX times; `repoll_pending_messages` picks up
     texts whose chain was lost."""
-    message = Message.objects.filter(pk=message_id).first()
+    message = Message.objects.in_flight().filter(pk=message_id).first()
     if message is None or message.is_final or not message.carrier_message_id:
         return None
     try:
@@ -79,11 +79,15 @@ def repoll_pending_messages() -> int:
     """Periodic: texts still *accepted* or *sent* after ten minutes are sent (if they never reached the carrier) or
     polled again. Returns how many it resumed."""
     stale = timezone.now() - timedelta(minutes=10)
-    pending = Message.objects.filter(
-        direction=Message.Direction.OUTBOUND,
-        status__in=[Message.Status.ACCEPTED, Message.Status.SENT],
-        status_changed__lt=stale,
-    ).values_list("pk", "carrier_message_id")[:1000]
+    pending = (
+        Message.objects.in_flight()
+        .filter(
+            direction=Message.Direction.OUTBOUND,
+            status__in=[Message.Status.ACCEPTED, Message.Status.SENT],
+            status_changed__lt=stale,
+        )
+        .values_list("pk", "carrier_message_id")[:1000]
+    )
     for message_id, carrier_id in pending:
         (poll_message_status if carrier_id else send_message).delay(message_id)
     return len(pending)
@@ -96,3 +100,11 @@ def purge_expired_messages() -> dict:
     nothing and deletes nothing (lock), or finds nothing left."""
     run = retention.purge_expired_messages()
     return {"purge_run": run.pk, "outcome": run.outcome, "rows_deleted": run.rows_deleted, "batches": run.batches}
+
+
+@shared_task(acks_late=True, name="texting.tasks.create_text_partitions")
+def create_text_partitions() -> dict:
+    """Daily (beat): the texts table's day partitions from today to TEXTS_PARTITIONS_AHEAD_DAYS ahead (PostgreSQL;
+    nothing on SQLite). Idempotent: partitions that exist are left alone."""
+    created = partitions.ensure_partitions_ahead()
+    return {"created": created, "days_ahead": partitions.days_ahead()}

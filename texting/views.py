@@ -78,7 +78,7 @@ def activity(request):
     form = ActivityFilters(request.GET)
     filters = form.filters()
     days = filters["days"]
-    texts = paginate(request, queries.recent_texts(org, number=filters["number"], status=filters["status"]), 25)
+    texts = paginate(request, queries.recent_texts(org, days, number=filters["number"], status=filters["status"]), 25)
     context = {
         "form": form,
         "days": days,

@@ -145,6 +145,7 @@ def reserve(business_number: str, now: datetime, registration: RegistrationLimit
                 direction=Message.Direction.OUTBOUND,
                 is_automatic_reply=False,
                 created_at__gte=earliest,
+                created_at__lte=now,
             )
             .exclude(status=Message.Status.BLOCKED)
             .aggregate(**{f"limit_{i}": Count("id", filter=limit[4]) for i, limit in enumerate(limits)})

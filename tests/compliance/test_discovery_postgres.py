@@ -72,7 +72,8 @@ def test_the_keyword_condition_reads_the_stored_words_through_their_gin_index(or
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN (VERBOSE) " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "message_body_vector_idx" in plan, plan
+    # Each day partition has its own copy of the index (texting.partitions), named after the partition.
+    assert "body_vector_idx" in plan, plan
     assert "to_tsvector" not in plan, plan
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'texting_message'")

@@ -2,7 +2,7 @@
 (START) and get the automatic replies (HELP), sent through the same path as any other text."""
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from portal import metrics
@@ -45,9 +45,7 @@ def receive_text(
     org = number.location.organisation
     carrier_message_id = carrier_message_id or ""
     if carrier_message_id:
-        existing = Message.objects.filter(
-            direction=Message.Direction.INBOUND, carrier_message_id=carrier_message_id
-        ).first()
+        existing = _received_before(carrier_message_id)
         if existing is not None:
             return existing, False
 
@@ -63,38 +61,55 @@ def receive_text(
         reason, detail = BlockReason.MEDIA_NOT_SUPPORTED, "Pictures and other attachments (MMS) are not supported."
     segments = count_segments(body)
     now = timezone.now()
-    try:
-        with transaction.atomic():
-            message = Message.objects.create(
-                organisation=org,
-                business_number=number.e164,
-                other_party=party,
-                direction=Message.Direction.INBOUND,
-                body=body,
-                encoding=segments.encoding,
-                segments=segments.segments,
-                status=Message.Status.BLOCKED if reason else Message.Status.RECEIVED,
-                blocked_reason=reason,
-                status_detail=detail[:300],
-                carrier_message_id=carrier_message_id,
-                created_at=now,
-                status_changed=now,
-            )
-            if not reason:
-                _answer_keyword(org, number, party, body.strip().upper())
-    except IntegrityError:
-        # The same webhook arrived twice at the same moment: the other request stored it (and answered it).
-        existing = Message.objects.filter(
-            direction=Message.Direction.INBOUND, carrier_message_id=carrier_message_id
-        ).first()
-        if existing is None:
-            raise
-        return existing, False
+    with transaction.atomic():
+        if carrier_message_id:
+            # Two deliveries of the same webhook at once: the second waits here until the first commits, then finds
+            # its text. (The id is not unique by index: the texts table is partitioned by day, texting.partitions.)
+            _lock_carrier_id(carrier_message_id)
+            existing = _received_before(carrier_message_id)
+            if existing is not None:
+                return existing, False
+        message = Message.objects.create(
+            organisation=org,
+            business_number=number.e164,
+            other_party=party,
+            direction=Message.Direction.INBOUND,
+            body=body,
+            encoding=segments.encoding,
+            segments=segments.segments,
+            status=Message.Status.BLOCKED if reason else Message.Status.RECEIVED,
+            blocked_reason=reason,
+            status_detail=detail[:300],
+            carrier_message_id=carrier_message_id,
+            created_at=now,
+            status_changed=now,
+        )
+        if not reason:
+            _answer_keyword(org, number, party, body.strip().upper())
     if reason:
         metrics.texts_blocked.labels("inbound", reason).inc()
     else:
         metrics.texts_received.inc()
     return message, True
+
+
+def _received_before(carrier_message_id: str) -> Message | None:
+    """The text a carrier's message id was stored as, if it arrived within the last week (Message.IN_FLIGHT)."""
+    return (
+        Message.objects.in_flight()
+        .filter(direction=Message.Direction.INBOUND, carrier_message_id=carrier_message_id)
+        .first()
+    )
+
+
+def _lock_carrier_id(carrier_message_id: str) -> None:
+    """Hold, until the transaction ends, a lock on this carrier message id (PostgreSQL; SQLite runs one writer at a
+    time anyway)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 7401))", [f"inbound:{carrier_message_id}"]
+            )
 
 
 def _answer_keyword(org: Organisation, number: PhoneNumber, party: str, keyword: str) -> None:

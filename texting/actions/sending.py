@@ -84,7 +84,7 @@ def hand_to_carrier(message_id: int, gateway: CarrierGateway) -> Message:
     is the text's reference, so a retry after CarrierUnavailable (the send may or may not have happened) gets the
     carrier's first answer instead of a second text. Raises CarrierUnavailable / CarrierRejected for the task.
     """
-    message = Message.objects.select_related("organisation").get(pk=message_id)
+    message = Message.objects.in_flight().select_related("organisation").get(pk=message_id)
     if message.status != Message.Status.ACCEPTED or message.carrier_message_id:
         return message
     if not ServiceSettings.objects.filter(
@@ -143,7 +143,7 @@ def apply_carrier_status(result: MessageStatus) -> bool:
     """
     message_id = _message_id_from_reference(result.reference)
     with transaction.atomic():
-        qs = Message.objects.select_for_update().filter(direction=Message.Direction.OUTBOUND)
+        qs = Message.objects.in_flight().select_for_update().filter(direction=Message.Direction.OUTBOUND)
         message = qs.filter(pk=message_id).first() if message_id else None
         if message is None and result.message_id:
             message = qs.filter(carrier_message_id=result.message_id).first()
@@ -171,7 +171,7 @@ def set_message_status(message_id: int, to: str, *, detail: str = "") -> Message
     TransitionRefused, changing nothing. Moving a text to the status it has changes nothing."""
     with transaction.atomic():
         message, _ = transition(
-            Message.objects,
+            Message.objects.in_flight(),
             message_id,
             to,
             table=Message.TRANSITIONS,

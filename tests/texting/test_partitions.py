@@ -1,0 +1,207 @@
+"""The texts table partitioned by day on PostgreSQL (texting.partitions): the nightly purge drops whole expired days,
+deletes row by row only the minutes the cutoff leaves of the day straddling it, never loses a held text, falls back
+to row-by-row deletes when a partition is busy; partitions are made ahead and take their days' texts from the
+default partition; a text is saved and reloaded by its id and its day."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import psycopg
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from compliance.actions.holds import place_hold, release_hold
+from portal.models import User
+from tests.factories import make_user
+from tests.texting.factories import make_text
+from texting import partitions
+from texting.models import Message, PurgeRun
+from texting.retention import purge_expired_messages
+
+# The nightly purge's moment (RETENTION_PURGE_HOUR:MINUTE, 00:10 UTC) on some day.
+NOW = datetime(2026, 3, 10, 0, 10, tzinfo=UTC)
+CUTOFF = NOW - timedelta(days=400)  # 2025-02-03 00:10 UTC
+FIRST_DAY = CUTOFF.date() - timedelta(days=30)
+
+
+@pytest.fixture
+def days(postgres):
+    """As after some 430 days of beat: a partition for each day from 30 days before the cutoff's to the day after
+    (the days these tests write texts on; the purge makes today's and the next 14 days' itself)."""
+    partitions.ensure_partitions(FIRST_DAY, CUTOFF.date() + timedelta(days=1))
+
+
+@pytest.fixture
+def officer(org):
+    user = make_user(org, role=User.Role.READONLY_ADMIN, email="officer@acme.test")
+    User.objects.filter(pk=user.pk).update(is_compliance_officer=True)
+    user.refresh_from_db()
+    return user
+
+
+@pytest.fixture
+def texter(org):
+    return make_user(org, role=User.Role.END_USER, email="texter@acme.test")
+
+
+def purge(**kwargs):
+    with time_machine.travel(NOW, tick=False):
+        return purge_expired_messages(**kwargs)
+
+
+def remaining():
+    return set(Message.objects.values_list("pk", flat=True))
+
+
+def partition_of(message) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tableoid::regclass::text FROM texting_message WHERE id = %s AND created_at = %s",
+            [message.pk, message.created_at],
+        )
+        return cursor.fetchone()[0]
+
+
+def names() -> set[str]:
+    return {p.name for p in partitions.partitions()}
+
+
+@pytest.mark.django_db
+def test_the_purge_drops_every_expired_day_and_deletes_row_by_row_only_the_minutes_past_midnight(org, days):
+    old = [make_text(org, created_at=CUTOFF - timedelta(days=n, hours=12)) for n in range(1, 29)]
+    straddling_day = CUTOFF.date()  # 2025-02-03: 00:00-00:10 expired, the rest not yet
+    just_after_midnight = make_text(org, created_at=datetime(2025, 2, 3, 0, 1, tzinfo=UTC))
+    just_expired = make_text(org, created_at=CUTOFF - timedelta(seconds=1))
+    just_kept = make_text(org, created_at=CUTOFF + timedelta(seconds=1))
+    young = make_text(org, created_at=NOW - timedelta(days=1))
+    expired_days = (straddling_day - FIRST_DAY).days
+
+    run = purge()
+
+    assert run.outcome == PurgeRun.Outcome.COMPLETED
+    assert remaining() == {just_kept.pk, young.pk}
+    assert (run.partitions_dropped, run.rows_deleted, run.batches) == (expired_days, len(old) + 2, 1)
+    left = names()
+    assert partitions.partition_name(straddling_day) in left
+    assert partitions.partition_name(straddling_day - timedelta(days=1)) not in left
+    assert partitions.partition_name(FIRST_DAY) not in left
+    assert just_after_midnight.pk not in remaining() and just_expired.pk not in remaining()
+    assert partition_of(just_kept) == partitions.partition_name(straddling_day)
+
+    again = purge()  # nothing left to drop or delete
+    assert (again.partitions_dropped, again.rows_deleted) == (0, 0)
+
+
+@pytest.mark.django_db
+def test_a_held_text_in_an_expired_day_is_kept_in_the_default_partition_and_goes_after_release(
+    org, days, officer, texter
+):
+    held = make_text(org, created_at=NOW - timedelta(days=420), user=texter, body="held: keep me")
+    unheld = make_text(org, created_at=NOW - timedelta(days=420), body="not held")
+    hold = place_hold(org, officer, name="Smith v Acme", user_ids=[texter.pk])
+    before = Message.objects.filter(pk=held.pk).values().get()
+
+    run = purge()
+
+    assert remaining() == {held.pk} and unheld.pk not in remaining()
+    assert (run.rows_deleted, run.kept_by_holds) == (1, 1)
+    assert run.partitions_dropped == (CUTOFF.date() - FIRST_DAY).days
+    assert partition_of(held) == partitions.DEFAULT_PARTITION
+    assert Message.objects.filter(pk=held.pk).values().get() == before  # same id, time, body, everything
+
+    kept_again = purge()  # still held: kept, counted once, nothing dropped twice
+    assert (kept_again.rows_deleted, kept_again.kept_by_holds, kept_again.partitions_dropped) == (0, 1, 0)
+
+    release_hold(hold, officer)
+    released = purge()
+    assert remaining() == set()
+    assert (released.rows_deleted, released.kept_by_holds) == (1, 0)
+
+
+@pytest.fixture
+def committed_days(postgres):
+    """`days`, committed (for a test that needs a second session to see the table), and dropped again after."""
+    before = names()
+    partitions.ensure_partitions(FIRST_DAY, CUTOFF.date() + timedelta(days=1))
+    yield
+    with connection.cursor() as cursor:
+        for name in names() - before:
+            cursor.execute(f'DROP TABLE "{name}"')
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_busy_table_is_purged_row_by_row_instead_of_waiting(org, committed_days, settings):
+    settings.TEXTS_PARTITION_LOCK_TIMEOUT_MS = 100
+    expired = [make_text(org, created_at=NOW - timedelta(days=n)) for n in (401, 410, 425)]
+    kept = make_text(org, created_at=NOW - timedelta(days=399))
+    # Another session reads the texts (a long export, say) and holds its lock for the whole purge.
+    url = connection.settings_dict
+    with psycopg.connect(
+        host=url["HOST"] or "127.0.0.1", port=url["PORT"] or 5432, user=url["USER"], dbname=url["NAME"]
+    ) as reader:
+        reader.execute("BEGIN")
+        reader.execute("LOCK TABLE texting_message IN ACCESS SHARE MODE")
+        run = purge()
+        reader.execute("ROLLBACK")
+
+    assert run.outcome == PurgeRun.Outcome.COMPLETED
+    assert remaining() == {kept.pk}
+    assert (run.partitions_dropped, run.rows_deleted) == (0, len(expired))
+    assert partitions.partition_name(FIRST_DAY) in names()  # the next night drops them
+
+
+@pytest.mark.django_db
+def test_partitions_are_made_ahead_once_and_take_their_days_texts_from_the_default_partition(org, postgres):
+    with time_machine.travel(NOW, tick=False):
+        stray = make_text(org, created_at=NOW + timedelta(days=30))
+        assert partition_of(stray) == partitions.DEFAULT_PARTITION
+
+        created = partitions.ensure_partitions_ahead()
+        assert partitions.partition_name(NOW.date() + timedelta(days=14)) in created
+        assert partitions.days_ahead() == 14
+        assert partitions.ensure_partitions_ahead() == []  # idempotent
+
+        assert partitions.ensure_partitions(NOW.date(), NOW.date() + timedelta(days=31))
+        assert partition_of(stray) == partitions.partition_name((NOW + timedelta(days=30)).date())
+        assert remaining() == {stray.pk}
+
+
+@pytest.mark.django_db
+def test_the_beat_task_makes_the_partitions_ahead(postgres):
+    from texting.tasks import create_text_partitions
+
+    with time_machine.travel(NOW, tick=False):
+        result = create_text_partitions()
+    assert result["days_ahead"] == 14 and len(result["created"]) == 15
+
+
+@pytest.mark.django_db
+def test_a_purge_cannot_run_as_of_a_time_to_come(org):
+    text = make_text(org, created_at=NOW - timedelta(days=399))
+    with pytest.raises(ValueError, match="to come"):
+        purge_expired_messages(now=datetime.now(UTC) + timedelta(days=2))
+    assert remaining() == {text.pk} and not PurgeRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_text_is_saved_and_reloaded_by_its_id_and_its_day(org, days):
+    text = make_text(org, created_at=CUTOFF - timedelta(days=3))
+    with CaptureQueriesContext(connection) as queries:
+        text.status_detail = "Delivered late"
+        text.save(update_fields=["status_detail"])
+        text.refresh_from_db()
+    assert all('"created_at" =' in q["sql"] for q in queries.captured_queries), queries.captured_queries
+    loaded = Message.objects.get(pk=text.pk)
+    assert loaded.status_detail == "Delivered late"
+
+    # Moved in time, it moves partition and stays one row.
+    loaded.created_at = CUTOFF + timedelta(hours=1)
+    loaded.save()
+    assert Message.objects.filter(pk=text.pk).count() == 1
+    assert partition_of(Message.objects.get(pk=text.pk)) == partitions.partition_name(CUTOFF.date())
+
+
+def test_partition_names_and_bounds_are_whole_utc_days():
+    assert partitions.partition_name(date(2026, 3, 9)) == "texting_message_p20260309"
+    assert partitions.day_start(date(2026, 3, 9)) == datetime(2026, 3, 9, tzinfo=UTC)
