@@ -102,9 +102,12 @@ def test_help_and_aide_are_answered_each_in_its_own_language(org, canadian):
     english, french = (reply.body for reply in replies_to(QUEBEC_PARTY))
     assert english == f"{org.name}: Reply STOP to unsubscribe. For help, contact {org.name}."
     assert french == (
-        f"{org.name} : Répondez ARRÊT pour vous désabonner. Pour obtenir de l'aide, communiquez avec {org.name}."
+        f"{org.name} : Répondez ARRET pour vous désabonner. Pour obtenir de l'aide, communiquez avec {org.name}."
     )
     assert not OptOut.objects.exists()
+    # Written without the accent (the keyword is recognised either way) so the French replies stay GSM-7: one
+    # segment, not the two that UCS-2 would need.
+    assert [(reply.encoding, reply.segments) for reply in replies_to(QUEBEC_PARTY)] == [("gsm7", 1), ("gsm7", 1)]
 
 
 def test_a_french_sentence_is_an_ordinary_text(org, canadian):
@@ -125,7 +128,7 @@ def test_a_campaigns_english_replies_answer_english_keywords_and_french_ones_get
     english_help, french_help, french_stop = (reply.body for reply in replies_to(QUEBEC_PARTY))
     assert english_help == VALID_FORM["help_message"]
     assert french_help == (
-        f"{brand} : Répondez ARRÊT pour vous désabonner. Pour obtenir de l'aide, "
+        f"{brand} : Répondez ARRET pour vous désabonner. Pour obtenir de l'aide, "
         f"communiquez avec {VALID_FORM['support_phone']}."
     )
     assert french_stop.startswith(f"{brand} : {FRENCH_CONFIRMATION}")
