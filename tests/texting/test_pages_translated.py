@@ -107,3 +107,13 @@ def test_the_chart_names_days_and_months_in_the_readers_language(admin, busy_org
 def test_english_stays_the_default(admin_client, busy_org):
     main = main_of(admin_client.get(PAGES["activity"]).content.decode())
     assert "Texts per day" in main and "Textos par jour" not in main
+
+
+@pytest.mark.parametrize(
+    "language,expected", [("fr-CA", "Suspendre l'envoi de textos"), ("sk", "Pozastaviť posielanie správ")]
+)
+def test_support_suspends_texting_in_its_own_language(support, busy_org, language, expected):
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(support)
+    main = main_of(client.get("/support/texting/suspensions/").content.decode())
+    assert expected in main and "Suspend texting" not in main and "Nothing is suspended" not in main
