@@ -36,7 +36,7 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.utils.formats import number_format
 from django.utils.functional import lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from compliance import queries as registrations
 from compliance.models import Campaign, CampaignCarrierStatus, CampaignNumber
@@ -350,7 +350,7 @@ def campaign_refusal(campaign: Campaign, e164: str) -> tuple[str, str]:
     are lazy (wording.later)."""
     words = {"campaign": campaign.registry_id or str(campaign), "number": display_tn(e164), "why": ""}
     if campaign.status == Campaign.Status.EXPIRED:
-        words["why"] = f": {campaign.reason}" if campaign.reason else ""
+        words["why"] = _because(campaign.reason)
         return BlockReason.CAMPAIGN_EXPIRED, later(
             gettext_lazy("Campaign %(campaign)s of %(number)s has expired%(why)s. It must be renewed."), **words
         )
@@ -368,7 +368,7 @@ def campaign_refusal(campaign: Campaign, e164: str) -> tuple[str, str]:
             )
     rejected = next((s for s in statuses if s.status == CampaignCarrierStatus.Status.REJECTED), None)
     if rejected is not None:
-        words.update(operator=rejected.get_carrier_display(), why=f": {rejected.reason}" if rejected.reason else "")
+        words.update(operator=rejected.get_carrier_display(), why=_because(rejected.reason))
         return BlockReason.NUMBER_NOT_REGISTERED, later(
             gettext_lazy("%(operator)s rejected campaign %(campaign)s of %(number)s%(why)s."), **words
         )
@@ -398,6 +398,11 @@ def _registration_limits(campaign: Campaign | None) -> volume.RegistrationLimits
 def _active_suspension_reason(**scope) -> Subquery:
     """Support's reason for the suspension in effect that `scope` selects, as a subquery: NULL when there is none."""
     return Subquery(Suspension.objects.filter(lifted_at__isnull=True, **scope).values("reason")[:1])
+
+
+def _because(reason: str) -> str:
+    """The registry's or an operator's reason appended to a sentence (": reason", " : reason" in French), or ""."""
+    return later(pgettext_lazy("a reason appended to a sentence", ": %(reason)s"), reason=reason) if reason else ""
 
 
 def _grouped(value: int) -> str:

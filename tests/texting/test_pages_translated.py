@@ -117,3 +117,22 @@ def test_support_suspends_texting_in_its_own_language(support, busy_org, languag
     client.force_login(support)
     main = main_of(client.get("/support/texting/suspensions/").content.decode())
     assert expected in main and "Suspend texting" not in main and "Nothing is suspended" not in main
+
+
+@pytest.mark.parametrize(
+    "bad_lines,french,slovak",
+    [
+        (1, "Le fichier contient 1 erreur :", "Súbor obsahuje 1 chybu:"),
+        (3, "Le fichier contient 3 erreurs :", "Súbor obsahuje 3 chyby:"),
+        (5, "Le fichier contient 5 erreurs :", "Súbor obsahuje 5 chýb:"),
+    ],
+)
+def test_counts_take_each_languages_plural_forms(org, admin, bad_lines, french, slovak):
+    """French has two forms (1, many), Slovak three (1; 2 to 4; 5 and more): a refused import says how many errors."""
+    from django.utils import translation
+
+    content = "".join(f"not a number {n}\n" for n in range(bad_lines)).encode()
+    for language, expected in (("fr-ca", french), ("sk", slovak)):
+        with translation.override(language), pytest.raises(actions.ImportRefused) as refused:
+            actions.import_do_not_text_list(org, admin, content, "CRM list")
+        assert str(refused.value).startswith(expected)
