@@ -11,8 +11,8 @@ from texting.models import Message
 pytestmark = pytest.mark.django_db
 
 ENGLISH = "Business Texting is switched off for {org} (Calling → Service Settings)."
-FRENCH = "Business Texting est désactivé pour {org} (Appels → Paramètres de service)."
-SLOVAK = "Business Texting je pre {org} vypnutý (Volanie → Nastavenia služby)."
+FRENCH = "La Messagerie texte d'entreprise est désactivée pour {org} (Appels → Paramètres du service)."
+SLOVAK = "Firemné SMS sú pre {org} vypnuté (Volanie → Nastavenia služby)."
 
 
 def switched_off_refusal(client, org, admin, **headers):
