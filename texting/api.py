@@ -16,6 +16,7 @@ import json
 from functools import wraps
 
 from django.http import JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -69,9 +70,11 @@ def _all_storable(data) -> bool:
 def _unreadable(request) -> JsonResponse | None:
     """The refusal of a body the API does not read at all (413 too large, 415 not declared as JSON), or None."""
     if len(request.body) > MAX_REQUEST_BYTES:
-        return refuse(413, "request_too_large", f"A request may be at most {MAX_REQUEST_BYTES // 1024} KB.")
+        return refuse(
+            413, "request_too_large", _("A request may be at most %(size)s KB.") % {"size": MAX_REQUEST_BYTES // 1024}
+        )
     if request.content_type != "application/json":
-        return refuse(415, "unsupported_media_type", "Send a JSON body with `Content-Type: application/json`.")
+        return refuse(415, "unsupported_media_type", _("Send a JSON body with `Content-Type: application/json`."))
     return None
 
 
@@ -83,16 +86,16 @@ def api_token_view(func):
     @wraps(func)
     def wrapper(request, *args, **kwargs):
         header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
+        scheme, _space, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             response = refuse(
-                401, "authentication_required", "Send the user's API token as `Authorization: Bearer <token>`."
+                401, "authentication_required", _("Send the user's API token as `Authorization: Bearer <token>`.")
             )
         else:
             request.api_user = actions.authenticate_api_token(token.strip())
             if request.api_user is not None:
                 return func(request, *args, **kwargs)
-            response = refuse(401, "invalid_token", "This API token is not valid (unknown or revoked).")
+            response = refuse(401, "invalid_token", _("This API token is not valid (unknown or revoked)."))
         response["WWW-Authenticate"] = 'Bearer realm="texting"'
         return response
 
@@ -108,7 +111,11 @@ def carrier_signed_view(func):
     @wraps(func)
     def wrapper(request, *args, **kwargs):
         if not verify_webhook_signature(request.body, request.headers.get(SIGNATURE_HEADER, "")):
-            return refuse(401, "invalid_signature", f"The {SIGNATURE_HEADER} header does not sign this body.")
+            return refuse(
+                401,
+                "invalid_signature",
+                _("The %(header)s header does not sign this body.") % {"header": SIGNATURE_HEADER},
+            )
         return func(request, *args, **kwargs)
 
     wrapper.access = "carrier_signature"
@@ -121,7 +128,7 @@ def send_message(request):
         return unreadable
     data = _json_object(request)
     if data is None:
-        return refuse(400, "malformed_request", 'Send a JSON object: {"to": "+1…", "body": "…"}.')
+        return refuse(400, "malformed_request", _('Send a JSON object: {"to": "+1…", "body": "…"}.'))
     try:
         message = actions.send_text(
             request.api_user,
@@ -134,7 +141,7 @@ def send_message(request):
     except ForeignNumber as exc:
         return refuse(403, "number_not_in_organisation", str(exc))
     except CountersUnavailable:
-        return refuse(503, "service_unavailable", "Texting is briefly unavailable. Try again in a moment.")
+        return refuse(503, "service_unavailable", _("Texting is briefly unavailable. Try again in a moment."))
     answer = {
         "id": message.pk,
         "status": message.status,
@@ -144,7 +151,8 @@ def send_message(request):
         "encoding": message.encoding,
     }
     if message.status == Message.Status.BLOCKED:
-        answer.update(reason=message.blocked_reason, detail=message.status_detail)
+        # The reason code stays English; its words are in the caller's language (Accept-Language), stored in English.
+        answer.update(reason=message.blocked_reason, detail=str(message.refusal_detail))
         return JsonResponse(answer, status=HTTP_STATUS[message.blocked_reason])
     return JsonResponse(answer, status=202)
 
@@ -163,7 +171,7 @@ def receive_message(request):
         or not all(isinstance(data.get(key, ""), str) for key in ("message_id", "from", "to"))
         or len(data.get("message_id", "")) > CARRIER_ID_LENGTH
     ):
-        return refuse(400, "malformed_request", "Send a JSON object with message_id, from, to and body.")
+        return refuse(400, "malformed_request", _("Send a JSON object with message_id, from, to and body."))
     try:
         message, created = actions.receive_text(
             carrier_message_id=data.get("message_id", ""),
@@ -189,5 +197,5 @@ def message_status_callback(request):
     try:
         result = parse_message(data["payload"])
     except (KeyError, TypeError, ValueError):
-        return refuse(400, "malformed_request", "Expected a message.updated event with a payload.")
+        return refuse(400, "malformed_request", _("Expected a message.updated event with a payload."))
     return JsonResponse({"applied": actions.apply_carrier_status(result)})

@@ -4,9 +4,17 @@ inline style: bars get their colour from CSS classes)."""
 import math
 from dataclasses import dataclass, field
 
+from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 WIDTH, HEIGHT = 760, 220
 LEFT, RIGHT, TOP, BOTTOM = 44, 8, 10, 26
-SERIES = (("outbound", "Sent"), ("inbound", "Received"), ("blocked", "Blocked"))
+SERIES = (
+    ("outbound", gettext_lazy("Sent")),
+    ("inbound", gettext_lazy("Received")),
+    ("blocked", gettext_lazy("Blocked")),
+)
 
 
 @dataclass
@@ -65,9 +73,11 @@ def day_chart(days) -> Chart:
     for i, d in enumerate(days):
         x = LEFT + i * slot + (slot - bar_width) / 2
         column = Column(
-            label=d.day.strftime("%b %-d"),
+            # Day and month names in the reader's language (Django's date format letters: Nov 27, Fri Nov 27).
+            label=date_format(d.day, "M j"),
             x=round(LEFT + i * slot + slot / 2, 1),
-            title=f"{d.day:%a %b %-d}: {d.outbound} sent, {d.inbound} received, {d.blocked} blocked",
+            title=_("%(day)s: %(sent)s sent, %(received)s received, %(blocked)s blocked")
+            % {"day": date_format(d.day, "D M j"), "sent": d.outbound, "received": d.inbound, "blocked": d.blocked},
             tick=(len(days) - 1 - i) % label_every == 0,
         )
         y = baseline

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organisation
@@ -31,11 +32,13 @@ class ServiceSettings(models.Model):
     )
 
     class Meta:
-        verbose_name = "service settings"
-        verbose_name_plural = "service settings"
+        verbose_name = _("service settings")
+        verbose_name_plural = _("service settings")
 
     def __str__(self):
-        return f"Business Texting {'on' if self.business_texting_enabled else 'off'} for {self.organisation}"
+        if self.business_texting_enabled:
+            return gettext("Business Texting on for %(org)s") % {"org": self.organisation}
+        return gettext("Business Texting off for %(org)s") % {"org": self.organisation}
 
     @classmethod
     def for_organisation(cls, org: Organisation) -> "ServiceSettings":
@@ -47,24 +50,24 @@ class ServiceSettings(models.Model):
 class BlockReason(models.TextChoices):
     """Why a text was refused. The value is the machine-readable `reason` the API answers with."""
 
-    NO_ADDON_LICENCE = "no_addon_licence", "No Business Texting Add-On licence"
-    TEXTING_DISABLED = "texting_disabled", "Business Texting switched off"
-    NOT_PRIMARY_NUMBER = "not_primary_number", "Not the user's primary number"
-    NUMBER_NOT_REGISTERED = "number_not_registered", "Number not registered in a campaign"
+    NO_ADDON_LICENCE = "no_addon_licence", _("No Business Texting Add-On licence")
+    TEXTING_DISABLED = "texting_disabled", _("Business Texting switched off")
+    NOT_PRIMARY_NUMBER = "not_primary_number", _("Not the user's primary number")
+    NUMBER_NOT_REGISTERED = "number_not_registered", _("Number not registered in a campaign")
     CAMPAIGN_SUSPENDED = "campaign_suspended", _("Campaign suspended")
     CAMPAIGN_EXPIRED = "campaign_expired", _("Campaign expired")
-    APP_VERSION_TOO_OLD = "app_version_too_old", "Webex App too old"
-    INVALID_DESTINATION = "invalid_destination", "Invalid destination"
-    INTERNATIONAL_DESTINATION = "international_destination", "International destination"
-    INVALID_SENDER = "invalid_sender", "Invalid sender"
-    INTERNATIONAL_SENDER = "international_sender", "International sender"
-    MEDIA_NOT_SUPPORTED = "media_not_supported", "Media (MMS) not supported"
-    EMPTY_BODY = "empty_body", "Empty text"
-    BODY_TOO_LONG = "body_too_long", "Text too long"
-    RECIPIENT_OPTED_OUT = "recipient_opted_out", "Recipient opted out"
-    SUSPENDED_BY_CISCO = "suspended_by_cisco", "Suspended by Cisco"
-    DAILY_CAP_EXCEEDED = "daily_cap_exceeded", "Daily cap reached"
-    BURST_LIMIT_EXCEEDED = "burst_limit_exceeded", "Burst limit reached"
+    APP_VERSION_TOO_OLD = "app_version_too_old", _("Webex App too old")
+    INVALID_DESTINATION = "invalid_destination", _("Invalid destination")
+    INTERNATIONAL_DESTINATION = "international_destination", _("International destination")
+    INVALID_SENDER = "invalid_sender", _("Invalid sender")
+    INTERNATIONAL_SENDER = "international_sender", _("International sender")
+    MEDIA_NOT_SUPPORTED = "media_not_supported", _("Media (MMS) not supported")
+    EMPTY_BODY = "empty_body", _("Empty text")
+    BODY_TOO_LONG = "body_too_long", _("Text too long")
+    RECIPIENT_OPTED_OUT = "recipient_opted_out", _("Recipient opted out")
+    SUSPENDED_BY_CISCO = "suspended_by_cisco", _("Suspended by Cisco")
+    DAILY_CAP_EXCEEDED = "daily_cap_exceeded", _("Daily cap reached")
+    BURST_LIMIT_EXCEEDED = "burst_limit_exceeded", _("Burst limit reached")
     CAMPAIGN_RATE_LIMITED = "campaign_rate_limited", _("Campaign per-minute limit reached")
     BRAND_DAILY_CAP_REACHED = "brand_daily_cap_reached", _("Brand daily cap reached")
 
@@ -81,16 +84,16 @@ class Message(models.Model):
     """One business text, in or out, including every refused one (status *blocked* with its reason)."""
 
     class Direction(models.TextChoices):
-        OUTBOUND = "outbound", "Outbound"
-        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", _("Outbound")
+        INBOUND = "inbound", _("Inbound")
 
     class Status(models.TextChoices):
-        ACCEPTED = "accepted", "Accepted"
-        SENT = "sent", "Sent"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed"
-        BLOCKED = "blocked", "Blocked"
-        RECEIVED = "received", "Received"
+        ACCEPTED = "accepted", _("Accepted")
+        SENT = "sent", _("Sent")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+        BLOCKED = "blocked", _("Blocked")
+        RECEIVED = "received", _("Received")
 
     # An outbound text's life after the policy accepted it; `texting.actions.set_message_status` refuses the rest.
     # Blocked and received texts never change.
@@ -172,7 +175,12 @@ class Message(models.Model):
 
     def __str__(self):
         arrow = "→" if self.direction == self.Direction.OUTBOUND else "←"
-        return f"Text #{self.pk} {display_tn(self.business_number)} {arrow} {display_tn(self.other_party)}"
+        return gettext("Text #%(id)s %(ours)s %(arrow)s %(party)s") % {
+            "id": self.pk,
+            "ours": display_tn(self.business_number),
+            "arrow": arrow,
+            "party": display_tn(self.other_party),
+        }
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
@@ -249,7 +257,7 @@ class OptOut(models.Model):
         indexes = [models.Index(fields=["organisation", "opted_in_at", "-opted_out_at"], name="opt_out_active_idx")]
 
     def __str__(self):
-        return f"{display_tn(self.party)} opted out of {self.organisation}"
+        return gettext("%(number)s opted out of %(org)s") % {"number": display_tn(self.party), "org": self.organisation}
 
     @property
     def is_active(self) -> bool:
@@ -305,7 +313,7 @@ class Suspension(models.Model):
 
     def __str__(self):
         what = display_tn(self.number.e164) if self.number_id else str(self.organisation)
-        return f"Texting suspended for {what}"
+        return gettext("Texting suspended for %(what)s") % {"what": what}
 
     @property
     def is_active(self) -> bool:
@@ -344,7 +352,7 @@ class ApiToken(models.Model):
         indexes = [models.Index(fields=["organisation", "-created"], name="api_token_org_idx")]
 
     def __str__(self):
-        return f"API token {self.hint}… of {self.user}"
+        return gettext("API token %(hint)s… of %(user)s") % {"hint": self.hint, "user": self.user}
 
     @property
     def is_active(self) -> bool:
@@ -355,12 +363,12 @@ class PurgeRun(models.Model):
     """One run of the retention purge (nightly task or `manage.py purge_expired_messages`)."""
 
     class Outcome(models.TextChoices):
-        RUNNING = "running", "Running"
-        COMPLETED = "completed", "Completed"
-        STOPPED = "stopped", "Stopped after the batch limit (the next run continues)"
-        SKIPPED = "skipped", "Skipped: another purge was running"
-        INTERRUPTED = "interrupted", "Interrupted (the next run continued)"
-        FAILED = "failed", "Failed"
+        RUNNING = "running", _("Running")
+        COMPLETED = "completed", _("Completed")
+        STOPPED = "stopped", _("Stopped after the batch limit (the next run continues)")
+        SKIPPED = "skipped", _("Skipped: another purge was running")
+        INTERRUPTED = "interrupted", _("Interrupted (the next run continued)")
+        FAILED = "failed", _("Failed")
 
     cutoff = models.DateTimeField()
     retention_days = models.PositiveIntegerField()

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from portal.access import organisation_view
@@ -219,8 +220,16 @@ def opt_out_import(request):
     except actions.TextingError as exc:
         form.add_error("reason", str(exc))
         return _import_page(request, form=form, status=422)
-    text = _("Imported %(applied)d numbers onto the opt-out registry.") % {"applied": result.applied}
+    text = ngettext(
+        "Imported %(applied)d number onto the opt-out registry.",
+        "Imported %(applied)d numbers onto the opt-out registry.",
+        result.applied,
+    ) % {"applied": result.applied}
     if result.already:
-        text += " " + _("%(already)d were already on it and were left as they were.") % {"already": result.already}
+        text += " " + ngettext(
+            "%(already)d was already on it and was left as it was.",
+            "%(already)d were already on it and were left as they were.",
+            result.already,
+        ) % {"already": result.already}
     messages.success(request, text)
     return redirect(reverse("texting:opt_outs") + "?state=active")

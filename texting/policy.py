@@ -33,7 +33,10 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Subquery
+from django.utils.formats import number_format
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from compliance import queries as registrations
 from compliance.models import Campaign, CampaignCarrierStatus, CampaignNumber
@@ -46,6 +49,7 @@ from provisioning.phone import display_tn, normalise_tn
 from . import volume
 from .models import BlockReason, Message, OptOut, ServiceSettings, Suspension
 from .segments import SegmentCount, count_segments
+from .wording import later
 
 # 10 segments (1,530 GSM-7 characters): longer texts are refused rather than sent as a stream of parts.
 MAX_SEGMENTS = 10
@@ -81,7 +85,7 @@ class ForeignNumber(Exception):
 @dataclass(frozen=True)
 class Refusal:
     reason: str  # a BlockReason value
-    detail: str  # in words, for the person sending
+    detail: str  # in words, for the person sending: lazy (wording.later), read in the reader's language
 
     @property
     def http_status(self) -> int:
@@ -142,7 +146,7 @@ def check_sending_policy(
         except ValidationError:
             wanted = None
         if wanted is None or not PhoneNumber.objects.filter(e164=wanted, location__organisation=org).exists():
-            raise ForeignNumber(f"{from_number} is not a number of {org.name}.")
+            raise ForeignNumber(_("%(number)s is not a number of %(org)s.") % {"number": from_number, "org": org.name})
         business_number = wanted
 
     destination, destination_refusal = _destination(to)
@@ -166,61 +170,105 @@ def check_sending_policy(
     )
     has_addon, switched_on, suspended_because = switch if switch is not None else (addon.exists(), False, None)
     if not has_addon:
-        return refuse(BlockReason.NO_ADDON_LICENCE, f"{org.name} has no active Business Texting Add-On licence.")
+        return refuse(
+            BlockReason.NO_ADDON_LICENCE,
+            later(gettext_lazy("%(org)s has no active Business Texting Add-On licence."), org=org.name),
+        )
     if not switched_on:
         return refuse(
             BlockReason.TEXTING_DISABLED,
-            f"Business Texting is switched off for {org.name} (Calling → Service Settings).",
+            later(
+                gettext_lazy("Business Texting is switched off for %(org)s (Calling → Service Settings)."), org=org.name
+            ),
         )
     if suspended_because is not None:
         return refuse(
             BlockReason.SUSPENDED_BY_CISCO,
-            f"Cisco PSTN support suspended Business Texting for {org.name}: {as_sentence(suspended_because)} "
-            "Contact Cisco PSTN support through your partner.",
+            later(
+                gettext_lazy(
+                    "Cisco PSTN support suspended Business Texting for %(org)s: %(reason)s "
+                    "Contact Cisco PSTN support through your partner."
+                ),
+                org=org.name,
+                reason=as_sentence(suspended_because),
+            ),
         )
     if primary is None:
         return refuse(
-            BlockReason.NOT_PRIMARY_NUMBER, "You have no primary number from Cisco Calling Plan, so you cannot text."
+            BlockReason.NOT_PRIMARY_NUMBER,
+            later(gettext_lazy("You have no primary number from Cisco Calling Plan, so you cannot text.")),
         )
     if business_number != primary.e164:
         return refuse(
             BlockReason.NOT_PRIMARY_NUMBER,
-            f"Texts go out from your primary number {display_tn(primary.e164)}, not {display_tn(business_number)}.",
+            later(
+                gettext_lazy("Texts go out from your primary number %(primary)s, not %(number)s."),
+                primary=display_tn(primary.e164),
+                number=display_tn(business_number),
+            ),
         )
     if primary.suspended_because is not None:
         return refuse(
             BlockReason.SUSPENDED_BY_CISCO,
-            f"Cisco PSTN support suspended texting from {display_tn(primary.e164)}: "
-            f"{as_sentence(primary.suspended_because)} Contact Cisco PSTN support through your partner.",
+            later(
+                gettext_lazy(
+                    "Cisco PSTN support suspended texting from %(number)s: %(reason)s "
+                    "Contact Cisco PSTN support through your partner."
+                ),
+                number=display_tn(primary.e164),
+                reason=as_sentence(primary.suspended_because),
+            ),
         )
     if primary.texting_state != PhoneNumber.TextingState.REGISTERED:
         return refuse(
             BlockReason.NUMBER_NOT_REGISTERED,
-            f"{display_tn(primary.e164)} is not registered in an approved 10DLC campaign "
-            f"(it is {primary.get_texting_state_display().lower()}).",
+            later(
+                gettext_lazy("%(number)s is not registered in an approved 10DLC campaign (it is %(state)s)."),
+                number=display_tn(primary.e164),
+                state=_lowered(primary.get_texting_state_display),
+            ),
         )
     campaign = registrations.sending_campaign(primary) if primary.in_campaign else None
     if campaign is not None and not campaign.is_usable:
         return refuse(*campaign_refusal(campaign, primary.e164))
     if not version_at_least(parse_version(app_version or ""), tuple(settings.MIN_WEBEX_APP_VERSION)):
-        shown = f"Webex App {app_version}" if app_version else "This Webex App (it did not say its version)"
+        minimum = minimum_app_version_text()
         return refuse(
             BlockReason.APP_VERSION_TOO_OLD,
-            f"{shown} cannot text: update to Webex App {minimum_app_version_text()} or later.",
+            later(
+                gettext_lazy("Webex App %(version)s cannot text: update to Webex App %(minimum)s or later."),
+                version=app_version,
+                minimum=minimum,
+            )
+            if app_version
+            else later(
+                gettext_lazy(
+                    "This Webex App (it did not say its version) cannot text: update to Webex App %(minimum)s or later."
+                ),
+                minimum=minimum,
+            ),
         )
     if destination_refusal is not None:
         return Decision(business_number, destination, segments, destination_refusal)
     if media:
         return refuse(
             BlockReason.MEDIA_NOT_SUPPORTED,
-            "Business Texting sends text only: pictures and other attachments (MMS) are not supported.",
+            later(
+                gettext_lazy(
+                    "Business Texting sends text only: pictures and other attachments (MMS) are not supported."
+                )
+            ),
         )
     if not isinstance(body, str) or not body.strip():
-        return refuse(BlockReason.EMPTY_BODY, "The text is empty.")
+        return refuse(BlockReason.EMPTY_BODY, later(gettext_lazy("The text is empty.")))
     if segments.segments > MAX_SEGMENTS:
         return refuse(
             BlockReason.BODY_TOO_LONG,
-            f"The text needs {segments.segments} segments; at most {MAX_SEGMENTS} are allowed.",
+            later(
+                gettext_lazy("The text needs %(segments)s segments; at most %(limit)s are allowed."),
+                segments=segments.segments,
+                limit=MAX_SEGMENTS,
+            ),
         )
     opt_out_source = (
         OptOut.objects.filter(organisation=org, party=destination, opted_in_at__isnull=True)
@@ -230,78 +278,103 @@ def check_sending_policy(
     if opt_out_source == OptOut.Source.KEYWORD:
         return refuse(
             BlockReason.RECIPIENT_OPTED_OUT,
-            f"{display_tn(destination)} replied STOP to {org.name}: they receive no texts until they reply START.",
+            later(
+                gettext_lazy("%(number)s replied STOP to %(org)s: they receive no texts until they reply START."),
+                number=display_tn(destination),
+                org=org.name,
+            ),
         )
     if opt_out_source is not None:
         return refuse(
             BlockReason.RECIPIENT_OPTED_OUT,
-            f"{display_tn(destination)} is on {org.name}'s do-not-text list (its opt-out registry): "
-            "they receive no texts from the organisation.",
+            later(
+                gettext_lazy(
+                    "%(number)s is on %(org)s's do-not-text list (its opt-out registry): they receive no texts from "
+                    "the organisation."
+                ),
+                number=display_tn(destination),
+                org=org.name,
+            ),
         )
     limits = _registration_limits(campaign)
     over = volume.reserve(business_number, now, limits)
     if over == BlockReason.BRAND_DAILY_CAP_REACHED:
         return refuse(
             over,
-            _(
-                "%(brand)s has sent %(cap)s texts today, the daily cap of its 10DLC brand (reset at midnight Pacific "
-                "time). Secondary vetting of the brand can raise it."
-            )
-            % {"brand": limits.brand_label, "cap": f"{limits.daily_cap:,}"},
+            later(
+                gettext_lazy(
+                    "%(brand)s has sent %(cap)s texts today, the daily cap of its 10DLC brand (reset at midnight "
+                    "Pacific time). Secondary vetting of the brand can raise it."
+                ),
+                brand=limits.brand_label,
+                cap=_grouped(limits.daily_cap),
+            ),
         )
     if over == BlockReason.CAMPAIGN_RATE_LIMITED:
         return refuse(
             over,
-            _(
-                "Campaign %(campaign)s has sent %(limit)s texts this minute, the most its 10DLC registration allows. "
-                "Try again in a minute."
-            )
-            % {"campaign": limits.campaign_label, "limit": f"{limits.per_minute:,}"},
+            later(
+                gettext_lazy(
+                    "Campaign %(campaign)s has sent %(limit)s texts this minute, the most its 10DLC registration "
+                    "allows. Try again in a minute."
+                ),
+                campaign=limits.campaign_label,
+                limit=_grouped(limits.per_minute),
+            ),
         )
     if over == BlockReason.BURST_LIMIT_EXCEEDED:
         return refuse(
             over,
-            f"{display_tn(business_number)} has sent {settings.TEXTING_BURST_PER_MINUTE} texts "
-            "this minute, the most allowed. Try again in a minute.",
+            later(
+                gettext_lazy(
+                    "%(number)s has sent %(limit)s texts this minute, the most allowed. Try again in a minute."
+                ),
+                number=display_tn(business_number),
+                limit=_grouped(settings.TEXTING_BURST_PER_MINUTE),
+            ),
         )
     if over == BlockReason.DAILY_CAP_EXCEEDED:
         return refuse(
             over,
-            f"{display_tn(business_number)} has sent {settings.TEXTING_DAILY_CAP_PER_NUMBER} texts "
-            "today (UTC), the most allowed per number per day.",
+            later(
+                gettext_lazy("%(number)s has sent %(limit)s texts today (UTC), the most allowed per number per day."),
+                number=display_tn(business_number),
+                limit=_grouped(settings.TEXTING_DAILY_CAP_PER_NUMBER),
+            ),
         )
     return Decision(business_number, destination, segments, None)
 
 
 def campaign_refusal(campaign: Campaign, e164: str) -> tuple[str, str]:
-    """Why a number in an unusable campaign cannot send: the registry's state first, then the operators'."""
+    """Why a number in an unusable campaign cannot send: the registry's state first, then the operators'. The words
+    are lazy (wording.later)."""
     words = {"campaign": campaign.registry_id or str(campaign), "number": display_tn(e164), "why": ""}
     if campaign.status == Campaign.Status.EXPIRED:
-        words["why"] = f": {campaign.reason}" if campaign.reason else ""
-        return BlockReason.CAMPAIGN_EXPIRED, _(
-            "Campaign %(campaign)s of %(number)s has expired%(why)s. It must be renewed."
-        ) % words
+        words["why"] = _because(campaign.reason)
+        return BlockReason.CAMPAIGN_EXPIRED, later(
+            gettext_lazy("Campaign %(campaign)s of %(number)s has expired%(why)s. It must be renewed."), **words
+        )
     if campaign.status == Campaign.Status.SUSPENDED:
         words["why"] = f" ({campaign.reason})" if campaign.reason else ""
-        return BlockReason.CAMPAIGN_SUSPENDED, _(
-            "The registry suspended campaign %(campaign)s of %(number)s%(why)s."
-        ) % words
+        return BlockReason.CAMPAIGN_SUSPENDED, later(
+            gettext_lazy("The registry suspended campaign %(campaign)s of %(number)s%(why)s."), **words
+        )
     statuses = campaign.carrier_statuses.all()
     for status in statuses:
         if status.status == CampaignCarrierStatus.Status.SUSPENDED:
             words.update(operator=status.get_carrier_display(), why=f" ({status.reason})" if status.reason else "")
-            return BlockReason.CAMPAIGN_SUSPENDED, _(
-                "%(operator)s suspended campaign %(campaign)s of %(number)s%(why)s."
-            ) % words
+            return BlockReason.CAMPAIGN_SUSPENDED, later(
+                gettext_lazy("%(operator)s suspended campaign %(campaign)s of %(number)s%(why)s."), **words
+            )
     rejected = next((s for s in statuses if s.status == CampaignCarrierStatus.Status.REJECTED), None)
     if rejected is not None:
-        words.update(operator=rejected.get_carrier_display(), why=f": {rejected.reason}" if rejected.reason else "")
-        return BlockReason.NUMBER_NOT_REGISTERED, _(
-            "%(operator)s rejected campaign %(campaign)s of %(number)s%(why)s."
-        ) % words
-    return BlockReason.NUMBER_NOT_REGISTERED, _(
-        "Campaign %(campaign)s of %(number)s is not active at the registry."
-    ) % words
+        words.update(operator=rejected.get_carrier_display(), why=_because(rejected.reason))
+        return BlockReason.NUMBER_NOT_REGISTERED, later(
+            gettext_lazy("%(operator)s rejected campaign %(campaign)s of %(number)s%(why)s."), **words
+        )
+    return BlockReason.NUMBER_NOT_REGISTERED, later(
+        gettext_lazy("Campaign %(campaign)s of %(number)s is not active at the registry."), **words
+    )
 
 
 def _registration_limits(campaign: Campaign | None) -> volume.RegistrationLimits | None:
@@ -327,6 +400,21 @@ def _active_suspension_reason(**scope) -> Subquery:
     return Subquery(Suspension.objects.filter(lifted_at__isnull=True, **scope).values("reason")[:1])
 
 
+def _because(reason: str) -> str:
+    """The registry's or an operator's reason appended to a sentence (": reason", " : reason" in French), or ""."""
+    return later(pgettext_lazy("a reason appended to a sentence", ": %(reason)s"), reason=reason) if reason else ""
+
+
+def _grouped(value: int) -> str:
+    """A count with the reader's digit grouping (4,500 / 4 500), read when the words are."""
+    return lazy(number_format, str)(value, force_grouping=True)
+
+
+def _lowered(label) -> str:
+    """A choice's label in lower case, read (and translated) when the words are."""
+    return lazy(lambda: str(label()).lower(), str)()
+
+
 def as_sentence(text: str) -> str:
     """Support's reason as a sentence of the refusal: ends with a full stop (or the mark support ended it with)."""
     text = text.strip()
@@ -343,4 +431,5 @@ def _destination(raw) -> tuple[str, Refusal | None]:
         reason = (
             BlockReason.INTERNATIONAL_DESTINATION if exc.code == "international" else BlockReason.INVALID_DESTINATION
         )
-        return clipped(text, PARTY_LENGTH), Refusal(reason, exc.messages[0])
+        # Read again in the reader's language (provisioning.phone's words are translatable too).
+        return clipped(text, PARTY_LENGTH), Refusal(reason, lazy(lambda error=exc: error.messages[0], str)())

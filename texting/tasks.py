@@ -10,6 +10,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from carrier import get_gateway
 from carrier.gateway import CarrierRejected, CarrierUnavailable
@@ -27,7 +28,7 @@ class SendTask(CarrierTask):
     retry_in_process = False
 
     def give_up(self, exc, attempts, message_id):
-        actions.fail_undeliverable(message_id, f"The carrier could not be reached ({exc}).")
+        actions.fail_undeliverable(message_id, _("The carrier could not be reached (%(error)s).") % {"error": exc})
         return Message.Status.FAILED
 
 
@@ -47,7 +48,7 @@ def send_message(self, message_id: int) -> str | None:
     try:
         message = actions.hand_to_carrier(message_id, get_gateway())
     except CarrierRejected as exc:
-        actions.fail_undeliverable(message_id, f"The carrier refused the text: {exc}")
+        actions.fail_undeliverable(message_id, _("The carrier refused the text: %(error)s") % {"error": exc})
         return Message.Status.FAILED
     if not message.is_final and not self.request.is_eager:
         poll_message_status.apply_async((message_id,), countdown=settings.TEXTING_POLL_SECONDS)
@@ -67,7 +68,7 @@ def poll_message_status(self, message_id: int) -> str | None:
     except CarrierUnavailable as exc:
         log.info("Text %s: status poll failed, will retry: %s", message_id, exc)
     except CarrierRejected as exc:
-        actions.fail_undeliverable(message_id, f"The carrier does not know this text: {exc}")
+        actions.fail_undeliverable(message_id, _("The carrier does not know this text: %(error)s") % {"error": exc})
     message.refresh_from_db()
     if not message.is_final and not self.request.is_eager and self.request.retries < settings.TEXTING_POLL_MAX:
         raise self.retry(countdown=settings.TEXTING_POLL_SECONDS)

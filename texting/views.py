@@ -24,7 +24,7 @@ from . import actions, queries
 from .charts import day_chart
 from .filters import ActivityFilters, ExportFilters
 from .forms import ApiTokenForm
-from .models import ApiToken, BlockReason
+from .models import ApiToken, BlockReason, Message
 from .policy import MAX_SEGMENTS, minimum_app_version_text
 
 
@@ -62,9 +62,9 @@ def set_business_texting(request):
     else:
         messages.success(
             request,
-            "Business Texting is on: registered numbers can text."
+            _("Business Texting is on: registered numbers can text.")
             if enabled
-            else "Business Texting is off: nobody in the organisation can send texts. Nothing was deleted.",
+            else _("Business Texting is off: nobody in the organisation can send texts. Nothing was deleted."),
         )
     return redirect("texting:service_settings")
 
@@ -79,11 +79,19 @@ def activity(request):
     filters = form.filters()
     days = filters["days"]
     texts = paginate(request, queries.recent_texts(org, days, number=filters["number"], status=filters["status"]), 25)
+    statuses, reasons = dict(Message.Status.choices), dict(BlockReason.choices)
+    texts.object_list = [
+        {
+            **row,
+            "status_label": statuses.get(row["status"], row["status"]),
+            "reason_label": reasons.get(row["blocked_reason"], ""),
+        }
+        for row in texts.object_list
+    ]
     context = {
         "form": form,
         "days": days,
         "periods": queries.PERIODS,
-        "reason_labels": dict(BlockReason.choices),
         "texts": texts,
         "query": query_without_page(request),
         **_limits(),
@@ -161,7 +169,10 @@ def issue_api_token(request):
 def revoke_api_token(request, pk):
     row = get_object_or_404(ApiToken, pk=pk, organisation=request.organisation)
     actions.revoke_api_token(request.organisation, request.user, row.pk)
-    messages.success(request, f"Token {row.hint}… of {row.user.email} is revoked: it no longer works.")
+    messages.success(
+        request,
+        _("Token %(hint)s… of %(email)s is revoked: it no longer works.") % {"hint": row.hint, "email": row.user.email},
+    )
     return redirect("texting:api_tokens")
 
 

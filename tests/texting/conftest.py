@@ -41,3 +41,11 @@ def on_redis(settings, redis_url):
 def without_redis(settings):
     """Counters and locks in the database (as `make run` without Redis)."""
     settings.REDIS_URL = ""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_catalogues():
+    """The French (Canada) replies to ARRÊT and AIDE come from the compiled catalogue, as in `make run` and CI."""
+    from django.core.management import call_command
+
+    call_command("compilemessages", locale=["fr_CA", "sk"], ignore=[".venv", "node_modules"], verbosity=0)

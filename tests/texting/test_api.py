@@ -202,7 +202,13 @@ def replies_to(party):
     return list(Message.objects.filter(other_party=party, is_automatic_reply=True).order_by("id"))
 
 
-@pytest.mark.parametrize("keyword", ["STOP", "stop", " Stop ", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"])
+@pytest.mark.parametrize(
+    "keyword",
+    [
+        *("STOP", "stop", " Stop ", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"),
+        *("OPT-OUT", "optout", "REMOVE", "Revoke", "TD"),
+    ],
+)
 def test_every_ctia_opt_out_keyword_opts_the_party_out(org, keyword):
     _, number = make_texter(org)
     receive_text(carrier_message_id="M", sender=RECIPIENT, recipient=number.e164, body=keyword)

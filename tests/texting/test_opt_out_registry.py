@@ -309,7 +309,7 @@ def test_a_clean_file_is_imported_whole_in_one_go_and_audited_with_the_count(adm
     content = b"number,reason\n+1 415 555 0101,CRM flag\n(415) 555-0102\n\n4155550103\n"
     response = admin_client.post(IMPORT, {"file": upload(content), "reason": "CRM do-not-text list"}, follow=True)
     page = response.content.decode()
-    assert "Imported 2 numbers" in page and "1 were already on it" in page
+    assert "Imported 2 numbers" in page and "1 was already on it" in page
     first, second = entry_of(org, "+14155550101"), entry_of(org, "+14155550102")
     assert (first.source, first.reason, first.added_by) == ("import", "CRM flag", admin)
     assert (second.source, second.reason) == ("import", "CRM do-not-text list")

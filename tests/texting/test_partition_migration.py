@@ -91,4 +91,8 @@ def test_every_text_arrives_in_the_partition_of_its_day_and_back():
     assert {pk: row for pk, row in after_reverse.items() if pk != new.pk} == before
     if connection.vendor == "postgresql":
         assert table_kind() == "r"
+    with connection.cursor() as cursor:
+        # Emptied first: migrating forward again makes a partition for each day since the oldest text, and the tests
+        # that follow expect the few partitions of a fresh database (today and the next 14 days).
+        cursor.execute("DELETE FROM texting_message")
     MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())  # the schema the other tests expect

@@ -53,9 +53,9 @@ def issue_api_token(org: Organisation, by: User, user: User, label: str = "") ->
     """A full administrator issues a messaging API token for a user of the organisation; returns (token row, the
     token). The token itself is returned only here: the database keeps its SHA-256."""
     if not by.can_manage or by.organisation_id != org.pk:
-        raise TextingError("Only full administrators of this organisation can issue API tokens.")
+        raise TextingError(gettext("Only full administrators of this organisation can issue API tokens."))
     if user.organisation_id != org.pk or not user.is_active:
-        raise TextingError("Choose an active user of this organisation.")
+        raise TextingError(gettext("Choose an active user of this organisation."))
     label = (label or "").strip()
     limit = ApiToken._meta.get_field("label").max_length
     if len(label) > limit:
@@ -74,7 +74,7 @@ def issue_api_token(org: Organisation, by: User, user: User, label: str = "") ->
 def revoke_api_token(org: Organisation, by: User, token_id: int) -> ApiToken:
     """A full administrator revokes a token: from then on it answers 401. Revoking twice changes nothing."""
     if not by.can_manage or by.organisation_id != org.pk:
-        raise TextingError("Only full administrators of this organisation can revoke API tokens.")
+        raise TextingError(gettext("Only full administrators of this organisation can revoke API tokens."))
     with transaction.atomic():
         row = ApiToken.objects.select_for_update().select_related("user").get(pk=token_id, organisation=org)
         if row.revoked_at is None:

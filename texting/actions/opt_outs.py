@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from portal import audit
 from portal.lists import storable
@@ -261,10 +262,12 @@ def import_do_not_text_list(
     check = check_do_not_text_file(content)
     if check.errors:
         raise ImportRefused(
-            _("The file has %(count)d errors: nothing was imported. Correct them and upload it again.")
-            % {"count": check.error_count}
-            if check.error_count > 1
-            else _("The file has an error: nothing was imported. Correct it and upload it again."),
+            ngettext(
+                "The file has an error: nothing was imported. Correct it and upload it again.",
+                "The file has %(count)d errors: nothing was imported. Correct them and upload it again.",
+                check.error_count,
+            )
+            % {"count": check.error_count},
             check.errors,
         )
     now = timezone.now()

@@ -1,9 +1,14 @@
 """Inbound texts: the carrier delivers one to our number; CTIA keywords opt the party out (STOP) or back in
-(START) and get the automatic replies (HELP), sent through the same path as any other text."""
+(START) and get the automatic replies (HELP), sent through the same path as any other text. French (Canada)
+keywords (ARRÊT, AIDE) are answered in French, English ones in English."""
+
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from portal import metrics
 from portal.lists import clipped
@@ -18,10 +23,36 @@ from .refusals import UnknownNumber
 from .sending import enqueue_send
 from .suspensions import active_suspension
 
-# CTIA keywords (SPEC.md 4): a text that is exactly one of these words, in any case, with spaces around.
-OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+# CTIA keywords (SPEC.md 4): a text that is exactly one of these words, in any case, with spaces around, accents
+# ignored (keyword() folds them: ARRÊT, Arrêt and arret are one word).
+ENGLISH_OPT_OUT_KEYWORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPT-OUT", "OPTOUT", "REMOVE", "REVOKE", "TD"}
+)
+# French (Canada). Recognised on every number, US ones too: SPEC.md 4 lists ARRET among the opt-out keywords of the
+# US and Canada alike, and an opt-out that is ignored keeps texting someone who asked, in words, to be left alone.
+FRENCH_OPT_OUT_KEYWORDS = frozenset({"ARRET"})
+FRENCH_HELP_KEYWORDS = frozenset({"AIDE"})
+OPT_OUT_KEYWORDS = ENGLISH_OPT_OUT_KEYWORDS | FRENCH_OPT_OUT_KEYWORDS
 OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP", "YES"})
-HELP_KEYWORDS = frozenset({"HELP", "INFO"})
+HELP_KEYWORDS = frozenset({"HELP", "INFO"}) | FRENCH_HELP_KEYWORDS
+FRENCH_KEYWORDS = FRENCH_OPT_OUT_KEYWORDS | FRENCH_HELP_KEYWORDS
+
+# The automatic replies, in the language of the keyword received (translation.override): English is the source,
+# French (Canada) comes from the catalogue. Sent as texts, so plain words: no markup.
+OPT_OUT_REPLY = pgettext_lazy(
+    "SMS reply to STOP",
+    "%(name)s: You are unsubscribed and will receive no more messages. Reply START to resubscribe.",
+)
+OPT_IN_REPLY = pgettext_lazy(
+    "SMS reply to START", "%(name)s: You are subscribed again. Reply HELP for help, STOP to unsubscribe."
+)
+HELP_REPLY = pgettext_lazy("SMS reply to HELP", "%(name)s: Reply STOP to unsubscribe. For help, contact %(contact)s.")
+
+
+def keyword(body: str) -> str:
+    """The text as a keyword: without the spaces around it, upper case, accents dropped (ARRÊT → ARRET)."""
+    decomposed = unicodedata.normalize("NFKD", body.strip().upper())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def receive_text(
@@ -58,7 +89,7 @@ def receive_text(
         reason = BlockReason.INTERNATIONAL_SENDER if exc.code == "international" else BlockReason.INVALID_SENDER
         detail = exc.messages[0]
     if not reason and media:
-        reason, detail = BlockReason.MEDIA_NOT_SUPPORTED, "Pictures and other attachments (MMS) are not supported."
+        reason, detail = BlockReason.MEDIA_NOT_SUPPORTED, _("Pictures and other attachments (MMS) are not supported.")
     segments = count_segments(body)
     now = timezone.now()
     with transaction.atomic():
@@ -85,7 +116,7 @@ def receive_text(
             status_changed=now,
         )
         if not reason:
-            _answer_keyword(org, number, party, body.strip().upper())
+            _answer_keyword(org, number, party, body)
     if reason:
         metrics.texts_blocked.labels("inbound", reason).inc()
     else:
@@ -112,21 +143,30 @@ def _lock_carrier_id(carrier_message_id: str) -> None:
             )
 
 
-def _answer_keyword(org: Organisation, number: PhoneNumber, party: str, keyword: str) -> None:
+def _answer_keyword(org: Organisation, number: PhoneNumber, party: str, body: str) -> None:
+    """Act on a keyword and send its one automatic reply, in the keyword's language.
+
+    The campaign's registered STOP / HELP replies are in English (the registration form has one of each), so they
+    answer English keywords; a French keyword gets our French reply instead, naming the brand and its support
+    contact from the same registration, so nobody who wrote ARRÊT or AIDE is answered in a language they did not
+    use."""
+    word = keyword(body)
+    language = "fr-ca" if word in FRENCH_KEYWORDS else "en"
+    french = language != "en"
     reply = None
-    if keyword in OPT_OUT_KEYWORDS:
-        if _opt_out(org, number, party, keyword):
-            reply = _campaign_reply("opt_out_reply_for_number", number) or (
-                f"{org.name}: You are unsubscribed and will receive no more messages. Reply START to resubscribe."
+    if word in OPT_OUT_KEYWORDS:
+        if _opt_out(org, number, party, body.strip().upper()[: OptOut._meta.get_field("keyword").max_length]):
+            reply = (not french and _campaign_reply("opt_out_reply_for_number", number)) or _reply(
+                language, OPT_OUT_REPLY, org, number
             )
-    elif keyword in OPT_IN_KEYWORDS:
+    elif word in OPT_IN_KEYWORDS:
         if OptOut.objects.filter(organisation=org, party=party, opted_in_at__isnull=True).update(
             opted_in_at=timezone.now()
         ):
-            reply = f"{org.name}: You are subscribed again. Reply HELP for help, STOP to unsubscribe."
-    elif keyword in HELP_KEYWORDS:
-        reply = _campaign_reply("help_reply_for_number", number) or (
-            f"{org.name}: Reply STOP to unsubscribe. For help, contact {org.name}."
+            reply = _reply(language, OPT_IN_REPLY, org, number)
+    elif word in HELP_KEYWORDS:
+        reply = (not french and _campaign_reply("help_reply_for_number", number)) or _reply(
+            language, HELP_REPLY, org, number
         )
     if reply and _may_reply(org, number):
         segments = count_segments(reply)
@@ -178,8 +218,18 @@ def _opt_out(org: Organisation, number: PhoneNumber, party: str, keyword: str) -
     return True
 
 
-def _campaign_reply(name: str, number: PhoneNumber) -> str | None:
-    """The reply the number's 10DLC campaign registered (compliance), or None when there is none."""
+def _reply(language: str, message, org: Organisation, number: PhoneNumber) -> str:
+    """One of our automatic replies in the answer's language, signed with the name recipients know (the registered
+    brand's, else the organisation's) and, for HELP, the brand's support contact where the registration gave one."""
+    form = _campaign_reply("registered_campaign_form", number)
+    name = (form.brand_name if form is not None else "") or org.name
+    contact = (form.support_phone.strip() or form.support_email.strip()) if form is not None else ""
+    with translation.override(language):
+        return str(message) % {"name": name, "contact": contact or name}
+
+
+def _campaign_reply(name: str, number: PhoneNumber):
+    """What the number's 10DLC campaign registered (compliance): its reply, or its form; None when there is none."""
     try:
         from compliance import queries
     except ImportError:

@@ -15,6 +15,7 @@ from provisioning.models import PhoneNumber
 
 from ..models import Message, ServiceSettings
 from ..policy import campaign_refusal, check_sending_policy, registrations
+from ..wording import as_stored
 from .suspensions import active_suspension
 
 
@@ -22,8 +23,10 @@ def send_text(user: User, *, to, body, media=None, app_version: str = "", from_n
     """A user sends a text (what the Webex App does through the API).
 
     Guarantees: the text is stored either way — *accepted* (and handed to the carrier by a Celery task after commit)
-    or *blocked* with the first policy rule it broke (texting.policy). Raises policy.ForeignNumber (nothing stored)
-    when the sender names another organisation's number, and volume.CountersUnavailable when Redis is down.
+    or *blocked* with the first policy rule it broke (texting.policy), its words stored in English. A blocked text
+    comes back with `refusal_detail`, the same words in whatever language is active when they are read (the API
+    answers in its caller's). Raises policy.ForeignNumber (nothing stored) when the sender names another
+    organisation's number, and volume.CountersUnavailable when Redis is down.
     """
     now = timezone.now()
     decision = check_sending_policy(
@@ -48,7 +51,7 @@ def send_text(user: User, *, to, body, media=None, app_version: str = "", from_n
             segments=decision.segments.segments,
             status=Message.Status.BLOCKED if refusal else Message.Status.ACCEPTED,
             blocked_reason=refusal.reason if refusal else "",
-            status_detail=refusal.detail[:300] if refusal else "",
+            status_detail=as_stored(refusal.detail)[:300] if refusal else "",
             created_at=now,
             status_changed=now,
         )
@@ -56,6 +59,7 @@ def send_text(user: User, *, to, body, media=None, app_version: str = "", from_n
             transaction.on_commit(lambda: enqueue_send(message.pk), robust=True)
         _remember_app_version(user, app_version)
     if refusal:
+        message.refusal_detail = refusal.detail
         metrics.texts_blocked.labels("outbound", refusal.reason).inc()
     return message
 
@@ -94,7 +98,8 @@ def hand_to_carrier(message_id: int, gateway: CarrierGateway) -> Message:
         return set_message_status(
             message_id,
             Message.Status.FAILED,
-            detail=(f"Not sent: Business Texting was switched off for {message.organisation.name} before it went out."),
+            detail=_("Not sent: Business Texting was switched off for %(org)s before it went out.")
+            % {"org": message.organisation.name},
         )
     suspension = active_suspension(message.organisation_id, message.business_number)
     if suspension is not None:
@@ -102,7 +107,8 @@ def hand_to_carrier(message_id: int, gateway: CarrierGateway) -> Message:
         return set_message_status(
             message_id,
             Message.Status.FAILED,
-            detail=f"Not sent: Cisco PSTN support suspended texting before it went out: {suspension.reason}",
+            detail=_("Not sent: Cisco PSTN support suspended texting before it went out: %(reason)s")
+            % {"reason": suspension.reason},
         )
     stopped = _campaign_stopped(message)
     if stopped:
