@@ -18,15 +18,15 @@ log = logging.getLogger(__name__)
 State = RegistrationCase.State
 
 SUBJECTS = {
-    State.FORM_SENT: "Action needed: complete the 10DLC registration form for case #{pk}",
-    State.BRAND_REJECTED: "Action needed: the registry rejected your brand (case #{pk})",
-    State.CAMPAIGN_REJECTED: "Action needed: the registry rejected your campaign (case #{pk})",
-    State.COMPLETED: "Your numbers are registered for business texting (case #{pk})",
+    State.FORM_SENT: _("Action needed: complete the 10DLC registration form for case #{pk}"),
+    State.BRAND_REJECTED: _("Action needed: the registry rejected your brand (case #{pk})"),
+    State.CAMPAIGN_REJECTED: _("Action needed: the registry rejected your campaign (case #{pk})"),
+    State.COMPLETED: _("Your numbers are registered for business texting (case #{pk})"),
 }
 # A completed case that registered no numbers (a corrected campaign) or took them out says what it did.
 COMPLETED_SUBJECTS = {
-    RegistrationCase.Kind.REMOVE_NUMBERS: "Your numbers left the campaign (case #{pk})",
-    "no numbers": "Your corrected campaign is active again (case #{pk})",
+    RegistrationCase.Kind.REMOVE_NUMBERS: _("Your numbers left the campaign (case #{pk})"),
+    "no numbers": _("Your corrected campaign is active again (case #{pk})"),
 }
 
 
