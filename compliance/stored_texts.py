@@ -126,13 +126,16 @@ CARRIER_REFUSED_STATUS = Text(gettext_noop("The carrier refused the status reque
 FORM_READY = Text(gettext_noop("The 10DLC registration form is ready for the customer to fill in."))
 CARRIER_UNREACHABLE = _plural(
     lambda n: ngettext(
-        "The carrier could not be reached after %(count)s retry (%(error)s). "
-        "The portal tries again every 10 minutes.",
+        "The carrier could not be reached after %(count)s retry (%(error)s). The portal tries again every 10 minutes.",
         "The carrier could not be reached after %(count)s retries (%(error)s). "
         "The portal tries again every 10 minutes.",
         n,
     )
 )
+VETTING_REFUSED = Text(gettext_noop("The registry refused the vetting request: %(error)s"))
+VETTING_FAILED = Text(gettext_noop("Vetting failed."))
+ASSIGNMENT_REFUSED = Text(gettext_noop("The carrier refused the assignment: %(error)s"))
+ASSIGNMENT_FAILED = Text(gettext_noop("The carrier could not assign the number."))
 REGISTRY = Text(gettext_noop("The Campaign Registry"))
 NOBODY = Text(gettext_noop("nobody"))
 TODO_SUSPENDED = Text(gettext_noop("%(who)s suspended campaign %(campaign)s of %(organisation)s."))

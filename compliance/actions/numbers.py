@@ -28,6 +28,7 @@ from portal.transitions import ActionRefused
 from provisioning.models import OrderLine, PhoneNumber
 from provisioning.phone import display_tn
 
+from .. import stored_texts
 from ..models import Campaign, CampaignNumber, RegistrationCase
 from ..models.brands import NUMBER_POOL_THRESHOLD
 
@@ -330,7 +331,9 @@ def send_assignments(campaign_id: int, gateway: CarrierGateway) -> int:
             results = gateway.add_campaign_numbers(campaign_id=campaign.registry_id, numbers=e164s, idempotency_key=key)
         except CarrierRejected as exc:
             results = [
-                CampaignNumberStatus(e164, "FAILED_ASSIGNMENT", _("The carrier refused the assignment: %s") % exc)
+                CampaignNumberStatus(
+                    e164, "FAILED_ASSIGNMENT", stored_texts.store(stored_texts.ASSIGNMENT_REFUSED, error=exc)
+                )
                 for e164 in e164s
             ]
         apply_campaign_number_statuses(campaign.pk, results)
@@ -396,7 +399,7 @@ def apply_campaign_number_statuses(campaign_id: int, results: Iterable[CampaignN
         if result.status == "ASSIGNED":
             groups[(Status.PENDING_ASSIGNMENT, Status.ASSIGNED, "")].append(result.e164)
         elif result.status == "FAILED_ASSIGNMENT":
-            reason = (result.reason or _("The carrier could not assign the number."))[:500]
+            reason = (result.reason or stored_texts.store(stored_texts.ASSIGNMENT_FAILED))[:500]
             groups[(Status.PENDING_ASSIGNMENT, Status.FAILED_ASSIGNMENT, reason)].append(result.e164)
         elif result.status == "UNASSIGNED":
             groups[(Status.PENDING_REMOVAL, Status.REMOVED, "")].append(result.e164)

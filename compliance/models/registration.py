@@ -201,11 +201,11 @@ class RegistrationForm(models.Model):
     def content_flags(self) -> list[str]:
         """What the messages contain, as the form declared it."""
         flags = [
-            (self.embedded_links, "Links"),
-            (self.embedded_phone_numbers, "Phone numbers"),
-            (self.age_gated, "Age-gated content"),
+            (self.embedded_links, _("Links")),
+            (self.embedded_phone_numbers, _("Phone numbers")),
+            (self.age_gated, _("Age-gated content")),
         ]
-        return [label for present, label in flags if present]
+        return [str(label) for present, label in flags if present]
 
     @property
     def brand_name(self) -> str:
