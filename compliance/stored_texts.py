@@ -123,6 +123,9 @@ REGISTRY_RECEIVED_CAMPAIGN = Text(
 REGISTRY_REPORTS_BRAND = Text(gettext_noop("The registry reports the brand as %(status)s."))
 REGISTRY_REPORTS_CAMPAIGN = Text(gettext_noop("The registry reports the campaign as %(status)s."))
 CARRIER_REFUSED_STATUS = Text(gettext_noop("The carrier refused the status request: %(error)s"))
+REGISTERING_BRAND = Text(gettext_noop("Support is registering the brand with The Campaign Registry."))
+REGISTERING_CAMPAIGN = Text(gettext_noop("Support is registering the campaign with The Campaign Registry."))
+ACTIVE_AGAIN = Text(gettext_noop("The campaign is active again; the case had no numbers to add."))
 FORM_READY = Text(gettext_noop("The 10DLC registration form is ready for the customer to fill in."))
 CARRIER_UNREACHABLE = _plural(
     lambda n: ngettext(
@@ -175,17 +178,30 @@ def _patterns() -> list[tuple[re.Pattern, Text]]:
 
 def translate(stored: str) -> str:
     """A stored text in the active language; anything not declared here comes back as it is."""
-    if not stored:
+    found = _recognise(stored)
+    if found is None:
         return stored
+    text, params = found
+    return text.render({name: _value(value) for name, value in params.items()})
+
+
+def is_declared(stored: str) -> bool:
+    """Whether `stored` is one of the texts declared here (else someone wrote it: a message, a note, a reason)."""
+    return _recognise(stored) is not None
+
+
+def _recognise(stored: str) -> tuple[Text, dict] | None:
+    if not stored:
+        return None
     for pattern, text in _patterns():
         match = pattern.fullmatch(stored)
         if match is None:
             continue
-        params = {name: _value(value) for name, value in match.groupdict().items()}
+        params = match.groupdict()
         if text.plural is not None and not params.get("count", "").isdigit():
             continue
-        return text.render(params)
-    return stored
+        return text, params
+    return None
 
 
 def _value(value: str) -> str:

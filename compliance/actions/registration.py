@@ -217,7 +217,7 @@ def submit_brand(case: RegistrationCase, by: User, *, expected: str | None = Non
             State.BRAND_SUBMITTED,
             by,
             expected=expected,
-            text=gettext("Support is registering the brand with The Campaign Registry."),
+            text=stored_texts.store(stored_texts.REGISTERING_BRAND),
             fields={"brand_round": round_, "brand": brand, "carrier_problem": ""},
         )
     _enqueue("submit_brand_registration", case.pk)
@@ -272,7 +272,7 @@ def submit_campaign(case: RegistrationCase, by: User, *, expected: str | None = 
             State.CAMPAIGN_SUBMITTED,
             by,
             expected=expected,
-            text=gettext("Support is registering the campaign with The Campaign Registry."),
+            text=stored_texts.store(stored_texts.REGISTERING_CAMPAIGN),
             fields={"campaign_round": round_, "campaign": campaign, "carrier_problem": ""},
         )
     _enqueue("submit_campaign_registration", case.pk)
@@ -520,5 +520,5 @@ def complete_case(case: RegistrationCase, by: User, *, expected: str | None = No
         State.COMPLETED,
         by,
         expected=State.CAMPAIGN_APPROVED,
-        text=gettext("The campaign is active again; the case had no numbers to add."),
+        text=stored_texts.store(stored_texts.ACTIVE_AGAIN),
     )
