@@ -139,6 +139,15 @@ VETTING_REFUSED = Text(gettext_noop("The registry refused the vetting request: %
 VETTING_FAILED = Text(gettext_noop("Vetting failed."))
 ASSIGNMENT_REFUSED = Text(gettext_noop("The carrier refused the assignment: %(error)s"))
 ASSIGNMENT_FAILED = Text(gettext_noop("The carrier could not assign the number."))
+# A number's texting state reason (shown on the number's pages).
+NUMBER_LEAVING_TO_DEAUTHORISE = Text(
+    gettext_noop("De-authorised by an administrator: leaving the campaign, then no longer authorised")
+)
+NUMBER_DEAUTHORISED_BY = Text(gettext_noop("De-authorised by %(who)s"))
+NUMBER_LEAVING_BEFORE_DEAUTHORISATION = Text(gettext_noop("Leaving its campaign before de-authorisation"))
+NUMBER_REGISTERED_IN = Text(gettext_noop("Registered in campaign %(campaign)s"))
+NUMBER_DEAUTHORISED_AFTER_LEAVING = Text(gettext_noop("De-authorised after leaving campaign %(campaign)s"))
+NUMBER_REMOVED_FROM = Text(gettext_noop("Removed from campaign %(campaign)s"))
 REGISTRY = Text(gettext_noop("The Campaign Registry"))
 NOBODY = Text(gettext_noop("nobody"))
 TODO_SUSPENDED = Text(gettext_noop("%(who)s suspended campaign %(campaign)s of %(organisation)s."))
