@@ -15,7 +15,7 @@ from provisioning.phone import normalise_tn
 
 from .checks import presubmission_warnings
 from .models import RegistrationCase, RegistrationForm
-from .models.registration import SAMPLE_FIELDS, EntityType
+from .models.registration import FIELD_LABELS, SAMPLE_FIELDS, EntityType
 from .queries import support_users
 from .validation import normalise_postal_code, normalise_registry_id, normalise_tax_number
 
@@ -138,6 +138,7 @@ class RegistrationFormForm(forms.ModelForm):
             "support_email": forms.TextInput(attrs={"type": "email"}),
             "support_phone": forms.TextInput(attrs={"type": "tel"}),
         }
+        labels = FIELD_LABELS
         help_texts = {
             "legal_name": _("Exactly as registered with the IRS (US) or the CRA (Canada)."),
             "tax_number": _(

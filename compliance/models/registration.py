@@ -112,6 +112,20 @@ class MonthlyVolume(models.TextChoices):
     OVER_100K = "over_100k", _("More than 100,000 messages a month")
 
 
+# Labels of the fields that have no verbose name of their own (giving them one now would be a migration that changes
+# nothing in the database): the form and the "what changed since the rejection" table use these.
+FIELD_LABELS = {
+    "entity_type": _("Entity type"),
+    "country": _("Country"),
+    "city": _("City"),
+    "postal_code": _("Postal code"),
+    "website": _("Website"),
+    "stock_symbol": _("Stock symbol"),
+    "stock_exchange": _("Stock exchange"),
+    "use_case": _("Use case"),
+}
+
+
 class RegistrationForm(models.Model):
     """The brand and campaign details of one case, created when support sends the form.
 
@@ -124,27 +138,27 @@ class RegistrationForm(models.Model):
     # --- brand ---
     legal_name = models.CharField(_("Legal company name"), max_length=255, blank=True)
     dba_name = models.CharField(_("DBA name (doing business as)"), max_length=255, blank=True)
-    entity_type = models.CharField(_("Entity type"), max_length=20, choices=EntityType.choices, blank=True)
+    entity_type = models.CharField(max_length=20, choices=EntityType.choices, blank=True)
     tax_number = models.CharField(
         "Tax number",
         max_length=40,
         blank=True,
         help_text=_("US: EIN (NN-NNNNNNN). Canada: Business Number (9 digits)."),
     )
-    country = models.CharField(_("Country"), max_length=2, choices=COUNTRIES, default="US")
+    country = models.CharField(max_length=2, choices=COUNTRIES, default="US")
     street = models.CharField(_("Street address"), max_length=200, blank=True)
-    city = models.CharField(_("City"), max_length=100, blank=True)
+    city = models.CharField(max_length=100, blank=True)
     region = models.CharField(_("State / province"), max_length=50, blank=True)
-    postal_code = models.CharField(_("Postal code"), max_length=20, blank=True)
-    website = models.CharField(_("Website"), max_length=300, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    website = models.CharField(max_length=300, blank=True)
     vertical = models.CharField(_("Vertical (industry)"), max_length=30, choices=Vertical.choices, blank=True)
     support_email = models.CharField(_("Support email"), max_length=254, blank=True)
     support_phone = models.CharField(_("Support phone"), max_length=40, blank=True)
-    stock_symbol = models.CharField(_("Stock symbol"), max_length=20, blank=True)
-    stock_exchange = models.CharField(_("Stock exchange"), max_length=20, choices=StockExchange.choices, blank=True)
+    stock_symbol = models.CharField(max_length=20, blank=True)
+    stock_exchange = models.CharField(max_length=20, choices=StockExchange.choices, blank=True)
 
     # --- campaign ---
-    use_case = models.CharField(_("Use case"), max_length=40, choices=UseCase.choices, blank=True)
+    use_case = models.CharField(max_length=40, choices=UseCase.choices, blank=True)
     description = models.TextField(_("Campaign description"), blank=True)
     sample_1 = models.TextField(_("Sample message 1"), blank=True)
     sample_2 = models.TextField(_("Sample message 2"), blank=True)
