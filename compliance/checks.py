@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .models.registration import MARKETING_USE_CASES, SAMPLE_FIELDS, RegistrationForm
 
@@ -74,17 +76,24 @@ def presubmission_warnings(values: Mapping[str, str]) -> list[Warning]:
             warnings.append(
                 Warning(
                     samples[unnamed[0] - 1][0],
-                    f"Sample message{'s' if len(unnamed) > 1 else ''} {which} "
-                    f"{'do' if len(unnamed) > 1 else 'does'} not name your brand (“{shown}”). "
-                    "Carriers reject messages that do not say who is sending.",
+                    ngettext(
+                        "Sample message %(which)s does not name your brand (“%(brand)s”). "
+                        "Carriers reject messages that do not say who is sending.",
+                        "Sample messages %(which)s do not name your brand (“%(brand)s”). "
+                        "Carriers reject messages that do not say who is sending.",
+                        len(unnamed),
+                    )
+                    % {"which": which, "brand": shown},
                 )
             )
     if samples and not any(OPT_OUT_LANGUAGE.search(sample) for _name, sample in samples):
         warnings.append(
             Warning(
                 samples[0][0],
-                "No sample message tells recipients how to opt out. Add opt-out "
-                "language such as “Reply STOP to opt out” to at least one sample.",
+                _(
+                    "No sample message tells recipients how to opt out. Add opt-out "
+                    "language such as “Reply STOP to opt out” to at least one sample."
+                ),
             )
         )
     opt_out = text(values, "opt_out_message")
@@ -92,8 +101,11 @@ def presubmission_warnings(values: Mapping[str, str]) -> list[Warning]:
         warnings.append(
             Warning(
                 "opt_out_message",
-                f"The opt-out reply does not name your brand (“{shown}”): "
-                "recipients must know whom they unsubscribed from.",
+                _(
+                    "The opt-out reply does not name your brand (“%(brand)s”): "
+                    "recipients must know whom they unsubscribed from."
+                )
+                % {"brand": shown},
             )
         )
     website = text(values, "website")
@@ -104,8 +116,10 @@ def presubmission_warnings(values: Mapping[str, str]) -> list[Warning]:
         warnings.append(
             Warning(
                 "website",
-                "The website is not a valid https:// address. The registry checks that "
-                "the brand's website exists and is secure.",
+                _(
+                    "The website is not a valid https:// address. The registry checks that "
+                    "the brand's website exists and is secure."
+                ),
             )
         )
     message_flow = text(values, "message_flow")
@@ -113,9 +127,11 @@ def presubmission_warnings(values: Mapping[str, str]) -> list[Warning]:
         warnings.append(
             Warning(
                 "message_flow",
-                "A marketing campaign needs an opt-in description: explain how "
-                "recipients agree to receive your texts (web form, keyword, paper "
-                "form...), in at least a sentence or two.",
+                _(
+                    "A marketing campaign needs an opt-in description: explain how "
+                    "recipients agree to receive your texts (web form, keyword, paper "
+                    "form...), in at least a sentence or two."
+                ),
             )
         )
     return warnings

@@ -22,6 +22,7 @@ from django.utils import timezone
 from portal.models import Organisation, User
 from provisioning.models import PhoneNumber
 
+from . import stored_texts
 from .models import (
     Brand,
     Campaign,
@@ -174,28 +175,33 @@ LABS_FORM = {
 
 
 def _text(case: DemoCase, state: str, count: int) -> str:
-    campaign = case.campaign
-    return {
-        State.OPENED: {
-            Kind.ADD_NUMBERS: f"{count} numbers to add to campaign {campaign}.",
-            Kind.REMOVE_NUMBERS: f"{count} number to remove from campaign {campaign}.",
-            Kind.NEW_CAMPAIGN: f"A new campaign under the approved brand, for {count} numbers.",
-        }.get(case.kind, f"{count} numbers to register."),
-        State.FORM_SENT: "The 10DLC registration form is ready for the customer to fill in.",
-        State.FORM_SUBMITTED: "The registration form was submitted.",
-        State.BRAND_SUBMITTED: "Support is registering the brand with The Campaign Registry.",
-        State.BRAND_APPROVED: "Brand BACME01 approved (reported by the registry). Identity status: VERIFIED.",
-        State.CAMPAIGN_SUBMITTED: "Support is registering the campaign with The Campaign Registry.",
-        State.CAMPAIGN_APPROVED: f"Campaign {campaign} approved (reported by the registry).",
-        State.CAMPAIGN_REJECTED: f"Campaign rejected (reported by the registry): {CAMPAIGN_REASON}. The form is back "
-        "with the customer for correction.",
-        State.NUMBERS_ASSIGNED: f"Support asked the carrier to assign {count} numbers to campaign {campaign}.",
-        State.REMOVING_NUMBERS: f"Support asked the carrier to remove the number from campaign {campaign}.",
-        State.COMPLETED: f"The carrier confirmed the numbers in campaign {campaign}: they are registered and can text."
-        if case.kind != Kind.REMOVE_NUMBERS
-        else f"The carrier confirmed the number left campaign {campaign}.",
-        State.CANCELLED: "Cancelled: opened twice by mistake.",
-    }[state]
+    """The timeline text the real action writes (English, translated when shown: compliance.stored_texts)."""
+    campaign, t = case.campaign, stored_texts
+    by_registry = t.store(t.BY_REGISTRY)
+    opened = {Kind.ADD_NUMBERS: t.OPENED_ADD, Kind.REMOVE_NUMBERS: t.OPENED_REMOVE}
+    texts = {
+        State.OPENED: lambda: (
+            t.store(opened[case.kind], count=count, campaign=campaign)
+            if case.kind in opened
+            else t.store(t.OPENED_NEW_CAMPAIGN if case.kind == Kind.NEW_CAMPAIGN else t.OPENED_REGISTER, count=count)
+        ),
+        State.FORM_SENT: lambda: t.store(t.FORM_READY),
+        State.FORM_SUBMITTED: lambda: t.store(t.FORM_SUBMITTED),
+        State.BRAND_SUBMITTED: lambda: t.store(t.REGISTERING_BRAND),
+        State.BRAND_APPROVED: lambda: t.store(
+            t.BRAND_APPROVED_IDENTITY, brand="BACME01", by=by_registry, identity="VERIFIED"
+        ),
+        State.CAMPAIGN_SUBMITTED: lambda: t.store(t.REGISTERING_CAMPAIGN),
+        State.CAMPAIGN_APPROVED: lambda: t.store(t.CAMPAIGN_APPROVED, campaign=campaign, by=by_registry),
+        State.CAMPAIGN_REJECTED: lambda: t.store(t.CAMPAIGN_REJECTED, by=by_registry, reason=f"{CAMPAIGN_REASON}."),
+        State.NUMBERS_ASSIGNED: lambda: t.store(t.ASKED_TO_ASSIGN, count=count, campaign=campaign),
+        State.REMOVING_NUMBERS: lambda: t.store(t.ASKED_TO_REMOVE, count=count, campaign=campaign),
+        State.COMPLETED: lambda: t.store(
+            t.NUMBERS_LEFT if case.kind == Kind.REMOVE_NUMBERS else t.NUMBERS_REGISTERED, count=count, campaign=campaign
+        ),
+        State.CANCELLED: lambda: t.store(t.CANCELLED, reason="opened twice by mistake."),
+    }
+    return texts[state]()
 
 
 def _note(case: DemoCase) -> str:

@@ -15,7 +15,7 @@ from provisioning.phone import normalise_tn
 
 from .checks import presubmission_warnings
 from .models import RegistrationCase, RegistrationForm
-from .models.registration import SAMPLE_FIELDS, EntityType
+from .models.registration import FIELD_LABELS, SAMPLE_FIELDS, EntityType
 from .queries import support_users
 from .validation import normalise_postal_code, normalise_registry_id, normalise_tax_number
 
@@ -84,7 +84,11 @@ https_url = URLValidator(schemes=["https"])
 def _length(text: str, bounds: tuple[int, int], what: str) -> None:
     low, high = bounds
     if not low <= len(text) <= high:
-        raise ValidationError(f"{what} must be {low} to {high} characters long (now {len(text)}).", code="length")
+        raise ValidationError(
+            gettext("%(what)s must be %(low)s to %(high)s characters long (now %(now)s).")
+            % {"what": what, "low": low, "high": high, "now": len(text)},
+            code="length",
+        )
 
 
 def _keywords(text: str, what: str, must_include: str | None = None) -> str:
@@ -92,11 +96,16 @@ def _keywords(text: str, what: str, must_include: str | None = None) -> str:
     bad = [word for word in words if not KEYWORD.match(word)]
     if bad:
         raise ValidationError(
-            f"{what}: “{bad[0]}” is not a keyword. Use single words of letters and digits, separated by commas.",
+            gettext(
+                "%(what)s: “%(word)s” is not a keyword. Use single words of letters and digits, separated by commas."
+            )
+            % {"what": what, "word": bad[0]},
             code="keywords",
         )
     if must_include and must_include not in words:
-        raise ValidationError(f"{what} must include {must_include}.", code="keywords")
+        raise ValidationError(
+            gettext("%(what)s must include %(keyword)s.") % {"what": what, "keyword": must_include}, code="keywords"
+        )
     return ", ".join(dict.fromkeys(words))
 
 
@@ -129,18 +138,21 @@ class RegistrationFormForm(forms.ModelForm):
             "support_email": forms.TextInput(attrs={"type": "email"}),
             "support_phone": forms.TextInput(attrs={"type": "tel"}),
         }
+        labels = FIELD_LABELS
         help_texts = {
-            "legal_name": "Exactly as registered with the IRS (US) or the CRA (Canada).",
-            "tax_number": "US: EIN as NN-NNNNNNN. Canada: Business Number, 9 digits. Not needed for a sole proprietor.",
-            "website": "A secure (https://) address the registry can check.",
-            "stock_symbol": "Public companies only.",
-            "description": "What the campaign sends and why (40 characters or more).",
-            "sample_1": "20 to 1024 characters. Name your brand and say how to opt out (Reply STOP to opt out).",
-            "message_flow": "How recipients agree to receive your texts: web form, keyword, paper form, ...",
-            "opt_out_keywords": "Comma-separated; must include STOP.",
-            "help_keywords": "Comma-separated; must include HELP.",
-            "opt_out_message": "Sent once when someone opts out. Name your brand.",
-            "help_message": "Sent when someone texts HELP: your brand and how to reach you.",
+            "legal_name": _("Exactly as registered with the IRS (US) or the CRA (Canada)."),
+            "tax_number": _(
+                "US: EIN as NN-NNNNNNN. Canada: Business Number, 9 digits. Not needed for a sole proprietor."
+            ),
+            "website": _("A secure (https://) address the registry can check."),
+            "stock_symbol": _("Public companies only."),
+            "description": _("What the campaign sends and why (40 characters or more)."),
+            "sample_1": _("20 to 1024 characters. Name your brand and say how to opt out (Reply STOP to opt out)."),
+            "message_flow": _("How recipients agree to receive your texts: web form, keyword, paper form, ..."),
+            "opt_out_keywords": _("Comma-separated; must include STOP."),
+            "help_keywords": _("Comma-separated; must include HELP."),
+            "opt_out_message": _("Sent once when someone opts out. Name your brand."),
+            "help_message": _("Sent when someone texts HELP: your brand and how to reach you."),
         }
 
     def __init__(self, *args, case: RegistrationCase, **kwargs):
@@ -176,7 +188,7 @@ class RegistrationFormForm(forms.ModelForm):
             https_url(website)
         except ValidationError:
             raise ValidationError(
-                "Enter the brand's website as a full https:// address, for example https://www.example.com.",
+                _("Enter the brand's website as a full https:// address, for example https://www.example.com."),
                 code="website",
             ) from None
         return website
@@ -188,43 +200,43 @@ class RegistrationFormForm(forms.ModelForm):
 
     def clean_description(self):
         text = self.cleaned_data["description"].strip()
-        _length(text, DESCRIPTION_LENGTH, "The description")
+        _length(text, DESCRIPTION_LENGTH, _("The description"))
         return text
 
     def clean_message_flow(self):
         text = self.cleaned_data["message_flow"].strip()
-        _length(text, DESCRIPTION_LENGTH, "The opt-in description")
+        _length(text, DESCRIPTION_LENGTH, _("The opt-in description"))
         return text
 
     def clean_opt_out_keywords(self):
-        return _keywords(self.cleaned_data["opt_out_keywords"], "Opt-out keywords", must_include="STOP")
+        return _keywords(self.cleaned_data["opt_out_keywords"], _("Opt-out keywords"), must_include="STOP")
 
     def clean_help_keywords(self):
-        return _keywords(self.cleaned_data["help_keywords"], "Help keywords", must_include="HELP")
+        return _keywords(self.cleaned_data["help_keywords"], _("Help keywords"), must_include="HELP")
 
     def clean_opt_in_keywords(self):
-        return _keywords(self.cleaned_data["opt_in_keywords"], "Opt-in keywords")
+        return _keywords(self.cleaned_data["opt_in_keywords"], _("Opt-in keywords"))
 
     def clean_opt_out_message(self):
         text = self.cleaned_data["opt_out_message"].strip()
-        _length(text, REPLY_LENGTH, "The opt-out reply")
+        _length(text, REPLY_LENGTH, _("The opt-out reply"))
         return text
 
     def clean_help_message(self):
         text = self.cleaned_data["help_message"].strip()
-        _length(text, REPLY_LENGTH, "The help reply")
+        _length(text, REPLY_LENGTH, _("The help reply"))
         return text
 
     def clean_opt_in_message(self):
         text = self.cleaned_data["opt_in_message"].strip()
         if text:
-            _length(text, REPLY_LENGTH, "The opt-in confirmation")
+            _length(text, REPLY_LENGTH, _("The opt-in confirmation"))
         return text
 
     def _clean_sample(self, name):
         text = self.cleaned_data[name].strip()
         if text:
-            _length(text, SAMPLE_LENGTH, "A sample message")
+            _length(text, SAMPLE_LENGTH, _("A sample message"))
         return text
 
     def clean_sample_1(self):
@@ -261,7 +273,7 @@ class RegistrationFormForm(forms.ModelForm):
                 self.add_error(
                     "tax_number",
                     ValidationError(
-                        "Enter the tax number: the EIN for a US company, the Business Number for a Canadian one.",
+                        _("Enter the tax number: the EIN for a US company, the Business Number for a Canadian one."),
                         code="required",
                     ),
                 )
@@ -279,16 +291,16 @@ class RegistrationFormForm(forms.ModelForm):
             symbol = (data.get("stock_symbol") or "").strip().upper()
             if not symbol:
                 self.add_error(
-                    "stock_symbol", ValidationError("A public company gives its stock symbol.", code="required")
+                    "stock_symbol", ValidationError(_("A public company gives its stock symbol."), code="required")
                 )
             elif not STOCK_SYMBOL.match(symbol):
-                self.add_error("stock_symbol", "Enter the ticker symbol, for example CSCO.")
+                self.add_error("stock_symbol", _("Enter the ticker symbol, for example CSCO."))
             else:
                 data["stock_symbol"] = symbol
             if not data.get("stock_exchange"):
                 self.add_error(
                     "stock_exchange",
-                    ValidationError("A public company gives the exchange its stock trades on.", code="required"),
+                    ValidationError(_("A public company gives the exchange its stock trades on."), code="required"),
                 )
         return data
 
@@ -298,7 +310,7 @@ class RegistrationFormForm(forms.ModelForm):
         if len([name for name in SAMPLE_FIELDS if (self.data.get(self.add_prefix(name)) or "").strip()]) < 2:
             for name in ("sample_1", "sample_2"):
                 if not (self.data.get(self.add_prefix(name)) or "").strip() and name not in self.errors:
-                    self.add_error(name, ValidationError("Give at least two sample messages.", code="required"))
+                    self.add_error(name, ValidationError(_("Give at least two sample messages."), code="required"))
 
     # --- drafts ---------------------------------------------------------------------------------------------------
 
@@ -376,16 +388,16 @@ class RegistrationFormForm(forms.ModelForm):
 
 
 class OpenCaseForm(PortalForm):
-    contact_name = forms.CharField(max_length=200, label="Contact name")
+    contact_name = forms.CharField(max_length=200, label=_("Contact name"))
     contact_email = forms.EmailField(
-        label="Contact email",
-        help_text="Support writes to this address, and the portal emails it when the case needs you.",
+        label=_("Contact email"),
+        help_text=_("Support writes to this address, and the portal emails it when the case needs you."),
     )
     contact_phone = forms.CharField(
-        max_length=40, required=False, label="Contact phone", widget=forms.TextInput(attrs={"type": "tel"})
+        max_length=40, required=False, label=_("Contact phone"), widget=forms.TextInput(attrs={"type": "tel"})
     )
     note = forms.CharField(
-        max_length=2000, required=False, label="Note for support", widget=forms.Textarea(attrs={"rows": 3})
+        max_length=2000, required=False, label=_("Note for support"), widget=forms.Textarea(attrs={"rows": 3})
     )
 
     def clean_contact_phone(self):
@@ -395,33 +407,35 @@ class OpenCaseForm(PortalForm):
 
 class MessageForm(PortalForm):
     prefix = "message"  # several small forms share the case pages: keep their field ids apart
-    text = forms.CharField(max_length=4000, label="Message", widget=forms.Textarea(attrs={"rows": 3}))
+    text = forms.CharField(max_length=4000, label=_("Message"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class NoteForm(PortalForm):
     prefix = "note"
     text = forms.CharField(
         max_length=4000,
-        label="Internal note",
+        label=_("Internal note"),
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Only Cisco PSTN support staff see internal notes.",
+        help_text=_("Only Cisco PSTN support staff see internal notes."),
     )
 
 
 class CancelForm(PortalForm):
     prefix = "cancel"
     reason = forms.CharField(
-        max_length=500, label="Why is the case cancelled?", widget=forms.Textarea(attrs={"rows": 2})
+        max_length=500, label=_("Why is the case cancelled?"), widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
 class DecisionForm(PortalForm):
     """Support records the registry's decision on the brand or campaign by hand."""
 
-    decision = forms.ChoiceField(choices=[("approved", "Approved"), ("rejected", "Rejected")], widget=forms.RadioSelect)
-    registry_id = forms.CharField(max_length=20, required=False, label="Registry id")
+    decision = forms.ChoiceField(
+        choices=[("approved", _("Approved")), ("rejected", _("Rejected"))], widget=forms.RadioSelect
+    )
+    registry_id = forms.CharField(max_length=20, required=False, label=_("Registry id"))
     reason = forms.CharField(
-        max_length=500, required=False, label="Reason (for a rejection)", widget=forms.Textarea(attrs={"rows": 2})
+        max_length=500, required=False, label=_("Reason (for a rejection)"), widget=forms.Textarea(attrs={"rows": 2})
     )
 
     def __init__(self, *args, kind: str, case: RegistrationCase, **kwargs):
@@ -430,14 +444,22 @@ class DecisionForm(PortalForm):
         self.kind = kind
         self.case = case
         known = _registry_id(case, kind)
-        self.fields["registry_id"].label = f"{kind.capitalize()} id (The Campaign Registry)"
-        self.fields["registry_id"].help_text = (
-            f"Known: {known}." if known else f"Needed to approve: the registry's {kind} id."
+        brand = kind == "brand"
+        self.fields["registry_id"].label = (
+            _("Brand id (The Campaign Registry)") if brand else _("Campaign id (The Campaign Registry)")
         )
+        if known:
+            self.fields["registry_id"].help_text = gettext("Known: %(id)s.") % {"id": known}
+        else:
+            self.fields["registry_id"].help_text = (
+                _("Needed to approve: the registry's brand id.")
+                if brand
+                else _("Needed to approve: the registry's campaign id.")
+            )
         if kind == "brand":
             self.fields["identity_status"] = forms.ChoiceField(
                 required=False,
-                label="Identity status",
+                label=_("Identity status"),
                 choices=[
                     ("", "—"),
                     ("VERIFIED", "VERIFIED"),
@@ -459,9 +481,14 @@ class DecisionForm(PortalForm):
             and not (data.get("registry_id") or known)
             and "registry_id" not in self.errors
         ):
-            self.add_error("registry_id", f"Give the {self.kind} id the registry assigned.")
+            self.add_error(
+                "registry_id",
+                gettext("Give the brand id the registry assigned.")
+                if self.kind == "brand"
+                else gettext("Give the campaign id the registry assigned."),
+            )
         if data.get("decision") == "rejected" and not data.get("reason", "").strip():
-            self.add_error("reason", "Say why: the customer needs the reason to correct the form.")
+            self.add_error("reason", _("Say why: the customer needs the reason to correct the form."))
         return data
 
 

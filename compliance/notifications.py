@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import User
@@ -18,16 +19,23 @@ log = logging.getLogger(__name__)
 State = RegistrationCase.State
 
 SUBJECTS = {
-    State.FORM_SENT: "Action needed: complete the 10DLC registration form for case #{pk}",
-    State.BRAND_REJECTED: "Action needed: the registry rejected your brand (case #{pk})",
-    State.CAMPAIGN_REJECTED: "Action needed: the registry rejected your campaign (case #{pk})",
-    State.COMPLETED: "Your numbers are registered for business texting (case #{pk})",
+    State.FORM_SENT: _("Action needed: complete the 10DLC registration form for case #{pk}"),
+    State.BRAND_REJECTED: _("Action needed: the registry rejected your brand (case #{pk})"),
+    State.CAMPAIGN_REJECTED: _("Action needed: the registry rejected your campaign (case #{pk})"),
+    State.COMPLETED: _("Your numbers are registered for business texting (case #{pk})"),
 }
 # A completed case that registered no numbers (a corrected campaign) or took them out says what it did.
 COMPLETED_SUBJECTS = {
-    RegistrationCase.Kind.REMOVE_NUMBERS: "Your numbers left the campaign (case #{pk})",
-    "no numbers": "Your corrected campaign is active again (case #{pk})",
+    RegistrationCase.Kind.REMOVE_NUMBERS: _("Your numbers left the campaign (case #{pk})"),
+    "no numbers": _("Your corrected campaign is active again (case #{pk})"),
 }
+
+
+def language_of(user: User | None) -> str:
+    """The language an e-mail to `user` is written in: the one they chose in the portal (User.language, when the
+    portal has it), else the portal's default. Never the language of whoever caused the e-mail: support working in
+    Slovak does not write to a Canadian customer in Slovak."""
+    return getattr(user, "language", "") or settings.LANGUAGE_CODE
 
 
 def case_url(case: RegistrationCase) -> str:
@@ -39,9 +47,15 @@ def case_url(case: RegistrationCase) -> str:
 def notify_case_contact(case_id: int, state: str) -> bool:
     """Email the case contact about `state` (one of RegistrationCase.CUSTOMER_ACTION_STATES). Runs after the state
     change committed, so a mail failure is logged and never undoes the change. True if the mail was handed over."""
-    case = RegistrationCase.objects.select_related("organisation").filter(pk=case_id).first()
+    case = RegistrationCase.objects.select_related("organisation", "opened_by").filter(pk=case_id).first()
     if case is None or state not in SUBJECTS:
         return False
+    # The contact is usually the administrator who opened the case: their language.
+    with translation.override(language_of(case.opened_by)):
+        return _mail_case_contact(case, state)
+
+
+def _mail_case_contact(case: RegistrationCase, state: str) -> bool:
     numbers = case.case_numbers.count()
     context = {"case": case, "state": state, "url": case_url(case), "numbers": numbers}
     subject = SUBJECTS[state]
@@ -51,7 +65,7 @@ def notify_case_contact(case_id: int, state: str) -> bool:
         subject = COMPLETED_SUBJECTS["no numbers"]
     try:
         send_mail(
-            subject.format(pk=case.pk),
+            str(subject).format(pk=case.pk),
             render_to_string("compliance/email/case_update.txt", context),
             settings.DEFAULT_FROM_EMAIL,
             [case.contact_email],
@@ -91,6 +105,11 @@ def notify_support(case_id: int, what: str) -> bool:
         return False
     path = reverse("compliance:support_case", args=[case.pk])
     context = {"case": case, "what": what, "url": settings.PORTAL_BASE_URL.rstrip("/") + path}
+    with translation.override(language_of(case.owner)):
+        return _mail_support(case, what, recipients, context)
+
+
+def _mail_support(case: RegistrationCase, what: str, recipients: list[str], context: dict) -> bool:
     try:
         send_mail(
             str(SUPPORT_SUBJECTS[what]).format(pk=case.pk, organisation=case.organisation.name),

@@ -29,6 +29,7 @@ from .models import (
     overdue_condition,
 )
 from .models.cases import FORM_KINDS
+from .models.registration import FIELD_LABELS
 
 State = RegistrationCase.State
 
@@ -487,7 +488,7 @@ def changes_since_rejection(case: RegistrationCase) -> dict | None:
     if rejected_at is None or rejected_at == len(versions) - 1:
         return None
     before, after = versions[rejected_at], versions[-1]
-    labels = {f.attname: str(f.verbose_name) for f in RegistrationForm._meta.concrete_fields}
+    labels = {f.attname: str(FIELD_LABELS.get(f.name, f.verbose_name)) for f in RegistrationForm._meta.concrete_fields}
     changes = [
         (labels[name], before.data.get(name) or "", after.data.get(name) or "")  # a field absent, empty or off: ""
         for name in labels

@@ -13,7 +13,7 @@ from carrier import get_gateway
 from carrier.gateway import CarrierRejected, CarrierUnavailable
 from portal.tasks import CarrierTask
 
-from . import actions
+from . import actions, stored_texts
 from .actions import numbers as campaign_numbers
 from .models import Brand, Campaign, RegistrationCase
 
@@ -34,8 +34,7 @@ class RegistrationTask(CarrierTask):
     def give_up(self, exc, attempts, case_id):
         actions.note_carrier_problem(
             case_id,
-            f"The carrier could not be reached after {attempts - 1} retries "
-            f"({exc}). The portal tries again every 10 minutes.",
+            stored_texts.store(stored_texts.CARRIER_UNREACHABLE, count=attempts - 1, error=exc),
         )
 
 

@@ -6,6 +6,7 @@ Each `normalise_*` returns the canonical form of a valid value or raises Validat
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 EIN_PATTERN = re.compile(r"^(\d{2})-?(\d{7})$")
 BUSINESS_NUMBER_PATTERN = re.compile(r"^\d{9}$")
@@ -20,10 +21,10 @@ def normalise_ein(raw: str) -> str:
     text = (raw or "").strip()
     match = EIN_PATTERN.match(text)
     if not match:
-        raise ValidationError("Enter the EIN as NN-NNNNNNN (nine digits), for example 12-3456789.", code="ein")
+        raise ValidationError(_("Enter the EIN as NN-NNNNNNN (nine digits), for example 12-3456789."), code="ein")
     prefix, serial = match.groups()
     if prefix == "00":
-        raise ValidationError("No EIN starts with 00: check the number on your IRS letter.", code="ein")
+        raise ValidationError(_("No EIN starts with 00: check the number on your IRS letter."), code="ein")
     return f"{prefix}-{serial}"
 
 
@@ -43,11 +44,13 @@ def normalise_business_number(raw: str) -> str:
     """A Canadian Business Number (the CRA's nine-digit BN; spaces allowed), checked with its Luhn check digit."""
     text = re.sub(r"[\s-]", "", raw or "")
     if not BUSINESS_NUMBER_PATTERN.match(text):
-        raise ValidationError("Enter the Canadian Business Number: 9 digits, for example 123456782.", code="bn")
+        raise ValidationError(_("Enter the Canadian Business Number: 9 digits, for example 123456782."), code="bn")
     if not luhn_valid(text):
         raise ValidationError(
-            "This is not a valid Business Number: its last digit (the check digit) does not "
-            "match. Check the number on your CRA documents.",
+            _(
+                "This is not a valid Business Number: its last digit (the check digit) does not "
+                "match. Check the number on your CRA documents."
+            ),
             code="bn",
         )
     return text
@@ -64,11 +67,11 @@ def normalise_postal_code(raw: str, country: str) -> str:
     text = (raw or "").strip().upper()
     if country == "CA":
         if not CA_POSTAL_CODE.match(text):
-            raise ValidationError("Enter a Canadian postal code, for example M5V 1L9.", code="postal_code")
+            raise ValidationError(_("Enter a Canadian postal code, for example M5V 1L9."), code="postal_code")
         compact = text.replace(" ", "")
         return f"{compact[:3]} {compact[3:]}"
     if not US_POSTAL_CODE.match(text):
-        raise ValidationError("Enter a US ZIP code: 5 digits, or ZIP+4 such as 94105-1234.", code="postal_code")
+        raise ValidationError(_("Enter a US ZIP code: 5 digits, or ZIP+4 such as 94105-1234."), code="postal_code")
     return text
 
 
@@ -76,8 +79,10 @@ def normalise_registry_id(raw: str, kind: str) -> str:
     """A Campaign Registry id: B (brand) or C (campaign) and six upper-case letters or digits."""
     text = (raw or "").strip().upper()
     if not REGISTRY_ID[kind].match(text):
-        letter = "B" if kind == "brand" else "C"
         raise ValidationError(
-            f"A {kind} id is {letter} and 6 letters or digits, for example {letter}4K9Q2X.", code="registry_id"
+            _("A brand id is B and 6 letters or digits, for example B4K9Q2X.")
+            if kind == "brand"
+            else _("A campaign id is C and 6 letters or digits, for example C4K9Q2X."),
+            code="registry_id",
         )
     return text

@@ -25,6 +25,7 @@ from portal import audit
 from portal.models import User
 from portal.transitions import ActionRefused, transition
 
+from .. import stored_texts
 from ..models import Campaign, CampaignCarrierStatus, Carrier, RegistrationCase, SupportTodo
 
 log = logging.getLogger(__name__)
@@ -168,7 +169,7 @@ def _apply_carrier_statuses(campaign: Campaign, status: RegistrationStatus) -> l
 
 
 def _who(carrier: str) -> str:
-    return Carrier(carrier).label if carrier else _("The Campaign Registry")
+    return Carrier(carrier).label if carrier else str(_("The Campaign Registry"))
 
 
 def _open_todo(campaign: Campaign, kind: str, carrier: str, reason: str) -> None:
@@ -176,14 +177,18 @@ def _open_todo(campaign: Campaign, kind: str, carrier: str, reason: str) -> None
     todo_kind = SupportTodo.Kind.CAMPAIGN_EXPIRED if kind == "expired" else SupportTodo.Kind.CAMPAIGN_SUSPENDED
     if SupportTodo.objects.filter(campaign=campaign, kind=todo_kind, carrier=carrier, done_at__isnull=True).exists():
         return
-    what = _("expired") if kind == "expired" else _("suspended")
-    text = _("%(who)s %(what)s campaign %(campaign)s of %(organisation)s%(reason)s.") % {
-        "who": _who(carrier),
-        "what": what,
-        "campaign": campaign.registry_id,
-        "organisation": campaign.organisation.name,
-        "reason": f": {reason}" if reason else "",
-    }
+    if kind == "expired":
+        template = stored_texts.TODO_EXPIRED_REASON if reason else stored_texts.TODO_EXPIRED
+    else:
+        template = stored_texts.TODO_SUSPENDED_REASON if reason else stored_texts.TODO_SUSPENDED
+    # Stored in English and translated when shown (compliance.stored_texts).
+    text = stored_texts.store(
+        template,
+        who=Carrier(carrier).label if carrier else stored_texts.store(stored_texts.REGISTRY),
+        campaign=campaign.registry_id,
+        organisation=campaign.organisation.name,
+        reason=reason,
+    )
     SupportTodo.objects.create(
         organisation=campaign.organisation, campaign=campaign, kind=todo_kind, carrier=carrier, text=text[:500]
     )

@@ -6,10 +6,12 @@ import logging
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from carrier import CarrierGateway, CarrierRejected, RegistrationStatus, callback_url
 from portal.models import User
 
+from .. import stored_texts
 from ..models import Brand, Campaign, CaseEvent, RegistrationCase
 from .campaigns import apply_campaign_answer
 from .cases import (
@@ -55,7 +57,9 @@ def send_brand_to_carrier(case_id: int, gateway: CarrierGateway) -> None:
                 idempotency_key=reference,
             )
     except CarrierRejected as exc:
-        _refused_by_carrier(case, State.BRAND_SUBMITTED, reference, f"The registry refused the brand: {exc}")
+        _refused_by_carrier(
+            case, State.BRAND_SUBMITTED, reference, stored_texts.store(stored_texts.REGISTRY_REFUSED_BRAND, error=exc)
+        )
         return
     record_registry_id(case, "brand", reference, status)
     apply_brand_status(case.pk, status)
@@ -93,7 +97,12 @@ def send_campaign_to_carrier(case_id: int, gateway: CarrierGateway) -> None:
                 idempotency_key=reference,
             )
     except CarrierRejected as exc:
-        _refused_by_carrier(case, State.CAMPAIGN_SUBMITTED, reference, f"The registry refused the campaign: {exc}")
+        _refused_by_carrier(
+            case,
+            State.CAMPAIGN_SUBMITTED,
+            reference,
+            stored_texts.store(stored_texts.REGISTRY_REFUSED_CAMPAIGN, error=exc),
+        )
         return
     record_registry_id(case, "campaign", reference, status)
     apply_campaign_status(case.pk, status)
@@ -126,7 +135,11 @@ def record_registry_id(case: RegistrationCase, what: str, reference: str, status
             locked,
             CaseEvent.Kind.CARRIER,
             None,
-            f"The registry received the {what} as {status.registry_id} (reference {reference}).",
+            stored_texts.store(
+                stored_texts.REGISTRY_RECEIVED_BRAND if what == "brand" else stored_texts.REGISTRY_RECEIVED_CAMPAIGN,
+                id=status.registry_id,
+                reference=reference,
+            ),
         )
 
 
@@ -163,7 +176,10 @@ def apply_brand_status(case_id: int, status: RegistrationStatus) -> bool:
             None,
             approved=decided == "APPROVED",
             source="carrier",
-            reason=status.reason or ("" if decided == "APPROVED" else f"The registry reports the brand as {decided}."),
+            reason=status.reason
+            or (
+                "" if decided == "APPROVED" else stored_texts.store(stored_texts.REGISTRY_REPORTS_BRAND, status=decided)
+            ),
             registry_id=status.registry_id,
             identity_status=status.identity_status,
             expected=State.BRAND_SUBMITTED,
@@ -189,7 +205,12 @@ def apply_campaign_status(case_id: int, status: RegistrationStatus) -> bool:
             None,
             approved=decided == "ACTIVE",
             source="carrier",
-            reason=status.reason or ("" if decided == "ACTIVE" else f"The registry reports the campaign as {decided}."),
+            reason=status.reason
+            or (
+                ""
+                if decided == "ACTIVE"
+                else stored_texts.store(stored_texts.REGISTRY_REPORTS_CAMPAIGN, status=decided)
+            ),
             registry_id=status.registry_id,
             expected=State.CAMPAIGN_SUBMITTED,
         )
@@ -225,7 +246,7 @@ def poll_case(case_id: int, gateway: CarrierGateway) -> None:
             poll_campaign_numbers(case.campaign_id, gateway)
             complete_case_when_numbers_settle(case.pk)
     except CarrierRejected as exc:
-        note_carrier_problem(case.pk, f"The carrier refused the status request: {exc}")
+        note_carrier_problem(case.pk, stored_texts.store(stored_texts.CARRIER_REFUSED_STATUS, error=exc))
 
 
 def note_carrier_problem(case_id: int, problem: str) -> None:
@@ -243,5 +264,8 @@ def check_with_carrier(case: RegistrationCase, by: User) -> None:
     """Support asks the portal to look at the carrier now rather than at the next periodic poll."""
     _require_support(by)
     if not case.waits_for_carrier:
-        raise CaseRefused(f"This case is in '{case.get_state_display()}': it is not waiting for the carrier.")
+        raise CaseRefused(
+            gettext("This case is in '%(state)s': it is not waiting for the carrier.")
+            % {"state": case.get_state_display()}
+        )
     _enqueue("poll_registration", case.pk)

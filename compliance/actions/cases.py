@@ -7,13 +7,14 @@ from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from portal import audit, transitions
 from portal.models import Organisation, User
 from provisioning.models import PhoneNumber
 from provisioning.phone import display_tn
 
+from .. import stored_texts
 from ..models import NUMBER_POOL_THRESHOLD, Brand, Campaign, CampaignNumber, CaseEvent, CaseNumber, RegistrationCase
 from ..models.cases import FORM_KINDS
 from ..notifications import notify_case_contact
@@ -48,29 +49,34 @@ def _has_numbers(case: RegistrationCase) -> bool:
 GUARDS = {
     (State.OPENED, State.FORM_SENT): (
         lambda case: case.kind in FORM_KINDS,
-        "a case that adds or removes numbers needs no registration form",
+        gettext_lazy("a case that adds or removes numbers needs no registration form"),
     ),
     (State.OPENED, State.NUMBERS_ASSIGNED): (
         lambda case: case.kind == Kind.ADD_NUMBERS and case.campaign_id is not None and case.campaign.is_usable,
-        "numbers go straight into a campaign only in a case that adds them to an active campaign",
+        gettext_lazy("numbers go straight into a campaign only in a case that adds them to an active campaign"),
     ),
     (State.OPENED, State.REMOVING_NUMBERS): (
         lambda case: case.kind == Kind.REMOVE_NUMBERS,
-        "only a case that removes numbers from a campaign removes them",
+        gettext_lazy("only a case that removes numbers from a campaign removes them"),
     ),
     (State.FORM_SUBMITTED, State.BRAND_SUBMITTED): (
         _brand_to_register,
-        "the brand is registered once, by the organisation's first registration (registering it again is billed "
-        "again); submit the campaign",
+        gettext_lazy(
+            "the brand is registered once, by the organisation's first registration (registering it again is billed "
+            "again); submit the campaign"
+        ),
     ),
     (State.FORM_SUBMITTED, State.CAMPAIGN_SUBMITTED): (
         _brand_approved,
-        "a campaign can be submitted only once the brand is approved; submit the brand first",
+        gettext_lazy("a campaign can be submitted only once the brand is approved; submit the brand first"),
     ),
-    (State.CAMPAIGN_APPROVED, State.NUMBERS_ASSIGNED): (_has_numbers, "this case has no numbers to assign"),
+    (State.CAMPAIGN_APPROVED, State.NUMBERS_ASSIGNED): (
+        _has_numbers,
+        gettext_lazy("this case has no numbers to assign"),
+    ),
     (State.CAMPAIGN_APPROVED, State.COMPLETED): (
         lambda case: not _has_numbers(case),
-        "assign the case's numbers to the campaign first",
+        gettext_lazy("assign the case's numbers to the campaign first"),
     ),
 }
 
@@ -80,17 +86,20 @@ def refusal(case: RegistrationCase, to_state: str, expected: str | None = None) 
     when they asked: if the case moved since, they are told so rather than acting on a page that is out of date."""
     label = case.get_state_display()
     if expected and expected != case.state:
-        return (
-            f"This case changed while you were looking at it: it is now in '{label}'. "
+        return gettext(
+            "This case changed while you were looking at it: it is now in '%(state)s'. "
             "Reload the page to see what happened."
-        )
+        ) % {"state": label}
     if case.state == to_state:
-        return f"This case is already in '{label}': someone else just did this."
+        return gettext("This case is already in '%(state)s': someone else just did this.") % {"state": label}
     if to_state not in RegistrationCase.TRANSITIONS.get(case.state, ()):
-        return f"This case is in '{label}': {RegistrationCase.REFUSALS[to_state]}."
+        return gettext("This case is in '%(state)s': %(why)s.") % {
+            "state": label,
+            "why": RegistrationCase.REFUSALS[to_state],
+        }
     guard = GUARDS.get((case.state, to_state))
     if guard is not None and not guard[0](case):
-        return f"This case is in '{label}': {guard[1]}."
+        return gettext("This case is in '%(state)s': %(why)s.") % {"state": label, "why": guard[1]}
     return None
 
 
@@ -228,7 +237,7 @@ def open_case(
     entry.
     """
     if not by.can_manage or by.organisation_id != org.pk:
-        raise CaseRefused("Only full administrators of this organisation can open a registration case.")
+        raise CaseRefused(gettext("Only full administrators of this organisation can open a registration case."))
     kind = Kind(kind)
     why_not = case_kinds_offered(org)[kind]
     if why_not and (campaign is None or kind in (Kind.FIRST_REGISTRATION, Kind.NEW_CAMPAIGN)):
@@ -267,11 +276,16 @@ def open_case(
                 .values_list("pk", "e164", "texting_state", "location__organisation_id")
             )
             if len(numbers) != len(ids) or any(org_id != org.pk for *_rest, org_id in numbers):
-                raise CaseRefused("Some selected numbers are not numbers of your organisation. Reload the page.")
+                raise CaseRefused(
+                    gettext("Some selected numbers are not numbers of your organisation. Reload the page.")
+                )
             _check_numbers(kind, campaign, numbers)
             busy = CaseNumber.objects.filter(number_id__in=ids, is_open=True).select_related("number").first()
             if busy is not None:
-                raise CaseRefused(f"{busy.number.display} is already in case #{busy.case_id}.")
+                raise CaseRefused(
+                    gettext("%(number)s is already in case #%(case)s.")
+                    % {"number": busy.number.display, "case": busy.case_id}
+                )
             case = RegistrationCase.objects.create(
                 organisation=org,
                 kind=kind,
@@ -304,7 +318,9 @@ def open_case(
                 contact=case.contact_email,
             )
     except IntegrityError:
-        raise CaseRefused("Some of these numbers were just included in another case. Review the selection.") from None
+        raise CaseRefused(
+            gettext("Some of these numbers were just included in another case. Review the selection.")
+        ) from None
     return case
 
 
@@ -356,7 +372,10 @@ def _check_numbers(kind: str, campaign: Campaign | None, numbers: list[tuple]) -
         if state != PhoneNumber.TextingState.AUTHORISED:
             label = PhoneNumber.TextingState(state).label.lower()
             raise CaseRefused(
-                f"{display_tn(e164)} cannot be registered: it is {label}. Only authorised numbers can join a campaign."
+                gettext(
+                    "%(number)s cannot be registered: it is %(state)s. Only authorised numbers can join a campaign."
+                )
+                % {"number": display_tn(e164), "state": label}
             )
     if kind in JOINING_KINDS and campaign is not None and not campaign.is_number_pool:
         # Numbers in the campaign, and numbers that open cases are adding to it already.
@@ -378,17 +397,19 @@ def _check_numbers(kind: str, campaign: Campaign | None, numbers: list[tuple]) -
 
 
 def _opening_text(kind: str, count: int, campaign: Campaign | None) -> str:
+    """The first timeline entry, in English (translated when shown: compliance.stored_texts)."""
+    texts = stored_texts
     if kind == Kind.ADD_NUMBERS:
-        return f"{_plural(count, 'number')} to add to campaign {campaign}."
+        return texts.store(texts.OPENED_ADD, count=count, campaign=campaign)
     if kind == Kind.REMOVE_NUMBERS:
-        return f"{_plural(count, 'number')} to remove from campaign {campaign}."
+        return texts.store(texts.OPENED_REMOVE, count=count, campaign=campaign)
     if kind == Kind.RESUBMIT:
-        return f"Campaign {campaign} to correct and resubmit" + (
-            f", with {_plural(count, 'number')}." if count else "."
-        )
+        if count:
+            return texts.store(texts.OPENED_RESUBMIT_NUMBERS, count=count, campaign=campaign)
+        return texts.store(texts.OPENED_RESUBMIT, campaign=campaign)
     if kind == Kind.NEW_CAMPAIGN:
-        return f"A new campaign under the approved brand, for {_plural(count, 'number')}."
-    return _plural(count, "number") + " to register."
+        return texts.store(texts.OPENED_NEW_CAMPAIGN, count=count)
+    return texts.store(texts.OPENED_REGISTER, count=count)
 
 
 def complete_case_when_numbers_settle(case_id: int) -> bool:
@@ -412,21 +433,12 @@ def complete_case_when_numbers_settle(case_id: int) -> bool:
             return False
         count = case.case_numbers.count()
         campaign = case.campaign_registry_id
-        if case.state == State.REMOVING_NUMBERS:
-            text = f"The carrier confirmed {_plural(count, 'number')} left campaign {campaign}."
-        else:
-            text = (
-                f"The carrier confirmed {_plural(count, 'number')} in campaign {campaign}: they are registered "
-                "and can text."
-            )
+        done = stored_texts.NUMBERS_LEFT if case.state == State.REMOVING_NUMBERS else stored_texts.NUMBERS_REGISTERED
+        text = stored_texts.store(done, count=count, campaign=campaign)
         transition(
             case, State.COMPLETED, None, expected=case.state, text=text, fields={"carrier_problem": ""}, numbers=count
         )
     return True
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def cancel_case(case: RegistrationCase, by: User, *, reason: str, expected: str | None = None) -> RegistrationCase:
@@ -434,15 +446,20 @@ def cancel_case(case: RegistrationCase, by: User, *, reason: str, expected: str 
     if not by.is_support:
         _require_customer_admin(case, by)
     if not reason.strip():
-        raise CaseRefused("Say why the case is cancelled.")
+        raise CaseRefused(gettext("Say why the case is cancelled."))
     with transaction.atomic():
         waiting = case.state
         case = transition(
-            case, State.CANCELLED, by, expected=expected, text=f"Cancelled: {reason.strip()}", reason=reason.strip()
+            case,
+            State.CANCELLED,
+            by,
+            expected=expected,
+            text=stored_texts.store(stored_texts.CANCELLED, reason=reason.strip()),
+            reason=reason.strip(),
         )
         # A brand or campaign the registry was still deciding is withdrawn with the case: no case polls it any more,
         # and the organisation may register or correct it again (a campaign: resubmit it).
-        withdrawn = gettext("Withdrawn: case #%(case)s was cancelled before the registry decided.") % {"case": case.pk}
+        withdrawn = stored_texts.store(stored_texts.WITHDRAWN, case=case.pk)
         now = timezone.now()
         if waiting == State.BRAND_SUBMITTED and case.brand_id:
             Brand.objects.filter(pk=case.brand_id, status=Brand.Status.PENDING).update(
@@ -464,11 +481,12 @@ def post_message(case: RegistrationCase, by: User, text: str) -> CaseEvent:
         _require_customer_admin(case, by)
     if not case.is_open:
         raise CaseRefused(
-            f"This case is {case.get_state_display().lower()}: open a new case to ask support something else."
+            gettext("This case is %(state)s: open a new case to ask support something else.")
+            % {"state": case.get_state_display().lower()}
         )
     text = text.strip()
     if not text:
-        raise CaseRefused("Write a message first.")
+        raise CaseRefused(gettext("Write a message first."))
     with transaction.atomic():
         event = _timeline(case, CaseEvent.Kind.MESSAGE, by, text[:4000])
         audit.record("registration_case.message", actor=by, organisation=case.organisation, target=case)
@@ -481,7 +499,7 @@ def add_internal_note(case: RegistrationCase, by: User, text: str) -> CaseEvent:
     _require_support(by)
     text = text.strip()
     if not text:
-        raise CaseRefused("Write the note first.")
+        raise CaseRefused(gettext("Write the note first."))
     with transaction.atomic():
         event = _timeline(case, CaseEvent.Kind.INTERNAL_NOTE, by, text[:4000])
         audit.record("registration_case.internal_note", actor=by, organisation=case.organisation, target=case)
@@ -493,12 +511,12 @@ def add_internal_note(case: RegistrationCase, by: User, text: str) -> CaseEvent:
 
 def _require_support(by: User | None) -> None:
     if by is None or not by.is_support:
-        raise CaseRefused("Only Cisco PSTN support staff can do this.")
+        raise CaseRefused(gettext("Only Cisco PSTN support staff can do this."))
 
 
 def _require_customer_admin(case: RegistrationCase, by: User) -> None:
     if not by.can_manage or by.organisation_id != case.organisation_id:
-        raise CaseRefused("Only full administrators of this organisation can do this.")
+        raise CaseRefused(gettext("Only full administrators of this organisation can do this."))
 
 
 def _enqueue(task_name: str, case_id: int) -> None:

@@ -28,6 +28,7 @@ from portal.transitions import ActionRefused
 from provisioning.models import OrderLine, PhoneNumber
 from provisioning.phone import display_tn
 
+from .. import stored_texts
 from ..models import Campaign, CampaignNumber, RegistrationCase
 from ..models.brands import NUMBER_POOL_THRESHOLD
 
@@ -48,7 +49,7 @@ TRANSITIONS = {
 # The carrier takes at most this many numbers per request.
 CARRIER_BATCH = 1000
 # Why a number is leaving its campaign when an administrator de-authorised it: once removed it is not authorised.
-DEAUTHORISING = "De-authorised by an administrator: leaving the campaign, then no longer authorised"
+DEAUTHORISING = stored_texts.NUMBER_LEAVING_TO_DEAUTHORISE.singular  # also marks who leaves to be de-authorised
 # Shown numbers in a refusal: a few, then "and N more".
 SHOWN = 5
 
@@ -288,10 +289,10 @@ def deauthorise_numbers(org: Organisation, numbers: Iterable[PhoneNumber | int],
         PhoneNumber.objects.filter(pk__in=now_ids).update(
             texting_state=TextingState.NOT_AUTHORISED,
             texting_state_changed=timezone.now(),
-            texting_state_reason=_("De-authorised by %(who)s") % {"who": by.email},
+            texting_state_reason=stored_texts.store(stored_texts.NUMBER_DEAUTHORISED_BY, who=by.email),
         )
         PhoneNumber.objects.filter(pk__in=still_leaving).update(
-            texting_state_reason=_("Leaving its campaign before de-authorisation")
+            texting_state_reason=stored_texts.store(stored_texts.NUMBER_LEAVING_BEFORE_DEAUTHORISATION)
         )
         audit.record(
             "numbers.deauthorised",
@@ -330,7 +331,9 @@ def send_assignments(campaign_id: int, gateway: CarrierGateway) -> int:
             results = gateway.add_campaign_numbers(campaign_id=campaign.registry_id, numbers=e164s, idempotency_key=key)
         except CarrierRejected as exc:
             results = [
-                CampaignNumberStatus(e164, "FAILED_ASSIGNMENT", _("The carrier refused the assignment: %s") % exc)
+                CampaignNumberStatus(
+                    e164, "FAILED_ASSIGNMENT", stored_texts.store(stored_texts.ASSIGNMENT_REFUSED, error=exc)
+                )
                 for e164 in e164s
             ]
         apply_campaign_number_statuses(campaign.pk, results)
@@ -396,7 +399,7 @@ def apply_campaign_number_statuses(campaign_id: int, results: Iterable[CampaignN
         if result.status == "ASSIGNED":
             groups[(Status.PENDING_ASSIGNMENT, Status.ASSIGNED, "")].append(result.e164)
         elif result.status == "FAILED_ASSIGNMENT":
-            reason = (result.reason or _("The carrier could not assign the number."))[:500]
+            reason = (result.reason or stored_texts.store(stored_texts.ASSIGNMENT_FAILED))[:500]
             groups[(Status.PENDING_ASSIGNMENT, Status.FAILED_ASSIGNMENT, reason)].append(result.e164)
         elif result.status == "UNASSIGNED":
             groups[(Status.PENDING_REMOVAL, Status.REMOVED, "")].append(result.e164)
@@ -435,21 +438,27 @@ def apply_campaign_number_statuses(campaign_id: int, results: Iterable[CampaignN
                 PhoneNumber.objects.filter(pk__in=number_ids, texting_state=TextingState.AUTHORISED).update(
                     texting_state=TextingState.REGISTERED,
                     texting_state_changed=now,
-                    texting_state_reason=f"Registered in campaign {campaign.registry_id}",
+                    texting_state_reason=stored_texts.store(
+                        stored_texts.NUMBER_REGISTERED_IN, campaign=campaign.registry_id
+                    ),
                 )
             elif to == Status.REMOVED:
                 deauthorised = [n for _pk, n, _c, r in moving if r == DEAUTHORISING]
                 PhoneNumber.objects.filter(pk__in=deauthorised).update(
                     texting_state=TextingState.NOT_AUTHORISED,
                     texting_state_changed=now,
-                    texting_state_reason=f"De-authorised after leaving campaign {campaign.registry_id}",
+                    texting_state_reason=stored_texts.store(
+                        stored_texts.NUMBER_DEAUTHORISED_AFTER_LEAVING, campaign=campaign.registry_id
+                    ),
                 )
                 PhoneNumber.objects.filter(
                     pk__in=set(number_ids) - set(deauthorised), texting_state=TextingState.REGISTERED
                 ).update(
                     texting_state=TextingState.AUTHORISED,
                     texting_state_changed=now,
-                    texting_state_reason=f"Removed from campaign {campaign.registry_id}",
+                    texting_state_reason=stored_texts.store(
+                        stored_texts.NUMBER_REMOVED_FROM, campaign=campaign.registry_id
+                    ),
                 )
             audit.record(
                 f"campaign.numbers_{to}",

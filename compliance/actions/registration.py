@@ -8,12 +8,12 @@ from django.utils.translation import gettext
 from portal import audit
 from portal.models import Organisation, User
 
+from .. import stored_texts
 from ..forms import BRAND_FIELDS, RegistrationFormForm, use_case_fixed
 from ..models import NUMBER_POOL_THRESHOLD, Brand, Campaign, RegistrationCase, RegistrationForm, RegistrationVersion
 from .cases import (
     CaseRefused,
     _enqueue,
-    _plural,
     _require_customer_admin,
     _require_support,
     complete_case_when_numbers_settle,
@@ -41,7 +41,7 @@ def send_registration_form(
             State.FORM_SENT,
             by,
             expected=expected,
-            text=text or "The 10DLC registration form is ready for the customer to fill in.",
+            text=text or stored_texts.store(stored_texts.FORM_READY),
         )
         RegistrationForm.objects.get_or_create(case=case, defaults=_form_start(case))
     return case
@@ -111,7 +111,7 @@ def submit_registration_form(
             case,
             State.FORM_SUBMITTED,
             by,
-            text="The corrected form was submitted again." if again else "The registration form was submitted.",
+            text=stored_texts.store(stored_texts.FORM_SUBMITTED_AGAIN if again else stored_texts.FORM_SUBMITTED),
         )
         note_customer_activity(locked, by, "form")
     return form, True
@@ -139,8 +139,11 @@ def _lock_editable(case: RegistrationCase, expected: str | None = None) -> Regis
         raise CaseRefused(refusal(locked, State.FORM_SUBMITTED, expected))
     if not locked.customer_may_edit_form or not hasattr(locked, "registration"):
         raise CaseRefused(
-            f"This case is in '{locked.get_state_display()}': the registration form can be changed "
-            "only while it is with you (after support sent it, or after the carrier rejected it)."
+            gettext(
+                "This case is in '%(state)s': the registration form can be changed "
+                "only while it is with you (after support sent it, or after the carrier rejected it)."
+            )
+            % {"state": locked.get_state_display()}
         )
     return locked
 
@@ -172,16 +175,19 @@ def submit_brand(case: RegistrationCase, by: User, *, expected: str | None = Non
             .first()
         )
         if twin is not None:
-            where = (
-                f"already registered ({twin.registry_id})"
-                if twin.status == Brand.Status.APPROVED
-                else "at the registry already, by another case"
-            )
-            raise CaseRefused(
-                f"The organisation's brand for this legal entity is {where}: registering it again would be billed "
-                "again. Cancel this case; to add numbers or a use case, open a case to add numbers or for a new "
-                "campaign."
-            )
+            if twin.status == Brand.Status.APPROVED:
+                refused = gettext(
+                    "The organisation's brand for this legal entity is already registered (%(brand)s): registering "
+                    "it again would be billed again. Cancel this case; to add numbers or a use case, open a case to "
+                    "add numbers or for a new campaign."
+                ) % {"brand": twin.registry_id}
+            else:
+                refused = gettext(
+                    "The organisation's brand for this legal entity is at the registry already, by another case: "
+                    "registering it again would be billed again. Cancel this case; to add numbers or a use case, "
+                    "open a case to add numbers or for a new campaign."
+                )
+            raise CaseRefused(refused)
         round_ = locked.brand_round + 1
         identity = {
             "legal_name": form.legal_name,
@@ -211,7 +217,7 @@ def submit_brand(case: RegistrationCase, by: User, *, expected: str | None = Non
             State.BRAND_SUBMITTED,
             by,
             expected=expected,
-            text=gettext("Support is registering the brand with The Campaign Registry."),
+            text=stored_texts.store(stored_texts.REGISTERING_BRAND),
             fields={"brand_round": round_, "brand": brand, "carrier_problem": ""},
         )
     _enqueue("submit_brand_registration", case.pk)
@@ -266,7 +272,7 @@ def submit_campaign(case: RegistrationCase, by: User, *, expected: str | None = 
             State.CAMPAIGN_SUBMITTED,
             by,
             expected=expected,
-            text=gettext("Support is registering the campaign with The Campaign Registry."),
+            text=stored_texts.store(stored_texts.REGISTERING_CAMPAIGN),
             fields={"campaign_round": round_, "campaign": campaign, "carrier_problem": ""},
         )
     _enqueue("submit_campaign_registration", case.pk)
@@ -293,21 +299,26 @@ def record_brand_decision(
     registry_id = registry_id.strip().upper() or (brand.registry_id if brand else "")
     if approved and not registry_id:
         raise CaseRefused(
-            "Give the brand id the registry assigned (B and 6 characters): campaigns are submitted under it."
+            gettext("Give the brand id the registry assigned (B and 6 characters): campaigns are submitted under it.")
         )
     if not approved and not reason.strip():
-        raise CaseRefused("Say why the brand was rejected: the customer needs the reason to correct the form.")
+        raise CaseRefused(gettext("Say why the brand was rejected: the customer needs the reason to correct the form."))
     if brand is None:
-        raise CaseRefused(refusal(case, State.BRAND_APPROVED, expected) or "This case has not submitted a brand.")
-    by_whom = "recorded by support" if source == "support" else "reported by the registry"
+        raise CaseRefused(
+            refusal(case, State.BRAND_APPROVED, expected) or gettext("This case has not submitted a brand.")
+        )
+    by_whom = stored_texts.store(stored_texts.BY_SUPPORT if source == "support" else stored_texts.BY_REGISTRY)
     now = timezone.now()
     with transaction.atomic():
         if approved:
-            text = f"Brand {registry_id} approved ({by_whom})."
+            texts = stored_texts
             if identity_status:
-                text += f" Identity status: {identity_status}."
-            if reason:
-                text += f" {_sentence(reason)}"
+                approved_text = texts.BRAND_APPROVED_IDENTITY_REASON if reason else texts.BRAND_APPROVED_IDENTITY
+            else:
+                approved_text = texts.BRAND_APPROVED_REASON if reason else texts.BRAND_APPROVED
+            text = texts.store(
+                approved_text, brand=registry_id, by=by_whom, identity=identity_status, reason=_sentence(reason)
+            )
             case = transition(
                 case,
                 State.BRAND_APPROVED,
@@ -333,7 +344,7 @@ def record_brand_decision(
             State.BRAND_REJECTED,
             by,
             expected=expected,
-            text=f"Brand rejected ({by_whom}): {_sentence(reason)} The form is back with the customer for correction.",
+            text=stored_texts.store(stored_texts.BRAND_REJECTED, by=by_whom, reason=_sentence(reason)),
             fields={"carrier_problem": ""},
             registry_id=registry_id,
             reason=reason,
@@ -384,13 +395,17 @@ def record_campaign_decision(
     registry_id = registry_id.strip().upper() or (campaign.registry_id if campaign else "")
     if approved and not registry_id:
         raise CaseRefused(
-            "Give the campaign id the registry assigned (C and 6 characters): numbers are assigned to it."
+            gettext("Give the campaign id the registry assigned (C and 6 characters): numbers are assigned to it.")
         )
     if not approved and not reason.strip():
-        raise CaseRefused("Say why the campaign was rejected: the customer needs the reason to correct the form.")
+        raise CaseRefused(
+            gettext("Say why the campaign was rejected: the customer needs the reason to correct the form.")
+        )
     if campaign is None:
-        raise CaseRefused(refusal(case, State.CAMPAIGN_APPROVED, expected) or "This case has not submitted a campaign.")
-    by_whom = "recorded by support" if source == "support" else "reported by the registry"
+        raise CaseRefused(
+            refusal(case, State.CAMPAIGN_APPROVED, expected) or gettext("This case has not submitted a campaign.")
+        )
+    by_whom = stored_texts.store(stored_texts.BY_SUPPORT if source == "support" else stored_texts.BY_REGISTRY)
     now = timezone.now()
     with transaction.atomic():
         if approved:
@@ -399,7 +414,7 @@ def record_campaign_decision(
                 State.CAMPAIGN_APPROVED,
                 by,
                 expected=expected,
-                text=f"Campaign {registry_id} approved ({by_whom}).",
+                text=stored_texts.store(stored_texts.CAMPAIGN_APPROVED, campaign=registry_id, by=by_whom),
                 fields={"carrier_problem": ""},
                 registry_id=registry_id,
                 source=source,
@@ -418,8 +433,7 @@ def record_campaign_decision(
             State.CAMPAIGN_REJECTED,
             by,
             expected=expected,
-            text=f"Campaign rejected ({by_whom}): {_sentence(reason)} The form is back with the customer for "
-            "correction.",
+            text=stored_texts.store(stored_texts.CAMPAIGN_REJECTED, by=by_whom, reason=_sentence(reason)),
             fields={"carrier_problem": ""},
             registry_id=registry_id,
             reason=reason,
@@ -438,7 +452,9 @@ def assign_numbers(case: RegistrationCase, by: User, *, expected: str | None = N
     (`compliance.actions.numbers`: same checks as anywhere numbers join a campaign, the number pool included) and the
     carrier answers per number; the case completes when every number is assigned
     (`complete_case_when_numbers_settle`). Refused, nothing changes."""
-    return _move_numbers(case, by, expected, State.NUMBERS_ASSIGNED, "assign {numbers} to", assign_numbers_to_campaign)
+    return _move_numbers(
+        case, by, expected, State.NUMBERS_ASSIGNED, stored_texts.ASKED_TO_ASSIGN, assign_numbers_to_campaign
+    )
 
 
 def remove_numbers(case: RegistrationCase, by: User, *, expected: str | None = None) -> RegistrationCase:
@@ -446,22 +462,21 @@ def remove_numbers(case: RegistrationCase, by: User, *, expected: str | None = N
     becomes *pending removal* (a failed assignment is simply removed) and the carrier answers per number; the case
     completes when every number is removed. Refused, nothing changes."""
     return _move_numbers(
-        case, by, expected, State.REMOVING_NUMBERS, "remove {numbers} from", remove_numbers_from_campaign
+        case, by, expected, State.REMOVING_NUMBERS, stored_texts.ASKED_TO_REMOVE, remove_numbers_from_campaign
     )
 
 
-def _move_numbers(case: RegistrationCase, by: User, expected: str | None, to_state: str, verb: str, move):
+def _move_numbers(case: RegistrationCase, by: User, expected: str | None, to_state: str, text, move):
     """Move the case to `to_state` and its numbers into or out of its campaign (`move`), in one transaction."""
     _require_support(by)
     number_ids = list(case.case_numbers.values_list("number_id", flat=True))
-    what = verb.format(numbers=_plural(len(number_ids), "number"))
     with transaction.atomic():
         case = transition(
             case,
             to_state,
             by,
             expected=expected,
-            text=f"Support asked the carrier to {what} campaign {case.campaign_registry_id}.",
+            text=stored_texts.store(text, count=len(number_ids), campaign=case.campaign_registry_id),
             fields={"carrier_problem": ""},
             numbers=len(number_ids),
         )
@@ -505,5 +520,5 @@ def complete_case(case: RegistrationCase, by: User, *, expected: str | None = No
         State.COMPLETED,
         by,
         expected=State.CAMPAIGN_APPROVED,
-        text=gettext("The campaign is active again; the case had no numbers to add."),
+        text=stored_texts.store(stored_texts.ACTIVE_AGAIN),
     )

@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from portal import audit
 from portal.models import User
 
+from .. import stored_texts
 from ..models import CaseEvent, RegistrationCase
 from .cases import CaseRefused, _require_support, _timeline
 
@@ -31,11 +32,11 @@ def assign_case_owner(case: RegistrationCase, by: User, owner: User | None) -> R
         locked.unread_by_support = False
         locked.save(update_fields=["owner", "unread_by_support"])
         if owner is None:
-            text = _("Unassigned (was %(previous)s).") % {"previous": _name(previous)}
+            text = stored_texts.store(stored_texts.UNASSIGNED, previous=_stored_name(previous))
         elif owner.pk == by.pk:
-            text = _("%(owner)s took the case.") % {"owner": _name(owner)}
+            text = stored_texts.store(stored_texts.TOOK_CASE, owner=_stored_name(owner))
         else:
-            text = _("Assigned to %(owner)s.") % {"owner": _name(owner)}
+            text = stored_texts.store(stored_texts.ASSIGNED_TO, owner=_stored_name(owner))
         _timeline(locked, CaseEvent.Kind.INTERNAL_NOTE, by, text)
         audit.record(
             "registration_case.owner_changed",
@@ -47,6 +48,11 @@ def assign_case_owner(case: RegistrationCase, by: User, owner: User | None) -> R
         )
     case.owner, case.unread_by_support = locked.owner, False
     return locked
+
+
+def _stored_name(user: User | None) -> str:
+    """A name for a stored timeline text: nobody is said in English there (translated when shown)."""
+    return _name(user) if user is not None else stored_texts.store(stored_texts.NOBODY)
 
 
 def _name(user: User | None) -> str:

@@ -21,6 +21,7 @@ from portal import audit
 from portal.models import User
 from portal.transitions import ActionRefused
 
+from .. import stored_texts
 from ..models import Brand
 
 log = logging.getLogger(__name__)
@@ -131,9 +132,7 @@ def send_vetting_to_carrier(brand_id: int, gateway: CarrierGateway) -> None:
                 **({"callback_url": url} if url else {}),
             )
     except CarrierRejected as exc:
-        _finish(
-            brand.pk, reference, failed_reason=_("The registry refused the vetting request: %(error)s") % {"error": exc}
-        )
+        _finish(brand.pk, reference, failed_reason=stored_texts.store(stored_texts.VETTING_REFUSED, error=exc))
         return
     apply_vetting_status(status)
 
@@ -161,7 +160,11 @@ def apply_vetting_status(status: VettingStatus) -> bool:
         if decided == "VETTED" and status.score is not None:
             return _finish(brand.pk, status.reference, score=status.score)
         if decided == "FAILED":
-            return _finish(brand.pk, status.reference, failed_reason=status.reason or _("Vetting failed."))
+            return _finish(
+                brand.pk,
+                status.reference,
+                failed_reason=status.reason or stored_texts.store(stored_texts.VETTING_FAILED),
+            )
         return False
 
 

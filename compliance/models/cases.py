@@ -21,19 +21,19 @@ NUMBERS_CASE_DURATION = timedelta(days=3)
 class CaseState(models.TextChoices):
     """Where a registration case is in its life (see RegistrationCase.TRANSITIONS)."""
 
-    OPENED = "opened", "Opened"
-    FORM_SENT = "form_sent", "Form sent"
-    FORM_SUBMITTED = "form_submitted", "Form submitted"
-    BRAND_SUBMITTED = "brand_submitted", "Brand submitted"
-    BRAND_APPROVED = "brand_approved", "Brand approved"
-    BRAND_REJECTED = "brand_rejected", "Brand rejected"
-    CAMPAIGN_SUBMITTED = "campaign_submitted", "Campaign submitted"
-    CAMPAIGN_APPROVED = "campaign_approved", "Campaign approved"
-    CAMPAIGN_REJECTED = "campaign_rejected", "Campaign rejected"
-    NUMBERS_ASSIGNED = "numbers_assigned", "Numbers assigned"
-    REMOVING_NUMBERS = "removing_numbers", "Removing numbers"
-    COMPLETED = "completed", "Completed"
-    CANCELLED = "cancelled", "Cancelled"
+    OPENED = "opened", _("Opened")
+    FORM_SENT = "form_sent", _("Form sent")
+    FORM_SUBMITTED = "form_submitted", _("Form submitted")
+    BRAND_SUBMITTED = "brand_submitted", _("Brand submitted")
+    BRAND_APPROVED = "brand_approved", _("Brand approved")
+    BRAND_REJECTED = "brand_rejected", _("Brand rejected")
+    CAMPAIGN_SUBMITTED = "campaign_submitted", _("Campaign submitted")
+    CAMPAIGN_APPROVED = "campaign_approved", _("Campaign approved")
+    CAMPAIGN_REJECTED = "campaign_rejected", _("Campaign rejected")
+    NUMBERS_ASSIGNED = "numbers_assigned", _("Numbers assigned")
+    REMOVING_NUMBERS = "removing_numbers", _("Removing numbers")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class CaseKind(models.TextChoices):
@@ -105,19 +105,19 @@ class RegistrationCase(models.Model):
 
     # Why a transition into a state was refused, completing "This case is in 'X': ...".
     REFUSALS = {
-        S.OPENED: "a case cannot be opened again",
-        S.FORM_SENT: "the registration form is sent once, right after the case is opened",
-        S.FORM_SUBMITTED: "the form can be submitted only after support sent it, or after the carrier rejected it",
-        S.BRAND_SUBMITTED: "a brand can be submitted only after the customer submitted the form",
-        S.BRAND_APPROVED: "a brand cannot be approved before it was submitted",
-        S.BRAND_REJECTED: "a brand cannot be rejected before it was submitted",
-        S.CAMPAIGN_SUBMITTED: "a campaign can be submitted only once the brand is approved",
-        S.CAMPAIGN_APPROVED: "a campaign cannot be approved before it was submitted",
-        S.CAMPAIGN_REJECTED: "a campaign cannot be rejected before it was submitted",
-        S.NUMBERS_ASSIGNED: "numbers can be assigned only to an approved campaign",
-        S.REMOVING_NUMBERS: "numbers are removed from a campaign only by a case that asks for it",
-        S.COMPLETED: "a case completes only when the carrier confirms its numbers are assigned",
-        S.CANCELLED: "a completed or cancelled case cannot be cancelled",
+        S.OPENED: _("a case cannot be opened again"),
+        S.FORM_SENT: _("the registration form is sent once, right after the case is opened"),
+        S.FORM_SUBMITTED: _("the form can be submitted only after support sent it, or after the carrier rejected it"),
+        S.BRAND_SUBMITTED: _("a brand can be submitted only after the customer submitted the form"),
+        S.BRAND_APPROVED: _("a brand cannot be approved before it was submitted"),
+        S.BRAND_REJECTED: _("a brand cannot be rejected before it was submitted"),
+        S.CAMPAIGN_SUBMITTED: _("a campaign can be submitted only once the brand is approved"),
+        S.CAMPAIGN_APPROVED: _("a campaign cannot be approved before it was submitted"),
+        S.CAMPAIGN_REJECTED: _("a campaign cannot be rejected before it was submitted"),
+        S.NUMBERS_ASSIGNED: _("numbers can be assigned only to an approved campaign"),
+        S.REMOVING_NUMBERS: _("numbers are removed from a campaign only by a case that asks for it"),
+        S.COMPLETED: _("a case completes only when the carrier confirms its numbers are assigned"),
+        S.CANCELLED: _("a completed or cancelled case cannot be cancelled"),
     }
     # States in which the customer may edit the registration form (a draft, or a form the carrier returned).
     CUSTOMER_EDITABLE_STATES = frozenset({S.FORM_SENT, S.BRAND_REJECTED, S.CAMPAIGN_REJECTED})
@@ -150,7 +150,7 @@ class RegistrationCase(models.Model):
     contact_name = models.CharField(max_length=200)
     contact_email = models.EmailField()
     contact_phone = models.CharField(max_length=40, blank=True)
-    note = models.TextField("Note for support", blank=True, max_length=2000)
+    note = models.TextField(_("Note for support"), blank=True, max_length=2000)
 
     # The carrier side. A *round* counts this case's submissions of the brand (or campaign): a corrected form is a new
     # round with its own reference, kept on the Brand / Campaign with the attempts made under it, so a retry
@@ -272,10 +272,10 @@ class CaseEvent(models.Model):
     support note (never shown to the customer) or something the carrier did."""
 
     class Kind(models.TextChoices):
-        TRANSITION = "transition", "State change"
-        MESSAGE = "message", "Message"
-        INTERNAL_NOTE = "internal_note", "Internal note"
-        CARRIER = "carrier", "Carrier"
+        TRANSITION = "transition", _("State change")
+        MESSAGE = "message", _("Message")
+        INTERNAL_NOTE = "internal_note", _("Internal note")
+        CARRIER = "carrier", _("Carrier")
 
     case = models.ForeignKey(RegistrationCase, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -201,8 +201,10 @@ def _form_errors_page(request, case, **forms):
     if not case.is_open:
         messages.error(
             request,
-            f"This case is {case.get_state_display().lower()}: it takes no more messages or "
-            "changes. Open a new case if you need support.",
+            gettext(
+                "This case is %(state)s: it takes no more messages or changes. Open a new case if you need support."
+            )
+            % {"state": case.get_state_display().lower()},
         )
         return redirect("compliance:case", pk=case.pk)
     return _case_page(request, case, **forms)
@@ -226,13 +228,16 @@ def case_form(request, pk):
             )
             if submitted:
                 messages.success(
-                    request, "Your registration form is submitted. Support will register your brand and campaign."
+                    request,
+                    gettext("Your registration form is submitted. Support will register your brand and campaign."),
                 )
                 return redirect("compliance:case", pk=case.pk)
             messages.error(
                 request,
-                "The form is not complete: fix the marked fields, then submit again. What you "
-                "typed is saved as a draft.",
+                gettext(
+                    "The form is not complete: fix the marked fields, then submit again. What you "
+                    "typed is saved as a draft."
+                ),
             )
             case.refresh_from_db()
             return _case_page(request, case, form=form)
@@ -247,7 +252,7 @@ def case_form(request, pk):
             % {"fields": ", ".join(draft.not_saved)},
         )
     else:
-        messages.success(request, "Draft saved.")
+        messages.success(request, gettext("Draft saved."))
     return redirect(reverse("compliance:case", args=[case.pk]) + "#registration-form")
 
 
@@ -295,7 +300,10 @@ def case_cancel(request, pk):
     except CaseRefused as refused:
         messages.error(request, str(refused))
     else:
-        messages.success(request, f"Case #{case.pk} is cancelled. Its numbers can be included in a new case.")
+        messages.success(
+            request,
+            gettext("Case #%(case)s is cancelled. Its numbers can be included in a new case.") % {"case": case.pk},
+        )
     return redirect("compliance:case", pk=case.pk)
 
 

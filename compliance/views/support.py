@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from portal.access import support_view
@@ -149,7 +150,7 @@ def _decision(kind):
             expected=expected,
             **extra,
         )
-        return f"The {kind} decision is recorded."
+        return _("The brand decision is recorded.") if kind == "brand" else _("The campaign decision is recorded.")
 
     return act
 
@@ -160,24 +161,24 @@ def _with_form(form_class, call, done):
         if not form.is_valid():
             return form
         call(request, case, expected, form.cleaned_data)
-        return done
+        return str(done)  # translated now, in the language of the request
 
     return act
 
 
 def _send_form(request, case, expected):
     actions.send_registration_form(case, request.user, expected=expected)
-    return "The registration form is sent; the customer's contact was emailed."
+    return _("The registration form is sent; the customer's contact was emailed.")
 
 
 def _submit_brand(request, case, expected):
     actions.submit_brand(case, request.user, expected=expected)
-    return "The brand is being registered with The Campaign Registry."
+    return _("The brand is being registered with The Campaign Registry.")
 
 
 def _submit_campaign(request, case, expected):
     actions.submit_campaign(case, request.user, expected=expected)
-    return "The campaign is being registered with The Campaign Registry."
+    return _("The campaign is being registered with The Campaign Registry.")
 
 
 def _assign_numbers(request, case, expected):
@@ -214,7 +215,7 @@ def _assign_owner(request, case, expected):
 
 def _check_carrier(request, case, expected):
     actions.check_with_carrier(case, request.user)
-    return "The portal asked the carrier for news."
+    return _("The portal asked the carrier for news.")
 
 
 # action (URL slug) -> function(request, case, expected_state) returning a success message, or a bound form with
@@ -243,17 +244,17 @@ ACTIONS = {
         lambda request, case, expected, data: actions.cancel_case(
             case, request.user, reason=data["reason"], expected=expected
         ),
-        "The case is cancelled.",
+        gettext_lazy("The case is cancelled."),
     ),
     "message": _with_form(
         MessageForm,
         lambda request, case, expected, data: actions.post_message(case, request.user, data["text"]),
-        "Your message is posted; the customer sees it on the case page.",
+        gettext_lazy("Your message is posted; the customer sees it on the case page."),
     ),
     "note": _with_form(
         NoteForm,
         lambda request, case, expected, data: actions.add_internal_note(case, request.user, data["text"]),
-        "Internal note added.",
+        gettext_lazy("Internal note added."),
     ),
 }
 
@@ -273,7 +274,7 @@ def support_action(request, pk, action):
         messages.error(request, str(refused))
         return redirect("compliance:support_case", pk=case.pk)
     if not isinstance(outcome, str):  # a bound form with errors
-        messages.error(request, "Check the marked fields.")
+        messages.error(request, _("Check the marked fields."))
         return _page(request, case, forms={action: outcome})
     actions.mark_read_by_support(case, request.user)  # acting on a case is reading it (a refusal changes nothing)
     messages.success(request, outcome)
