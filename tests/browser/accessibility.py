@@ -1,4 +1,4 @@
-"""axe-core in the browser tests: WCAG 2.1 A/AA checks of the page a Playwright `page` shows.
+"""axe-core in the browser tests: WCAG 2.1 A/AA (and best-practice) checks of the page a Playwright `page` shows.
 
 axe-core comes from the npm registry (package.json, installed by `make test` / `make js`); it is never served to
 users. It is injected into every document of a browser context before the page's own scripts run (a DevTools
@@ -8,7 +8,9 @@ init script, which the portal's strict Content Security Policy does not block an
 from pathlib import Path
 
 AXE_JS = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# WCAG 2.1 A and AA, and axe's best practices (one main landmark, all content in landmarks, heading order, table
+# headers with text, ...), which a screen reader user relies on as much.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 
 RUN_AXE = """async (tags) => {
   const results = await axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]});
@@ -29,8 +31,8 @@ def with_axe(context, axe_script: str) -> None:
     context.add_init_script(script=axe_script)
 
 
-def axe_violations(page, tags=WCAG_21_AA) -> list[dict]:
-    """The WCAG violations axe-core finds in the page as it is now: [{id, impact, help, targets: [selector]}]."""
+def axe_violations(page, tags=AXE_TAGS) -> list[dict]:
+    """The violations axe-core finds in the page as it is now: [{id, impact, help, targets: [selector]}]."""
     return page.evaluate(RUN_AXE, tags)
 
 
