@@ -77,6 +77,8 @@ def pages_of_admin(acme) -> list[tuple[str, str]]:
         ("case open", reverse("compliance:case_open")),
         ("10DLC registration", reverse("compliance:registration")),
         ("texting activity", reverse("texting:activity")),
+        ("texts export", reverse("texting:export_texts")),
+        ("texts export, refused filters", reverse("texting:export_texts") + "?first_day=2026-13-40"),
         ("API tokens", reverse("texting:api_tokens")),
         ("opt-outs", reverse("texting:opt_outs")),
         ("opt-out import", reverse("texting:opt_out_import")),
@@ -191,6 +193,12 @@ def test_every_page_of_every_role_passes_axe_wcag_21_aa(browser, live_server, ax
     page.locator("form button[type=submit]").click()
     page.wait_for_url(lambda url: url.endswith(reverse("password_reset_done")))
     walk.check("password reset sent")
+    page.goto(reverse("login"))
+    page.locator("#id_username").fill("admin@acme.example")
+    page.locator("#id_password").fill("not-the-password")
+    with page.expect_navigation():
+        page.locator("form button[type=submit]").click()
+    walk.check("sign in, wrong password")
     walk.visit("404 (signed out)", "/no-such-page/", 404)
     page.goto(reverse("login"))
     walk.context.clear_cookies(name="csrftoken")
@@ -204,7 +212,14 @@ def test_every_page_of_every_role_passes_axe_wcag_21_aa(browser, live_server, ax
     # A full administrator: every page, the Manage menu open, the Authorize wizard through to an order.
     walk.sign_in("admin@acme.example")
     for where, url in pages_of_admin(acme):
-        walk.visit(where, url, 404 if where.startswith("404") else 200)
+        walk.visit(where, url, 404 if where.startswith("404") else 400 if "refused" in where else 200)
+    new_york = Location.objects.get(organisation=acme, name="New York Office")
+    page.goto(reverse("provisioning:location", args=[new_york.pk]))
+    page.locator("#numbers-form input[type=checkbox][name=number]").first.check()
+    with page.expect_navigation():
+        page.locator("#numbers-form .toolbar button[type=submit]").first.click()
+    assert "/deauthorise/" in page.url
+    walk.check("de-authorise confirmation")
     page.goto(reverse("provisioning:calling_pstn"))
     page.locator("#business-texting summary").click()
     walk.check("Calling → PSTN, Manage menu open")
