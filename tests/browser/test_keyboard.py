@@ -1,9 +1,9 @@
 """Keyboard only, in headless Chromium (WCAG 2.1.1, 2.4.1, 2.4.3, 2.4.7): no mouse click anywhere. A full administrator
 signs in, skips the navigation with the skip link, opens the Business Texting card's Manage menu with Enter and with
 Space, moves through it with the arrow keys, closes it with Escape (focus back on the button) and with Tab, and goes
-through the Authorize wizard: chooses a location, ticks numbers, reaches Next, reads the summary, submits the order.
-At every stop the focused element shows a visible focus indicator. A read-only administrator's disabled entries are
-reached but do nothing."""
+through the Authorize wizard: chooses a location, ticks numbers (each new count in a live region that a screen reader
+reads out), reaches Next, reads the summary, submits the order. At every stop the focused element shows a visible focus
+indicator. A read-only administrator's disabled entries are reached but do nothing."""
 
 import re
 
@@ -129,11 +129,17 @@ def test_admin_walks_the_manage_menu_and_the_authorize_wizard_with_the_keyboard(
     page.get_by_role("heading", name="Numbers in San Francisco HQ").wait_for()
     expect(page.locator("#wizard-steps [aria-current=step]")).to_have_text("Select numbers")
     assert focused(page)["id"] == "wizard-location", "choosing a location lost the keyboard's place"
+    # The count is read out: the live region around it stays in the page while the bar inside it is swapped.
+    page.evaluate("window.liveRegion = document.querySelector('#wizard-selection').closest('[aria-live]')")
     for ticked in (1, 2):
         tab_to(page, lambda f: f["type"] == "checkbox" and f["name"] == "number", f"number {ticked}")
         page.keyboard.press("Space")
-        expect(page.locator("#selected-count")).to_have_text(f"{ticked} number{'s' if ticked > 1 else ''} selected")
+        count = f"{ticked} number{'s' if ticked > 1 else ''} selected"
+        expect(page.locator("#selected-count")).to_have_text(count)
         assert focused(page)["type"] == "checkbox", "ticking a number lost the keyboard's place"
+        assert page.evaluate(
+            "(count) => liveRegion && liveRegion.isConnected && liveRegion.innerText.includes(count)", count
+        ), "the selected count changed outside the live region that was there before (a screen reader says nothing)"
     tab_to(page, lambda f: f["tag"] == "a" and f["text"] == "Next", "Next", limit=200)
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="Order summary").wait_for()
