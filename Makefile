@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export DEBUG ?= 1
 
-.PHONY: run test lint setup install migrate demo worker beat simulator benchmarks faults mutation clean
+.PHONY: run test lint setup install js migrate demo worker beat simulator benchmarks faults mutation clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,16 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+## js: the browser tests' JavaScript (axe-core, pinned in package-lock.json), from the npm registry; never served.
+## Without npm the accessibility tests skip (and say so), unless REQUIRE_SERVICES=1, where this step fails.
+JS_STAMP := node_modules/.installed-stamp
+$(JS_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	elif [ "$$REQUIRE_SERVICES" = 1 ]; then echo "make js: REQUIRE_SERVICES=1 but npm is missing (apt-get install npm)"; exit 1; \
+	else echo "make js: npm is missing, so axe-core is not installed: the accessibility browser tests will skip"; fi
+
+js: $(JS_STAMP)
 
 migrate: install
 	$(BIN)/python manage.py migrate --no-input
@@ -36,8 +46,9 @@ run: setup
 	echo "Portal: http://127.0.0.1:8000   Carrier simulator: http://127.0.0.1:8765"; \
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
-## make test: set everything up, lint (ruff), check that no model change lacks its migration, run the whole suite
-test: install lint
+## make test: set everything up (Python packages, and axe-core for the browser tests), lint (ruff), check that no
+## model change lacks its migration, run the whole suite
+test: install js lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
@@ -69,4 +80,4 @@ mutation: install
 	$(BIN)/python scripts/mutation.py $(GROUPS)
 
 clean:
-	rm -rf $(VENV) var staticfiles .pytest_cache
+	rm -rf $(VENV) var staticfiles .pytest_cache node_modules
