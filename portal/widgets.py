@@ -3,13 +3,13 @@
 Django renders each `<option>` of a select through two template includes (select_option.html, attrs.html): about
 0.1 ms of CPU an option, so a list of every user of an organisation (hundreds) cost the eDiscovery and legal-hold
 pages more than everything else on them (benchmarks/page_cpu.py). These widgets write the same HTML, byte for byte
-(tests/portal/test_widgets.py compares them with Django's), with format_html.
+(tests/portal/test_widgets.py compares them with Django's), with conditional_escape.
 """
 
 from collections.abc import Iterable
 
 from django import forms
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
 
@@ -26,7 +26,8 @@ def options(choices: Iterable[tuple], selected: set[str]) -> SafeString:
     """`<option>`s of (value, label) pairs, those whose value (as text) is in `selected` selected."""
     return mark_safe(
         "".join(
-            format_html('<option value="{}"{}>{}</option>', value, " selected" if str(value) in selected else "", label)
+            f'<option value="{conditional_escape(value)}"{" selected" if str(value) in selected else ""}>'
+            f"{conditional_escape(label)}</option>"
             for value, label in choices
         )
     )

@@ -49,9 +49,10 @@ def _form_initial(hold: LegalHold) -> dict:
 
 def _save(request, hold: LegalHold | None):
     org = request.user.organisation
-    form = LegalHoldForm(request.POST if request.method == "POST" else None, organisation=org)
-    if hold is not None and request.method != "POST":
-        form = LegalHoldForm(initial=_form_initial(hold), organisation=org)
+    if request.method == "POST":
+        form = LegalHoldForm(request.POST, organisation=org)
+    else:  # one form built, not two: each reads every user of the organisation
+        form = LegalHoldForm(initial=_form_initial(hold) if hold is not None else None, organisation=org)
     status = 200
     if request.method == "POST":
         if form.is_valid():
