@@ -493,6 +493,9 @@ class OwnerForm(PortalForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = support_users()
+        # The options read once (a required select also reads them to decide on its `required` attribute), through
+        # iter(): list() of the choices would ask their len(), a COUNT query.
+        self.fields["owner"].widget.choices = list(iter(self.fields["owner"].choices))
 
 
 class LegalHoldForm(PortalForm):
