@@ -1,8 +1,6 @@
 """What every form of the portal shares (labels without a trailing colon, typed text that is never echoed back
 unsafely, list filters read from the query string), and the sign-in form."""
 
-import copy
-
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxLengthValidator
@@ -27,8 +25,7 @@ class PortalForm(forms.Form):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             fast = FAST_WIDGETS.get(type(field.widget))
-            if fast is not None:
-                field.widget = copy.copy(field.widget)
+            if fast is not None:  # the form's own deep copy of the field and its widget (Form.__init__)
                 field.widget.__class__ = fast  # a subclass adding no state: everything the field set stays
 
 

@@ -66,3 +66,21 @@ def test_the_same_html_for_a_model_choice():
 def test_options_escape_and_select():
     html = options([(1, "A <b>"), ("x", "Y")], {"1"})
     assert html == '<option value="1" selected>A &lt;b&gt;</option><option value="x">Y</option>'
+
+
+def test_a_portal_forms_selects_render_as_djangos_and_the_class_fields_stay_untouched():
+    from portal.forms import PortalForm
+
+    fields = {
+        "one": forms.ChoiceField(choices=CHOICES, required=False),
+        "many": forms.MultipleChoiceField(choices=CHOICES, required=False),
+    }
+    Portal = type("Portal", (PortalForm,), dict(fields))
+    Plain = type("Plain", (forms.Form,), {name: field for name, field in fields.items()})
+    data = {"one": "b&c", "many": ["10", "12"]}
+    portal, plain = Portal(data), Plain(data, label_suffix="")
+    assert str(portal["one"]) == str(plain["one"]) and str(portal["many"]) == str(plain["many"])
+    assert type(portal.fields["one"].widget) is FastSelect and type(portal.fields["many"].widget) is FastSelectMultiple
+    # The swap is the form's own copy: the class's fields (and any other form sharing them) keep Django's widgets.
+    assert type(Portal.base_fields["one"].widget) is forms.Select
+    assert type(Portal.base_fields["many"].widget) is forms.SelectMultiple
