@@ -37,10 +37,11 @@ def database(benchmark: str, *, keep: bool = False) -> Iterator[str]:
         yield url
 
 
-def insert_texts(organisation_id: int, total: int, expired: int) -> None:
+def insert_texts(organisation_id: int, total: int, expired: int, *, last_days: int | None = None) -> None:
     """`total` texts of one organisation in time order, as they would have been written (PostgreSQL: one
     `INSERT ... SELECT generate_series`): `expired` of them older than the retention period, one every 31 s back from
-    a day past it, the rest within it, one every 17 s from a day inside it."""
+    a day past it, the rest within it, one every 17 s from a day inside it; or, with `last_days`, the rest spread
+    evenly over the last `last_days` days up to now (what the portal's pages show)."""
     from django.conf import settings
     from django.db import connection
 
@@ -61,10 +62,18 @@ def insert_texts(organisation_id: int, total: int, expired: int) -> None:
             FROM (
                 SELECT g, CASE WHEN g <= %(expired)s
                           THEN now() - make_interval(days => %(days)s + 1) - (%(expired)s - g) * interval '31 seconds'
-                          ELSE now() - make_interval(days => %(days)s - 1) + (g - %(expired)s) * interval '17 seconds'
+                          ELSE now() - make_interval(days => %(start)s)
+                               + (g - %(expired)s) * %(step)s * interval '1 second'
                           END AS ts
                 FROM generate_series(1, %(total)s) AS g
             ) AS s
         """,
-            {"org": organisation_id, "expired": expired, "total": total, "days": settings.MESSAGE_RETENTION_DAYS},
+            {
+                "org": organisation_id,
+                "expired": expired,
+                "total": total,
+                "days": settings.MESSAGE_RETENTION_DAYS,
+                "start": last_days if last_days else settings.MESSAGE_RETENTION_DAYS - 1,
+                "step": last_days * 86400 / max(total - expired, 1) if last_days else 17,
+            },
         )

@@ -266,9 +266,7 @@ class SearchForm(PortalForm):
     def __init__(self, data, *, organisation: Organisation, **kwargs):
         super().__init__(data, **kwargs)
         self.organisation = organisation
-        self.fields["user"].choices = [
-            (u.pk, u.email) for u in User.objects.filter(organisation=organisation).only("pk", "email")
-        ]
+        self.fields["user"].choices = list(User.objects.filter(organisation=organisation).values_list("pk", "email"))
 
     def clean_numbers(self):
         numbers = []

@@ -520,6 +520,9 @@ class OwnerForm(PortalForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = support_users()
+        # The options read once (a required select also reads them to decide on its `required` attribute), through
+        # iter(): list() of the choices would ask their len(), a COUNT query.
+        self.fields["owner"].widget.choices = list(iter(self.fields["owner"].choices))
 
 
 class LegalHoldForm(PortalForm):
@@ -540,8 +543,8 @@ class LegalHoldForm(PortalForm):
 
         self.organisation = organisation
         self.fields["users"].choices = [
-            (u.pk, f"{u.full_name} <{u.email}>" if u.full_name else u.email)
-            for u in hold_custodian_choices(organisation)
+            (pk, f"{full_name} <{email}>" if full_name else email)
+            for pk, full_name, email in hold_custodian_choices(organisation).values_list("pk", "full_name", "email")
         ]
         self.fields["users"].error_messages["invalid_choice"] = _(
             "Some chosen users are not users of your organisation. Reload the page and choose again."

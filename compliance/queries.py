@@ -179,17 +179,17 @@ def case_numbers(case: RegistrationCase):
     )
 
 
-def timeline(case: RegistrationCase, *, for_support: bool):
-    """State changes and carrier events, oldest first. Support also sees internal notes."""
-    kinds = [CaseEvent.Kind.TRANSITION, CaseEvent.Kind.CARRIER]
+def case_events(case: RegistrationCase, *, for_support: bool) -> tuple[list[CaseEvent], list[CaseEvent]]:
+    """The case page's two lists, oldest first, read in one query: the timeline (state changes and carrier events;
+    support also sees internal notes) and the conversation between the customer and support (never internal
+    notes)."""
+    kinds = [CaseEvent.Kind.TRANSITION, CaseEvent.Kind.CARRIER, CaseEvent.Kind.MESSAGE]
     if for_support:
         kinds.append(CaseEvent.Kind.INTERNAL_NOTE)
-    return case.events.filter(kind__in=kinds).order_by("created", "id")
-
-
-def messages(case: RegistrationCase):
-    """The conversation between the customer and support (never internal notes)."""
-    return case.events.filter(kind=CaseEvent.Kind.MESSAGE).order_by("created", "id")
+    timeline, conversation = [], []
+    for event in case.events.filter(kind__in=kinds).order_by("created", "id"):
+        (conversation if event.kind == CaseEvent.Kind.MESSAGE else timeline).append(event)
+    return timeline, conversation
 
 
 def registration_of(org: Organisation):

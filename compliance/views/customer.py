@@ -182,8 +182,6 @@ def _case_page(request, case, *, form=None, message_form=None, cancel_form=None)
         "steps": steps(case),
         "next_step": next_step(case, for_support=False),
         "numbers": queries.case_numbers(case),
-        "timeline": queries.timeline(case, for_support=False),
-        "conversation": queries.messages(case),
         "registration": registration,
         "form": form if editing else None,
         "warnings": warnings,
@@ -191,6 +189,7 @@ def _case_page(request, case, *, form=None, message_form=None, cancel_form=None)
         "message_form": message_form or MessageForm(),
         "cancel_form": cancel_form or CancelForm(),
     }
+    context["timeline"], context["conversation"] = queries.case_events(case, for_support=False)
     # The case page answers its own poll too (live_refresh): the page varies on HX-Request.
     return render_page(request, "compliance/case_detail.html", context)
 

@@ -100,8 +100,6 @@ def _page(request, case, *, forms=None, status=200):
         "next_step": next_step(case, for_support=True),
         "allowed": allowed,
         "numbers": queries.case_numbers(case),
-        "timeline": queries.timeline(case, for_support=True),
-        "conversation": queries.messages(case),
         "registration": registration,
         "warnings": presubmission_warnings(values_of(registration))
         if registration is not None and registration.submitted_at
@@ -118,6 +116,7 @@ def _page(request, case, *, forms=None, status=200):
         "owner_form": forms.get("assign-owner") or OwnerForm(initial={"owner": case.owner_id}),
         "brand": case.brand,  # its throughput tier and a link to its page (vetting)
     }
+    context["timeline"], context["conversation"] = queries.case_events(case, for_support=True)
     # The case page answers its own poll too (live_refresh): the page varies on HX-Request.
     return render_page(request, "compliance/support_case.html", context, status=status)
 

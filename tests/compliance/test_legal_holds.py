@@ -242,3 +242,19 @@ def test_changes_need_the_csrf_token(officer, hold, texter):
 def test_the_sidebar_shows_legal_holds_to_officers_only(officer_client, admin_client):
     assert "Legal holds" in officer_client.get(reverse("portal:overview")).content.decode()
     assert "Legal holds" not in admin_client.get(reverse("portal:overview")).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_edit_page_offers_every_user_once_with_the_custodians_selected_in_constant_queries(
+    officer_client, org, hold, texter, django_assert_num_queries
+):
+    others = [make_user(org, role=User.Role.END_USER, email=f"person{i}@acme.test") for i in range(20)]
+    url = reverse("compliance:hold_edit", args=[hold.pk])
+    officer_client.get(url)  # the session's first read aside
+    # Session, user, organisation, the hold, its users, its numbers, the users to choose from: the choices are read
+    # once (the form is built once), however many users there are.
+    with django_assert_num_queries(7):
+        page = officer_client.get(url).content.decode()
+    assert page.count(f'<option value="{texter.pk}" selected>') == 1
+    for person in others:
+        assert page.count(f'<option value="{person.pk}">') == 1

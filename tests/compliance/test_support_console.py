@@ -228,3 +228,28 @@ def test_support_cancels_with_a_reason(support_client, org):
 def test_unknown_action_is_404(support_client, org):
     case = make_case(org, State.OPENED)
     assert support_client.post(action_url(case, "approve-everything")).status_code == 404
+
+
+def test_the_case_page_splits_messages_from_the_timeline_in_constant_queries(
+    support_client, admin, org, support, django_assert_num_queries
+):
+    from django.test import Client
+
+    case = make_case(org, State.FORM_SENT)
+    support_client.post(action_url(case, "message"), {"message-text": "Hello from support"})
+    support_client.post(action_url(case, "note"), {"note-text": "Internal only"})
+    url = reverse("compliance:support_case", args=[case.pk])
+    support_client.get(url)
+    # Session, user, the case, its form, versions, the purge's health (the banner), support users (the owner's
+    # options, read once), numbers, events (timeline and messages in one query).
+    with django_assert_num_queries(9):
+        html = support_client.get(url).content.decode()
+    conversation = re.search(r'<ul class="conversation".*?</ul>', html, re.S).group()
+    timeline = re.search(r'<ol class="timeline".*?</ol>', html, re.S).group()
+    assert "Hello from support" in conversation and "Hello from support" not in timeline
+    assert "Internal only" in timeline and "Internal only" not in conversation
+    customer = Client()
+    customer.force_login(admin)
+    html = customer.get(reverse("compliance:case", args=[case.pk])).content.decode()
+    conversation = re.search(r'<ul class="conversation".*?</ul>', html, re.S).group()
+    assert "Hello from support" in conversation and "Internal only" not in html
