@@ -29,6 +29,8 @@ import resource
 import statistics
 import sys
 import time
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -43,17 +45,26 @@ MEMORY_TARGET_MB = 150
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--messages", type=int, default=2_000_000, help="texts to create (half of them expired)")
+    parser.add_argument(
+        "--messages", type=int, default=None, help="texts to create (default 2,000,000, half expired; partitioned 10M)"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="measurements of each side (order alternated)")
     parser.add_argument("--batch-size", type=int, default=None, help="purge batch size (default: the setting)")
     parser.add_argument("--variant", choices=["plain", "held", "both"], default="both", help="without / with holds")
     parser.add_argument("--held-percent", type=int, default=10, help="share of texts under legal holds (held variant)")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument(
+        "--partitioned",
+        action="store_true",
+        help="issue 12: 10,000,000 texts over 430 days, the first purge of the 30 expired days vs DELETE + VACUUM",
+    )
     args = parser.parse_args()
     if not _texting_db.on_postgresql():
         print("benchmarks/retention.py: skipped, it needs PostgreSQL (DATABASE_URL=postgres://...).")
         return 0
     with _texting_db.database("retention", keep=args.keep) as url:
+        if args.partitioned:
+            return run_partitioned(args, url)
         return run(args, url)
 
 
@@ -74,10 +85,12 @@ def run(args, url: str) -> int:
     from compliance.models import LegalHold, LegalHoldNumber, LegalHoldUser
     from portal.models import User
     from tests.factories import make_org, make_user
+    from texting import partitions
     from texting.models import Message
     from texting.retention import purge_expired_messages, retention_cutoff
 
-    total, expired = args.messages, args.messages // 2
+    total = args.messages or 2_000_000
+    expired = total // 2
     batch_size = args.batch_size or settings.MESSAGE_RETENTION_BATCH_SIZE
     table = Message._meta.db_table
     print(
@@ -92,6 +105,9 @@ def run(args, url: str) -> int:
     )
     for name, _ in secondary:
         sql(f'DROP INDEX "{name}"')
+    # A day partition for every day the texts span, as beat would have made them (texting.partitions).
+    oldest = timezone.now() - timedelta(days=settings.MESSAGE_RETENTION_DAYS + 2, seconds=31 * expired)
+    partitions.ensure_partitions(oldest.date(), timezone.now().date() + timedelta(days=1))
     org = make_org("Benchmark Corp")
     _texting_db.insert_texts(org.pk, total, expired)
     # The texts go through 400 numbers in turn (+15125550000-0399). For the held variant: a texter sent those of the
@@ -244,6 +260,207 @@ def run(args, url: str) -> int:
     missed = [figure.split(":")[0] for figure, _, ok in verdicts if not ok]
     if missed:
         print(f"benchmarks/retention.py: MISSED {', '.join(missed)}")
+        return 1
+    return 0
+
+
+PARTITIONED_TARGETS = {"wall": 0.05, "wal": 0.01, "longest_ms": 1000}
+
+
+@contextmanager
+def database_copy(url: str):
+    """A file copy of the benchmark database (CREATE DATABASE ... TEMPLATE) that this process uses until the block
+    ends: the same rows on the same pages for each side of a comparison, without building them again."""
+    import psycopg
+    from django.db import connection, connections
+
+    source = connection.settings_dict["NAME"]
+    copy = f"{source}_copy"
+    admin_url = urlunsplit(urlsplit(url)._replace(path="/postgres"))
+
+    def admin(*statements):
+        with psycopg.connect(admin_url, autocommit=True) as admin_connection:
+            for statement in statements:
+                admin_connection.execute(statement)
+
+    connections.close_all()
+    admin(
+        f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)',
+        f'CREATE DATABASE "{copy}" TEMPLATE "{source}" STRATEGY FILE_COPY',
+    )
+    connection.settings_dict["NAME"] = copy
+    try:
+        yield
+    finally:
+        connections.close_all()
+        connection.settings_dict["NAME"] = source
+        admin(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
+
+
+def run_partitioned(args, url: str) -> int:
+    """Issue 12: 10,000,000 texts spread evenly over 430 days (one day partition each), the purge as beat runs it at
+    00:10 UTC, whose first run finds 30 days expired, against the plainest way to remove the same rows: one DELETE
+    of the expired texts that no hold keeps, then VACUUM of the partitions they were in (VACUUM of only those, the
+    cheapest honest cleanup of the dead rows). A legal hold keeps the texts of one of the 400 numbers (1/400)."""
+    from django.conf import settings
+    from django.db import connection
+
+    from compliance.models import LegalHold, LegalHoldNumber
+    from portal.models import User
+    from tests.factories import make_org, make_user
+    from texting import partitions
+    from texting.models import Message
+    from texting.retention import purge_expired_messages, retention_cutoff
+
+    total = args.messages or 10_000_000
+    span_days = 430
+    table = Message._meta.db_table
+    # The nightly purge's moment: today's (or, before it, yesterday's) 00:10 UTC.
+    now = datetime.now(UTC)
+    at = now.replace(hour=0, minute=10, second=0, microsecond=0)
+    if at > now:
+        at -= timedelta(days=1)
+    cutoff = retention_cutoff(at)
+    first = at - timedelta(days=span_days)
+    print(
+        f"PostgreSQL {connection.pg_version // 10000}; {total:,} texts over {span_days} days up to {at:%Y-%m-%d %H:%M}"
+        f" UTC; cutoff {cutoff:%Y-%m-%d %H:%M}; {args.rounds} rounds",
+        flush=True,
+    )
+    started = time.perf_counter()
+    secondary = sql(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname <> %s", [table, f"{table}_pkey"]
+    )
+    for name, _ in secondary:
+        sql(f'DROP INDEX "{name}"')
+    partitions.ensure_partitions(first.date(), at.date() + timedelta(days=settings.TEXTS_PARTITIONS_AHEAD_DAYS))
+    org = make_org("Benchmark Corp")
+    step = span_days * 86400 / total
+    chunk = 1_000_000
+    for low in range(1, total + 1, chunk):
+        high = min(low + chunk - 1, total)
+        sql(
+            f"""
+            INSERT INTO {table} (organisation_id, user_id, business_number, other_party, direction, body, encoding,
+                        segments, status, blocked_reason, status_detail, is_automatic_reply, carrier_message_id,
+                        created_at, status_changed)
+            SELECT %(org)s, NULL, '+1512555' || lpad((g %% 400)::text, 4, '0'),
+                   '+1737555' || lpad((g %% 9000)::text, 4, '0'),
+                   CASE WHEN g %% 3 = 0 THEN 'inbound' ELSE 'outbound' END,
+                   'Hi, this is Acme: your order ' || g || ' has shipped and arrives Thursday. Reply STOP to opt out.',
+                   'gsm7', 1, CASE WHEN g %% 3 = 0 THEN 'received' ELSE 'delivered' END, '', '', false,
+                   'M' || g, ts, ts
+            FROM (SELECT g, %(first)s::timestamptz + (g - 1) * %(step)s * interval '1 second' AS ts
+                  FROM generate_series(%(low)s, %(high)s) AS g) AS s
+            """,
+            {"org": org.pk, "first": first, "step": step, "low": low, "high": high},
+        )
+        print(f"  {high:,} texts written ({time.perf_counter() - started:.0f} s)", flush=True)
+    for _, definition in secondary:
+        sql(definition)
+    sql(f"VACUUM (ANALYZE) {table}")
+    officer = make_user(org, role=User.Role.READONLY_ADMIN, email="officer@benchmark.test")
+    hold = LegalHold.objects.create(organisation=org, name="Benchmark matter", created_by=officer)
+    held_number = "+15125550007"
+    LegalHoldNumber.objects.create(hold=hold, e164=held_number)
+    count = lambda where, *params: sql(f"SELECT count(*) FROM {table} WHERE {where}", list(params))[0][0]  # noqa: E731
+    held = count("created_at < %s AND business_number = %s", cutoff, held_number)
+    expired = count("created_at < %s", cutoff)
+    unexpired = total - expired
+    doomed_partitions = [
+        p.name for p in partitions.partitions() if p.is_default or (p.lower is not None and p.lower < cutoff)
+    ]
+    size = sql(
+        "SELECT pg_size_pretty(sum(pg_total_relation_size(c))) FROM unnest(%s::regclass[]) c",
+        [[p.name for p in partitions.partitions()]],
+    )[0][0]
+    print(
+        f"set-up: {time.perf_counter() - started:.0f} s; {len(partitions.partitions())} partitions, {size};"
+        f" {expired:,} texts expired ({(cutoff - first).days} days), {held:,} of them held",
+        flush=True,
+    )
+
+    def baseline():
+        with connection.cursor() as cursor:
+            began = time.perf_counter()
+            cursor.execute(
+                f"DELETE FROM {table} m WHERE created_at < %s AND NOT EXISTS (SELECT 1 FROM"
+                f" {LegalHoldNumber._meta.db_table} hn WHERE hn.e164 = m.business_number)",
+                [cutoff],
+            )
+            deleted = cursor.rowcount
+            longest = time.perf_counter() - began
+            for name in doomed_partitions:
+                cursor.execute(f'VACUUM "{name}"')
+        return deleted, int(longest * 1000)
+
+    def purge():
+        run = purge_expired_messages(now=at)
+        assert run.outcome == "completed", run.detail
+        assert run.kept_by_holds == held, (run.kept_by_holds, held)
+        runs.append(run)
+        return run.rows_deleted, run.longest_batch_ms
+
+    runs = []
+    sides = [("DELETE + VACUUM", baseline), ("purge", purge)]
+    seconds = {name: [] for name, _ in sides}
+    wal = {name: [] for name, _ in sides}
+    longest = {name: [] for name, _ in sides}
+    for round_ in range(args.rounds):
+        for name, side in sides if round_ % 2 == 0 else list(reversed(sides)):
+            with database_copy(url):
+                sql("CHECKPOINT")
+                lsn = sql("SELECT pg_current_wal_insert_lsn()")[0][0]
+                began = time.perf_counter()
+                deleted, longest_ms = side()
+                elapsed = time.perf_counter() - began
+                written = sql("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s)", [lsn])[0][0]
+                left_unexpired = count("created_at >= %s", cutoff)
+                left_held = count("created_at < %s AND business_number = %s", cutoff, held_number)
+                left_expired = count("created_at < %s", cutoff)
+                assert deleted == expired - held, (name, deleted, expired - held)
+                assert (left_unexpired, left_held, left_expired) == (unexpired, held, held), name
+            seconds[name].append(elapsed)
+            wal[name].append(float(written))
+            longest[name].append(longest_ms)
+            print(
+                f"  round {round_ + 1} {name:<16} {elapsed:8.2f} s  WAL {float(written) / 2**20:8.1f} MB"
+                f"  longest transaction {longest_ms} ms",
+                flush=True,
+            )
+    print()
+    for name, _ in sides:
+        print(
+            f"{name:<16} median {statistics.median(seconds[name]):7.2f} s (spread {min(seconds[name]):.2f}-"
+            f"{max(seconds[name]):.2f})  WAL {statistics.median(wal[name]) / 2**20:8.1f} MB"
+            f"  longest transaction {max(longest[name])} ms  ({expired - held:,} rows each time)"
+        )
+    base, ours = "DELETE + VACUUM", "purge"
+    wall_ratio = statistics.median(seconds[ours]) / statistics.median(seconds[base])
+    wal_ratio = statistics.median(wal[ours]) / statistics.median(wal[base])
+    dropped = runs[-1].partitions_dropped
+    verdicts = [
+        (
+            f"wall: purge / (DELETE + VACUUM): {wall_ratio:.4f} x ({dropped} partitions dropped)",
+            "<= 0.05",
+            wall_ratio <= PARTITIONED_TARGETS["wall"],
+        ),
+        (
+            f"WAL written: purge / (DELETE + VACUUM): {wal_ratio:.4f} x",
+            "<= 0.01",
+            wal_ratio <= PARTITIONED_TARGETS["wal"],
+        ),
+        (
+            f"longest purge transaction: {max(longest[ours])} ms",
+            "< 1000",
+            max(longest[ours]) < PARTITIONED_TARGETS["longest_ms"],
+        ),
+        (f"held texts kept: {held:,} of {held:,}; unexpired lost: 0 of {unexpired:,}", "all kept, none lost", True),
+    ]
+    for figure, target, ok in verdicts:
+        print(f"{figure:<78} (target {target})  {'OK' if ok else 'MISSED'}")
+    if not all(ok for _, _, ok in verdicts):
+        print("benchmarks/retention.py --partitioned: MISSED")
         return 1
     return 0
 

@@ -128,17 +128,26 @@ def purge_expired_messages(
     return run
 
 
+# Expired day partitions dropped per transaction: each detach or drop takes the texts table's lock, and every
+# change of its partitions makes PostgreSQL read the partition bounds again on the next write (~5 ms with ~415 of
+# them), so a few days go together; ten keep the transaction well under a second (benchmarks/retention.py).
+PARTITIONS_PER_TRANSACTION = 10
+
+
 def _drop_expired_partitions(run: PurgeRun, cutoff: datetime) -> int:
     """PostgreSQL: drop every day partition whose whole range is older than the cutoff; returns the longest of their
-    transactions in ms. Each partition in one short transaction: count its rows, detach it, copy its held texts
-    (if any hold is active) back into the table, where they land in the default partition (no partition covers
-    their day any more), drop it. The held texts keep their ids and timestamps; releasing the hold leaves them to
-    the row-by-row batches of the next purge. A partition whose lock does not come within
-    TEXTS_PARTITION_LOCK_TIMEOUT_MS (a long read of the texts holds it) is left to the row-by-row batches."""
+    transactions in ms. A few partitions per short transaction: count their rows, copy aside the texts an active hold
+    keeps, drop the partitions, and put the held texts back into the table, where they land in the default
+    partition (no partition covers their day any more). The held texts keep their ids and timestamps; releasing the
+    hold leaves them to the row-by-row batches of the next purge. The held texts are found from the custodians' side
+    (the partition's number and user indexes), so a partition costs what its held texts cost, not what it holds.
+    Partitions whose lock does not come within TEXTS_PARTITION_LOCK_TIMEOUT_MS (a long read of the texts holds it)
+    are left to the row-by-row batches."""
     longest = 0
-    for part in partitions.partitions():
-        if part.is_default or part.upper > cutoff:
-            continue
+    custodians = _custodians()
+    expired = [p for p in partitions.partitions() if not p.is_default and p.upper <= cutoff]
+    for first in range(0, len(expired), PARTITIONS_PER_TRANSACTION):
+        group = [connection.ops.quote_name(p.name) for p in expired[first : first + PARTITIONS_PER_TRANSACTION]]
         began = time.perf_counter()
         try:
             with transaction.atomic(), connection.cursor() as cursor:
@@ -146,33 +155,67 @@ def _drop_expired_partitions(run: PurgeRun, cutoff: datetime) -> int:
                 # Deferred foreign-key checks of rows written earlier in this transaction (none in the nightly task;
                 # some where a caller's transaction wrote texts) would forbid the DROP: check them now.
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-                cursor.execute(f'SELECT count(*) FROM "{part.name}"')
-                present = cursor.fetchone()[0]
-                cursor.execute(f'ALTER TABLE "{partitions.TABLE}" DETACH PARTITION "{part.name}"')
-                kept = 0
-                if any_active_hold():
-                    cols = ", ".join(partitions.columns())
-                    cursor.execute(
-                        f'INSERT INTO "{partitions.TABLE}" ({cols}) SELECT {cols} FROM "{part.name}"'
-                        f" WHERE {_held(connection.ops.quote_name(part.name))}"
-                    )
-                    kept = cursor.rowcount
-                cursor.execute(f'DROP TABLE "{part.name}"')
+                cursor.execute("SELECT " + ", ".join(f"(SELECT count(*) FROM {name})" for name in group))
+                present = sum(cursor.fetchone())
+                kept = _keep_held_texts(cursor, group, custodians) if custodians is not None else 0
+                cursor.execute(f"DROP TABLE {', '.join(group)}")
+                if kept:
+                    _restore_held_texts(cursor)
                 so_far_ms = int((time.perf_counter() - began) * 1000)
                 PurgeRun.objects.filter(pk=run.pk).update(
                     # The held texts moved are counted in kept_by_holds once, by the row-by-row batches that follow
                     # (they pass over every expired text left, wherever it is).
                     rows_deleted=F("rows_deleted") + present - kept,
-                    partitions_dropped=F("partitions_dropped") + 1,
+                    partitions_dropped=F("partitions_dropped") + len(group),
                     longest_batch_ms=Greatest(F("longest_batch_ms"), so_far_ms),
                 )
         except OperationalError as exc:
             if not partitions.is_lock_timeout(exc):
                 raise
-            log.warning("Retention purge: %s is busy; its texts are deleted row by row tonight.", part.name)
+            log.warning("Retention purge: the texts table is busy; %s are deleted row by row tonight.", group)
             continue
         longest = max(longest, int((time.perf_counter() - began) * 1000))
     return longest
+
+
+def _keep_held_texts(cursor, group: list[str], custodians: list) -> int:
+    """Copy the texts an active hold keeps out of the partitions of `group` into a temporary table (dropped at
+    commit); returns how many. `_restore_held_texts` puts them back once the partitions are gone."""
+    cols = ", ".join(partitions.columns())
+    cursor.execute(
+        f'CREATE TEMPORARY TABLE held_texts ON COMMIT DROP AS SELECT {cols} FROM "{partitions.TABLE}" WITH NO DATA'
+    )
+    kept = 0
+    for name in group:
+        cursor.execute(
+            f"INSERT INTO held_texts SELECT {cols} FROM {name} WHERE {_custodian_rows(name)} AND {_held(name)}",
+            custodians,
+        )
+        kept += cursor.rowcount
+    return kept
+
+
+def _restore_held_texts(cursor) -> None:
+    """Into the table again, where no partition covers their days any more: the default partition takes them."""
+    cols = ", ".join(partitions.columns())
+    cursor.execute(f'INSERT INTO "{partitions.TABLE}" ({cols}) SELECT {cols} FROM held_texts')
+
+
+def _custodians() -> list | None:
+    """[the numbers, the user ids] some active hold names (any organisation), or None when no hold is active."""
+    LegalHold, LegalHoldUser, LegalHoldNumber = _holds()
+    if not LegalHold.objects.active().exists():
+        return None
+    active = {"hold__status": LegalHold.Status.ACTIVE}
+    numbers = list(LegalHoldNumber.objects.filter(**active).values_list("e164", flat=True).distinct())
+    users = list(LegalHoldUser.objects.filter(**active).values_list("user_id", flat=True).distinct())
+    return [numbers, users]
+
+
+def _custodian_rows(table: str) -> str:
+    """SQL (two array parameters: numbers, user ids): the rows of `table` a custodian sent or received, found through
+    the (business_number, created_at) and user indexes; `_held` then checks each against its hold exactly."""
+    return f"({table}.business_number = ANY(%s) OR {table}.user_id = ANY(%s))"
 
 
 def _delete_in_batches(run, lease, cutoff, batch_size, max_batches, progress) -> tuple[str, str, int]:
