@@ -159,7 +159,7 @@ def _drop_expired_partitions(run: PurgeRun, cutoff: datetime) -> int:
                 present = sum(cursor.fetchone())
                 kept = _keep_held_texts(cursor, group, custodians) if custodians is not None else 0
                 cursor.execute(f"DROP TABLE {', '.join(group)}")
-                if kept:
+                if custodians is not None:
                     _restore_held_texts(cursor)
                 so_far_ms = int((time.perf_counter() - began) * 1000)
                 PurgeRun.objects.filter(pk=run.pk).update(
@@ -199,6 +199,8 @@ def _restore_held_texts(cursor) -> None:
     """Into the table again, where no partition covers their days any more: the default partition takes them."""
     cols = ", ".join(partitions.columns())
     cursor.execute(f'INSERT INTO "{partitions.TABLE}" ({cols}) SELECT {cols} FROM held_texts')
+    # Dropped now, not only at commit: a caller's transaction around the purge may run it again.
+    cursor.execute("DROP TABLE held_texts")
 
 
 def _custodians() -> list | None:
