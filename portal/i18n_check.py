@@ -87,7 +87,7 @@ def offenders(root: Path = TEMPLATES) -> dict[str, list[str]]:
             continue
         pieces = offenders_in(path.read_text(encoding="utf-8"), html=path.suffix == ".html")
         if pieces:
-            found[str(path.relative_to(root))] = pieces
+            found[str(path.relative_to(root.parent))] = pieces
     return found
 
 
