@@ -7,14 +7,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import Organisation
+from portal.models import ChoiceLabels, Organisation
 
 from .phone import display_tn, validate_e164_tn
 
 COUNTRIES = [("US", _("United States")), ("CA", _("Canada"))]
 
 
-class Location(models.Model):
+class Location(ChoiceLabels, models.Model):
     class PstnConnection(models.TextChoices):
         CISCO_CALLING_PLAN = "cisco_calling_plan", "Cisco Calling Plan"
         CLOUD_CONNECTED = "cloud_connected", _("Cloud Connected PSTN")
@@ -45,7 +45,7 @@ class Location(models.Model):
         return self.pstn_connection == self.PstnConnection.CISCO_CALLING_PLAN
 
 
-class Licence(models.Model):
+class Licence(ChoiceLabels, models.Model):
     class Sku(models.TextChoices):
         CISCO_CALLING_PLAN = "cisco_calling_plan", "Cisco Calling Plan"
         BUSINESS_TEXTING_ADDON = "business_texting_addon", "Business Texting Add-On"
@@ -70,7 +70,7 @@ class Licence(models.Model):
         return f"{self.get_sku_display()} × {self.quantity} ({self.get_status_display()})"
 
 
-class PhoneNumber(models.Model):
+class PhoneNumber(ChoiceLabels, models.Model):
     class Origin(models.TextChoices):
         NEW = "new", _("New")
         PORTED = "ported", _("Ported")
@@ -137,7 +137,7 @@ class PhoneNumber(models.Model):
             raise ValidationError({"is_primary": _("Only a number assigned to a user can be their primary number.")})
 
 
-class AuthorisationOrder(models.Model):
+class AuthorisationOrder(ChoiceLabels, models.Model):
     """An order to authorise numbers of one Cisco Calling Plan location for Business Texting (SPEC.md 3).
 
     Placed by an administrator, sent to the carrier in chunks by a Celery task, and complete when every line has
@@ -185,7 +185,7 @@ class AuthorisationOrder(models.Model):
         return self.status in self.OPEN_STATUSES
 
 
-class OrderChunk(models.Model):
+class OrderChunk(ChoiceLabels, models.Model):
     """The slice of an order sent to the carrier in one request. Its reference doubles as idempotency key, so a
     retried or redelivered submission can never create a second carrier order."""
 
@@ -215,7 +215,7 @@ class OrderChunk(models.Model):
         return f"authorisation-order-{self.order_id}-chunk-{self.index}"
 
 
-class OrderLine(models.Model):
+class OrderLine(ChoiceLabels, models.Model):
     class State(models.TextChoices):
         PENDING = "pending", _("Pending")
         AUTHORISED = "authorised", _("Authorised")

@@ -4,7 +4,6 @@ worker, Chromium) that some tests need. Without a service those tests skip; with
 
 import os
 import shutil
-import subprocess
 
 import pytest
 from django.db import connection
@@ -222,22 +221,12 @@ def carrier_sim(settings):
 def compiled_catalogues():
     """The French (Canada) and Slovak catalogues compiled (locale/*/LC_MESSAGES/django.mo), as `make run`, `make test`
     and CI compile them: rebuilt when a .po is newer than its .mo. Needs GNU gettext's msgfmt."""
-    from pathlib import Path
-
     from django.conf import settings
-    from django.utils import translation
 
-    stale = [
-        po
-        for locale_dir in settings.LOCALE_PATHS
-        for po in Path(locale_dir).glob("*/LC_MESSAGES/django.po")
-        if not po.with_suffix(".mo").exists() or po.with_suffix(".mo").stat().st_mtime < po.stat().st_mtime
-    ]
-    if stale:
-        if shutil.which("msgfmt") is None:
-            pytest.fail("msgfmt is missing: install GNU gettext (apt-get install gettext) to compile the catalogues")
-        for po in stale:  # what compilemessages runs, without its walk over the whole tree (.venv included)
-            subprocess.run(["msgfmt", "--check-format", "-o", str(po.with_suffix(".mo")), str(po)], check=True)
-        translation.trans_real._translations = {}  # forget catalogues loaded before they were compiled
-        translation.trans_real._default = None
+    from portal.i18n_check import compile_stale_catalogues
+
+    try:
+        compile_stale_catalogues(settings.LOCALE_PATHS)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     return settings.LOCALE_PATHS

@@ -116,3 +116,20 @@ def test_dates_are_written_as_each_language_writes_them(admin_client, admin, org
     html = admin_client.get("/audit/").content.decode()
     assert "4. 3. 2026 05:06 UTC" in html
     assert "Prihlásenie" in html and "auth.login" in html  # the event's label translated, its code kept
+
+
+def test_choice_labels_are_shown_in_the_readers_language(org):
+    from django.utils import translation
+
+    from provisioning.models import PhoneNumber
+    from tests.factories import make_location, make_numbers
+
+    number = make_numbers(make_location(org, "Site"), 1)[0]
+    number.texting_state = PhoneNumber.TextingState.PENDING
+    with translation.override("fr-ca"):
+        assert number.get_texting_state_display() == "Autorisation en attente"
+    with translation.override("sk"):
+        assert number.get_texting_state_display() == "Autorizácia čaká"
+    assert number.get_texting_state_display() == "Authorisation pending"
+    number.texting_state = "no_such_state"
+    assert number.get_texting_state_display() == "no_such_state"
