@@ -1,8 +1,8 @@
 """Rendering cost of translation: the busiest page, rendered in French against rendered with translation off.
 
 The page: the Authorize wizard's numbers step (Calling → PSTN → Business Texting → Manage → Authorize, a location
-chosen): 50 rows of numbers, each with its states, labels and campaign, and the shell around them; about 80 translated
-strings on the page, a dozen of them per row. A location of 500 numbers, half assigned to users.
+chosen): 50 rows of numbers and the shell around them, the page of the portal with the most translated
+strings in every row (the states, "Unassigned", the checkbox's name). A location of 500 numbers, half assigned to users.
 
 Configurations, taking turns in every round with the order alternated (so neither always runs first, on a warm or a
 cold cache): `off` (USE_I18N=False: Django's translation functions return the source), `fr-ca` (the user chose French

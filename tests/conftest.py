@@ -217,6 +217,16 @@ def carrier_sim(settings):
 # --- translations ----------------------------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def _language_reset_after_each_test():
+    """A request in French or Slovak leaves that language active in the thread (LocaleMiddleware activates, never
+    deactivates: the next request activates its own); the next test starts in the default language again."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
 @pytest.fixture(scope="session")
 def compiled_catalogues():
     """The French (Canada) and Slovak catalogues compiled (locale/*/LC_MESSAGES/django.mo), as `make run`, `make test`
