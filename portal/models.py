@@ -6,28 +6,29 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.encoding import force_str
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
 class ChoiceLabels:
-    """`get_FOO_display()` that finds the label by value in a dict built once per field. Django's builds that dict on
-    every call by hashing each choice's label, and a translated label is hashed by translating it: a catalogue look-up
-    per choice, per call (a 50-row page of numbers made some 600 of them; benchmarks/i18n_render.py). Put it before
-    models.Model in a model's bases."""
+    """`get_FOO_display()` that finds the label by value in a dict built once per field and language. Django's builds
+    that dict on every call by hashing each choice's label, and a translated label is hashed by translating it: a
+    catalogue look-up per choice, per call (a 50-row page of numbers made some 600 of them; benchmarks/i18n_render.py).
+    Put it before models.Model in a model's bases."""
 
     def _get_FIELD_display(self, field):
-        labels = field.__dict__.get("_labels_by_value")
-        if labels is None:
-            try:
-                labels = field._labels_by_value = {value: label for value, label in field.flatchoices}
-            except TypeError:  # an unhashable choice value (a list, a dict): Django's way copes with it
-                return super()._get_FIELD_display(field)
         value = getattr(self, field.attname)
+        by_language = field.__dict__.setdefault("_labels_by_language", {})
+        language = get_language()
         try:
-            label = labels.get(value, value)
-        except TypeError:
+            labels = by_language.get(language)
+            if labels is None:
+                labels = by_language[language] = {
+                    choice: force_str(label, strings_only=True) for choice, label in field.flatchoices
+                }
+            return labels.get(value, value)
+        except TypeError:  # an unhashable choice value (a list, a dict): Django's way copes with it
             return super()._get_FIELD_display(field)
-        return force_str(label, strings_only=True)
 
 
 class Partner(models.Model):
