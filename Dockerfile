@@ -11,6 +11,10 @@ RUN pip install --no-cache-dir .
 COPY . .
 # With DEBUG off, as the image runs: WhiteNoise then needs the hashed names and manifest collectstatic writes.
 RUN DEBUG=0 SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input
+# The French (Canada) and Slovak catalogues, compiled here (.mo files are not committed): gettext only for this step.
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends gettext >/dev/null \
+    && DEBUG=0 SECRET_KEY=compilemessages-only python manage.py compilemessages --ignore=.venv --verbosity 0 \
+    && apt-get purge -y -qq gettext >/dev/null && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home app
 USER app
 EXPOSE 8000

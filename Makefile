@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export DEBUG ?= 1
 
-.PHONY: run test lint setup install js migrate demo worker beat simulator benchmarks faults mutation clean
+.PHONY: run test lint setup install js migrate demo worker beat simulator benchmarks faults mutation clean catalogues messages
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,21 @@ demo: migrate
 	@# The nightly purge, run once now as beat would (nothing in the demo is 400 days old): its health check is green.
 	$(BIN)/python manage.py purge_expired_messages
 
-setup: demo
+setup: demo catalogues
+
+## make catalogues: compile the French (Canada) and Slovak catalogues (locale/*/LC_MESSAGES/django.po -> .mo) with
+## GNU gettext's msgfmt; the .mo files are built, never committed.
+LOCALE_IGNORE := --ignore=.venv --ignore=var --ignore=staticfiles --ignore=node_modules
+catalogues: install
+	@command -v msgfmt >/dev/null || { echo "make: msgfmt not found. The translations need GNU gettext:" \
+		"apt-get install gettext (Debian/Ubuntu), brew install gettext (macOS), dnf install gettext (Fedora)"; exit 1; }
+	$(BIN)/python manage.py compilemessages $(LOCALE_IGNORE) --verbosity 0
+
+## make messages: update the catalogues from the source (new strings arrive untranslated, changed ones fuzzy); then
+## translate them, and `make test` checks none is left (README "Languages").
+messages: install
+	$(BIN)/python manage.py makemessages -l fr_CA -l sk --add-location=file $(LOCALE_IGNORE) \
+		--ignore=tests --ignore=benchmarks --ignore=scripts
 
 ## make run: set everything up and serve the portal on http://127.0.0.1:8000, with the carrier simulator
 ## on 127.0.0.1:8765 answering after a few seconds and calling the portal back.
@@ -46,9 +60,9 @@ run: setup
 	echo "Portal: http://127.0.0.1:8000   Carrier simulator: http://127.0.0.1:8765"; \
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
-## make test: set everything up (Python packages, and axe-core for the browser tests), lint (ruff), check that no
-## model change lacks its migration, run the whole suite
-test: install js lint
+## make test: set everything up (Python packages, the translation catalogues, and axe-core for the browser tests),
+## lint (ruff), check that no model change lacks its migration, run the whole suite
+test: install js lint catalogues
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

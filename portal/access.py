@@ -19,6 +19,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 
 from .models import User
 
@@ -27,29 +28,29 @@ def check_organisation_access(request, *, manage: bool):
     """Raise PermissionDenied, or answer a redirect, when `request` may not open an organisation page; else None."""
     user = request.user
     if user.role == User.Role.END_USER:
-        raise PermissionDenied("Control Hub is for administrators. Use the Webex App to text.")
+        raise PermissionDenied(_("Control Hub is for administrators. Use the Webex App to text."))
     if user.is_operator:
-        raise PermissionDenied("Portal operators work in the Django admin, not in a customer's Control Hub.")
+        raise PermissionDenied(_("Portal operators work in the Django admin, not in a customer's Control Hub."))
     if manage and not user.can_manage:
-        raise PermissionDenied("Only full administrators of this organisation can make this change.")
+        raise PermissionDenied(_("Only full administrators of this organisation can make this change."))
     if user.is_support and request.organisation is None:
         return redirect("portal:switch_organisation")
     if request.method not in ("GET", "HEAD", "OPTIONS") and not user.can_manage:
-        raise PermissionDenied("Read-only access: only full administrators of this organisation can make changes.")
+        raise PermissionDenied(_("Read-only access: only full administrators of this organisation can make changes."))
     return None
 
 
 def check_support_access(request) -> None:
     """Raise PermissionDenied unless the signed-in user is Cisco PSTN support staff."""
     if not request.user.is_support:
-        raise PermissionDenied("This page is for Cisco PSTN support staff.")
+        raise PermissionDenied(_("This page is for Cisco PSTN support staff."))
 
 
 def check_compliance_access(request) -> None:
     """Raise PermissionDenied unless the signed-in user is a compliance officer of an organisation."""
     user = request.user
     if not user.is_compliance_officer or user.organisation_id is None:
-        raise PermissionDenied("This page is for the organisation's compliance officers.")
+        raise PermissionDenied(_("This page is for the organisation's compliance officers."))
 
 
 def organisation_view(view=None, *, manage: bool = False):  # pragma: no mutate block

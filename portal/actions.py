@@ -1,6 +1,7 @@
 """What full administrators do to their organisation's users. Each action checks who may do it, changes state in one
 transaction and writes its audit event."""
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -36,3 +37,32 @@ def set_compliance_officer(admin: User, subject: User, grant: bool) -> User:
             target=subject,
         )
     return subject
+
+
+def language_codes() -> list[str]:
+    """The codes a user may choose: settings.LANGUAGES (English, the source, and each complete catalogue)."""
+    return [code for code, _name in settings.LANGUAGES]
+
+
+def set_language(user: User, code: str) -> User:
+    """Remember `code` as `user`'s language. A code that is not one of settings.LANGUAGES is refused with nothing
+    saved. Any signed-in user may choose their own language; the change
+    is audited with the language before and after."""
+    if code not in language_codes():
+        raise UserChangeRefused(_("Choose one of the languages offered."))
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        previous = user.language
+        if previous == code:
+            return user
+        user.language = code
+        user.save(update_fields=["language"])
+        audit.record(
+            "user.language_changed",
+            actor=user,
+            organisation=user.organisation,
+            target=user,
+            previous=previous,
+            language=code,
+        )
+    return user

@@ -1,5 +1,7 @@
 import logging
 
+from django.utils import translation
+
 from .errors import DATABASE_ERRORS, database_unavailable_response
 from .models import Organisation
 
@@ -32,4 +34,21 @@ class OrganisationMiddleware:
             # traceback on every request for as long as the outage lasts.
             log.warning("Database unavailable while serving %s: %s", request.path, exc)
             return database_unavailable_response()
+        return self.get_response(request)
+
+
+class UserLanguageMiddleware:
+    """The signed-in user's own language (chosen in the user menu, `User.language`) wins over the language
+    LocaleMiddleware took from the cookie or the browser's Accept-Language. Placed after OrganisationMiddleware, so
+    the user is already loaded; anonymous pages (sign-in, password reset) keep LocaleMiddleware's choice."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        chosen = user.language if user is not None and user.is_authenticated else ""
+        if chosen and chosen != getattr(request, "LANGUAGE_CODE", None) and translation.check_for_language(chosen):
+            translation.activate(chosen)
+            request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)

@@ -5,6 +5,30 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.encoding import force_str
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+
+class ChoiceLabels:
+    """`get_FOO_display()` that finds the label by value in a dict built once per field and language. Django's builds
+    that dict on every call by hashing each choice's label, and a translated label is hashed by translating it: a
+    catalogue look-up per choice, per call (a 50-row page of numbers made some 600 of them; benchmarks/i18n_render.py).
+    Put it before models.Model in a model's bases."""
+
+    def _get_FIELD_display(self, field):
+        value = getattr(self, field.attname)
+        by_language = field.__dict__.setdefault("_labels_by_language", {})
+        language = get_language()
+        try:
+            labels = by_language.get(language)
+            if labels is None:
+                labels = by_language[language] = {
+                    choice: force_str(label, strings_only=True) for choice, label in field.flatchoices
+                }
+            return labels.get(value, value)
+        except TypeError:  # an unhashable choice value (a list, a dict): Django's way copes with it
+            return super()._get_FIELD_display(field)
 
 
 class Partner(models.Model):
@@ -16,11 +40,11 @@ class Partner(models.Model):
         return self.name
 
 
-class Organisation(models.Model):
+class Organisation(ChoiceLabels, models.Model):
     class CustomerType(models.TextChoices):
-        ENTERPRISE = "enterprise", "Enterprise"
-        ONLINE = "online", "Online (self-service)"
-        TRIAL = "trial", "Trial"
+        ENTERPRISE = "enterprise", _("Enterprise")
+        ONLINE = "online", _("Online (self-service)")
+        TRIAL = "trial", _("Trial")
 
     name = models.CharField(max_length=200, unique=True)
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="organisations")
@@ -66,17 +90,17 @@ class UserManager(BaseUserManager):
         return self._create(email, password, **extra)
 
 
-class User(AbstractBaseUser, PermissionsMixin):
+class User(ChoiceLabels, AbstractBaseUser, PermissionsMixin):
     """Everyone who signs in. Customer users belong to one organisation; Cisco PSTN support staff and portal operators
     to none. Only operators may use the Django admin (is_staff, is_superuser): support staff work through the support
     console alone, which checks their role, not these flags."""
 
     class Role(models.TextChoices):
-        FULL_ADMIN = "full_admin", "Full administrator"
-        READONLY_ADMIN = "readonly_admin", "Read-only administrator"
-        SUPPORT = "support", "Cisco PSTN support"
-        END_USER = "end_user", "End user"
-        OPERATOR = "operator", "Portal operator"
+        FULL_ADMIN = "full_admin", _("Full administrator")
+        READONLY_ADMIN = "readonly_admin", _("Read-only administrator")
+        SUPPORT = "support", _("Cisco PSTN support")
+        END_USER = "end_user", _("End user")
+        OPERATOR = "operator", _("Portal operator")
 
     email = models.EmailField(unique=True)
     full_name = models.CharField(max_length=200, blank=True)
@@ -87,15 +111,24 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Dotted version string reported by the user's Webex App, e.g. "42.12.0.2345". Empty: unknown.
     webex_app_version = models.CharField(max_length=32, blank=True)
     is_active = models.BooleanField(default=True)
-    is_staff = models.BooleanField(default=False, help_text="May use the Django admin (portal operators only).")
+    is_staff = models.BooleanField(default=False, help_text=_("May use the Django admin (portal operators only)."))
     # Granted by a full administrator of the organisation, on top of the user's role: only compliance officers read
     # text bodies (eDiscovery, exports, legal holds). Support staff and operators never hold it.
     is_compliance_officer = models.BooleanField(
-        "Compliance officer",
+        _("Compliance officer"),
         default=False,
-        help_text="May search, export and place legal holds on the organisation's business texts.",
+        help_text=_("May search, export and place legal holds on the organisation's business texts."),
     )
     date_joined = models.DateTimeField(default=timezone.now)
+    # The language the user chose in the user menu (a code of settings.LANGUAGES); empty: the browser's language.
+    # Checked against settings.LANGUAGES when chosen (portal.actions.set_language), not by field choices, so adding a
+    # language needs no migration.
+    language = models.CharField(
+        _("Language"),
+        max_length=10,
+        blank=True,
+        help_text=_("The language of the portal for this user; empty: the browser's language."),
+    )
 
     objects = UserManager()
 
@@ -134,12 +167,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         if self.role in (self.Role.SUPPORT, self.Role.OPERATOR) and self.organisation_id:
             raise ValidationError(
-                {"organisation": "Cisco PSTN support staff and operators do not belong to a customer organisation."}
+                {"organisation": _("Cisco PSTN support staff and operators do not belong to a customer organisation.")}
             )
         if self.role not in (self.Role.SUPPORT, self.Role.OPERATOR) and not self.organisation_id:
-            raise ValidationError({"organisation": "Customer users must belong to an organisation."})
+            raise ValidationError({"organisation": _("Customer users must belong to an organisation.")})
         if (self.is_staff or self.is_superuser) and self.role != self.Role.OPERATOR:
-            raise ValidationError({"is_staff": "Only portal operators may use the Django admin."})
+            raise ValidationError({"is_staff": _("Only portal operators may use the Django admin.")})
 
     @property
     def is_support(self) -> bool:
@@ -209,3 +242,10 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("Audit events are append-only.")
+
+    @property
+    def action_label(self):
+        """What the event's code says, in the reader's language (portal.audit_labels)."""
+        from .audit_labels import action_label
+
+        return action_label(self.action)

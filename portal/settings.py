@@ -59,7 +59,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.errors.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    # The language: the signed-in user's choice (portal), else the browser's Accept-Language, else English.
+    # The language: the language cookie, else the browser's Accept-Language, else English; for a signed-in user their
+    # own choice wins (portal.middleware.UserLanguageMiddleware, below).
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -69,6 +70,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.middleware.OrganisationMiddleware",
+    # The signed-in user's chosen language over the cookie and Accept-Language LocaleMiddleware read (User.language).
+    "portal.middleware.UserLanguageMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -162,6 +165,8 @@ LANGUAGES = [
     ("sk", "Slovenčina"),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates as each language writes them (portal/formats/<locale>/formats.py over Django's); the time zone stays UTC.
+FORMAT_MODULE_PATH = ["portal.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -190,6 +195,11 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+# The language chosen in the user menu, also kept in a cookie so the sign-in page after signing out speaks it.
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG

@@ -12,6 +12,7 @@ shell_patterns = [
     path("users/<int:pk>/", views.user_detail, name="user"),
     path("users/<int:pk>/compliance-officer/", views.user_compliance_officer, name="user_compliance_officer"),
     path("audit/", views.audit_log, name="audit_log"),
+    path("account/language/", views.set_language, name="set_language"),
     path("support/organisations/", views.switch_organisation, name="switch_organisation"),
 ]
 

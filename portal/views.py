@@ -1,9 +1,13 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
 from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -92,6 +96,36 @@ def user_compliance_officer(request, pk):
     return redirect("portal:user", pk=subject.pk)
 
 
+@login_required
+@require_POST
+def set_language(request):
+    """The user menu's language chooser: remember the language on the user (every page, every device, from the next
+    sign-in on) and in the language cookie (so the sign-in page after signing out speaks it too), then go back."""
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
+        next_url = "home"
+    code = request.POST.get("language", "")
+    try:
+        actions.set_language(request.user, code)
+    except actions.UserChangeRefused as exc:
+        messages.error(request, str(exc))
+        return redirect(next_url)
+    translation.activate(code)
+    messages.success(request, _("Language changed to %(language)s.") % {"language": dict(settings.LANGUAGES)[code]})
+    response = redirect(next_url)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        code,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response
+
+
 @organisation_view
 def audit_log(request):
     events = AuditEvent.objects.filter(organisation=request.organisation)
@@ -105,11 +139,11 @@ def switch_organisation(request):
     if request.method == "POST":
         org = Organisation.objects.filter(pk=parse_id(request.POST.get("organisation"))).first()
         if org is None:
-            messages.error(request, "Choose an organisation from the list.")
+            messages.error(request, _("Choose an organisation from the list."))
             return redirect("portal:switch_organisation")
         request.session[SUPPORT_ORG_SESSION_KEY] = org.pk
         audit.record("support.switch_organisation", actor=request.user, organisation=org, target=org)
-        messages.info(request, f"You are viewing {org.name}.")
+        messages.info(request, _("You are viewing %(organisation)s.") % {"organisation": org.name})
         return redirect("portal:overview")
     q = search_term(request)
     orgs = Organisation.objects.select_related("partner").order_by("name")

@@ -65,16 +65,18 @@ def place_authorisation_order(
     try:
         token = uuid.UUID(str(submission_token))
     except ValueError:
-        raise OrderRefused("This order summary is no longer valid. Review the numbers and submit again.") from None
+        raise OrderRefused(
+            gettext("This order summary is no longer valid. Review the numbers and submit again.")
+        ) from None
     existing = AuthorisationOrder.objects.filter(submission_token=token, organisation=org).first()
     if existing is not None:
         return existing, False
     if not user.can_manage:
-        raise OrderRefused("Only full administrators can authorise numbers.")
+        raise OrderRefused(gettext("Only full administrators can authorise numbers."))
     if location is None or location.organisation_id != org.pk or not location.is_cisco_calling_plan:
-        raise OrderRefused("Choose one of your Cisco Calling Plan locations.")
+        raise OrderRefused(gettext("Choose one of your Cisco Calling Plan locations."))
     if not check_eligibility(org, advisory=False).eligible:
-        raise OrderRefused("Your organisation does not meet the prerequisites for Business Texting.")
+        raise OrderRefused(gettext("Your organisation does not meet the prerequisites for Business Texting."))
 
     chunk_size = settings.AUTHORISATION_CHUNK_SIZE
     try:
@@ -113,7 +115,9 @@ def place_authorisation_order(
         existing = AuthorisationOrder.objects.filter(submission_token=token, organisation=org).first()
         if existing is not None:
             return existing, False
-        raise OrderRefused("Some of these numbers were just ordered by someone else. Review the selection.") from None
+        raise OrderRefused(
+            gettext("Some of these numbers were just ordered by someone else. Review the selection.")
+        ) from None
     return order, True
 
 

@@ -8,6 +8,7 @@ the 10DLC registration: the portal shows them so the admin knows what is left, b
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organisation, User, parse_version
@@ -72,44 +73,62 @@ def _blocking_requirements(org: Organisation) -> list[Requirement]:
     return [
         Requirement(
             "enterprise",
-            "Enterprise customer",
+            gettext("Enterprise customer"),
             enterprise,
-            "This is an Enterprise organisation."
+            gettext("This is an Enterprise organisation.")
             if enterprise
-            else f"This organisation is a {org.get_customer_type_display().lower()} customer. "
-            "Business Texting is available only to Enterprise customers: ask your partner to convert the organisation.",
+            else gettext(
+                "This organisation is a %(type)s customer. Business Texting is available only to Enterprise customers: "
+                "ask your partner to convert the organisation."
+            )
+            % {"type": org.get_customer_type_display().lower()},
         ),
         Requirement(
             "calling_plan",
-            "Cisco Calling Plan in the United States or Canada",
+            gettext("Cisco Calling Plan in the United States or Canada"),
             calling_plan_ok,
-            "Cisco Calling Plan is active in the United States or Canada."
+            gettext("Cisco Calling Plan is active in the United States or Canada.")
             if calling_plan_ok
             else (
-                "There is no active Cisco Calling Plan licence: order Cisco Calling Plan through your partner."
+                gettext("There is no active Cisco Calling Plan licence: order Cisco Calling Plan through your partner.")
                 if not calling_plan_active
-                else "Cisco Calling Plan service is not in the United States or Canada, "
-                "where Business Texting is offered."
+                else gettext(
+                    "Cisco Calling Plan service is not in the United States or Canada, where Business Texting is "
+                    "offered."
+                )
             ),
         ),
         Requirement(
             "cisco_pstn_location",
-            "A location that uses Cisco PSTN",
+            gettext("A location that uses Cisco PSTN"),
             ccp_locations > 0,
-            f"{ccp_locations} location{'s' if ccp_locations != 1 else ''} use{'s' if ccp_locations == 1 else ''} "
-            "Cisco Calling Plan as PSTN connection."
+            ngettext(
+                "%(count)s location uses Cisco Calling Plan as PSTN connection.",
+                "%(count)s locations use Cisco Calling Plan as PSTN connection.",
+                ccp_locations,
+            )
+            % {"count": ccp_locations}
             if ccp_locations
-            else "No location uses Cisco Calling Plan as its PSTN connection. Locations on Cloud Connected PSTN or "
-            "premises-based PSTN cannot text: move a location to Cisco Calling Plan under Calling → PSTN.",
+            else gettext(
+                "No location uses Cisco Calling Plan as its PSTN connection. Locations on Cloud Connected PSTN or "
+                "premises-based PSTN cannot text: move a location to Cisco Calling Plan under Calling → PSTN."
+            ),
         ),
         Requirement(
             "addon_licence",
-            "Business Texting Add-On licence",
+            gettext("Business Texting Add-On licence"),
             addon_ok,
-            f"Business Texting Add-On: {addon.quantity} licences."
+            ngettext(
+                "Business Texting Add-On: %(count)s licence.",
+                "Business Texting Add-On: %(count)s licences.",
+                addon.quantity,
+            )
+            % {"count": addon.quantity}
             if addon_ok
-            else "The Business Texting Add-On licence is not active: "
-            "buy it through your partner together with Cisco Calling Plan.",
+            else gettext(
+                "The Business Texting Add-On licence is not active: "
+                "buy it through your partner together with Cisco Calling Plan."
+            ),
         ),
     ]
 
@@ -132,37 +151,52 @@ def _advisory_requirements(org: Organisation) -> list[Requirement]:
     return [
         Requirement(
             "primary_numbers",
-            "Users with a Cisco Calling Plan primary number",
+            gettext("Users with a Cisco Calling Plan primary number"),
             len(texters) > 0,
-            f"{len(texters)} of {users_total} users have a primary number from Cisco Calling Plan. "
-            "Users without one cannot text."
+            ngettext(
+                "%(count)s of %(total)s user has a primary number from Cisco Calling Plan. "
+                "Users without one cannot text.",
+                "%(count)s of %(total)s users have a primary number from Cisco Calling Plan. "
+                "Users without one cannot text.",
+                users_total,
+            )
+            % {"count": len(texters), "total": users_total}
             if texters
-            else "No user has a primary number from Cisco Calling Plan in a US or Canadian location: "
-            "assign numbers under Users.",
+            else gettext(
+                "No user has a primary number from Cisco Calling Plan in a US or Canadian location: "
+                "assign numbers under Users."
+            ),
             blocking=False,
         ),
         Requirement(
             "webex_app_version",
-            f"Webex App {minimum_text} or later",
+            gettext("Webex App %(version)s or later") % {"version": minimum_text},
             outdated == 0 and len(texters) > 0,
-            f"All texting users run Webex App {minimum_text} or later."
+            gettext("All texting users run Webex App %(version)s or later.") % {"version": minimum_text}
             if outdated == 0 and texters
             else (
-                f"{outdated} texting user{'s' if outdated != 1 else ''} need{'s' if outdated == 1 else ''} "
-                f"to upgrade to Webex App {minimum_text} or later."
+                ngettext(
+                    "%(count)s texting user needs to upgrade to Webex App %(version)s or later.",
+                    "%(count)s texting users need to upgrade to Webex App %(version)s or later.",
+                    outdated,
+                )
+                % {"count": outdated, "version": minimum_text}
                 if texters
-                else "No texting users yet."
+                else gettext("No texting users yet.")
             ),
             blocking=False,
         ),
         Requirement(
             "ten_dlc",
-            "10DLC brand and campaign registered (US and Canadian numbers alike)",
+            gettext("10DLC brand and campaign registered (US and Canadian numbers alike)"),
             registered,
-            "Numbers are registered in an approved 10DLC campaign."
+            gettext("Numbers are registered in an approved 10DLC campaign.")
             if registered
-            else f"{EVERY_NUMBER_NEEDS_A_CAMPAIGN} Authorise numbers, then open a Cisco Calling Plan support case "
-            "to register your 10DLC brand and campaign.",
+            else gettext(
+                "%(rule)s Authorise numbers, then open a Cisco Calling Plan support case to register your 10DLC "
+                "brand and campaign."
+            )
+            % {"rule": EVERY_NUMBER_NEEDS_A_CAMPAIGN},
             blocking=False,
         ),
     ]

@@ -5,25 +5,26 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from portal.models import Organisation
+from portal.models import ChoiceLabels, Organisation
 
 from .phone import display_tn, validate_e164_tn
 
-COUNTRIES = [("US", "United States"), ("CA", "Canada")]
+COUNTRIES = [("US", _("United States")), ("CA", _("Canada"))]
 
 
-class Location(models.Model):
+class Location(ChoiceLabels, models.Model):
     class PstnConnection(models.TextChoices):
         CISCO_CALLING_PLAN = "cisco_calling_plan", "Cisco Calling Plan"
-        CLOUD_CONNECTED = "cloud_connected", "Cloud Connected PSTN"
-        PREMISES = "premises", "Premises-based PSTN (local gateway)"
+        CLOUD_CONNECTED = "cloud_connected", _("Cloud Connected PSTN")
+        PREMISES = "premises", _("Premises-based PSTN (local gateway)")
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="locations")
     name = models.CharField(max_length=200)
     address = models.CharField(max_length=300)
     city = models.CharField(max_length=100)
-    state = models.CharField("State / province", max_length=50)
+    state = models.CharField(_("State / province"), max_length=50)
     postal_code = models.CharField(max_length=20)
     country = models.CharField(max_length=2, choices=COUNTRIES)
     time_zone = models.CharField(max_length=64)
@@ -44,16 +45,16 @@ class Location(models.Model):
         return self.pstn_connection == self.PstnConnection.CISCO_CALLING_PLAN
 
 
-class Licence(models.Model):
+class Licence(ChoiceLabels, models.Model):
     class Sku(models.TextChoices):
         CISCO_CALLING_PLAN = "cisco_calling_plan", "Cisco Calling Plan"
         BUSINESS_TEXTING_ADDON = "business_texting_addon", "Business Texting Add-On"
         WEBEX_CALLING_PROFESSIONAL = "webex_calling_professional", "Webex Calling Professional"
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"
-        EXPIRED = "expired", "Expired"
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        EXPIRED = "expired", _("Expired")
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="licences")
     sku = models.CharField(max_length=40, choices=Sku.choices)
@@ -69,25 +70,25 @@ class Licence(models.Model):
         return f"{self.get_sku_display()} × {self.quantity} ({self.get_status_display()})"
 
 
-class PhoneNumber(models.Model):
+class PhoneNumber(ChoiceLabels, models.Model):
     class Origin(models.TextChoices):
-        NEW = "new", "New"
-        PORTED = "ported", "Ported"
-        EXISTING = "existing", "Existing"
+        NEW = "new", _("New")
+        PORTED = "ported", _("Ported")
+        EXISTING = "existing", _("Existing")
 
     class TextingState(models.TextChoices):
-        NOT_AUTHORISED = "not_authorised", "Not authorised"
-        PENDING = "pending", "Authorisation pending"
-        AUTHORISED = "authorised", "Authorised"
-        FAILED = "failed", "Authorisation failed"
-        REGISTERED = "registered", "Registered in campaign"
+        NOT_AUTHORISED = "not_authorised", _("Not authorised")
+        PENDING = "pending", _("Authorisation pending")
+        AUTHORISED = "authorised", _("Authorised")
+        FAILED = "failed", _("Authorisation failed")
+        REGISTERED = "registered", _("Registered in campaign")
 
-    e164 = models.CharField("Number", max_length=16, unique=True, validators=[validate_e164_tn])
+    e164 = models.CharField(_("Number"), max_length=16, unique=True, validators=[validate_e164_tn])
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="numbers")
     assigned_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="numbers"
     )
-    is_primary = models.BooleanField("Primary number of the user", default=False)
+    is_primary = models.BooleanField(_("Primary number of the user"), default=False)
     origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.NEW)
     texting_state = models.CharField(max_length=20, choices=TextingState.choices, default=TextingState.NOT_AUTHORISED)
     texting_state_changed = models.DateTimeField(default=timezone.now)
@@ -131,12 +132,12 @@ class PhoneNumber(models.Model):
             and self.location_id
             and self.assigned_user.organisation_id != self.location.organisation_id
         ):
-            raise ValidationError({"assigned_user": "The user belongs to another organisation."})
+            raise ValidationError({"assigned_user": _("The user belongs to another organisation.")})
         if self.is_primary and not self.assigned_user_id:
-            raise ValidationError({"is_primary": "Only a number assigned to a user can be their primary number."})
+            raise ValidationError({"is_primary": _("Only a number assigned to a user can be their primary number.")})
 
 
-class AuthorisationOrder(models.Model):
+class AuthorisationOrder(ChoiceLabels, models.Model):
     """An order to authorise numbers of one Cisco Calling Plan location for Business Texting (SPEC.md 3).
 
     Placed by an administrator, sent to the carrier in chunks by a Celery task, and complete when every line has
@@ -144,9 +145,9 @@ class AuthorisationOrder(models.Model):
     """
 
     class Status(models.TextChoices):
-        PLACED = "placed", "Placed"
-        SUBMITTED = "submitted", "Submitted to carrier"
-        COMPLETED = "completed", "Completed"
+        PLACED = "placed", _("Placed")
+        SUBMITTED = "submitted", _("Submitted to carrier")
+        COMPLETED = "completed", _("Completed")
 
     # The order's life; `provisioning.actions.set_order_status` refuses anything else.
     TRANSITIONS = {
@@ -184,14 +185,14 @@ class AuthorisationOrder(models.Model):
         return self.status in self.OPEN_STATUSES
 
 
-class OrderChunk(models.Model):
+class OrderChunk(ChoiceLabels, models.Model):
     """The slice of an order sent to the carrier in one request. Its reference doubles as idempotency key, so a
     retried or redelivered submission can never create a second carrier order."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting to be sent"
-        SUBMITTED = "submitted", "Sent to carrier"
-        COMPLETED = "completed", "Answered"
+        PENDING = "pending", _("Waiting to be sent")
+        SUBMITTED = "submitted", _("Sent to carrier")
+        COMPLETED = "completed", _("Answered")
 
     order = models.ForeignKey(AuthorisationOrder, on_delete=models.CASCADE, related_name="chunks")
     index = models.PositiveIntegerField()
@@ -214,11 +215,11 @@ class OrderChunk(models.Model):
         return f"authorisation-order-{self.order_id}-chunk-{self.index}"
 
 
-class OrderLine(models.Model):
+class OrderLine(ChoiceLabels, models.Model):
     class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        AUTHORISED = "authorised", "Authorised"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        AUTHORISED = "authorised", _("Authorised")
+        FAILED = "failed", _("Failed")
 
     order = models.ForeignKey(AuthorisationOrder, on_delete=models.CASCADE, related_name="lines")
     chunk = models.ForeignKey(OrderChunk, on_delete=models.CASCADE, related_name="lines")

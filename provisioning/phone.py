@@ -4,6 +4,7 @@ import re
 
 import phonenumbers
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 TEXTING_REGIONS = frozenset({"US", "CA"})
 # The North American Numbering Plan country code both countries share.
@@ -16,25 +17,28 @@ def normalise_tn(raw: str, default_region: str = "US") -> str:
     """Return the E.164 form of a valid US or Canadian number, or raise ValidationError saying what is wrong."""
     text = (raw or "").strip()
     if not text:
-        raise ValidationError("Enter a telephone number.", code="required")
+        raise ValidationError(_("Enter a telephone number."), code="required")
     if len(text) > 40:
-        raise ValidationError("That is too long to be a telephone number.", code="invalid")
+        raise ValidationError(_("That is too long to be a telephone number."), code="invalid")
     try:
         parsed = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException:
-        raise ValidationError(f"“{text}” is not a telephone number.", code="invalid") from None
+        raise ValidationError(_("“%(text)s” is not a telephone number.") % {"text": text}, code="invalid") from None
     if parsed.country_code != NANP_COUNTRY_CODE:
         raise ValidationError(
-            f"“{text}” is not a US or Canadian number: Business Texting supports only US and Canadian numbers.",
+            _("“%(text)s” is not a US or Canadian number: Business Texting supports only US and Canadian numbers.")
+            % {"text": text},
             code="international",
         )
     if not phonenumbers.is_valid_number(parsed):
-        raise ValidationError(f"“{text}” is not a valid US or Canadian telephone number.", code="invalid")
+        raise ValidationError(
+            _("“%(text)s” is not a valid US or Canadian telephone number.") % {"text": text}, code="invalid"
+        )
     region = phonenumbers.region_code_for_number(parsed)
     if region not in TEXTING_REGIONS:
         raise ValidationError(
-            f"“{text}” belongs to {region or 'another country'}: "
-            "Business Texting supports only US and Canadian numbers.",
+            _("“%(text)s” belongs to %(region)s: Business Texting supports only US and Canadian numbers.")
+            % {"text": text, "region": region or _("another country")},
             code="international",
         )
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

@@ -8,7 +8,7 @@ from portal.models import Organisation
 from .eligibility import authorisable_numbers
 from .models import AuthorisationOrder, Location, OrderLine, PhoneNumber
 
-ASSIGNMENT_FILTERS = {"": "All numbers", "assigned": "Assigned to a user", "unassigned": "Unassigned"}
+ASSIGNMENT_FILTERS = {"": _("All numbers"), "assigned": _("Assigned to a user"), "unassigned": _("Unassigned")}
 
 # The location page's filters on a number's campaign membership (compliance.CampaignNumber): its latest one, the
 # current one if there is one, else the last it left.

@@ -212,3 +212,31 @@ def carrier_sim(settings):
     settings.CARRIER_API_KEY = sim.api_key
     yield sim
     sim.stop()
+
+
+# --- translations ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _language_reset_after_each_test():
+    """A request in French or Slovak leaves that language active in the thread (LocaleMiddleware activates, never
+    deactivates: the next request activates its own); the next test starts in the default language again."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
+@pytest.fixture(scope="session")
+def compiled_catalogues():
+    """The French (Canada) and Slovak catalogues compiled (locale/*/LC_MESSAGES/django.mo), as `make run`, `make test`
+    and CI compile them: rebuilt when a .po is newer than its .mo. Needs GNU gettext's msgfmt."""
+    from django.conf import settings
+
+    from portal.i18n_check import compile_stale_catalogues
+
+    try:
+        compile_stale_catalogues(settings.LOCALE_PATHS)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    return settings.LOCALE_PATHS

@@ -9,6 +9,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from portal.access import organisation_view
@@ -104,7 +106,7 @@ def authorize_selection(request):
             # `id` names the checkbox that changed; it is ticked if its value is among the ticked `number`s.
             number_id = parse_id(request.POST.get("id"))
             if number_id is None:
-                raise OrderRefused("Choose a number.")
+                raise OrderRefused(_("Choose a number."))
             if str(number_id) in request.POST.getlist("number"):
                 selection.add(check_selectable(location, [number_id]))
             else:
@@ -113,7 +115,7 @@ def authorize_selection(request):
             page_ids = parse_ids(request.POST.getlist("page_ids"))
             chosen = page_ids if op == "select_page" else parse_ids(request.POST.getlist("number"))
             if set(chosen) - set(page_ids):
-                raise OrderRefused("The selection does not match the numbers on this page. Reload and try again.")
+                raise OrderRefused(_("The selection does not match the numbers on this page. Reload and try again."))
             if chosen:
                 check_selectable(location, chosen)
             selection.remove(set(page_ids) - set(chosen))
@@ -125,7 +127,7 @@ def authorize_selection(request):
         elif op == "clear":
             selection.clear()
         else:
-            raise OrderRefused("Unknown selection change.")
+            raise OrderRefused(_("Unknown selection change."))
     except (OrderRefused, NotAnId) as exc:
         error = str(exc)
     page_number = request.POST.get("page") or 1
@@ -146,12 +148,12 @@ def authorize_summary(request):
     selection = Selection(request.session)
     location = cisco_calling_plan_locations(request.organisation).filter(pk=selection.location_id).first()
     if location is None or not len(selection):
-        messages.error(request, "Select at least one number to authorise.")
+        messages.error(request, _("Select at least one number to authorise."))
         return redirect(_wizard_url(location.pk) if location else reverse("provisioning:authorize"))
     try:
         check_selectable(location, selection.ids)
     except OrderRefused as exc:
-        messages.error(request, f"{exc} Review your selection.")
+        messages.error(request, _("%(reason)s Review your selection.") % {"reason": exc})
         return redirect(_wizard_url(location.pk))
     numbers = PhoneNumber.objects.filter(pk__in=selection.ids).select_related("assigned_user").order_by("e164")
     page = paginate(request, numbers, per_page=PAGE_SIZE)
@@ -178,9 +180,11 @@ def authorize_submit(request):
             organisation=request.organisation, submission_token=_uuid(token)
         ).first()
         if order is not None:
-            messages.info(request, f"This order was already placed: {order}.")
+            messages.info(request, _("This order was already placed: order #%(number)s.") % {"number": order.pk})
             return redirect("provisioning:order", pk=order.pk)
-        messages.error(request, "The selection changed since this summary was shown. Review the order summary again.")
+        messages.error(
+            request, _("The selection changed since this summary was shown. Review the order summary again.")
+        )
         return redirect("provisioning:authorize_summary")
     try:
         order, created = place_authorisation_order(request.organisation, request.user, location, selection.ids, token)
@@ -191,8 +195,14 @@ def authorize_submit(request):
     if created:
         messages.success(
             request,
-            f"Order placed: {order.number_count} number{'s' if order.number_count != 1 else ''} sent for "
-            "authorisation. Each number will show authorised or failed when the carrier answers.",
+            ngettext(
+                "Order placed: %(count)s number sent for authorisation. It will show authorised or failed when the "
+                "carrier answers.",
+                "Order placed: %(count)s numbers sent for authorisation. Each number will show authorised or failed "
+                "when the carrier answers.",
+                order.number_count,
+            )
+            % {"count": order.number_count},
         )
     return redirect("provisioning:order", pk=order.pk)
 

@@ -156,6 +156,11 @@ EXPECTED: dict[str, Target] = {
         MANAGE_POST_OBJECT, kwargs=lambda w: {"pk": w.other.end_user.pk}, data=lambda w: {"grant": "1"}
     ),
     "portal:audit_log": Target.of(ORG_PAGE),
+    "portal:set_language": Target.of(
+        (roles(LOGIN, 405, 405, 405, 405), roles(LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT)),
+        data=lambda w: {"language": "en"},
+        note="the user menu's language chooser: the signed-in user's own language, no organisation's data",
+    ),
     "portal:switch_organisation": Target.of(
         (
             roles(LOGIN, 403, 403, 403, ByDesign(OK, "support staff choose any organisation to look at")),
