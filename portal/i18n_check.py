@@ -19,7 +19,22 @@ from pathlib import Path
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 # Names and terms that stay the same in every language of the portal (each catalogue keeps them as they are).
-NAMES = ("Texting Hub", "Control Hub", "Webex App", "Cisco", "PSTN", "10DLC", "UTC", "HTMX", "E.164", "SMS", "MMS")
+NAMES = (
+    "Texting Hub",
+    "Control Hub",
+    "Webex App",
+    "Cisco",
+    "PSTN",
+    "10DLC",
+    "UTC",
+    "HTMX",
+    "E.164",
+    "SMS",
+    "MMS",
+    "SHA-256",
+    "HIPAA",
+    "cs.co/spam",
+)
 SPOKEN_ATTRIBUTES = {"title", "aria-label", "placeholder", "alt", "aria-description", "aria-placeholder"}
 
 _COMMENTS = re.compile(r"{%\s*comment\s*%}.*?{%\s*endcomment\s*%}|{#.*?#}", re.S)

@@ -38,7 +38,7 @@ SAME_IN_EVERY_LANGUAGE = {
 }
 # Labels of other apps shown on these pages, translated in their own branch (provisioning: the number's texting state).
 # TODO(merge): empty this set once provisioning's catalogue entries are merged in.
-TRANSLATED_ELSEWHERE = {"Authorised"}
+TRANSLATED_ELSEWHERE: set[str] = set()
 
 SEEN_TEXTS = """() => {
   const main = document.querySelector("main");

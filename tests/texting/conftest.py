@@ -44,8 +44,6 @@ def without_redis(settings):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _compiled_catalogues():
+def _compiled_catalogues(compiled_catalogues):
     """The French (Canada) replies to ARRÊT and AIDE come from the compiled catalogue, as in `make run` and CI."""
-    from django.core.management import call_command
-
-    call_command("compilemessages", locale=["fr_CA", "sk"], ignore=[".venv", "node_modules"], verbosity=0)
+    return compiled_catalogues
