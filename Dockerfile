@@ -12,6 +12,8 @@ COPY . .
 # With DEBUG off, as the image runs: WhiteNoise then needs the hashed names and manifest collectstatic writes.
 RUN DEBUG=0 SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input
 RUN useradd --create-home app
+# The eDiscovery archives' volume (docker-compose.yml): a new volume takes this directory's owner.
+RUN mkdir -p /var/lib/texting-hub/exports && chown app:app /var/lib/texting-hub/exports
 USER app
 EXPOSE 8000
 CMD ["gunicorn", "portal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

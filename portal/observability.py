@@ -387,7 +387,7 @@ def _queue_families():
 
     from .celery import app
 
-    names = [app.conf.task_default_queue]
+    names = [queue.name for queue in app.conf.task_queues]  # one per kind of work (settings.CELERY_TASK_QUEUES)
     try:
         client = redis.Redis.from_url(broker, socket_connect_timeout=1, socket_timeout=1)
         with client.pipeline(transaction=False) as pipe:
