@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
-from kombu import Exchange, Queue
+from kombu import Queue
 
 from portal.env import env_bool, env_float, env_int, env_list, env_money
 
@@ -284,11 +284,7 @@ TASKS_BY_QUEUE = {
     "purge": ["texting.tasks.purge_expired_messages"],
     "exports": ["compliance.tasks.build_discovery_export", "compliance.tasks.delete_expired_exports"],
 }
-# Each queue its own exchange and routing key: queues left to share the default ones would each receive every task.
-CELERY_TASK_QUEUES = [
-    Queue(name, Exchange(name, type="direct"), routing_key=name)
-    for name in (CELERY_TASK_DEFAULT_QUEUE, *TASKS_BY_QUEUE)
-]
+CELERY_TASK_QUEUES = [Queue(name) for name in (CELERY_TASK_DEFAULT_QUEUE, *TASKS_BY_QUEUE)]
 CELERY_TASK_ROUTES = {task: {"queue": queue} for queue, tasks in TASKS_BY_QUEUE.items() for task in tasks}
 # Periodic work (celery -A portal beat). Each task is idempotent, so a missed or doubled beat is harmless.
 RETENTION_PURGE_HOUR = env_int("RETENTION_PURGE_HOUR", 3)

@@ -233,3 +233,13 @@ def test_a_replica_without_postgresql_is_refused():
     result = settings_with(DATABASE_URL="", DATABASE_REPLICA_URL="postgres://reader@replica.internal/texting_hub")
     assert result.returncode != 0
     assert "DATABASE_REPLICA_URL needs DATABASE_URL to be PostgreSQL" in result.stderr
+
+
+@pytest.mark.services
+def test_metrics_report_whether_the_replica_answers(replica, settings):
+    from tests.portal.metrics_helpers import scrape, value
+
+    samples = scrape(settings)
+    assert value(samples, "texting_hub_database_replica_up") == 1
+    # The test mirror is not a standby: no lag sample (a standby's is its lag in seconds, 0 when caught up).
+    assert ("texting_hub_database_replica_lag_seconds", frozenset()) not in samples

@@ -62,10 +62,7 @@ def test_the_queues_are_the_kinds_of_work():
 
 @pytest.mark.parametrize("task", sorted(EXPECTED))
 def test_each_task_goes_to_the_queue_of_its_kind(task):
-    queue = app.amqp.router.route({}, task)["queue"]
-    assert queue.name == EXPECTED[task]
-    # Its own exchange and routing key: queues bound to a shared key would each receive every task.
-    assert queue.routing_key == queue.exchange.name == EXPECTED[task]
+    assert app.amqp.router.route({}, task)["queue"].name == EXPECTED[task]
 
 
 def test_every_task_has_its_queue_decided():
@@ -95,6 +92,11 @@ def test_a_worker_listening_only_to_the_exports_queue_builds_an_export(redis_url
     previous = override(task_always_eager=False, broker_url=broker, result_backend=broker)
     client = redis.Redis.from_url(broker)
     try:
+        # Every queue declared, as the other kinds' workers do when they start: a task published to them as well
+        # would show in their lengths.
+        with app.connection_for_write() as connection:
+            for queue in app.amqp.queues.values():
+                queue.bind(connection.default_channel).declare()
         app.control.purge()
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30, queues=["exports"]):
             export = request_export(org, officer, search)  # queued after its commit
