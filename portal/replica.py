@@ -182,7 +182,10 @@ class ReadYourWritesMiddleware:
             response = self.get_response(request)
         finally:
             _on_primary.reset(token)
-        if writes and replica_configured():
+        # A browser's session only (or the one a sign-in just started): API clients and the carrier's callbacks keep
+        # no cookies.
+        session = settings.SESSION_COOKIE_NAME
+        if writes and replica_configured() and (session in request.COOKIES or session in response.cookies):
             response.set_cookie(
                 PRIMARY_COOKIE,
                 "1",

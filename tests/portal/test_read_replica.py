@@ -145,6 +145,9 @@ def test_after_a_change_the_users_own_reads_stay_on_the_primary(replica, world):
     assert captured.reads_of("default", AuditEvent) and not captured.reads_of(REPLICA, AuditEvent)
     assert "officer@replica.test" in page.content.decode()  # the change just made is listed
 
+    # A POST without a browser session (the texting API, the carrier's callbacks) gets no cookie.
+    assert PRIMARY_COOKIE not in Client().post("/api/texting/messages", {}, content_type="application/json").cookies
+
     # Another administrator, who changed nothing, reads the replica meanwhile.
     other = client_of(make_user(world["org"], role=User.Role.FULL_ADMIN, email="other@replica.test"))
     with Captured() as captured:
