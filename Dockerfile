@@ -16,6 +16,8 @@ RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends gettext
     && DEBUG=0 SECRET_KEY=compilemessages-only python manage.py compilemessages --ignore=.venv --verbosity 0 \
     && apt-get purge -y -qq gettext >/dev/null && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home app
+# The eDiscovery archives' volume (docker-compose.yml): a new volume takes this directory's owner.
+RUN mkdir -p /var/lib/texting-hub/exports && chown app:app /var/lib/texting-hub/exports
 USER app
 EXPOSE 8000
 CMD ["gunicorn", "portal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

@@ -70,6 +70,8 @@ lint: install
 	$(BIN)/ruff format --check .
 	DATABASE_URL= $(BIN)/python manage.py makemigrations --check --dry-run
 
+## make worker: one worker for every queue (carrier, purge, exports, default: none named, so all); a deployment runs
+## a worker per queue instead (docker-compose.yml, README "Scaling out")
 worker: install
 	$(BIN)/celery -A portal worker --loglevel=INFO
 

@@ -7,6 +7,9 @@ in time. Keywords use PostgreSQL full-text search over `BODY_VECTOR` (the stored
 texting/migrations/0007_message_body_tsvector.py) with `websearch_to_tsquery`: words must all appear, "a quoted phrase"
 appears as written, `-word` excludes, `or` offers alternatives; words match whole, ignoring case, without stemming.
 SQLite (development) has no such index: each word or phrase is matched as a substring (`icontains`).
+
+Searches and the exports built from them are reporting reads: on the read replica when one is configured
+(`texts_matching`, portal/replica.py).
 """
 
 import re
@@ -17,7 +20,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -28,6 +31,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.forms import PortalForm
 from portal.lists import storable
 from portal.models import Organisation, User
+from portal.replica import reporting_db
 from provisioning.phone import normalise_tn
 from texting.models import Message
 
@@ -136,8 +140,10 @@ class Search:
 
 
 def texts_matching(organisation: Organisation, search: Search) -> QuerySet:
-    """The organisation's texts that `search` finds, newest first. Always bounded by the search's date range."""
-    texts = Message.objects.filter(
+    """The organisation's texts that `search` finds, newest first. Always bounded by the search's date range. Read from
+    the replica when one may serve it (a text sent a moment ago may be missing then: at most
+    DATABASE_REPLICA_MAX_LAG_SECONDS)."""
+    texts = Message.objects.using(reporting_db()).filter(
         organisation=organisation, created_at__gte=search.start_at, created_at__lt=search.end_before
     )
     if search.users:
@@ -183,7 +189,8 @@ def capped_count(texts: QuerySet, cap: int = COUNT_CAP) -> tuple[int, bool]:
     # word that reads every text of the range, far slower than intersecting the GIN index with the date index,
     # which it takes with plain index scans off (benchmarks/ediscovery.py; when body_vector was an expression index,
     # computed row by row, five times slower). Only this statement runs with the setting.
-    with transaction.atomic(), connection.cursor() as cursor:
+    # On the connection the texts are read from (the replica or the primary).
+    with transaction.atomic(using=texts.db), connections[texts.db].cursor() as cursor:
         cursor.execute("SET LOCAL enable_indexscan = off")
         counted = sliced.count()
         cursor.execute("SET LOCAL enable_indexscan = on")

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.forms import FilterForm
 from portal.models import Organisation
+from portal.replica import reporting_db
 
 from .models import RegistrationCase
 from .queries import AGE_FILTERS, DEFAULT_SORT, OWNER_FILTERS, READ_FILTERS, SORTS, SearchRefused, parse_case_search
@@ -90,6 +91,8 @@ class SupportQueueFilters(FilterForm):
         self.fields["read"].choices = [("", _("Read or unread")), *READ_FILTERS.items()]
         self.fields["age"].choices = [("", _("Any age")), *((k, label) for k, (label, _f) in AGE_FILTERS.items())]
         self.fields["sort"].choices = [(k, label) for k, (label, _o) in SORTS.items()]
+        # The organisations that have cases: read with the queue itself (portal/replica.py).
+        self.fields["organisation"].queryset = self.fields["organisation"].queryset.using(reporting_db())
 
     def clean_q(self):
         text = self.cleaned_data.get("q", "")

@@ -1,6 +1,9 @@
 """Read queries shared by the case pages, the support console and other apps (texting asks for campaign replies).
 
 Each returns a queryset (or value) with the joins its page needs, so no template triggers a query per row.
+
+The support queue's list, state counts and search box are reporting reads: on the read replica when one may serve
+them (`.using(reporting_db())`, portal/replica.py). Everything else here reads the primary.
 """
 
 import re
@@ -13,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organisation, User
+from portal.replica import reporting_db
 from provisioning.models import PhoneNumber
 
 from .models import (
@@ -344,7 +348,7 @@ def search_cases(search: CaseSearch) -> tuple[list[int], bool]:
     """The ids of the cases `search` finds (at most SEARCH_LIMIT), and whether there were more. One query
     (`search_query`). The queue then reads the cases by primary key: given the UNION as a subquery instead,
     PostgreSQL read every case to join them (benchmarks/support_search.py showed it)."""
-    found = list(search_query(search)[: SEARCH_LIMIT + 1])
+    found = list(search_query(search).using(reporting_db())[: SEARCH_LIMIT + 1])
     return found[:SEARCH_LIMIT], len(found) > SEARCH_LIMIT
 
 
@@ -400,8 +404,10 @@ def support_queue(
     (every state but completed and cancelled), the default view of the queue. `owner` is "mine" (`user`'s cases)
     or "unassigned"; `read` "unread"; `case_ids` the cases the search box found (search_cases)."""
     now = now or timezone.now()
-    cases = RegistrationCase.objects.select_related("organisation", "owner").annotate(
-        number_count=Count("case_numbers")
+    cases = (
+        RegistrationCase.objects.using(reporting_db())
+        .select_related("organisation", "owner")
+        .annotate(number_count=Count("case_numbers"))
     )
     if state == "open":
         cases = cases.filter(state__in=RegistrationCase.OPEN_STATES)
@@ -453,7 +459,8 @@ def state_counts(user: User | None = None) -> dict[str, int]:
     open cases "unread" and `user`'s own ("mine"). One query."""
     overdue = overdue_condition(timezone.now())
     rows = (
-        RegistrationCase.objects.values("state")
+        RegistrationCase.objects.using(reporting_db())
+        .values("state")
         .annotate(
             total=Count("id"),
             overdue=Count("id", filter=overdue),

@@ -248,6 +248,7 @@ class StateCollector:
             up.add_metric([], 0)
         yield up
         yield from families
+        yield from _replica_families()
         yield from _queue_families()
 
 
@@ -372,6 +373,26 @@ def _purge_families(PurgeRun, now):
     yield running_age
 
 
+def _replica_families():
+    """The read replica, when one is configured (portal/replica.py): whether it answered, and how far behind it is
+    (no sample while that cannot be measured: not a standby)."""
+    from .replica import replica_configured, replica_status
+
+    if not replica_configured():
+        return
+    status = replica_status()
+    up = GaugeMetricFamily(f"{metrics.PREFIX}_database_replica_up", "1 when the read replica answered the last scrape.")
+    up.add_metric([], 1 if status.reachable else 0)
+    yield up
+    lag = GaugeMetricFamily(
+        f"{metrics.PREFIX}_database_replica_lag_seconds",
+        "How far the read replica is behind the primary (0: it has replayed all it received).",
+    )
+    if status.lag_seconds is not None:
+        lag.add_metric([], status.lag_seconds)
+    yield lag
+
+
 def _queue_families():
     """Messages waiting in each Celery queue on the Redis broker (kombu keeps a queue as a list, one per priority)."""
     queue = GaugeMetricFamily(
@@ -387,7 +408,7 @@ def _queue_families():
 
     from .celery import app
 
-    names = [app.conf.task_default_queue]
+    names = [queue.name for queue in app.conf.task_queues]  # one per kind of work (settings.CELERY_TASK_QUEUES)
     try:
         client = redis.Redis.from_url(broker, socket_connect_timeout=1, socket_timeout=1)
         with client.pipeline(transaction=False) as pipe:

@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from portal.env import env_bool, env_float, env_int, env_list, env_money
 
@@ -58,6 +59,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.errors.DatabaseUnavailableMiddleware",
+    # After a POST, this browser's reporting reads stay on the primary for a while (portal/replica.py).
+    "portal.replica.ReadYourWritesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The language: the language cookie, else the browser's Accept-Language, else English; for a signed-in user their
     # own choice wins (portal.middleware.UserLanguageMiddleware, below).
@@ -119,6 +122,27 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # An unreachable database answers the clear 503 page within seconds instead of holding a web worker.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))
+
+# A PostgreSQL read replica for reporting reads (portal/replica.py: which reads, and when they stay on the primary).
+# Its sessions are read-only; tests run it as a second connection to the test database (TEST MIRROR).
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+# A replica further behind than this is not used (reads go to the primary), and after a change the user's reads stay
+# on the primary this long (read-your-writes).
+DATABASE_REPLICA_MAX_LAG = env_float("DATABASE_REPLICA_MAX_LAG_SECONDS", 10.0)
+if DATABASE_REPLICA_URL:
+    if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs DATABASE_URL to be PostgreSQL too; unset it.")
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+    if not DATABASES["replica"]["ENGINE"].endswith("postgresql"):
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL must be a postgres:// URL (a streaming replica).")
+    DATABASES["replica"].setdefault("OPTIONS", {}).update(
+        connect_timeout=env_int("DB_CONNECT_TIMEOUT", 5), options="-c default_transaction_read_only=on"
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+# Writes always to the primary, whatever an object was read from.
+DATABASE_ROUTERS = ["portal.replica.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "portal.User"
@@ -240,6 +264,38 @@ CELERY_TIMEZONE = TIME_ZONE
 # A task a worker took but never acknowledged (the whole worker died) goes back to the queue after this many
 # seconds. Keep it above RETENTION_LOCK_TTL_SECONDS: a purge redelivered sooner finds its dead run's lock held.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_float("CELERY_VISIBILITY_TIMEOUT", 3600.0)}
+# Queues per kind of work (README "Scaling out"), each consumed by its own workers so one kind never waits behind
+# another and each scales on its own: "carrier" (submissions to the carrier and polling it: registrations, vetting,
+# campaigns and their numbers, authorisation orders, texts), "purge" (the nightly retention purge), "exports"
+# (eDiscovery archives and their expiry; the workers need EDISCOVERY_EXPORT_DIR), and "default" for any task not
+# routed here. A worker started without -Q (`make worker`, the test suite's worker) consumes every queue.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+TASKS_BY_QUEUE = {
+    "carrier": [
+        "compliance.tasks.poll_campaign",
+        "compliance.tasks.poll_campaign_assignments",
+        "compliance.tasks.poll_campaign_numbers",
+        "compliance.tasks.poll_live_campaigns",
+        "compliance.tasks.poll_open_registrations",
+        "compliance.tasks.poll_registration",
+        "compliance.tasks.poll_vetting",
+        "compliance.tasks.send_campaign_number_removals",
+        "compliance.tasks.send_campaign_numbers",
+        "compliance.tasks.submit_brand_registration",
+        "compliance.tasks.submit_campaign_registration",
+        "compliance.tasks.submit_vetting",
+        "provisioning.tasks.poll_authorisation_order",
+        "provisioning.tasks.repoll_stuck_orders",
+        "provisioning.tasks.submit_authorisation_order",
+        "texting.tasks.poll_message_status",
+        "texting.tasks.repoll_pending_messages",
+        "texting.tasks.send_message",
+    ],
+    "purge": ["texting.tasks.purge_expired_messages", "texting.tasks.create_text_partitions"],
+    "exports": ["compliance.tasks.build_discovery_export", "compliance.tasks.delete_expired_exports"],
+}
+CELERY_TASK_QUEUES = [Queue(name) for name in (CELERY_TASK_DEFAULT_QUEUE, *TASKS_BY_QUEUE)]
+CELERY_TASK_ROUTES = {task: {"queue": queue} for queue, tasks in TASKS_BY_QUEUE.items() for task in tasks}
 # Periodic work (celery -A portal beat). Each task is idempotent, so a missed or doubled beat is harmless.
 # The purge runs just after midnight UTC: on PostgreSQL it drops whole day partitions (texting.partitions) and deletes
 # row by row only what the cutoff leaves of the day straddling it, i.e. the texts of the minutes since midnight.

@@ -19,6 +19,7 @@ from .htmx import render_page
 from .lists import paginate, parse_id, query_without_page, search_term
 from .middleware import SUPPORT_ORG_SESSION_KEY
 from .models import AuditEvent, Organisation, User
+from .replica import ReplicaStatus, replica_configured, replica_status, reporting_db
 
 
 def home(request):
@@ -128,7 +129,9 @@ def set_language(request):
 
 @organisation_view
 def audit_log(request):
-    events = AuditEvent.objects.filter(organisation=request.organisation)
+    # A reporting read: on the replica when one may serve it (portal/replica.py; right after this browser changed
+    # something, the primary, so the change is listed).
+    events = AuditEvent.objects.using(reporting_db()).filter(organisation=request.organisation)
     page = paginate(request, events, per_page=50)
     return render(request, "portal/audit_log.html", {"page": page, "query": query_without_page(request)})
 
@@ -156,13 +159,27 @@ def switch_organisation(request):
 
 
 def healthz(request):
-    """Load balancer and compose health check: 200 when the database answers, 503 when it does not."""
+    """Load balancer and compose health check: 200 when the database answers, 503 when it does not. With a read
+    replica, a second line says how far behind it is; a replica that is down or behind does not fail the check
+    (reporting reads then go to the primary: portal/replica.py)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except DatabaseError:
         return HttpResponse("database unavailable\n", status=503, content_type="text/plain")
-    return HttpResponse("ok\n", content_type="text/plain")
+    lines = ["ok"]
+    if replica_configured():
+        lines.append(_replica_line(replica_status()))
+    return HttpResponse("".join(f"{line}\n" for line in lines), content_type="text/plain")
+
+
+def _replica_line(status: ReplicaStatus) -> str:
+    if not status.reachable:
+        return "replica: unavailable (reporting reads use the primary)"
+    if status.lag_seconds is None:
+        return "replica: ok, lag unknown (not a standby)"
+    line = f"replica: ok, lag_seconds={status.lag_seconds:.3f}"
+    return line if status.usable else f"{line}, behind the limit (reporting reads use the primary)"
 
 
 class PasswordResetView(auth_views.PasswordResetView):

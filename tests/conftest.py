@@ -4,6 +4,7 @@ worker, Chromium) that some tests need. Without a service those tests skip; with
 
 import os
 import shutil
+import types
 
 import pytest
 from django.db import connection
@@ -102,6 +103,67 @@ def postgres(db):
     return connection
 
 
+def _connect_when_needed(self):
+    """BaseDatabaseWrapper.ensure_connection as Django writes it, for the replica added by a fixture: pytest-django
+    and Django's test case both patch the class's method to refuse aliases they were not told about when the test
+    started, and this alias is added after, by the test's own fixture."""
+    if self.connection is None:
+        with self.wrap_database_errors:
+            self.connect()
+
+
+def _add_replica(**changes):
+    """The "replica" alias as settings.py builds it for DATABASE_REPLICA_URL: a read-only session, a TEST MIRROR of
+    the default database (here: a second connection to the test database itself)."""
+    from django.db import connections
+
+    from portal.replica import REPLICA, _replica_state
+
+    config = {**connections["default"].settings_dict, **changes}
+    config["OPTIONS"] = {**config["OPTIONS"], "options": "-c default_transaction_read_only=on"}
+    config["TEST"] = {**config["TEST"], "MIRROR": "default"}
+    connections.settings[REPLICA] = config
+    _replica_state.forget()
+    replica = connections[REPLICA]
+    replica.ensure_connection = types.MethodType(_connect_when_needed, replica)
+    return replica
+
+
+def _remove_replica():
+    from django.db import connections
+
+    from portal.replica import REPLICA, _replica_state
+
+    connections[REPLICA].close()
+    del connections[REPLICA]
+    del connections.settings[REPLICA]
+    _replica_state.forget()
+
+
+@pytest.fixture
+def replica(transactional_db):
+    """A read replica configured (DATABASE_REPLICA_URL), mirroring the test database on PostgreSQL. Yields its
+    connection. Transactional: the replica's own connection sees only committed rows, as a real replica would."""
+    if connection.vendor != "postgresql":
+        service_missing("this test needs PostgreSQL (set DATABASE_URL=postgres://...)")
+    yield _add_replica()
+    _remove_replica()
+
+
+@pytest.fixture
+def unreachable_replica(transactional_db):
+    """A read replica configured but down (a port nobody listens on)."""
+    import socket
+
+    if connection.vendor != "postgresql":
+        service_missing("this test needs PostgreSQL (set DATABASE_URL=postgres://...)")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    yield _add_replica(HOST="127.0.0.1", PORT=str(port))
+    _remove_replica()
+
+
 @pytest.fixture(scope="session")
 def redis_url():
     import redis
@@ -133,6 +195,7 @@ def _celery_eager_by_default(request):
 def celery_worker(transactional_db, redis_url):
     """A real Celery worker thread consuming from Redis. Use with @pytest.mark.django_db(transaction=True)."""
     from celery.contrib.testing.worker import start_worker
+    from django.conf import settings
 
     from portal.celery import app, override
 
@@ -140,8 +203,11 @@ def celery_worker(transactional_db, redis_url):
     if not broker.startswith("redis"):
         service_missing("this test needs a Celery broker on Redis (set CELERY_BROKER_URL=redis://...)")
     previous = override(task_always_eager=False, broker_url=broker, result_backend=broker)
+    # Every queue (carrier, purge, exports, default: settings.CELERY_TASK_QUEUES), as `make worker` does.
+    queues = [queue.name for queue in settings.CELERY_TASK_QUEUES]
+    app.amqp.queues.select(queues)
     app.control.purge()  # messages left by an earlier run name ids of another test database
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30, queues=queues) as worker:
         yield worker
     override(**previous)
 

@@ -1,4 +1,8 @@
-"""Read queries for the Business Texting pages. Metadata and counts only: no query here selects a text's body."""
+"""Read queries for the Business Texting pages. Metadata and counts only: no query here selects a text's body.
+
+The activity page's figures and lists and its CSV export are reporting reads: they go to the read replica when one is
+configured (`.using(reporting_db())`, portal/replica.py says when they stay on the primary). The rest reads the
+primary."""
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -10,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.models import Organisation
+from portal.replica import reporting_db
 from provisioning.models import PhoneNumber
 
 from .models import ApiToken, BlockReason, Message, OptOut, PurgeRun, ServiceSettings, Suspension
@@ -70,7 +75,8 @@ def texts_per_day(org: Organisation, days: int, now: datetime | None = None) -> 
     """One entry per UTC day of the period (days without texts included): sent, received and blocked."""
     first = period_start(days, now)
     rows = (
-        Message.objects.filter(organisation=org, **in_period(days, now))
+        Message.objects.using(reporting_db())
+        .filter(organisation=org, **in_period(days, now))
         .annotate(day=TruncDate("created_at", tzinfo=UTC))
         .values("day")
         .annotate(
@@ -91,7 +97,8 @@ def texts_per_day(org: Organisation, days: int, now: datetime | None = None) -> 
 
 def blocked_by_reason(org: Organisation, days: int, now: datetime | None = None) -> list[dict]:
     rows = (
-        Message.objects.filter(organisation=org, status="blocked", **in_period(days, now))
+        Message.objects.using(reporting_db())
+        .filter(organisation=org, status="blocked", **in_period(days, now))
         .values("blocked_reason")
         .annotate(count=Count("id"))
         .order_by("-count", "blocked_reason")
@@ -109,8 +116,10 @@ def blocked_by_reason(org: Organisation, days: int, now: datetime | None = None)
 
 def top_numbers(org: Organisation, days: int, now: datetime | None = None, limit: int = 10) -> list[dict]:
     """The organisation's busiest business numbers over the period, with the user each belongs to now."""
+    db = reporting_db()
     rows = list(
-        Message.objects.filter(organisation=org, **in_period(days, now))
+        Message.objects.using(db)
+        .filter(organisation=org, **in_period(days, now))
         .exclude(business_number="")
         .values("business_number")
         .annotate(
@@ -124,9 +133,9 @@ def top_numbers(org: Organisation, days: int, now: datetime | None = None, limit
     )
     owners = {
         n.e164: n
-        for n in PhoneNumber.objects.filter(
-            e164__in=[r["business_number"] for r in rows], location__organisation=org
-        ).select_related("assigned_user", "location")
+        for n in PhoneNumber.objects.using(db)
+        .filter(e164__in=[r["business_number"] for r in rows], location__organisation=org)
+        .select_related("assigned_user", "location")
     }
     for row in rows:
         row["number"] = owners.get(row["business_number"])
@@ -138,7 +147,7 @@ def delivery_outcomes(org: Organisation, days: int, *, number: str = "", now: da
     """Outbound texts of the period (and number, if given) by what the carrier made of them: delivered, failed and
     still on the way, and the failed ones grouped by the carrier's reason (as the carrier worded it), most frequent
     first. One query, grouped by status and reason."""
-    texts = Message.objects.filter(
+    texts = Message.objects.using(reporting_db()).filter(
         organisation=org,
         direction=Message.Direction.OUTBOUND,
         **in_period(days, now),
@@ -179,7 +188,7 @@ EXPORT_COLUMNS = (
 def texts_for_export(org: Organisation, *, first_day: date, last_day: date, number: str = "", user=None):
     """The organisation's texts created on the UTC days first_day..last_day (and through `number` / by `user`), oldest
     first, as tuples of EXPORT_COLUMNS: metadata only, never what a text said."""
-    texts = Message.objects.filter(
+    texts = Message.objects.using(reporting_db()).filter(
         organisation=org,
         created_at__gte=_since(first_day),
         created_at__lt=_since(last_day + timedelta(days=1)),
@@ -198,7 +207,7 @@ def active_opt_outs(org: Organisation):
 def recent_texts(org: Organisation, days: int, *, number: str = "", status: str = "", now: datetime | None = None):
     """Texts of the organisation over the period, newest first, as metadata dicts (never the body). Bounded by the
     period like every count on the page, so PostgreSQL reads only the period's day partitions."""
-    texts = Message.objects.filter(organisation=org, **in_period(days, now))
+    texts = Message.objects.using(reporting_db()).filter(organisation=org, **in_period(days, now))
     if number:
         texts = texts.filter(business_number=number)
     if status in Message.Status.values:

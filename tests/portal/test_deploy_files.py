@@ -12,6 +12,9 @@ from tests.conftest import service_missing
 from tests.security.production import production_env, run_python
 
 ROOT = Path(__file__).resolve().parents[2]
+# A worker per queue (settings.CELERY_TASK_QUEUES), each scaled on its own.
+WORKERS = {"worker-carrier", "worker-purge", "worker-exports", "worker-default"}
+SERVICES = {"postgres", "redis", "web", "beat", "carrier-sim", *WORKERS}
 
 
 def test_docker_compose_file_is_valid_and_has_the_production_services():
@@ -27,7 +30,7 @@ def test_docker_compose_file_is_valid_and_has_the_production_services():
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert {"postgres", "redis", "web", "worker", "beat", "carrier-sim"} <= set(result.stdout.split())
+    assert set(result.stdout.split()) >= SERVICES
     resolved = subprocess.run(
         [compose, "config"],
         cwd=ROOT,
@@ -37,7 +40,7 @@ def test_docker_compose_file_is_valid_and_has_the_production_services():
         timeout=60,
     ).stdout
     checked = _services_with_health_checks(resolved)
-    assert {"postgres", "redis", "web", "worker", "beat", "carrier-sim"} <= checked, f"no health check: {checked}"
+    assert checked >= SERVICES, f"no health check: {checked}"
 
 
 def _services_with_health_checks(resolved: str) -> set[str]:
@@ -89,3 +92,25 @@ def test_static_files_work_in_production_as_the_image_collects_them(tmp_path):
     )
     assert out["page"] == 200 and out["css"], out
     assert out["asset"] == 200 and "max-age=315360000" in out["cache"], out
+
+
+def test_each_queue_has_its_own_worker_service():
+    """docker-compose.yml runs one worker service per queue, so each kind of work scales on its own; `make worker`
+    (a newcomer's single worker) names no queue and so consumes them all."""
+    import re
+
+    from django.conf import settings
+
+    compose = (ROOT / "docker-compose.yml").read_text()
+    services = re.split(r"\n  (?=[a-z][\w-]*:\n)", compose.split("\nservices:\n", 1)[1].split("\nvolumes:\n")[0])
+    consumed = {}
+    for block in services:
+        name = block.split(":", 1)[0].strip()
+        queues = re.search(r'"worker", "-Q", "([\w,]+)"', block)
+        if queues:
+            consumed[name] = queues.group(1).split(",")
+    assert set(consumed) == WORKERS
+    every = sorted(queue for names in consumed.values() for queue in names)
+    assert every == sorted(queue.name for queue in settings.CELERY_TASK_QUEUES), consumed
+    makefile = (ROOT / "Makefile").read_text()
+    assert "$(BIN)/celery -A portal worker --loglevel=INFO\n" in makefile

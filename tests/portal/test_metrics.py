@@ -271,11 +271,12 @@ def test_the_queue_length_counts_messages_waiting_for_a_worker(settings, redis_u
     previous = override(task_always_eager=False, broker_url=broker)
     try:
         app.control.purge()
-        before = value(scrape(settings), "texting_hub_celery_queue_length", queue="celery")
+        before = value(scrape(settings), "texting_hub_celery_queue_length", queue="carrier")
         for _ in range(3):
-            texting_tasks.repoll_pending_messages.delay()
+            texting_tasks.repoll_pending_messages.delay()  # a carrier task: on the carrier queue
         after = scrape(settings)
-        assert value(after, "texting_hub_celery_queue_length", queue="celery") == before + 3
+        assert value(after, "texting_hub_celery_queue_length", queue="carrier") == before + 3
+        assert value(after, "texting_hub_celery_queue_length", queue="purge") == 0
         assert value(after, "texting_hub_broker_up") == 1
     finally:
         app.control.purge()
