@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -44,9 +45,18 @@ def insert_texts(organisation_id: int, total: int, expired: int, *, last_days: i
     evenly over the last `last_days` days up to now (what the portal's pages show)."""
     from django.conf import settings
     from django.db import connection
+    from django.utils import timezone
 
+    from texting import partitions
     from texting.models import Message
 
+    # PostgreSQL: a day partition for every day the texts span, as beat would have made them (texting.partitions);
+    # without them every text would land in the default partition, a table no installation has.
+    today = timezone.now().date()
+    oldest = timezone.now() - timedelta(days=settings.MESSAGE_RETENTION_DAYS + 2, seconds=31 * expired)
+    if last_days:
+        oldest = min(oldest, timezone.now() - timedelta(days=last_days + 1))
+    partitions.ensure_partitions(oldest.date(), today + timedelta(days=1))
     with connection.cursor() as cursor:
         cursor.execute(
             f"""

@@ -85,7 +85,6 @@ def run(args, url: str) -> int:
     from compliance.models import LegalHold, LegalHoldNumber, LegalHoldUser
     from portal.models import User
     from tests.factories import make_org, make_user
-    from texting import partitions
     from texting.models import Message
     from texting.retention import purge_expired_messages, retention_cutoff
 
@@ -105,9 +104,6 @@ def run(args, url: str) -> int:
     )
     for name, _ in secondary:
         sql(f'DROP INDEX "{name}"')
-    # A day partition for every day the texts span, as beat would have made them (texting.partitions).
-    oldest = timezone.now() - timedelta(days=settings.MESSAGE_RETENTION_DAYS + 2, seconds=31 * expired)
-    partitions.ensure_partitions(oldest.date(), timezone.now().date() + timedelta(days=1))
     org = make_org("Benchmark Corp")
     _texting_db.insert_texts(org.pk, total, expired)
     # The texts go through 400 numbers in turn (+15125550000-0399). For the held variant: a texter sent those of the

@@ -3,10 +3,13 @@ a search as an archive, watch it being built and download it. Only compliance of
 (`compliance_view`); another organisation's text or export is a 404. Every search, text viewed and download is
 recorded in the audit log (compliance.actions.discovery)."""
 
+from datetime import UTC, datetime, time, timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
@@ -73,10 +76,21 @@ def _hidden_fields(search: Search) -> list[tuple[str, str]]:
 @require_safe
 @compliance_view
 def discovery_text(request, pk):
-    """One text with all it has (recorded as viewed)."""
-    text = get_object_or_404(Message.objects.select_related("user"), pk=pk, organisation=request.organisation)
+    """One text with all it has (recorded as viewed). The results link to it with its UTC day (`on`), so PostgreSQL
+    reads that day's partition only (texting.partitions); a link without one still finds it, reading them all."""
+    texts = Message.objects.select_related("user").filter(organisation=request.organisation)
+    try:
+        day = parse_date(request.GET.get("on", ""))
+    except ValueError:  # shaped like a date, not one (2026-02-30): read every day
+        day = None
+    if day is not None:
+        start = datetime.combine(day, time.min, tzinfo=UTC)
+        texts = texts.filter(created_at__gte=start, created_at__lt=start + timedelta(days=1))
+    text = get_object_or_404(texts, pk=pk)
     actions.record_text_view(request.organisation, request.user, text)
-    back = request.GET.urlencode()
+    params = request.GET.copy()
+    params.pop("on", None)
+    back = params.urlencode()
     return render_page(request, "compliance/discovery_text.html", {"text": text, "back": back})
 
 

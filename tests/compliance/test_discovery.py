@@ -398,3 +398,18 @@ def test_the_count_says_more_than_its_cap(org, texts):
     search = Search(start=(NOW - timedelta(days=365)).date(), end=NOW.date())
     assert capped_count(texts_matching(org, search), cap=3) == (3, True)
     assert capped_count(texts_matching(org, search), cap=4) == (4, False)
+
+
+def test_a_result_opens_its_text_by_its_day_and_another_day_finds_nothing(officer_client, texts):
+    """The results link to a text with its UTC day (so PostgreSQL reads that day's partition only); a link without a
+    day, or with something that is not one, still opens it; a day it was not sent on does not."""
+    text = texts["invoice"]
+    page = officer_client.get(search_url(keywords="invoice")).content.decode()
+    day = text.created_at.date()
+    assert f"{reverse('compliance:discovery_text', args=[text.pk])}?on={day.isoformat()}&amp;" in page
+    url = reverse("compliance:discovery_text", args=[text.pk])
+    for query in ({"on": day.isoformat()}, {}, {"on": "2026-02-30"}, {"on": "soon"}):
+        response = officer_client.get(url, query)
+        assert response.status_code == 200 and "Your invoice 4411 is attached." in response.content.decode(), query
+        assert "on=" not in response.context["back"]
+    assert officer_client.get(url, {"on": (day - timedelta(days=1)).isoformat()}).status_code == 404

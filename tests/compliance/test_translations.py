@@ -31,7 +31,7 @@ def _catalogues(compiled_catalogues):
 def main_of(response) -> str:
     """The page's own content (the shell around it, the sidebar and the user menu, is the portal's), unescaped."""
     page = html.unescape(response.content.decode())
-    return page.split('<main id="content">', 1)[1].split("</main>", 1)[0]
+    return page.split('<main id="content"', 1)[1].split(">", 1)[1].split("</main>", 1)[0]
 
 
 def in_language(client, code):

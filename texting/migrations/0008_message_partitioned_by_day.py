@@ -14,9 +14,10 @@ The one index that cannot follow: a unique index of a partitioned table must con
 carrier message id (unique per direction) gets a plain partial index, on both databases; receiving a text stops
 redelivered webhooks with an advisory lock instead (texting.actions.receiving).
 
-Cost: the copy holds an ACCESS EXCLUSIVE lock on the texts for as long as it takes to copy them (README, "Time
-partitions": about 40 s per million texts on these 2-core machines), so an installation with a large texts table
-runs it in a maintenance window. Reversing copies the rows back into one plain table the same way.
+Cost: the copy holds an ACCESS EXCLUSIVE lock on the texts for as long as it takes to copy them and build the
+indexes (README, "Time partitions": estimated from the benchmark's bulk insert at roughly half a minute per million
+texts on these 2-core machines, plus the index builds; not measured as a migration), so an installation with a large
+texts table runs it in a maintenance window. Reversing copies the rows back into one plain table the same way.
 """
 
 from datetime import UTC, datetime, time, timedelta
