@@ -87,3 +87,22 @@ def insert_texts(organisation_id: int, total: int, expired: int, *, last_days: i
                 "step": last_days * 86400 / max(total - expired, 1) if last_days else 17,
             },
         )
+
+
+def drop_secondary_indexes(table: str) -> list[str]:
+    """Drop the texts table's indexes but its primary key (rows load minutes sooner, the indexes built after them);
+    returns the statements that build them again. On a partitioned table PostgreSQL prints a parent's index as
+    `CREATE INDEX ... ON ONLY table`, which builds it on the parent alone: without ONLY it is built on every partition,
+    as the migrations made it."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = %s"
+            " AND indexname <> %s",
+            [table, f"{table}_pkey"],
+        )
+        found = cursor.fetchall()
+        for name, _ in found:
+            cursor.execute(f'DROP INDEX "{name}"')
+    return [definition.replace(" ON ONLY ", " ON ", 1) for _, definition in found]

@@ -123,11 +123,7 @@ def build(total: int) -> int:
     org = make_org("Benchmark Corp")
     texter = make_user(org, role=User.Role.END_USER, email="texter@bench.test")
     table = Message._meta.db_table
-    secondary = sql(
-        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname <> %s", [table, f"{table}_pkey"]
-    )
-    for name, _ in secondary:
-        sql(f'DROP INDEX "{name}"')
+    secondary = _texting_db.drop_secondary_indexes(table)
     sql(
         f"""
         INSERT INTO {table} (organisation_id, user_id, business_number, other_party, direction, body, encoding,
@@ -146,7 +142,7 @@ def build(total: int) -> int:
         {"org": org.pk, "user": texter.pk, "total": total},
     )
     sql("SET maintenance_work_mem = '256MB'")
-    for _, definition in secondary:
+    for definition in secondary:
         sql(definition)
     sql(f"VACUUM (ANALYZE) {table}")
     return org.pk

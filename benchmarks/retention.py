@@ -99,11 +99,7 @@ def run(args, url: str) -> int:
     )
     started = time.perf_counter()
     # The secondary indexes are built after the rows rather than row by row: the same indexes, minutes sooner.
-    secondary = sql(
-        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname <> %s", [table, f"{table}_pkey"]
-    )
-    for name, _ in secondary:
-        sql(f'DROP INDEX "{name}"')
+    secondary = _texting_db.drop_secondary_indexes(table)
     org = make_org("Benchmark Corp")
     _texting_db.insert_texts(org.pk, total, expired)
     # The texts go through 400 numbers in turn (+15125550000-0399). For the held variant: a texter sent those of the
@@ -114,7 +110,7 @@ def run(args, url: str) -> int:
     user_numbers = [f"+1512555{n:04d}" for n in range(share)]
     held_numbers = [f"+1512555{n:04d}" for n in range(share, 2 * share)]
     sql(f"UPDATE {table} SET user_id = %s WHERE business_number = ANY(%s)", [texter.pk, user_numbers])
-    for _, definition in secondary:
+    for definition in secondary:
         sql(definition)
     sql(f"VACUUM (ANALYZE) {table}")
     held_expired = sql(
@@ -324,11 +320,7 @@ def run_partitioned(args, url: str) -> int:
         flush=True,
     )
     started = time.perf_counter()
-    secondary = sql(
-        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname <> %s", [table, f"{table}_pkey"]
-    )
-    for name, _ in secondary:
-        sql(f'DROP INDEX "{name}"')
+    secondary = _texting_db.drop_secondary_indexes(table)
     partitions.ensure_partitions(first.date(), at.date() + timedelta(days=settings.TEXTS_PARTITIONS_AHEAD_DAYS))
     org = make_org("Benchmark Corp")
     step = span_days * 86400 / total
@@ -352,7 +344,7 @@ def run_partitioned(args, url: str) -> int:
             {"org": org.pk, "first": first, "step": step, "low": low, "high": high},
         )
         print(f"  {high:,} texts written ({time.perf_counter() - started:.0f} s)", flush=True)
-    for _, definition in secondary:
+    for definition in secondary:
         sql(definition)
     sql(f"VACUUM (ANALYZE) {table}")
     officer = make_user(org, role=User.Role.READONLY_ADMIN, email="officer@benchmark.test")
