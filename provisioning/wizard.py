@@ -14,6 +14,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.http import Http404
@@ -81,7 +82,11 @@ def open_for(request, location: Location, token=None, *, lock: bool = False) -> 
 def add(selection: WizardSelection, numbers: QuerySet[PhoneNumber]) -> int:
     """Tick `numbers` (the caller has checked they may be ticked) in one INSERT ... SELECT, however many there are;
     numbers ticked already stay as they are. Returns how many were added."""
-    sql, params = numbers.order_by().values("id").query.sql_with_params()
+    try:
+        sql, params = numbers.order_by().values("id").query.sql_with_params()
+    except EmptyResultSet:  # nothing can match (no ids, a search with no digits)
+        _changed(selection, 0)
+        return 0
     table = connection.ops.quote_name(WizardSelectedNumber._meta.db_table)
     with connection.cursor() as cursor:
         # `WHERE 1 = 1`: SQLite would read the ON of ON CONFLICT as a join's without it.

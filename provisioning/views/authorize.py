@@ -11,7 +11,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 
 from portal.access import organisation_view
@@ -173,9 +173,12 @@ def _refuse_stale(request, selection, location, exc) -> None:
     )
     message = str(exc)
     if dropped:
-        message += " " + gettext(
+        message += " " + ngettext(
+            "%(count)s selected number that can no longer be authorised was taken out of the selection. "
+            "Review it and continue.",
             "%(count)s selected numbers that can no longer be authorised were taken out of the selection. "
-            "Review it and continue."
+            "Review it and continue.",
+            dropped,
         ) % {"count": dropped}
     messages.error(request, message)
 
