@@ -63,8 +63,9 @@ def find(request, token=None, *, lock: bool = False) -> WizardSelection | None:
 
 def open_for(request, location: Location, token=None, *, lock: bool = False) -> WizardSelection:
     """The selection to show or change in `location`: the named (or the session's current) one when it is of this
-    location, else a new, empty one, which becomes the session's current selection. A token of another location is
-    a 404: a selection is never applied to a location it was not made in."""
+    location, else a new, empty one, which becomes the session's current selection (a page naming its selection does
+    not save the session). A token of another location is a 404: a selection is never applied to a location it was
+    not made in."""
     selection = find(request, token, lock=lock)
     if selection is not None and selection.location_id != location.pk:
         if token:
@@ -74,7 +75,8 @@ def open_for(request, location: Location, token=None, *, lock: bool = False) -> 
         selection = WizardSelection.objects.create(
             organisation=request.organisation, user=request.user, location=location
         )
-    if request.session.get(SESSION_KEY) != str(selection.token):
+        request.session[SESSION_KEY] = str(selection.token)
+    elif SESSION_KEY not in request.session:
         request.session[SESSION_KEY] = str(selection.token)
     return selection
 
