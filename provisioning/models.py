@@ -138,6 +138,19 @@ class PhoneNumber(models.Model):
             raise ValidationError({"is_primary": "Only a number assigned to a user can be their primary number."})
 
 
+class AuthorisableCount(models.Model):
+    """How many numbers of a location can be authorised (not authorised, or failed), so the Authorize wizard shows
+    "100,000 numbers can be authorised" without counting them. On PostgreSQL, statement-level triggers on the numbers
+    table keep it, set-wise, in the transaction of every change (migration 0005); on SQLite it stays empty and the
+    wizard counts (provisioning.queries.authorisable_count)."""
+
+    location = models.OneToOneField(Location, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    numbers = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.numbers} authorisable numbers in {self.location_id}"
+
+
 class AuthorisationOrder(models.Model):
     """An order to authorise numbers of one Cisco Calling Plan location for Business Texting (SPEC.md 3).
 

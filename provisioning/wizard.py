@@ -16,7 +16,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import F, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -141,11 +141,10 @@ def submission_token(selection: WizardSelection) -> str:
     return str(selection.submission_token)
 
 
-def with_selected(numbers: QuerySet[PhoneNumber], selection: WizardSelection) -> QuerySet[PhoneNumber]:
-    """`numbers` with `selected` on each row, in the same query (a semi-join on the selection's primary key)."""
-    return numbers.annotate(
-        selected=Exists(WizardSelectedNumber.objects.filter(selection_id=selection.pk, number_id=OuterRef("pk")))
-    )
+def ticked_among(selection: WizardSelection, number_ids) -> set[int]:
+    """Which of `number_ids` (a page's) are ticked: one lookup by the selection's primary key, however many it holds."""
+    rows = WizardSelectedNumber.objects.filter(selection_id=selection.pk, number_id__in=number_ids)
+    return set(rows.values_list("number_id", flat=True))
 
 
 def discard(selection: WizardSelection) -> None:

@@ -22,7 +22,13 @@ from .. import wizard
 from ..actions import AUTHORISABLE_STATES, OrderRefused, check_selectable, check_selection, place_authorisation_order
 from ..eligibility import check_eligibility
 from ..models import AuthorisationOrder, PhoneNumber
-from ..queries import ASSIGNMENT_FILTERS, attach_latest_memberships, cisco_calling_plan_locations, wizard_numbers
+from ..queries import (
+    ASSIGNMENT_FILTERS,
+    attach_latest_memberships,
+    authorisable_count,
+    cisco_calling_plan_locations,
+    wizard_numbers,
+)
 
 PAGE_SIZE = 50
 
@@ -44,11 +50,19 @@ def _wizard_url(location_id, filters=None, page=None, selection=None) -> str:
 
 def _numbers_context(location, selection, filters, page_number, error=""):
     """Step 2's numbers table: one page of the location's authorisable numbers, ticked as in the selection.
-    A constant number of queries whatever the page or the selection size: the page's rows come with their ticks
-    (a semi-join on the selection) and the count shown is the selection's counter."""
-    numbers = wizard.with_selected(wizard_numbers(location, **filters), selection)
-    page = Paginator(numbers, PAGE_SIZE).get_page(page_number)
-    rows = attach_latest_memberships(list(page.object_list))
+    A constant number of queries whatever the page or the selection size: the page's ticks are looked up by the
+    page's ids (the selection's primary key) and the count shown is the selection's counter."""
+    numbers = wizard_numbers(location, **filters)
+    # The page's ids first (a deep page skips index entries, not joined rows), then its rows and their ticks by id.
+    paginator = Paginator(numbers.values_list("pk", flat=True), PAGE_SIZE)
+    if not any(filters.values()):
+        paginator.count = authorisable_count(location)  # not a count of 100,000 numbers (PostgreSQL)
+    page = paginator.get_page(page_number)
+    ids = list(page.object_list) or [0]  # [0]: an empty page asks the same queries
+    rows = attach_latest_memberships(list(numbers.filter(pk__in=ids)))
+    ticked = wizard.ticked_among(selection, ids)
+    for number in rows:
+        number.selected = number.pk in ticked
     return {
         "location": location,
         "page": page,

@@ -2,13 +2,13 @@
 its user, organisation and location can use; selecting all matching and placing the order cost the same statements
 whatever the number of numbers; stale selections are refused with a message; expired ones are purged."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 from django.utils import timezone
 
 from portal.models import User
@@ -23,18 +23,9 @@ from provisioning.models import (
 )
 from provisioning.wizard import SESSION_KEY
 from tests.factories import make_location, make_numbers, make_user
+from tests.provisioning.test_authorize_wizard import AUTHORIZE, SELECT, SUBMIT, SUMMARY
 
 pytestmark = pytest.mark.django_db
-
-AUTHORIZE = reverse("provisioning:authorize")
-SELECT = reverse("provisioning:authorize_selection")
-SUMMARY = reverse("provisioning:authorize_summary")
-SUBMIT = reverse("provisioning:authorize_submit")
-
-
-@pytest.fixture
-def location(org):
-    return make_location(org, "San Francisco HQ")
 
 
 def current(client) -> WizardSelection:
@@ -273,3 +264,36 @@ def test_expired_selections_are_purged_with_their_numbers_and_no_longer_offered(
     assert settings.CELERY_BEAT_SCHEDULE["purge-expired-wizard-selections"]["task"] == (
         tasks.purge_expired_selections.name
     )
+
+
+def test_the_authorisable_count_follows_every_change_of_the_numbers(postgres, admin, org, location):
+    """PostgreSQL keeps each location's count of numbers that can be authorised with triggers (the wizard shows it
+    without counting 100,000 numbers): numbers added, ordered, failed, authorised, moved and deleted."""
+    from provisioning.actions import place_authorisation_order
+    from provisioning.queries import authorisable_count
+
+    austin = make_location(org, "Austin")
+
+    def counts():
+        real = {
+            place.pk: PhoneNumber.objects.filter(location=place, texting_state__in=["not_authorised", "failed"]).count()
+            for place in (location, austin)
+        }
+        assert {place.pk: authorisable_count(place) for place in (location, austin)} == real
+        return real[location.pk], real[austin.pk]
+
+    numbers = make_numbers(location, 30)
+    make_numbers(austin, 4)
+    assert counts() == (30, 4)
+    place_authorisation_order(org, admin, location, [n.pk for n in numbers[:10]], str(uuid.uuid4()))
+    assert counts() == (20, 4)
+    PhoneNumber.objects.filter(pk__in=[n.pk for n in numbers[:3]]).update(texting_state="failed")
+    PhoneNumber.objects.filter(pk__in=[n.pk for n in numbers[3:6]]).update(texting_state="authorised")
+    assert counts() == (23, 4)
+    PhoneNumber.objects.filter(pk__in=[n.pk for n in numbers[20:25]]).update(location=austin)
+    assert counts() == (18, 9)
+    PhoneNumber.objects.filter(pk__in=[n.pk for n in numbers[25:]]).delete()
+    assert counts() == (13, 9)
+    html = Client()
+    html.force_login(admin)
+    assert "13 numbers can be authorised" in html.get(AUTHORIZE, {"location": location.pk}).content.decode()

@@ -35,7 +35,7 @@ from portal.actions import set_compliance_officer
 from portal.middleware import SUPPORT_ORG_SESSION_KEY
 from portal.models import Organisation, User
 from provisioning.actions import place_authorisation_order
-from provisioning.models import AuthorisationOrder, Location, PhoneNumber
+from provisioning.models import AuthorisationOrder, Location, PhoneNumber, WizardSelectedNumber, WizardSelection
 from provisioning.phone import display_tn
 from tests.factories import make_location, make_numbers, make_org, make_user
 from texting import actions as texting_actions
@@ -71,6 +71,7 @@ class Side:
     markers: list[str] = field(default_factory=list)
     brand: Brand | None = None  # an approved 10DLC brand (support's brand page, secondary vetting)
     todo: SupportTodo | None = None  # a support to-do from a campaign event
+    selection: WizardSelection | None = None  # the administrator's Authorize wizard, one number ticked
 
     @property
     def authorisable(self) -> PhoneNumber:
@@ -213,7 +214,16 @@ def build_side(tag: str, support: User, recipient: str, do_not_text: str, captur
         markers=markers,
         brand=brand,
         todo=todo,
+        selection=_wizard_selection(admin, location, numbers),
     )
+
+
+def _wizard_selection(admin, location, numbers) -> WizardSelection:
+    selection = WizardSelection.objects.create(
+        organisation=admin.organisation, user=admin, location=location, selected_count=1
+    )
+    WizardSelectedNumber.objects.create(selection=selection, number=numbers[-1])
+    return selection
 
 
 def build_world(capture_on_commit) -> World:
