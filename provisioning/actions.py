@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -119,30 +119,34 @@ def place_authorisation_order(
     if selection is not None:
         if selection.organisation_id != org.pk or selection.user_id != user.pk or selection.location_id != location.pk:
             raise OrderRefused("Choose one of your Cisco Calling Plan locations.")
-        chosen, expected = selection.numbers(), None
+        chosen = selection.numbers()
+        # The selection's own rows: every one names a number the UPDATE below found and took.
+        ids = WizardSelectedNumber.objects.filter(selection_id=selection.pk).values(id=F("number_id"))
     else:
-        ids = set(numbers)
-        chosen, expected = PhoneNumber.objects.filter(pk__in=ids), len(ids)
+        chosen = PhoneNumber.objects.filter(pk__in=set(numbers))
+        ids = chosen.values("id")
     chunk_size = settings.AUTHORISATION_CHUNK_SIZE
     try:
         with transaction.atomic():
-            count = _check_numbers(location, chosen, expected)
-            # Checked and taken in one UPDATE: its row locks make a concurrent order wait, and a number it took
-            # meanwhile no longer matches the WHERE clause, so it is missing from the count.
+            count = len(set(numbers)) if selection is None else ids.count()
+            if not count:
+                raise OrderRefused(gettext("Select at least one number to authorise."))
+            # Checked and taken in one UPDATE: its row locks make a concurrent order wait, and a number taken,
+            # moved or authorised meanwhile no longer matches, so it is missing from the count.
             taken = chosen.filter(location=location, texting_state__in=AUTHORISABLE_STATES).update(
                 texting_state=PhoneNumber.TextingState.PENDING,
                 texting_state_changed=timezone.now(),
                 texting_state_reason="",
             )
             if taken != count:
-                raise _TakenMeanwhile
+                raise _NotAllTaken
             order = AuthorisationOrder.objects.create(
                 organisation=org, location=location, placed_by=user, submission_token=token, number_count=count
             )
             OrderChunk.objects.bulk_create(
                 [OrderChunk(order=order, index=i) for i in range((count + chunk_size - 1) // chunk_size)]
             )
-            _write_lines(order, chosen, chunk_size)
+            _write_lines(order, ids, chunk_size)
             audit.record(
                 "authorisation_order.placed",
                 actor=user,
@@ -157,7 +161,12 @@ def place_authorisation_order(
             # Robust: if the broker cannot be reached, the placed order stays as it is (the administrator is shown
             # it), the failure is logged, and the periodic repoll_stuck_orders submits it.
             transaction.on_commit(lambda: _enqueue_submission(order.pk), robust=True)
-    except (IntegrityError, _TakenMeanwhile):
+    except _NotAllTaken:
+        # Rolled back: say why (a number of another location, or not authorisable any more), or, if every number
+        # now passes, that another order took some in the meantime.
+        _check_numbers(location, chosen, count)
+        raise OrderRefused("Some of these numbers were just ordered by someone else. Review the selection.") from None
+    except IntegrityError:
         # Another request with the same token won the race, or another order took one of these numbers.
         existing = AuthorisationOrder.objects.filter(submission_token=token, organisation=org).first()
         if existing is not None:
@@ -166,15 +175,15 @@ def place_authorisation_order(
     return order, True
 
 
-class _TakenMeanwhile(Exception):
-    """Another order took some of the numbers between the check and the update (rolls the order back)."""
+class _NotAllTaken(Exception):
+    """The UPDATE took fewer numbers than were ordered (rolls the order back; the caller says why)."""
 
 
-def _write_lines(order: AuthorisationOrder, numbers, chunk_size: int) -> None:
-    """One pending line per number of `numbers` (a queryset), the n-th number by id in chunk n // chunk_size: one
-    INSERT ... SELECT for the whole order."""
+def _write_lines(order: AuthorisationOrder, number_ids, chunk_size: int) -> None:
+    """One pending line per number of `number_ids` (a queryset of one column, `id`), the n-th by id in chunk
+    n // chunk_size: one INSERT ... SELECT for the whole order."""
     qn = connection.ops.quote_name
-    sql, params = numbers.order_by().values("id").query.sql_with_params()
+    sql, params = number_ids.order_by().query.sql_with_params()
     line, chunk = qn(OrderLine._meta.db_table), qn(OrderChunk._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(

@@ -235,7 +235,8 @@ class OrderLine(models.Model):
         AUTHORISED = "authorised", "Authorised"
         FAILED = "failed", "Failed"
 
-    order = models.ForeignKey(AuthorisationOrder, on_delete=models.CASCADE, related_name="lines")
+    # Indexed by line_order_state_idx (order, state): an index of its own would be one more to write per line.
+    order = models.ForeignKey(AuthorisationOrder, on_delete=models.CASCADE, related_name="lines", db_index=False)
     chunk = models.ForeignKey(OrderChunk, on_delete=models.CASCADE, related_name="lines")
     number = models.ForeignKey(PhoneNumber, on_delete=models.PROTECT, related_name="order_lines")
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
@@ -297,9 +298,13 @@ class WizardSelectedNumber(models.Model):
     """A number ticked in a wizard's selection. The pair is the primary key: no id column or sequence to feed."""
 
     pk = models.CompositePrimaryKey("selection_id", "number_id")
-    # The primary key's leading column already indexes `selection`.
-    selection = models.ForeignKey(WizardSelection, on_delete=models.CASCADE, related_name="+", db_index=False)
-    number = models.ForeignKey(PhoneNumber, on_delete=models.CASCADE, related_name="+")
+    # No foreign-key constraints in the database: rows are only ever written by INSERT ... SELECT from the numbers,
+    # and 100,000 of them would cost 200,000 constraint checks at commit (several seconds); deleting a number or a
+    # selection still deletes its rows (Django's on_delete). The primary key's leading column indexes `selection`.
+    selection = models.ForeignKey(
+        WizardSelection, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    number = models.ForeignKey(PhoneNumber, on_delete=models.CASCADE, related_name="+", db_constraint=False)
 
     def __str__(self):
         return f"{self.number_id} in selection {self.selection_id}"

@@ -74,12 +74,16 @@ class Migration(migrations.Migration):
                 (
                     "number",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="provisioning.phonenumber"
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="provisioning.phonenumber",
                     ),
                 ),
                 (
                     "selection",
                     models.ForeignKey(
+                        db_constraint=False,
                         db_index=False,
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="+",

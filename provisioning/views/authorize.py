@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from portal.access import organisation_view
 from portal.htmx import render_page, vary_on_htmx, wants_fragment
-from portal.lists import NotAnId, paginate, parse_id, parse_ids, typed_text
+from portal.lists import NotAnId, parse_id, parse_ids, typed_text
 
 from .. import wizard
 from ..actions import AUTHORISABLE_STATES, OrderRefused, check_selectable, check_selection, place_authorisation_order
@@ -211,7 +211,9 @@ def authorize_summary(request):
             _refuse_stale(request, selection, location, exc)
         return redirect(_wizard_url(location.pk, selection=selection))
     numbers = selection.numbers().select_related("assigned_user").order_by("e164")
-    page = paginate(request, numbers, per_page=PAGE_SIZE)
+    paginator = Paginator(numbers, PAGE_SIZE)
+    paginator.count = count  # checked above: not counted twice
+    page = paginator.get_page(request.GET.get("page"))
     context = {
         "location": location,
         "selection": selection,
