@@ -123,12 +123,13 @@ def place_authorisation_order(
         # The selection's own rows: every one names a number the UPDATE below found and took.
         ids = WizardSelectedNumber.objects.filter(selection_id=selection.pk).values(id=F("number_id"))
     else:
-        chosen = PhoneNumber.objects.filter(pk__in=set(numbers))
+        wanted = set(numbers)
+        chosen = PhoneNumber.objects.filter(pk__in=wanted)
         ids = chosen.values("id")
     chunk_size = settings.AUTHORISATION_CHUNK_SIZE
     try:
         with transaction.atomic():
-            count = len(set(numbers)) if selection is None else ids.count()
+            count = len(wanted) if selection is None else ids.count()
             if not count:
                 raise OrderRefused(gettext("Select at least one number to authorise."))
             # Checked and taken in one UPDATE: its row locks make a concurrent order wait, and a number taken,
