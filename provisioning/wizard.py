@@ -39,9 +39,9 @@ def expiry_cutoff():
 
 
 def find(request, token=None, *, lock: bool = False) -> WizardSelection | None:
-    """The selection named by `token` (a 404 if it is another user's or another organisation's), else the session's
-    current one; None if there is none or it has expired. `lock`: hold its row until the transaction ends, so changes
-    to one selection queue up and its counter stays exact."""
+    """The selection named by `token` (a 404 if it is another user's or another organisation's, unknown or expired),
+    else the session's current one (None if there is none or it has expired). `lock`: hold its row until the
+    transaction ends, so changes to one selection queue up and its counter stays exact."""
     named = _uuid(token)
     if token and named is None:
         raise Http404("No such selection.")
@@ -50,15 +50,18 @@ def find(request, token=None, *, lock: bool = False) -> WizardSelection | None:
         return None
     selections = WizardSelection.objects.filter(token=key)
     selection = (selections.select_for_update() if lock else selections).first()
-    if selection is None:
-        return None
-    if selection.user_id != request.user.pk or selection.organisation_id != request.organisation.pk:
-        if named:
-            raise Http404("No such selection.")
-        return None
-    if selection.changed < expiry_cutoff():
-        return None  # the periodic purge deletes it
-    return selection
+    usable = (
+        selection is not None
+        and selection.user_id == request.user.pk
+        and selection.organisation_id == request.organisation.pk
+        and selection.changed >= expiry_cutoff()  # an expired one waits for the periodic purge
+    )
+    if usable:
+        return selection
+    if named:
+        # Someone else's, expired or unknown: the same answer, which tells nothing about other selections.
+        raise Http404("No such selection.")
+    return None
 
 
 def open_for(request, location: Location, token=None, *, lock: bool = False) -> WizardSelection:

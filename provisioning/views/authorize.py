@@ -230,15 +230,14 @@ def authorize_summary(request):
 @organisation_view(manage=True)
 def authorize_submit(request):
     """Place the order shown on the summary. The same summary submitted twice leads to the same order."""
-    selection, location = _current_selection(request, request.POST.get(wizard.PARAM))
     token = request.POST.get("token", "")
+    # First: the summary submitted again (double click, reload, back) finds its order; its selection is gone.
+    order = AuthorisationOrder.objects.filter(organisation=request.organisation, submission_token=_uuid(token)).first()
+    if token and order is not None:
+        messages.info(request, f"This order was already placed: {order}.")
+        return redirect("provisioning:order", pk=order.pk)
+    selection, location = _current_selection(request, request.POST.get(wizard.PARAM))
     if token and (selection is None or token != str(selection.submission_token)):
-        order = AuthorisationOrder.objects.filter(
-            organisation=request.organisation, submission_token=_uuid(token)
-        ).first()
-        if order is not None:
-            messages.info(request, f"This order was already placed: {order}.")
-            return redirect("provisioning:order", pk=order.pk)
         messages.error(request, "The selection changed since this summary was shown. Review the order summary again.")
         summary = reverse("provisioning:authorize_summary")
         return redirect(f"{summary}?{urlencode({wizard.PARAM: selection.token})}" if selection else summary)

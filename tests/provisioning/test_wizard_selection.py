@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from portal.models import User
@@ -144,8 +145,13 @@ def _place_order_of(client, location, count, django_capture_on_commit_callbacks)
     token = summary_token(client, selection)
     with CaptureQueriesContext(connection) as ctx, django_capture_on_commit_callbacks():
         response = client.post(SUBMIT, {"wizard": selection.token, "token": token})
-    assert response.status_code == 302
-    return AuthorisationOrder.objects.get(location=location), selection, ctx.captured_queries
+    order = AuthorisationOrder.objects.get(location=location)
+    assert response.status_code == 302 and response["Location"] == reverse("provisioning:order", args=[order.pk])
+    # The same summary submitted again (a double click, the back button) lands on the same order.
+    again = client.post(SUBMIT, {"wizard": selection.token, "token": token})
+    assert again["Location"] == response["Location"]
+    assert AuthorisationOrder.objects.filter(location=location).count() == 1
+    return order, selection, ctx.captured_queries
 
 
 def test_placing_the_order_costs_the_same_statements_for_2_chunks_as_for_5(

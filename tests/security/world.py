@@ -263,6 +263,8 @@ def client_for(role: str, world: World):
 
 # A CSRF token as Django renders it (masked afresh for every response): 64 letters and digits.
 CSRF_TOKEN = re.compile(r"\b[A-Za-z0-9]{64}\b")
+# The Authorize wizard's token (random for every new selection), in its links, forms and redirects.
+WIZARD_TOKEN = re.compile(r"(wizard=|name=\"wizard\" value=\")[0-9a-f-]{36}")
 
 
 def forget(org: Organisation) -> None:
@@ -295,7 +297,7 @@ def body_text(response) -> str:
 
 def answer(response) -> str:
     """What a user gets from `response`, to compare two answers byte for byte: the status, where it redirects, and
-    the body with CSRF tokens (different in every response) blanked out."""
-    body = CSRF_TOKEN.sub("<csrf>", content(response).decode(errors="replace"))
+    the body with CSRF tokens and new wizard tokens (different in every response) blanked out."""
     body = CSRF_TOKEN.sub("<csrf>", body_text(response))
-    return f"{response.status_code} {response.get('Location', '')}\n{body}"
+    seen = f"{response.status_code} {response.get('Location', '')}\n{body}"
+    return WIZARD_TOKEN.sub(r"\1<wizard>", seen)
