@@ -306,6 +306,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "provisioning.tasks.repoll_stuck_orders",
         "schedule": env_float("AUTHORISATION_REPOLL_SECONDS", 300.0),
     },
+    "purge-expired-wizard-selections": {
+        "task": "provisioning.tasks.purge_expired_selections",
+        "schedule": 3600.0,
+    },
     "poll-open-registrations": {
         "task": "compliance.tasks.poll_open_registrations",
         "schedule": 600.0,
@@ -379,6 +383,8 @@ AUTHORISATION_MAX_RETRIES = env_int("AUTHORISATION_MAX_RETRIES", 8)
 AUTHORISATION_STUCK_MINUTES = env_float("AUTHORISATION_STUCK_MINUTES", 15.0)
 # An order still open this long after it was placed is past its deadline (metric and alert; README "Operating").
 AUTHORISATION_ORDER_DEADLINE = timedelta(minutes=env_float("AUTHORISATION_ORDER_DEADLINE_MINUTES", 60.0))
+# The Authorize wizard's selection (provisioning.WizardSelection) is deleted this long after its last change.
+WIZARD_SELECTION_HOURS = env_float("WIZARD_SELECTION_HOURS", 24.0)
 
 # 10DLC registration (compliance): first re-poll of the registry after a submission.
 REGISTRATION_POLL_SECONDS = env_float("REGISTRATION_POLL_SECONDS", 5.0)

@@ -5,7 +5,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -15,7 +16,15 @@ from portal.models import Organisation, User
 from portal.transitions import ActionRefused, transition
 
 from .eligibility import check_eligibility
-from .models import AuthorisationOrder, Location, OrderChunk, OrderLine, PhoneNumber
+from .models import (
+    AuthorisationOrder,
+    Location,
+    OrderChunk,
+    OrderLine,
+    PhoneNumber,
+    WizardSelectedNumber,
+    WizardSelection,
+)
 from .phone import display_tn
 
 AUTHORISABLE_STATES = (PhoneNumber.TextingState.NOT_AUTHORISED, PhoneNumber.TextingState.FAILED)
@@ -32,35 +41,65 @@ def check_selectable(location: Location, number_ids: Iterable[int]) -> list[int]
     number) or nowhere: a refusal must not tell an administrator anything about numbers outside their organisation.
     """
     ids = set(number_ids)
-    if not ids:
+    _check_numbers(location, PhoneNumber.objects.filter(pk__in=ids), expected=len(ids))
+    return sorted(ids)
+
+
+def _check_numbers(location: Location, numbers, expected: int | None = None) -> int:
+    """How many `numbers` (a queryset) there are, if every one is a number of `location` that can be authorised
+    now (and there are `expected` of them, when given); else OrderRefused. One aggregate query, whatever their
+    number (one more to name the first number refused for its state)."""
+    counts = numbers.aggregate(
+        total=Count("pk"),
+        here=Count("pk", filter=Q(location=location)),
+        ready=Count("pk", filter=Q(location=location, texting_state__in=AUTHORISABLE_STATES)),
+    )
+    expected = counts["total"] if expected is None else expected
+    if not expected:
         raise OrderRefused(gettext("Select at least one number to authorise."))
-    rows = PhoneNumber.objects.filter(pk__in=ids, location=location).values_list("pk", "texting_state", "e164")
-    found = {pk: (state, e164) for pk, state, e164 in rows}
-    if len(found) != len(ids):
+    if counts["here"] != expected:
         raise OrderRefused(
             gettext("Some selected numbers are not numbers of %(location)s. Reload the page and select again.")
             % {"location": location.name}
         )
-    for state, e164 in sorted(found.values(), key=lambda item: item[1]):
-        if state not in AUTHORISABLE_STATES:
-            label = PhoneNumber.TextingState(state).label.lower()
-            raise OrderRefused(
-                gettext("%(number)s cannot be authorised: it is already %(state)s.")
-                % {"number": display_tn(e164), "state": label}
-            )
-    return sorted(ids)
+    if counts["ready"] != expected:
+        state, e164 = (
+            numbers.filter(location=location)
+            .exclude(texting_state__in=AUTHORISABLE_STATES)
+            .order_by("e164")
+            .values_list("texting_state", "e164")
+            .first()
+        )
+        raise OrderRefused(
+            gettext("%(number)s cannot be authorised: it is already %(state)s.")
+            % {"number": display_tn(e164), "state": PhoneNumber.TextingState(state).label.lower()}
+        )
+    return expected
+
+
+def check_selection(location: Location, selection: WizardSelection) -> int:
+    """How many numbers `selection` holds, if every one can be authorised in `location` now; else OrderRefused (a
+    number authorised, ordered or moved since it was ticked)."""
+    return _check_numbers(location, selection.numbers())
 
 
 def place_authorisation_order(
-    org: Organisation, user: User, location: Location | None, number_ids: Iterable[int], submission_token: str
+    org: Organisation,
+    user: User,
+    location: Location | None,
+    numbers: Iterable[int] | WizardSelection,
+    submission_token: str,
 ) -> tuple[AuthorisationOrder, bool]:
-    """Place an order to authorise `number_ids` of `location`; returns (order, created).
+    """Place an order to authorise `numbers` of `location` (ids, or the Authorize wizard's selection, which is
+    deleted with the order placed); returns (order, created).
 
     Guarantees: all or nothing in one transaction (order, chunks, lines, numbers → *authorisation pending*, audit
     event); a number is in at most one open order (a database constraint settles races); the same
     `submission_token` never places a second order (double click, reload, back); the carrier submission task is
     enqueued only after commit (with the broker down, the order is placed all the same and the periodic
-    repoll_stuck_orders submits it). Statements issued are O(1) per chunk of numbers, not per number.
+    repoll_stuck_orders submits it). The same statements for 100 numbers as for 100,000, bar one INSERT of the chunk
+    rows: the numbers are checked, moved to pending and written as order lines set-wise (INSERT ... SELECT), never
+    one by one, and never through a list of ids in Python when they come from a selection.
     """
     try:
         token = uuid.UUID(str(submission_token))
@@ -78,38 +117,60 @@ def place_authorisation_order(
     if not check_eligibility(org, advisory=False).eligible:
         raise OrderRefused(gettext("Your organisation does not meet the prerequisites for Business Texting."))
 
+    selection = numbers if isinstance(numbers, WizardSelection) else None
+    if selection is not None:
+        if selection.organisation_id != org.pk or selection.user_id != user.pk or selection.location_id != location.pk:
+            raise OrderRefused(gettext("Choose one of your Cisco Calling Plan locations."))
+        chosen = selection.numbers()
+        # The selection's own rows: every one names a number the UPDATE below found and took.
+        ids = WizardSelectedNumber.objects.filter(selection_id=selection.pk).values(id=F("number_id"))
+    else:
+        wanted = set(numbers)
+        chosen = PhoneNumber.objects.filter(pk__in=wanted)
+        ids = chosen.values("id")
     chunk_size = settings.AUTHORISATION_CHUNK_SIZE
     try:
         with transaction.atomic():
-            # Lock the numbers so a concurrent order cannot take them between our check and our update.
-            list(PhoneNumber.objects.select_for_update().filter(pk__in=list(number_ids)).values_list("pk"))
-            ids = check_selectable(location, number_ids)
-            order = AuthorisationOrder.objects.create(
-                organisation=org, location=location, placed_by=user, submission_token=token, number_count=len(ids)
-            )
-            chunks = OrderChunk.objects.bulk_create(
-                [OrderChunk(order=order, index=i) for i in range((len(ids) + chunk_size - 1) // chunk_size)]
-            )
-            OrderLine.objects.bulk_create(
-                [OrderLine(order=order, chunk=chunks[i // chunk_size], number_id=pk) for i, pk in enumerate(ids)],
-                batch_size=chunk_size,
-            )
-            PhoneNumber.objects.filter(pk__in=ids).update(
+            count = len(wanted) if selection is None else ids.count()
+            if not count:
+                raise OrderRefused(gettext("Select at least one number to authorise."))
+            # Checked and taken in one UPDATE: its row locks make a concurrent order wait, and a number taken,
+            # moved or authorised meanwhile no longer matches, so it is missing from the count.
+            taken = chosen.filter(location=location, texting_state__in=AUTHORISABLE_STATES).update(
                 texting_state=PhoneNumber.TextingState.PENDING,
                 texting_state_changed=timezone.now(),
                 texting_state_reason="",
             )
+            if taken != count:
+                raise _NotAllTaken
+            order = AuthorisationOrder.objects.create(
+                organisation=org, location=location, placed_by=user, submission_token=token, number_count=count
+            )
+            OrderChunk.objects.bulk_create(
+                [OrderChunk(order=order, index=i) for i in range((count + chunk_size - 1) // chunk_size)]
+            )
+            _write_lines(order, ids, chunk_size)
             audit.record(
                 "authorisation_order.placed",
                 actor=user,
                 organisation=org,
                 target=order,
                 location=location.name,
-                numbers=len(ids),
+                numbers=count,
             )
+            if selection is not None:
+                WizardSelectedNumber.objects.filter(selection_id=selection.pk).delete()
+                WizardSelection.objects.filter(pk=selection.pk).delete()
             # Robust: if the broker cannot be reached, the placed order stays as it is (the administrator is shown
             # it), the failure is logged, and the periodic repoll_stuck_orders submits it.
             transaction.on_commit(lambda: _enqueue_submission(order.pk), robust=True)
+    except _NotAllTaken:
+        # Rolled back: say why (a number of another location, or not authorisable any more), or, if every number
+        # now passes, that another order took some in the meantime.
+        _check_numbers(location, chosen, count)
+        raise OrderRefused(
+            gettext("Some of these numbers were just ordered by someone else. Review the selection.")
+        ) from None
     except IntegrityError:
         # Another request with the same token won the race, or another order took one of these numbers.
         existing = AuthorisationOrder.objects.filter(submission_token=token, organisation=org).first()
@@ -119,6 +180,27 @@ def place_authorisation_order(
             gettext("Some of these numbers were just ordered by someone else. Review the selection.")
         ) from None
     return order, True
+
+
+class _NotAllTaken(Exception):
+    """The UPDATE took fewer numbers than were ordered (rolls the order back; the caller says why)."""
+
+
+def _write_lines(order: AuthorisationOrder, number_ids, chunk_size: int) -> None:
+    """One pending line per number of `number_ids` (a queryset of one column, `id`), the n-th by id in chunk
+    n // chunk_size: one INSERT ... SELECT for the whole order."""
+    qn = connection.ops.quote_name
+    sql, params = number_ids.order_by().query.sql_with_params()
+    line, chunk = qn(OrderLine._meta.db_table), qn(OrderChunk._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {line} (order_id, chunk_id, number_id, state, reason, is_open) "
+            f"SELECT {int(order.pk)}, c.id, r.id, %s, '', %s FROM ("
+            f"  SELECT chosen.id, (ROW_NUMBER() OVER (ORDER BY chosen.id) - 1) / {int(chunk_size)} AS idx"
+            f"  FROM ({sql}) chosen"
+            f") r JOIN {chunk} c ON c.order_id = {int(order.pk)} AND c.{qn('index')} = r.idx",
+            [OrderLine.State.PENDING, True, *params],
+        )
 
 
 def _enqueue_submission(order_id: int) -> None:

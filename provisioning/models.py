@@ -1,5 +1,7 @@
 """Locations, licences and the organisation's telephone numbers."""
 
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -137,6 +139,19 @@ class PhoneNumber(ChoiceLabels, models.Model):
             raise ValidationError({"is_primary": _("Only a number assigned to a user can be their primary number.")})
 
 
+class AuthorisableCount(models.Model):
+    """How many numbers of a location can be authorised (not authorised, or failed), so the Authorize wizard shows
+    "100,000 numbers can be authorised" without counting them. On PostgreSQL, statement-level triggers on the numbers
+    table keep it, set-wise, in the transaction of every change (migration 0005); on SQLite it stays empty and the
+    wizard counts (provisioning.queries.authorisable_count)."""
+
+    location = models.OneToOneField(Location, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    numbers = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.numbers} authorisable numbers in {self.location_id}"
+
+
 class AuthorisationOrder(ChoiceLabels, models.Model):
     """An order to authorise numbers of one Cisco Calling Plan location for Business Texting (SPEC.md 3).
 
@@ -221,7 +236,8 @@ class OrderLine(ChoiceLabels, models.Model):
         AUTHORISED = "authorised", _("Authorised")
         FAILED = "failed", _("Failed")
 
-    order = models.ForeignKey(AuthorisationOrder, on_delete=models.CASCADE, related_name="lines")
+    # Indexed by line_order_state_idx (order, state): an index of its own would be one more to write per line.
+    order = models.ForeignKey(AuthorisationOrder, on_delete=models.CASCADE, related_name="lines", db_index=False)
     chunk = models.ForeignKey(OrderChunk, on_delete=models.CASCADE, related_name="lines")
     number = models.ForeignKey(PhoneNumber, on_delete=models.PROTECT, related_name="order_lines")
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
@@ -243,3 +259,53 @@ class OrderLine(ChoiceLabels, models.Model):
 
     def __str__(self):
         return f"{self.number} in order #{self.order_id}: {self.get_state_display()}"
+
+
+class WizardSelection(models.Model):
+    """One run of the Authorize wizard: the numbers one administrator has ticked in one location, kept in the database
+    (WizardSelectedNumber) so that ticking all 100,000 numbers of a location is one INSERT ... SELECT, not a session
+    holding 100,000 ids.
+
+    The wizard's pages carry its random `token`; only its user, in its organisation, can use it (anyone else gets a
+    404). It lasts WIZARD_SELECTION_HOURS after its last change (beat: provisioning.tasks.purge_expired_selections)
+    and is deleted when its order is placed.
+    """
+
+    token = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    # Kept by every change in the same transaction, under a lock of this row, so pages show the count without
+    # counting 100,000 rows.
+    selected_count = models.PositiveIntegerField(default=0)
+    # The token of the order summary last shown for this selection; any change clears it.
+    submission_token = models.UUIDField(null=True, blank=True)
+    changed = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["changed"], name="wizard_selection_changed_idx")]
+
+    def __str__(self):
+        return f"Selection of {self.selected_count} numbers in {self.location_id}"
+
+    def numbers(self):
+        """The numbers ticked, as a queryset (a semi-join on this selection's rows, never a list of ids)."""
+        return PhoneNumber.objects.filter(
+            pk__in=WizardSelectedNumber.objects.filter(selection_id=self.pk).values("number_id")
+        )
+
+
+class WizardSelectedNumber(models.Model):
+    """A number ticked in a wizard's selection. The pair is the primary key: no id column or sequence to feed."""
+
+    pk = models.CompositePrimaryKey("selection_id", "number_id")
+    # No foreign-key constraints in the database: rows are only ever written by INSERT ... SELECT from the numbers,
+    # and 100,000 of them would cost 200,000 constraint checks at commit (several seconds); deleting a number or a
+    # selection still deletes its rows (Django's on_delete). The primary key's leading column indexes `selection`.
+    selection = models.ForeignKey(
+        WizardSelection, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    number = models.ForeignKey(PhoneNumber, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+
+    def __str__(self):
+        return f"{self.number_id} in selection {self.selection_id}"

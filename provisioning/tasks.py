@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -18,7 +19,7 @@ from carrier.gateway import CarrierRejected, CarrierUnavailable
 from portal.tasks import CarrierTask
 
 from . import actions
-from .models import AuthorisationOrder, OrderChunk
+from .models import AuthorisationOrder, OrderChunk, WizardSelectedNumber, WizardSelection
 
 log = logging.getLogger(__name__)
 
@@ -107,3 +108,19 @@ def repoll_stuck_orders() -> int:
         poll_authorisation_order.delay(order_id)
         resumed += 1
     return resumed
+
+
+@shared_task(acks_late=True)
+def purge_expired_selections(batch: int = 100) -> int:
+    """Periodic (beat, hourly): delete the Authorize wizard's selections nobody has changed for WIZARD_SELECTION_HOURS,
+    with their ticked numbers, a batch of selections per transaction so no transaction holds millions of rows.
+    Idempotent. Returns how many selections it deleted."""
+    from .wizard import expiry_cutoff
+
+    expired = WizardSelection.objects.filter(changed__lt=expiry_cutoff())
+    deleted = 0
+    while ids := list(expired.values_list("pk", flat=True)[:batch]):
+        with transaction.atomic():
+            WizardSelectedNumber.objects.filter(selection_id__in=ids).delete()
+            deleted += WizardSelection.objects.filter(pk__in=ids).delete()[1].get(WizardSelection._meta.label, 0)
+    return deleted

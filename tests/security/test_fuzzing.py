@@ -54,7 +54,7 @@ from portal.lists import NotAnId, parse_id, parse_ids
 from portal.middleware import SUPPORT_ORG_SESSION_KEY
 from portal.models import AuditEvent, User
 from provisioning.actions import AUTHORISABLE_STATES
-from provisioning.models import AuthorisationOrder, Licence, PhoneNumber
+from provisioning.models import AuthorisationOrder, Licence, PhoneNumber, WizardSelectedNumber, WizardSelection
 from provisioning.wizard import SESSION_KEY
 from tests.compliance.factories import VALID_FORM
 from tests.factories import PASSWORD
@@ -274,17 +274,23 @@ def test_authorize_wizard_selection(bench):
         htmx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "wizard-numbers"} if data.draw(st.booleans()) else {}
         with undone():
             client = bench.client(bench.admin)
-            session = client.session
-            session[SESSION_KEY] = {"location_id": bench.location.pk, "ids": sorted(before), "token": None}
-            session.save()
-            seen = submit(client, bench, reverse("provisioning:authorize_selection"), form=form, **htmx)
-            assert not seen.changes, f"the selection lives in the session, yet data changed: {seen.describe()}"
+            selection = start_selection(client, bench, before)
+            seen = submit(
+                client,
+                bench,
+                reverse("provisioning:authorize_selection"),
+                form=form,
+                before=fingerprint(bench.scopes),
+                **htmx,
+            )
+            assert seen.changed <= SELECTION_MODELS, f"only the selection may change: {seen.describe()}"
             if seen.status == 404:
                 assert parse_id(form.get("location")) != bench.location.pk, seen.describe()
+                assert not seen.changes, seen.describe()
                 reached("404: not a location the wizard offers")
                 return
             assert seen.status == (200 if htmx else 302), seen.describe()
-            held = set((client.session.get(SESSION_KEY) or {}).get("ids", []))
+            held = selected(selection)
             assert held <= selectable, f"the selection holds numbers that cannot be authorised: {held - selectable}"
             expected = selection_after(form, before, selectable)
             if form.get("op") == "select_matching":
@@ -312,13 +318,33 @@ def test_authorize_wizard_selection(bench):
 
 
 SUMMARY_TOKEN = "<the summary's token>"
+SELECTION_MODELS = {"provisioning.WizardSelection", "provisioning.WizardSelectedNumber"}
+
+
+def start_selection(client, bench, number_ids) -> WizardSelection:
+    """The administrator's wizard in the bench's location, with `number_ids` ticked, as the session's current one
+    (rows written directly: an example may start from a selection that has gone stale since)."""
+    selection = WizardSelection.objects.create(organisation=bench.org, user=bench.admin, location=bench.location)
+    WizardSelectedNumber.objects.bulk_create(
+        WizardSelectedNumber(selection=selection, number_id=pk) for pk in sorted(number_ids)
+    )
+    WizardSelection.objects.filter(pk=selection.pk).update(selected_count=len(number_ids))
+    session = client.session
+    session[SESSION_KEY] = str(selection.token)
+    session.save()
+    return selection
+
+
+def selected(selection) -> set[int]:
+    return set(WizardSelectedNumber.objects.filter(selection=selection).values_list("number_id", flat=True))
 
 
 @FUZZ
 @given(data=st.data())
 def test_authorize_submit_with_any_token(bench, data):
-    candidates = [n.pk for n in bench.authorisable] + [bench.authorised[0].pk, 2**40]
-    # The session's selection as it may be by now: numbers another order took meanwhile, numbers deleted.
+    candidates = [n.pk for n in bench.authorisable] + [bench.authorised[0].pk]
+    # The selection as it may be by now: numbers another order took meanwhile. (A number deleted leaves it with its
+    # row: the foreign key cascades.)
     chosen = data.draw(st.lists(st.sampled_from(candidates), max_size=3, unique=True))
     token = data.draw(
         st.one_of(st.just(SUMMARY_TOKEN), st.just(str(bench.order.submission_token)), st.uuids().map(str), hostile_text)
@@ -326,17 +352,17 @@ def test_authorize_submit_with_any_token(bench, data):
     valid = bool(chosen) and set(chosen) <= {n.pk for n in bench.authorisable} and token == SUMMARY_TOKEN
     with undone():
         client = bench.client(bench.admin)
-        session = client.session
-        session[SESSION_KEY] = {"location_id": bench.location.pk, "ids": sorted(chosen), "token": None}
-        session.save()
+        selection = start_selection(client, bench, chosen)
         assert client.get(reverse("provisioning:authorize_summary")).status_code in (200, 302)
-        shown = (client.session.get(SESSION_KEY) or {}).get("token") or ""
+        selection.refresh_from_db()
+        shown = str(selection.submission_token or "")
         orders = AuthorisationOrder.objects.count()
         seen = submit(
             client,
             bench,
             reverse("provisioning:authorize_submit"),
             form={"token": shown if token == SUMMARY_TOKEN else token},
+            before=fingerprint(bench.scopes),
         )
         assert seen.status == 302, seen.describe()
         if "success" in seen.levels:
@@ -348,10 +374,15 @@ def test_authorize_submit_with_any_token(bench, data):
                 "provisioning.OrderLine",
                 "provisioning.PhoneNumber",
                 "portal.AuditEvent",
+                "provisioning.AuthorisableCount",  # fewer numbers of the location can be authorised
+                *SELECTION_MODELS,  # the selection is deleted with the order placed
             }
+            assert not WizardSelection.objects.filter(pk=selection.pk).exists()
         else:
             assert not valid, f"a valid order was refused: {seen.describe()}"
-            assert not seen.changes, seen.describe()
+            # At most the numbers that can no longer be ordered were taken out of the selection.
+            assert seen.changed <= SELECTION_MODELS, seen.describe()
+            assert selected(selection) <= {n.pk for n in bench.authorisable}
             # Refused, or (the earlier order's token: a double submission) shown the order already placed.
             assert seen.levels & {"error", "info"}, seen.describe()
 

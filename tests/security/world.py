@@ -35,7 +35,7 @@ from portal.actions import set_compliance_officer
 from portal.middleware import SUPPORT_ORG_SESSION_KEY
 from portal.models import Organisation, User
 from provisioning.actions import place_authorisation_order
-from provisioning.models import AuthorisationOrder, Location, PhoneNumber
+from provisioning.models import AuthorisationOrder, Location, PhoneNumber, WizardSelectedNumber, WizardSelection
 from provisioning.phone import display_tn
 from tests.factories import make_location, make_numbers, make_org, make_user
 from texting import actions as texting_actions
@@ -71,6 +71,7 @@ class Side:
     markers: list[str] = field(default_factory=list)
     brand: Brand | None = None  # an approved 10DLC brand (support's brand page, secondary vetting)
     todo: SupportTodo | None = None  # a support to-do from a campaign event
+    selection: WizardSelection | None = None  # the administrator's Authorize wizard, one number ticked
 
     @property
     def authorisable(self) -> PhoneNumber:
@@ -213,7 +214,16 @@ def build_side(tag: str, support: User, recipient: str, do_not_text: str, captur
         markers=markers,
         brand=brand,
         todo=todo,
+        selection=_wizard_selection(admin, location, numbers),
     )
+
+
+def _wizard_selection(admin, location, numbers) -> WizardSelection:
+    selection = WizardSelection.objects.create(
+        organisation=admin.organisation, user=admin, location=location, selected_count=1
+    )
+    WizardSelectedNumber.objects.create(selection=selection, number=numbers[-1])
+    return selection
 
 
 def build_world(capture_on_commit) -> World:
@@ -253,6 +263,8 @@ def client_for(role: str, world: World):
 
 # A CSRF token as Django renders it (masked afresh for every response): 64 letters and digits.
 CSRF_TOKEN = re.compile(r"\b[A-Za-z0-9]{64}\b")
+# The Authorize wizard's token (random for every new selection), in its links, forms and redirects.
+WIZARD_TOKEN = re.compile(r"(wizard=|name=\"wizard\" value=\")[0-9a-f-]{36}")
 
 
 def forget(org: Organisation) -> None:
@@ -285,7 +297,7 @@ def body_text(response) -> str:
 
 def answer(response) -> str:
     """What a user gets from `response`, to compare two answers byte for byte: the status, where it redirects, and
-    the body with CSRF tokens (different in every response) blanked out."""
-    body = CSRF_TOKEN.sub("<csrf>", content(response).decode(errors="replace"))
+    the body with CSRF tokens and new wizard tokens (different in every response) blanked out."""
     body = CSRF_TOKEN.sub("<csrf>", body_text(response))
-    return f"{response.status_code} {response.get('Location', '')}\n{body}"
+    seen = f"{response.status_code} {response.get('Location', '')}\n{body}"
+    return WIZARD_TOKEN.sub(r"\1<wizard>", seen)
