@@ -43,6 +43,9 @@ EXPECTED = {
     "texting.tasks.send_message": "carrier",
     # Retention.
     "texting.tasks.purge_expired_messages": "purge",
+    "texting.tasks.create_text_partitions": "purge",
+    # Housekeeping of the Authorize wizard's selections (the database only).
+    "provisioning.tasks.purge_expired_selections": "default",
     # Compliance archives.
     "compliance.tasks.build_discovery_export": "exports",
     "compliance.tasks.delete_expired_exports": "exports",
