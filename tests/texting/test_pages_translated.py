@@ -107,6 +107,10 @@ def test_the_chart_names_days_and_months_in_the_readers_language(admin, busy_org
     titles = re.findall(r'<g class="day"><title>([^<]*)</title>', html)
     assert titles and all(" envoyés, " in title and " reçus, " in title for title in titles)
     assert not any(re.search(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b", title) for title in titles)
+    # The chart's coordinates stay SVG numbers in French ("12.5", never the reader's "12,5", which SVG reads as 12).
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    coordinates = re.findall(r'\b(?:x|y|width|height|x1|x2|y1|y2)="([^"]*)"', svg)
+    assert coordinates and all(re.fullmatch(r"-?\d+(\.\d+)?", value) for value in coordinates), coordinates
 
 
 def test_english_stays_the_default(admin_client, busy_org):
