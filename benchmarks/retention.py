@@ -77,9 +77,8 @@ def sql(statement, params=None):
 
 
 def run(args, url: str) -> int:
-    import psycopg
     from django.conf import settings
-    from django.db import connection, connections
+    from django.db import connection
     from django.utils import timezone
 
     from compliance.models import LegalHold, LegalHoldNumber, LegalHoldUser
@@ -120,17 +119,8 @@ def run(args, url: str) -> int:
     size = sql(f"SELECT pg_size_pretty(pg_total_relation_size('{table}'))")[0][0]
     print(f"set-up: {time.perf_counter() - started:.1f} s; table {size} with {len(secondary) + 1} indexes", flush=True)
 
-    # Each side runs on its own file copy of that database (CREATE DATABASE ... TEMPLATE): the same rows on the same
-    # pages with the same indexes, without rebuilding them.
-    source = connection.settings_dict["NAME"]
-    copy = f"{source}_copy"
-    admin_url = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-
-    def admin(*statements):
-        with psycopg.connect(admin_url, autocommit=True) as admin_connection:
-            for statement in statements:
-                admin_connection.execute(statement)
-
+    # Each side runs on its own file copy of that database (database_copy): the same rows on the same pages with the
+    # same indexes, without rebuilding them.
     def place_holds():
         by_user = LegalHold.objects.create(organisation=org, name="Benchmark matter (user)", created_by=officer)
         LegalHoldUser.objects.create(hold=by_user, user=texter)
@@ -139,13 +129,7 @@ def run(args, url: str) -> int:
         sql("ANALYZE")  # as autovacuum would have, some time after the holds were placed
 
     def on_a_copy(side, held):
-        connections.close_all()
-        admin(
-            f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)',
-            f'CREATE DATABASE "{copy}" TEMPLATE "{source}" STRATEGY FILE_COPY',
-        )
-        connection.settings_dict["NAME"] = copy
-        try:
+        with database_copy(url):
             if held:
                 place_holds()
             sql("CHECKPOINT")
@@ -159,10 +143,6 @@ def run(args, url: str) -> int:
             stays = held_expired if held else 0
             assert (deleted, left, kept) == (expired - stays, stays, total - expired + stays), (deleted, left, kept)
             return elapsed, wal
-        finally:
-            connections.close_all()
-            connection.settings_dict["NAME"] = source
-            admin(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
 
     def plain_delete():
         # Django's autocommit: the statement is its own transaction, committed before execute() returns.
