@@ -1,6 +1,8 @@
 import pytest
 import redis
 
+from portal.models import User
+from tests.factories import make_user
 from texting.volume import KEY_PREFIX, redis_client
 
 
@@ -47,3 +49,18 @@ def without_redis(settings):
 def _compiled_catalogues(compiled_catalogues):
     """The French (Canada) replies to ARRÊT and AIDE come from the compiled catalogue, as in `make run` and CI."""
     return compiled_catalogues
+
+
+@pytest.fixture
+def officer(org):
+    """A compliance officer of the organisation (the legal-hold tests: retention and partitions)."""
+    user = make_user(org, role=User.Role.READONLY_ADMIN, email="officer@acme.test")
+    User.objects.filter(pk=user.pk).update(is_compliance_officer=True)
+    user.refresh_from_db()
+    return user
+
+
+@pytest.fixture
+def texter(org):
+    """A user whose texts a hold names (files that need a texter with a number define their own)."""
+    return make_user(org, role=User.Role.END_USER, email="texter@acme.test")

@@ -12,8 +12,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from compliance.actions.holds import place_hold, release_hold
-from portal.models import User
-from tests.factories import make_user
 from tests.texting.factories import make_text
 from texting import partitions
 from texting.models import Message, PurgeRun
@@ -30,19 +28,6 @@ def days(postgres):
     """As after some 430 days of beat: a partition for each day from 30 days before the cutoff's to the day after
     (the days these tests write texts on; the purge makes today's and the next 14 days' itself)."""
     partitions.ensure_partitions(FIRST_DAY, CUTOFF.date() + timedelta(days=1))
-
-
-@pytest.fixture
-def officer(org):
-    user = make_user(org, role=User.Role.READONLY_ADMIN, email="officer@acme.test")
-    User.objects.filter(pk=user.pk).update(is_compliance_officer=True)
-    user.refresh_from_db()
-    return user
-
-
-@pytest.fixture
-def texter(org):
-    return make_user(org, role=User.Role.END_USER, email="texter@acme.test")
 
 
 def purge(**kwargs):

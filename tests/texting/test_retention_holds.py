@@ -19,19 +19,6 @@ NOW = datetime(2025, 11, 3, 7, 30, tzinfo=UTC)
 OLD = NOW - timedelta(days=500)
 
 
-@pytest.fixture
-def officer(org):
-    user = make_user(org, role=User.Role.READONLY_ADMIN, email="officer@acme.test")
-    User.objects.filter(pk=user.pk).update(is_compliance_officer=True)
-    user.refresh_from_db()
-    return user
-
-
-@pytest.fixture
-def texter(org):
-    return make_user(org, role=User.Role.END_USER, email="texter@acme.test")
-
-
 def purge(**kwargs):
     with time_machine.travel(NOW, tick=False):
         return purge_expired_messages(**kwargs)
