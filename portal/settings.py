@@ -332,7 +332,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_float("EDISCOVERY_SWEEP_SECONDS", 3600.0),
     },
     # The texts table's day partitions for the next TEXTS_PARTITIONS_AHEAD_DAYS days (PostgreSQL; the purge does the
-    # same, so either one missing for two weeks leaves texts in the default partition, which /healthz/retention says).
+    # same, so either one missing for two weeks leaves texts in the default partition; the task returns how many days
+    # ahead the partitions reach, texting.partitions.days_ahead).
     "create-text-partitions": {
         "task": "texting.tasks.create_text_partitions",
         "schedule": crontab(hour=12, minute=0),
@@ -429,7 +430,7 @@ TEXTING_BURST_PER_MINUTE = env_int("TEXTING_BURST_PER_MINUTE", 30)
 MESSAGE_RETENTION_DAYS = env_int("MESSAGE_RETENTION_DAYS", 400)
 # Rows the purge deletes per transaction (tuned with benchmarks/retention.py: each batch well under one second).
 MESSAGE_RETENTION_BATCH_SIZE = env_int("MESSAGE_RETENTION_BATCH_SIZE", 50000)
-# Day partitions of the texts table created ahead (PostgreSQL, texting.partitions); /healthz/retention warns below 2.
+# Day partitions of the texts table created ahead (PostgreSQL, texting.partitions).
 TEXTS_PARTITIONS_AHEAD_DAYS = env_int("TEXTS_PARTITIONS_AHEAD_DAYS", 14)
 # Creating or dropping a partition waits at most this long for the texts table's lock (a long export reading the
 # texts holds it off; waiting longer would queue every other query behind it): a partition not created is made by the
