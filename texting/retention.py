@@ -128,29 +128,33 @@ def purge_expired_messages(
     return run
 
 
-# Expired day partitions dropped per transaction: each detach or drop takes the texts table's lock, and every
-# change of its partitions makes PostgreSQL read the partition bounds again on the next write (~5 ms with ~415 of
-# them), so a few days go together; ten keep the transaction well under a second (benchmarks/retention.py).
-PARTITIONS_PER_TRANSACTION = 10
+# Expired day partitions dropped per transaction. From its DROP to its COMMIT a transaction holds the whole texts
+# table's lock (sending and reading texts wait), and every change of the partitions makes each process read the
+# partition bounds again on its next write, so the days of a night go together: a first purge finding a month
+# expired drops it in one transaction of ~0.3 s (benchmarks/retention.py --partitioned). A purge after a longer
+# pause (or the migration's first) takes its days a month at a time.
+PARTITIONS_PER_TRANSACTION = 31
 
 
 def _drop_expired_partitions(run: PurgeRun, cutoff: datetime) -> int:
     """PostgreSQL: drop every day partition whose whole range is older than the cutoff; returns the longest of their
-    transactions in ms. A few partitions per short transaction: count their rows, copy aside the texts an active hold
-    keeps, drop the partitions, and put the held texts back into the table, where they land in the default
-    partition (no partition covers their day any more). A partition holding so many held texts that moving them
-    would cost more than deleting the rest is left to the row-by-row batches (`_worth_dropping`). The held texts
-    keep their ids and timestamps; releasing the hold leaves them to the row-by-row batches of the next purge. They
-    are found from the custodians' side (the partition's number and user indexes), so a partition costs what its
-    held texts cost, not what it holds. Partitions whose lock does not come within TEXTS_PARTITION_LOCK_TIMEOUT_MS
-    (a long read of the texts holds it) are left to the row-by-row batches."""
+    transactions in ms. Up to PARTITIONS_PER_TRANSACTION partitions per transaction: count each partition's texts,
+    copy the texts an active hold keeps into ASIDE_TABLE (one statement for the whole group, found from the
+    custodians' side through the partitions' number and user indexes, so it costs what the held texts cost, not what
+    the partitions hold), drop the partitions, and put the held texts back into the table, where they land in the
+    default partition (no partition covers their day any more). The held texts keep their ids and timestamps;
+    releasing the hold leaves them to the row-by-row batches of a later purge. A partition whose held texts would
+    cost more to move than the rest of it to delete (`_worth_dropping`) is left to the row-by-row batches; so are
+    partitions whose lock does not come within TEXTS_PARTITION_LOCK_TIMEOUT_MS (a long read of the texts holds it).
+
+    Emptying a partition with held texts (TRUNCATE, then the held texts back into it) instead of dropping it was
+    measured too: a third of the WAL for its catalog rows (2.9 MB against 4.2 MB for the benchmark's month), but
+    100 ms slower (TRUNCATE makes every file of the partition and its indexes anew), and under holds that last
+    years one partition a day would stay for good; the default partition keeps their texts in one place instead."""
     longest = 0
     custodians = _custodians()
-    expired = [
-        connection.ops.quote_name(p.name) for p in partitions.partitions() if not p.is_default and p.upper <= cutoff
-    ]
-    if custodians is not None:
-        expired = [name for name in expired if _worth_dropping(name, custodians)]
+    expired = [p for p in partitions.partitions() if not p.is_default and p.upper <= cutoff]
+    quote = connection.ops.quote_name
     for first in range(0, len(expired), PARTITIONS_PER_TRANSACTION):
         group = expired[first : first + PARTITIONS_PER_TRANSACTION]
         began = time.perf_counter()
@@ -160,18 +164,21 @@ def _drop_expired_partitions(run: PurgeRun, cutoff: datetime) -> int:
                 # Deferred foreign-key checks of rows written earlier in this transaction (none in the nightly task;
                 # some where a caller's transaction wrote texts) would forbid the DROP: check them now.
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-                cursor.execute("SELECT " + ", ".join(f"(SELECT count(*) FROM {name})" for name in group))
-                present = sum(cursor.fetchone())
-                kept = _keep_held_texts(cursor, group, custodians) if custodians is not None else 0
-                cursor.execute(f"DROP TABLE {', '.join(group)}")
-                if custodians is not None:
-                    _restore_held_texts(cursor)
+                cursor.execute("SELECT " + ", ".join(f"(SELECT count(*) FROM {quote(p.name)})" for p in group))
+                present = dict(zip((p.name for p in group), cursor.fetchone(), strict=True))
+                held = _set_held_texts_aside(cursor, group, custodians) if custodians is not None else {}
+                names = [name for name in present if _worth_dropping(present[name], held.get(name, 0))]
+                if names:
+                    cursor.execute(f"DROP TABLE {', '.join(quote(name) for name in names)}")
+                if held:
+                    _restore_held_texts(cursor, names)
+                kept = sum(held.get(name, 0) for name in names)
                 so_far_ms = int((time.perf_counter() - began) * 1000)
                 PurgeRun.objects.filter(pk=run.pk).update(
                     # The held texts moved are counted in kept_by_holds once, by the row-by-row batches that follow
                     # (they pass over every expired text left, wherever it is).
-                    rows_deleted=F("rows_deleted") + present - kept,
-                    partitions_dropped=F("partitions_dropped") + len(group),
+                    rows_deleted=F("rows_deleted") + sum(present[name] for name in names) - kept,
+                    partitions_dropped=F("partitions_dropped") + len(names),
                     longest_batch_ms=Greatest(F("longest_batch_ms"), so_far_ms),
                 )
         except OperationalError as exc:
@@ -183,53 +190,75 @@ def _drop_expired_partitions(run: PurgeRun, cutoff: datetime) -> int:
     return longest
 
 
-# Moving a held text out of a partition (into a temporary table, then into the default partition with its nine
+# Moving a held text out of a partition (copied aside, then inserted into the default partition with its eight
 # indexes) costs about ten times what deleting a text costs (measured 55 µs against 5.5 µs per text,
 # benchmarks/retention.py --variant held).
 HELD_TEXT_MOVE_COST = 10
 
 
-def _worth_dropping(name: str, custodians: list) -> bool:
-    """Whether dropping the expired partition `name` (moving its held texts out first) costs less than deleting its
-    other texts row by row: not where holds keep more than about a tenth of it. Such a partition stays, its texts
-    that may go are deleted by the batches, and it is dropped on the first night after its holds are released."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM {name} WHERE {_custodian_rows(name)} AND {_held(name)}", custodians)
-        held = cursor.fetchone()[0]
-        if not held:
-            return True
-        # The planner's row count is enough to decide by (autovacuum keeps it); exact only where it has none.
-        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", [name])
-        present = cursor.fetchone()[0]
-        if present < 0:
-            cursor.execute(f"SELECT count(*) FROM {name}")
-            present = cursor.fetchone()[0]
+def _worth_dropping(present: int, held: int) -> bool:
+    """Whether dropping an expired partition of `present` texts, `held` of them kept by holds (moved out first), costs
+    less than deleting its other texts row by row: not where holds keep more than about a tenth of it. Such a
+    partition stays, its texts that may go are deleted by the batches, and it is dropped on the first night after
+    its holds are released."""
     return held * HELD_TEXT_MOVE_COST <= present - held
 
 
-def _keep_held_texts(cursor, group: list[str], custodians: list) -> int:
-    """Copy the texts an active hold keeps out of the partitions of `group` into a temporary table (dropped at
-    commit); returns how many. `_restore_held_texts` puts them back once the partitions are gone."""
-    cols = ", ".join(partitions.columns())
+# An UNLOGGED table of the texts table's columns (and `source`, the partition a row came from) where the purge keeps
+# held texts while their partitions are dropped. Unlogged, its rows cost no WAL; permanent, it costs no catalog writes
+# either (a temporary table made and dropped every night wrote ~120 kB of WAL for its catalog rows, 3% of the
+# purge's). Empty outside the purge's transaction. Made by migration texting 0011, and made again by the purge when
+# the texts table's columns have changed since (`_aside_table`).
+ASIDE_TABLE = "texting_message_aside"
+
+
+def _aside_table(cursor) -> None:
+    """Make ASIDE_TABLE, or make it again when its columns are no longer the texts table's."""
+    cols = partitions.columns()
     cursor.execute(
-        f'CREATE TEMPORARY TABLE held_texts ON COMMIT DROP AS SELECT {cols} FROM "{partitions.TABLE}" WITH NO DATA'
+        "SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute"
+        " WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped",
+        [ASIDE_TABLE],
     )
-    kept = 0
-    for name in group:
-        cursor.execute(
-            f"INSERT INTO held_texts SELECT {cols} FROM {name} WHERE {_custodian_rows(name)} AND {_held(name)}",
-            custodians,
-        )
-        kept += cursor.rowcount
-    return kept
+    if cursor.fetchone()[0] == ["source", *cols]:
+        return
+    cursor.execute(f"DROP TABLE IF EXISTS {ASIDE_TABLE}")
+    cursor.execute(
+        f"CREATE UNLOGGED TABLE {ASIDE_TABLE} AS SELECT tableoid AS source, {', '.join(cols)}"
+        f' FROM "{partitions.TABLE}" WITH NO DATA'
+    )
 
 
-def _restore_held_texts(cursor) -> None:
-    """Into the table again, where no partition covers their days any more: the default partition takes them."""
+def _set_held_texts_aside(cursor, group: list, custodians: list) -> dict[str, int]:
+    """Copy the texts an active hold keeps out of the partitions of `group` (consecutive days) into ASIDE_TABLE, with
+    the partition each came from; returns {partition name: texts copied}. `_restore_held_texts` puts them back once
+    the partitions are gone."""
+    _aside_table(cursor)
     cols = ", ".join(partitions.columns())
-    cursor.execute(f'INSERT INTO "{partitions.TABLE}" ({cols}) SELECT {cols} FROM held_texts')
-    # Dropped now, not only at commit: a caller's transaction around the purge may run it again.
-    cursor.execute("DROP TABLE held_texts")
+    table = connection.ops.quote_name(partitions.TABLE)
+    # One statement over the group's days: PostgreSQL prunes the table to the group's partitions.
+    cursor.execute(
+        f"INSERT INTO {ASIDE_TABLE} SELECT tableoid, {cols} FROM {table} WHERE created_at >= %s AND created_at < %s"
+        f" AND {_custodian_rows(table)} AND {_held(table)}",
+        [group[0].lower, group[-1].upper, *custodians],
+    )
+    if not cursor.rowcount:
+        return {}
+    cursor.execute(f"SELECT c.relname, count(*) FROM {ASIDE_TABLE} h JOIN pg_class c ON c.oid = h.source GROUP BY 1")
+    return dict(cursor.fetchall())
+
+
+def _restore_held_texts(cursor, dropped: list[str]) -> None:
+    """Put the held texts of the partitions `dropped` back into the table, where the default partition takes them
+    (no partition covers their days any more), and empty ASIDE_TABLE; those of partitions that stay are still
+    there."""
+    if dropped:
+        cols = ", ".join(partitions.columns())
+        cursor.execute(
+            f'INSERT INTO "{partitions.TABLE}" ({cols}) SELECT {cols} FROM {ASIDE_TABLE}'
+            " WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = source)"
+        )
+    cursor.execute(f"DELETE FROM {ASIDE_TABLE}")
 
 
 def _custodians() -> list | None:

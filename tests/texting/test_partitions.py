@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from compliance.actions.holds import place_hold, release_hold
 from tests.texting.factories import make_text
-from texting import partitions
+from texting import partitions, retention
 from texting.models import Message, PurgeRun
 from texting.retention import purge_expired_messages
 
@@ -103,6 +103,49 @@ def test_a_held_text_in_an_expired_day_is_kept_in_the_default_partition_and_goes
     released = purge()
     assert remaining() == set()
     assert (released.rows_deleted, released.kept_by_holds) == (1, 0)
+
+
+@pytest.mark.django_db
+def test_held_texts_keep_every_column_when_the_aside_table_no_longer_matches_the_texts_table(
+    org, days, officer, texter
+):
+    """The held texts wait in an unlogged table (retention.ASIDE_TABLE) while their partition is dropped. Made by a
+    migration, it falls behind when a later migration changes the texts table's columns: the purge makes it again
+    rather than lose a column of a held text or fail."""
+    held = make_text(org, created_at=NOW - timedelta(days=420), user=texter, body="held: keep every word")
+    for _ in range(20):
+        make_text(org, created_at=NOW - timedelta(days=420), body="not held")
+    place_hold(org, officer, name="Smith v Acme", user_ids=[texter.pk])
+    before = Message.objects.filter(pk=held.pk).values().get()
+    with connection.cursor() as cursor:
+        # As if the texts table had gained a column since (the aside table lacks one of its columns).
+        cursor.execute(f"ALTER TABLE {retention.ASIDE_TABLE} DROP COLUMN body")
+
+    run = purge()
+
+    assert remaining() == {held.pk} and partition_of(held) == partitions.DEFAULT_PARTITION
+    assert Message.objects.filter(pk=held.pk).values().get() == before
+    assert run.partitions_dropped == (CUTOFF.date() - FIRST_DAY).days
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {retention.ASIDE_TABLE}")
+        assert cursor.fetchone()[0] == 0  # empty again once the purge is done
+
+
+@pytest.mark.django_db
+def test_after_a_long_pause_the_expired_days_go_a_month_per_transaction(org, postgres, monkeypatch):
+    """A purge finding more days expired than PARTITIONS_PER_TRANSACTION (after an outage, or the first night after
+    the migration) drops them in several transactions, each within its limit, and misses none."""
+    monkeypatch.setattr(retention, "PARTITIONS_PER_TRANSACTION", 4)
+    partitions.ensure_partitions(CUTOFF.date() - timedelta(days=10), CUTOFF.date() + timedelta(days=1))
+    old = [make_text(org, created_at=CUTOFF - timedelta(days=n, hours=12)) for n in range(1, 11)]
+    young = make_text(org, created_at=CUTOFF + timedelta(hours=1))
+    with CaptureQueriesContext(connection) as queries:
+        run = purge()
+
+    drops = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("DROP TABLE")]
+    assert [statement.count(",") + 1 for statement in drops] == [4, 4, 2]
+    assert remaining() == {young.pk}
+    assert (run.partitions_dropped, run.rows_deleted) == (10, len(old))
 
 
 @pytest.mark.django_db
