@@ -149,6 +149,27 @@ def test_after_a_long_pause_the_expired_days_go_a_month_per_transaction(org, pos
 
 
 @pytest.mark.django_db
+def test_row_by_row_batches_cross_years_of_gaps_and_stay_bounded(org, days):
+    """The row-by-row batches look for their end a widening window at a time: texts years apart (in the default
+    partition: a stray three years old, some from weeks before the cutoff; the minutes past midnight) all go, no
+    batch deletes more than its size, and nothing younger than the cutoff goes."""
+    stray = make_text(org, created_at=CUTOFF - timedelta(days=3 * 365))
+    weeks_before = [make_text(org, created_at=CUTOFF - timedelta(days=40, minutes=n)) for n in range(4)]
+    straddling = [make_text(org, created_at=CUTOFF - timedelta(minutes=n + 1)) for n in range(5)]
+    young = make_text(org, created_at=CUTOFF + timedelta(microseconds=1))
+    # Older than the first day partition: both in the default partition, deleted row by row like the minutes.
+    assert partition_of(stray) == partition_of(weeks_before[0]) == partitions.DEFAULT_PARTITION
+    sizes = []
+
+    run = purge(batch_size=3, progress=lambda r: sizes.append(r.rows_deleted))
+
+    assert remaining() == {young.pk}
+    assert run.rows_deleted == 1 + len(weeks_before) + len(straddling)
+    steps = [after - before for before, after in zip([0, *sizes], sizes, strict=False)]
+    assert steps and max(steps) <= 3
+
+
+@pytest.mark.django_db
 def test_a_day_mostly_under_hold_is_not_dropped_its_other_texts_go_row_by_row(org, days, officer, texter):
     """Moving held texts costs about ten times deleting one: where holds keep more than about a tenth of a day, the
     day stays and the purge deletes its other texts row by row; released, the day is dropped."""
