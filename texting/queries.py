@@ -279,9 +279,9 @@ class RetentionHealth:
         ) % {"days": ahead}
 
 
-def retention_health(now: datetime | None = None) -> RetentionHealth:
-    """The purge's health from its recorded runs (not dry runs), in one query, and the day partitions made ahead
-    (PostgreSQL: two catalogue queries)."""
+def retention_health(now: datetime | None = None, *, with_partitions: bool = True) -> RetentionHealth:
+    """The purge's health from its recorded runs (not dry runs), in one query, and unless `with_partitions` is
+    False the day partitions made ahead (PostgreSQL: three catalogue queries)."""
     now = now or timezone.now()
     success = Q(outcome__in=[PurgeRun.Outcome.COMPLETED, PurgeRun.Outcome.STOPPED])
     failure = Q(outcome__in=[PurgeRun.Outcome.FAILED, PurgeRun.Outcome.INTERRUPTED])
@@ -292,7 +292,7 @@ def retention_health(now: datetime | None = None) -> RetentionHealth:
         failure_finished=Max("finished", filter=failure),
     )
     last_success, last_failure = seen["success_finished"], seen["failure_finished"] or seen["failure_started"]
-    ahead = partitions.days_ahead(now)
+    ahead = partitions.days_ahead(now) if with_partitions else None
     if seen["failure_started"] is not None and (
         seen["success_started"] is None or seen["failure_started"] > seen["success_started"]
     ):
