@@ -29,7 +29,8 @@ Smoke run: `.venv/bin/python benchmarks/load.py --users 5 --seconds 10 --orgs 5`
 about 35 s: `--users 2 --seconds 8 --think 0.1 --orgs 2 --numbers-per-org 50`.
 It builds test_<name> on the server of --database-url (default postgres://postgres@127.0.0.1:5432/load) and drops it
 at the end unless --keep; Redis databases --broker-url and --redis-url (12 and 13) are flushed before and after.
-Process logs: var/load/.
+Process logs: var/load/. However it ends (done, failed, Ctrl-C, SIGTERM from `timeout` or `kill`, SIGHUP), it stops
+gunicorn, the worker and the simulator with their process groups, and drops its database (unless --keep).
 """
 
 import argparse
@@ -67,6 +68,7 @@ from _services import (  # noqa: E402 (after the sys.path line above)
     flush_redis_db,
     migrated_database,  # noqa: E402
     port_in_use,
+    run_main,
     sign_in,
     wait_started,
     wait_until,
@@ -823,4 +825,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

@@ -309,6 +309,18 @@ def _database_families():
 
     yield from _purge_families(PurgeRun, now)
 
+    from texting.partitions import days_ahead
+
+    ahead = days_ahead(now)
+    if ahead is not None:  # no sample where the texts table is not partitioned (SQLite)
+        partitions_ahead = GaugeMetricFamily(
+            f"{prefix}_text_partitions_days_ahead",
+            "How many days past today (UTC) the texts table's day partitions reach (-1: not even today's); texts of "
+            "a day without one go to the default partition (PostgreSQL).",
+        )
+        partitions_ahead.add_metric([], ahead)
+        yield partitions_ahead
+
 
 def _purge_families(PurgeRun, now):
     """The purge's runs from its own records (texting.models.PurgeRun; dry runs left out): counters by outcome, rows

@@ -333,7 +333,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The texts table's day partitions for the next TEXTS_PARTITIONS_AHEAD_DAYS days (PostgreSQL; the purge does the
     # same, so either one missing for two weeks leaves texts in the default partition; the task returns how many days
-    # ahead the partitions reach, texting.partitions.days_ahead).
+    # ahead the partitions reach, texting.partitions.days_ahead, which /healthz/retention and /metrics report).
     "create-text-partitions": {
         "task": "texting.tasks.create_text_partitions",
         "schedule": crontab(hour=12, minute=0),
@@ -432,6 +432,9 @@ MESSAGE_RETENTION_DAYS = env_int("MESSAGE_RETENTION_DAYS", 400)
 MESSAGE_RETENTION_BATCH_SIZE = env_int("MESSAGE_RETENTION_BATCH_SIZE", 50000)
 # Day partitions of the texts table created ahead (PostgreSQL, texting.partitions).
 TEXTS_PARTITIONS_AHEAD_DAYS = env_int("TEXTS_PARTITIONS_AHEAD_DAYS", 14)
+# /healthz/retention answers 503 when the day partitions reach fewer days than this past today (beat makes them at
+# 12:00 UTC: below two days, tomorrow's texts may go to the default partition before beat runs again).
+TEXTS_PARTITIONS_MIN_AHEAD_DAYS = env_int("TEXTS_PARTITIONS_MIN_AHEAD_DAYS", 2)
 # Creating or dropping a partition waits at most this long for the texts table's lock (a long export reading the
 # texts holds it off; waiting longer would queue every other query behind it): a partition not created is made by the
 # next run, one not dropped is deleted row by row that night.

@@ -12,11 +12,13 @@ from django.db.models import Count, F, Max, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from portal.models import Organisation
 from portal.replica import reporting_db
 from provisioning.models import PhoneNumber
 
+from . import partitions
 from .models import ApiToken, BlockReason, Message, OptOut, PurgeRun, ServiceSettings, Suspension
 
 PERIODS = (7, 30, 90)
@@ -222,12 +224,16 @@ def purge_runs(limit: int = 5):
 @dataclass(frozen=True)
 class RetentionHealth:
     """Whether the nightly purge is doing its job: `problem` is "" (healthy), "never_run", "stale" (the last
-    successful run finished more than RETENTION_STALE_AFTER_HOURS ago) or "failed" (the last run that ended failed
-    or was interrupted, after the last success)."""
+    successful run finished more than RETENTION_STALE_AFTER_HOURS ago), "failed" (the last run that ended failed
+    or was interrupted, after the last success) or, those being fine, "partitions": on PostgreSQL the texts table's
+    day partitions reach fewer than TEXTS_PARTITIONS_MIN_AHEAD_DAYS days past today (`partitions_ahead`, -1 when
+    not even today's exists; None where the table is not partitioned), so texts are about to go to the default
+    partition, which the purge can only empty row by row."""
 
     problem: str
     last_success: datetime | None
     last_failure: datetime | None
+    partitions_ahead: int | None = None
 
     @property
     def healthy(self) -> bool:
@@ -235,6 +241,8 @@ class RetentionHealth:
 
     @property
     def reason(self) -> str:
+        if self.problem == "partitions":
+            return self.partitions
         return {
             "": "",
             "never_run": _("The retention purge has never completed."),
@@ -243,9 +251,37 @@ class RetentionHealth:
             "failed": _("The last retention purge failed."),
         }[self.problem]
 
+    @property
+    def partitions(self) -> str:
+        """The day partitions made ahead, in words."""
+        ahead, needed = self.partitions_ahead, settings.TEXTS_PARTITIONS_MIN_AHEAD_DAYS
+        if ahead is None:
+            return _("Not used: the texts table is partitioned by day on PostgreSQL only.")
+        if ahead < 0:
+            return _(
+                "The texts table has no day partition for today: today's texts go to its default partition, which "
+                "the purge can only empty row by row."
+            )
+        if ahead < needed:
+            return ngettext(
+                "The texts table has day partitions for today and only the next %(days)s day (at least %(needed)s "
+                "are needed): the texts of the days after go to its default partition, which the purge can only "
+                "empty row by row.",
+                "The texts table has day partitions for today and only the next %(days)s days (at least "
+                "%(needed)s are needed): the texts of the days after go to its default partition, which the purge "
+                "can only empty row by row.",
+                ahead,
+            ) % {"days": ahead, "needed": needed}
+        return ngettext(
+            "The texts table has day partitions for today and the next %(days)s day.",
+            "The texts table has day partitions for today and the next %(days)s days.",
+            ahead,
+        ) % {"days": ahead}
 
-def retention_health(now: datetime | None = None) -> RetentionHealth:
-    """The purge's health from its recorded runs (not dry runs), in one query."""
+
+def retention_health(now: datetime | None = None, *, with_partitions: bool = True) -> RetentionHealth:
+    """The purge's health from its recorded runs (not dry runs), in one query, and unless `with_partitions` is
+    False the day partitions made ahead (PostgreSQL: three catalogue queries)."""
     now = now or timezone.now()
     success = Q(outcome__in=[PurgeRun.Outcome.COMPLETED, PurgeRun.Outcome.STOPPED])
     failure = Q(outcome__in=[PurgeRun.Outcome.FAILED, PurgeRun.Outcome.INTERRUPTED])
@@ -256,6 +292,7 @@ def retention_health(now: datetime | None = None) -> RetentionHealth:
         failure_finished=Max("finished", filter=failure),
     )
     last_success, last_failure = seen["success_finished"], seen["failure_finished"] or seen["failure_started"]
+    ahead = partitions.days_ahead(now) if with_partitions else None
     if seen["failure_started"] is not None and (
         seen["success_started"] is None or seen["failure_started"] > seen["success_started"]
     ):
@@ -264,9 +301,11 @@ def retention_health(now: datetime | None = None) -> RetentionHealth:
         problem = "never_run"
     elif now - last_success > timedelta(hours=settings.RETENTION_STALE_AFTER_HOURS):
         problem = "stale"
+    elif ahead is not None and ahead < settings.TEXTS_PARTITIONS_MIN_AHEAD_DAYS:
+        problem = "partitions"
     else:
         problem = ""
-    return RetentionHealth(problem, last_success, last_failure)
+    return RetentionHealth(problem, last_success, last_failure, ahead)
 
 
 def retention_days() -> int:

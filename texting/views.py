@@ -180,14 +180,18 @@ def revoke_api_token(request, pk):
 @require_GET
 def retention_healthz(request):
     """Monitoring check of the nightly purge, beside /healthz (which the load balancer uses and this must not take
-    out of rotation): 200 when the last successful purge finished within RETENTION_STALE_AFTER_HOURS and no run
-    failed since, else 503; JSON with the reason. Public like /healthz: it says nothing about any organisation."""
+    out of rotation): 200 when the last successful purge finished within RETENTION_STALE_AFTER_HOURS, no run
+    failed since and (PostgreSQL) the texts table's day partitions reach at least TEXTS_PARTITIONS_MIN_AHEAD_DAYS
+    past today, else 503; JSON with the reason, and the days of partitions ahead (null where the table is not
+    partitioned). Public like /healthz: it says nothing about any organisation."""
     health = queries.retention_health()
     body = {
         "status": "ok" if health.healthy else health.problem,
         "reason": health.reason,
         "last_success": health.last_success.isoformat() if health.last_success else None,
         "last_failure": health.last_failure.isoformat() if health.last_failure else None,
+        "partitions_ahead": health.partitions_ahead,
+        "partitions": health.partitions,
     }
     return JsonResponse(body, status=200 if health.healthy else 503)
 

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -246,18 +247,76 @@ def celery_command(*, reconcile: bool = True) -> list[str]:
     return [str(BIN / "python"), str(Path(__file__).with_name("_never_reconcile.py"))]
 
 
+# The background processes started and not yet stopped, by pid (the leader of each one's process group).
+_RUNNING: dict[int, subprocess.Popen] = {}
+
+
 @contextmanager
 def background(name: str, args: list[str], *, env: dict, logs: Path) -> Iterator[subprocess.Popen]:
     """Run `args` from the project root in a session of its own, output in logs/<name>.log; stop it (and the
-    children it forked: gunicorn and Celery workers) at the end, whatever happened."""
+    children it forked: gunicorn and Celery workers) at the end, whatever happened. In a session of its own, Ctrl-C
+    at the terminal does not reach it: only this stops it (and `stop_leftovers`, should this be cut short)."""
     with open(logs / f"{name}.log", "wb") as out:
         process = subprocess.Popen(
             args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
+        _RUNNING[process.pid] = process
         try:
             yield process
         finally:
             stop_group(process)
+            _RUNNING.pop(process.pid, None)
+
+
+def stop_leftovers() -> None:
+    """SIGKILL the process group of every background process whose stop was cut short (a signal during the
+    clean-up), and reap it."""
+    for pid, process in list(_RUNNING.items()):
+        _signal_group(pid, signal.SIGKILL)
+        process.wait()
+        _RUNNING.pop(pid, None)
+
+
+class Stopped(BaseException):
+    """A stop signal, raised in the main thread (a BaseException, like KeyboardInterrupt: no `except Exception` on
+    the way up swallows it) so that every `with` and `finally` runs as after any failure."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+# Ctrl-C, `kill` or `timeout`, the terminal closed.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _ignore_stop_signals() -> None:
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+
+
+def _stop(signum, frame) -> NoReturn:
+    _ignore_stop_signals()  # a second Ctrl-C or a repeated SIGTERM must not cut the clean-up short
+    raise Stopped(signum)
+
+
+def run_main(main: Callable[[], int]) -> NoReturn:
+    """`sys.exit(main())`, cleaning up on every exit: SIGTERM and SIGHUP (whose default is to die on the spot,
+    leaving every server, worker and database this started) and SIGINT raise `Stopped`, so the clean-up of the
+    `with` blocks and `finally` clauses runs; then whatever it could not stop is killed. Exits 128 + the signal's
+    number when stopped so."""
+    for signum in STOP_SIGNALS:
+        if signal.getsignal(signum) is not signal.SIG_IGN:  # left ignored when told so (nohup, a background job)
+            signal.signal(signum, _stop)
+    try:
+        code = main()
+    except Stopped as stopped:
+        print(f"Stopped by {stopped}: everything it started is stopped.", file=sys.stderr, flush=True)
+        code = 128 + stopped.signum
+    finally:
+        _ignore_stop_signals()
+        stop_leftovers()
+    sys.exit(code)
 
 
 def stop_group(process: subprocess.Popen, grace_seconds: float = 15.0) -> None:

@@ -248,6 +248,22 @@ def test_purge_runs_are_counted_with_their_outcome_rows_and_last_success(setting
     )
 
 
+def test_the_days_of_text_partitions_made_ahead_are_a_gauge(settings, db):
+    from django.db import connection
+
+    from texting import partitions
+
+    name = "texting_hub_text_partitions_days_ahead"
+    day = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # a day the test database has no partitions for
+    if connection.vendor != "postgresql":
+        assert (name, frozenset()) not in scrape(settings)  # SQLite: the table is not partitioned
+        return
+    with time_machine.travel(day, tick=False):
+        assert value(scrape(settings), name) == -1  # not even today's
+        partitions.ensure_partitions(day.date(), day.date() + timedelta(days=3))
+        assert value(scrape(settings), name) == 3
+
+
 def test_registration_cases_by_state_and_overdue(settings, org):
     before = scrape(settings)
     make_case(org)

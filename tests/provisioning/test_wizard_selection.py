@@ -130,6 +130,32 @@ def test_select_all_matching_is_one_insert_whatever_the_count_and_the_count_come
     assert "600 numbers selected" in select_matching(admin_client, large)
 
 
+def test_a_selected_number_deleted_meanwhile_leaves_the_count(admin_client, org, location):
+    numbers = make_numbers(location, 8)
+    other = make_location(org, "Other Site")
+    elsewhere = make_numbers(other, 2)
+    admin_client.get(AUTHORIZE, {"location": other.pk})
+    select_matching(admin_client, other)  # another selection, holding numbers that stay
+    other_selection = current(admin_client)
+    admin_client.get(AUTHORIZE, {"location": location.pk})
+    assert "8 numbers selected" in select_matching(admin_client, location)
+    selection = current(admin_client)
+    numbers[0].delete()  # as the Django admin deletes a number (Webex removed it, say)
+    PhoneNumber.objects.filter(pk__in=[numbers[1].pk, numbers[2].pk]).delete()  # and several at once
+    page = admin_client.get(AUTHORIZE, {"location": location.pk, "wizard": selection.token}).content.decode()
+    assert "5 numbers selected" in page
+    assert WizardSelection.objects.get(pk=selection.pk).selected_count == len(ticked(selection)) == 5
+    assert WizardSelection.objects.get(pk=other_selection.pk).selected_count == len(elsewhere)  # untouched
+    # Unticking the five left leaves none selected.
+    rest = [n.pk for n in numbers[3:]]
+    html = admin_client.post(
+        SELECT,
+        {"op": "clear_page", "location": location.pk, "wizard": selection.token, "page_ids": rest},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert "0 numbers selected" in html
+
+
 def test_select_all_matching_a_search_with_no_digits_selects_nothing(admin_client, location):
     make_numbers(location, 5)
     admin_client.get(AUTHORIZE, {"location": location.pk})

@@ -338,7 +338,9 @@ EXPECTED: dict[str, Target] = {
         "staff do not export a customer's texts",
     ),
     "texting:retention_health": Target.of(
-        PUBLIC_GET_ONLY, note="monitoring check of the nightly purge: ok/stale/failed and two times, nothing else"
+        PUBLIC_GET_ONLY,
+        note="monitoring check of the nightly purge: ok/stale/failed/partitions, two times and the days of "
+        "partitions made ahead, nothing else",
     ),
     "texting:issue_api_token": Target.of(
         (roles(LOGIN, 403, 403, 405, 403), roles(LOGIN, 403, 403, 422, 403)),

@@ -19,6 +19,8 @@ pytestmark = pytest.mark.django_db
 
 ACTIVITY_URL = "/texting/activity/"
 EXPORT_URL = "/texting/activity/export/"
+# Every text is stamped from this one instant and every date window is computed from it, so a run that crosses
+# midnight UTC (the module imported on one day, a test run on the next) still finds its texts in the window.
 NOW = datetime.now(UTC)
 
 
@@ -34,9 +36,16 @@ def texts(org, other_org):
         "failed_b": make_text(org, number=number.e164, user=user, status="failed", created_at=NOW - 3 * day),
         "failed_c": make_text(org, number=other_number.e164, status="failed", created_at=NOW - 3 * day),
         "old_failed": make_text(org, number=number.e164, status="failed", created_at=NOW - 60 * day),
-        "received": make_text(org, number=number.e164, direction="inbound", status="received", body="SECRET-C"),
+        "received": make_text(
+            org, number=number.e164, direction="inbound", status="received", body="SECRET-C", created_at=NOW
+        ),
         "formula": make_text(
-            org, number=number.e164, party="=HYPERLINK(1)", status="blocked", reason="invalid_destination"
+            org,
+            number=number.e164,
+            party="=HYPERLINK(1)",
+            status="blocked",
+            reason="invalid_destination",
+            created_at=NOW,
         ),
     }
     from texting.models import Message
@@ -47,7 +56,7 @@ def texts(org, other_org):
     Message.objects.filter(pk=made["failed_c"].pk).update(status_detail="Carrier filtered as spam")
     Message.objects.filter(pk=made["old_failed"].pk).update(status_detail="Old reason")
     _, theirs = make_texter(other_org, email="texter@globex.test")
-    make_text(other_org, number=theirs.e164, status="failed", body="GLOBEX")
+    make_text(other_org, number=theirs.e164, status="failed", body="GLOBEX", created_at=NOW)
     return {"user": user, "number": number, "other_number": other_number, **made}
 
 

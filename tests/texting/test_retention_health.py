@@ -1,22 +1,31 @@
 """/healthz/retention: 200 while the nightly purge succeeds, 503 with a JSON reason when its last success is older
-than 36 hours, it never ran, or its last run failed; support staff see a banner on their pages meanwhile."""
+than 36 hours, it never ran, or its last run failed, or (PostgreSQL) fewer than two days of the texts table's day
+partitions remain ahead; support staff see a banner on their pages meanwhile."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from portal.middleware import SUPPORT_ORG_SESSION_KEY
+from texting import partitions
 from texting.models import PurgeRun
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 URL = "/healthz/retention"
 
 
-def run(outcome, *, hours_ago, dry_run=False):
-    started = NOW - timedelta(hours=hours_ago)
+@pytest.fixture(autouse=True)
+def partitions_made_ahead(db):
+    """On PostgreSQL, the day partitions beat has made by NOW (today's and the next 14 days'); nothing on SQLite."""
+    partitions.ensure_partitions_ahead(NOW.date())
+
+
+def run(outcome, *, hours_ago, dry_run=False, now=NOW):
+    started = now - timedelta(hours=hours_ago)
     return PurgeRun.objects.create(
         cutoff=started - timedelta(days=400),
         retention_days=400,
@@ -28,8 +37,8 @@ def run(outcome, *, hours_ago, dry_run=False):
     )
 
 
-def health(client):
-    with time_machine.travel(NOW, tick=False):
+def health(client, at=NOW):
+    with time_machine.travel(at, tick=False):
         response = client.get(URL)
     return response.status_code, response.json()
 
@@ -107,3 +116,55 @@ def test_support_staff_see_a_banner_while_it_is_stale_or_failed(support, org, ad
     with time_machine.travel(NOW, tick=False):
         for page in pages:
             assert 'id="retention-banner"' not in client.get(page).content.decode()
+
+
+# --- the day partitions made ahead (PostgreSQL) -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_days_of_partitions_made_ahead_are_reported(client, postgres):
+    run(PurgeRun.Outcome.COMPLETED, hours_ago=1)
+    status, body = health(client)
+    assert status == 200 and body["status"] == "ok" and body["partitions_ahead"] == 14
+    assert body["partitions"] == "The texts table has day partitions for today and the next 14 days."
+
+
+@pytest.mark.django_db
+def test_unhealthy_when_fewer_than_two_days_of_partitions_remain_ahead(client, postgres, support):
+    # Beat stopped making partitions after NOW: they reach NOW + 14 days, while the purge keeps succeeding.
+    for days_later, ahead in ((12, 2), (13, 1), (15, -1)):
+        at = NOW + timedelta(days=days_later)
+        run(PurgeRun.Outcome.COMPLETED, hours_ago=1, now=at)
+        status, body = health(client, at)
+        assert body["partitions_ahead"] == ahead
+        if ahead >= 2:
+            assert status == 200 and body["status"] == "ok"
+            continue
+        assert status == 503 and body["status"] == "partitions" and body["reason"] == body["partitions"]
+    assert body["reason"] == (
+        "The texts table has no day partition for today: today's texts go to its default partition, which the "
+        "purge can only empty row by row."
+    )
+    at = NOW + timedelta(days=13)
+    assert health(client, at)[1]["reason"] == (
+        "The texts table has day partitions for today and only the next 1 day (at least 2 are needed): the texts "
+        "of the days after go to its default partition, which the purge can only empty row by row."
+    )
+    staff = Client()
+    staff.force_login(support)
+    with time_machine.travel(at, tick=False):  # support staff's banner is the purge's alone: partitions are monitored
+        assert 'id="retention-banner"' not in staff.get(reverse("compliance:support_queue")).content.decode()
+
+    partitions.ensure_partitions_ahead(at.date())  # beat runs again
+    status, body = health(client, at)
+    assert status == 200 and body["partitions_ahead"] == 14
+
+
+@pytest.mark.django_db
+def test_sqlite_says_partitions_are_not_used(client):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL partitions the texts table")
+    run(PurgeRun.Outcome.COMPLETED, hours_ago=1)
+    status, body = health(client)
+    assert status == 200 and body["partitions_ahead"] is None
+    assert body["partitions"] == "Not used: the texts table is partitioned by day on PostgreSQL only."
