@@ -154,10 +154,20 @@ def _drop_expired_partitions(run: PurgeRun, cutoff: datetime) -> int:
     years one partition a day would stay for good; the default partition keeps their texts in one place instead."""
     longest = 0
     custodians = _custodians()
-    expired = [p for p in partitions.partitions() if not p.is_default and p.upper <= cutoff]
+    expired = [p.name for p in partitions.partitions() if not p.is_default and p.upper <= cutoff]
     quote = connection.ops.quote_name
+    with_custodians = set()
+    if custodians is not None:
+        # Decided before any transaction, from the indexes: only the partitions worth dropping take one.
+        worth = []
+        with connection.cursor() as cursor:
+            for first in range(0, len(expired), PARTITIONS_PER_TRANSACTION):
+                chosen, among = _worth_dropping(cursor, expired[first : first + PARTITIONS_PER_TRANSACTION], custodians)
+                worth += chosen
+                with_custodians.update(among)
+        expired = worth
     for first in range(0, len(expired), PARTITIONS_PER_TRANSACTION):
-        group = expired[first : first + PARTITIONS_PER_TRANSACTION]
+        names = expired[first : first + PARTITIONS_PER_TRANSACTION]
         began = time.perf_counter()
         try:
             with transaction.atomic(), connection.cursor() as cursor:
@@ -165,13 +175,9 @@ def _drop_expired_partitions(run: PurgeRun, cutoff: datetime) -> int:
                 # Deferred foreign-key checks of rows written earlier in this transaction (none in the nightly task;
                 # some where a caller's transaction wrote texts) would forbid the DROP: check them now.
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-                names, held = [p.name for p in group], {}
-                if custodians is not None:
-                    names, with_custodians = _worth_dropping(cursor, group, custodians)
-                    held = _set_held_texts_aside(cursor, with_custodians, custodians)
+                held = _set_held_texts_aside(cursor, [name for name in names if name in with_custodians], custodians)
                 present = _count_rows(cursor, names)
-                if names:
-                    cursor.execute(f"DROP TABLE {', '.join(quote(name) for name in names)}")
+                cursor.execute(f"DROP TABLE {', '.join(quote(name) for name in names)}")
                 if held:
                     _restore_held_texts(cursor, names)
                 kept = sum(held.get(name, 0) for name in names)
@@ -186,7 +192,7 @@ def _drop_expired_partitions(run: PurgeRun, cutoff: datetime) -> int:
         except OperationalError as exc:
             if not partitions.is_lock_timeout(exc):
                 raise
-            log.warning("Retention purge: the texts table is busy; %s are deleted row by row tonight.", group)
+            log.warning("Retention purge: the texts table is busy; %s are deleted row by row tonight.", names)
             continue
         longest = max(longest, int((time.perf_counter() - began) * 1000))
     return longest
@@ -198,11 +204,11 @@ def _drop_expired_partitions(run: PurgeRun, cutoff: datetime) -> int:
 HELD_TEXT_MOVE_COST = 10
 
 
-def _worth_dropping(cursor, group: list, custodians: list) -> tuple[list[str], list[str]]:
-    """The partitions of `group` worth dropping, their held texts moved out first (and those of them with texts of
-    custodians): those where it costs less than deleting their other texts row by row, i.e. not where holds keep
-    more than about a tenth of a partition. Such a partition stays, its texts that may go are deleted by the
-    batches, and it is dropped on the first night after its holds are released. Decided on what the indexes tell
+def _worth_dropping(cursor, group: list[str], custodians: list) -> tuple[list[str], list[str]]:
+    """The partitions (names) of `group` worth dropping, their held texts moved out first, and those of them with
+    texts of custodians: worth it where that costs less than deleting their other texts row by row, i.e. not where
+    holds keep more than about a tenth of a partition. Such a partition stays, its texts that may go are deleted by
+    the batches, and it is dropped on the first night after its holds are released. Decided on what the indexes tell
     without reading a text: the custodians' texts (those of the held numbers plus those of the held users: no fewer
     than the holds keep) against the planner's row count of the partition (kept by autovacuum; counted where it has
     none)."""
@@ -211,20 +217,19 @@ def _worth_dropping(cursor, group: list, custodians: list) -> tuple[list[str], l
     cursor.execute(
         "SELECT "
         + ", ".join(
-            f"(SELECT count(*) FROM {quote(p.name)} WHERE business_number = ANY(%s))"
-            f" + (SELECT count(*) FROM {quote(p.name)} WHERE user_id = ANY(%s))"
-            for p in group
+            f"(SELECT count(*) FROM {quote(name)} WHERE business_number = ANY(%s))"
+            f" + (SELECT count(*) FROM {quote(name)} WHERE user_id = ANY(%s))"
+            for name in group
         ),
         [numbers, users] * len(group),
     )
-    bound = dict(zip((p.name for p in group), cursor.fetchone(), strict=True))
+    bound = dict(zip(group, cursor.fetchone(), strict=True))
     cursor.execute(
         "SELECT relname, reltuples::bigint FROM pg_class WHERE oid = ANY(%s::regclass[])",
         [[name for name, most in bound.items() if most]],
     )
     estimated = dict(cursor.fetchall())
-    unknown = [p for p in group if estimated.get(p.name, 0) < 0]
-    estimated.update(_count_rows(cursor, [p.name for p in unknown]))
+    estimated.update(_count_rows(cursor, [name for name in group if estimated.get(name, 0) < 0]))
     worth = [name for name, most in bound.items() if not most or most * HELD_TEXT_MOVE_COST <= estimated[name] - most]
     return worth, [name for name in worth if bound[name]]
 
