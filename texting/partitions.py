@@ -86,7 +86,8 @@ def partitions() -> list[Partition]:
     found = []
     for name, bound in rows:
         if bound is None:
-            day = datetime.strptime(_DAY_NAME.match(name).group(1), "%Y%m%d").date()
+            digits = _DAY_NAME.match(name).group(1)  # YYYYMMDD (strptime took most of this function's time)
+            day = date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
             found.append(Partition(name, day_start(day), day_start(day + timedelta(days=1))))
             continue
         match = _BOUND.match(bound)

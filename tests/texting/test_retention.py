@@ -12,7 +12,7 @@ from django.db import connection
 
 from tests.texting.factories import bulk_texts, make_text
 from texting import locks
-from texting.models import Message, PurgeRun
+from texting.models import Message, PurgeLease, PurgeRun
 from texting.retention import LOCK_NAME, purge_expired_messages, retention_cutoff
 
 NOW = datetime(2025, 11, 3, 7, 30, tzinfo=UTC)  # two days after the US clocks went back: DST in the window
@@ -322,3 +322,18 @@ def test_a_purge_skips_while_another_holds_the_lock(org, settings):
         holder.release()
     assert run.outcome == PurgeRun.Outcome.SKIPPED and Message.objects.count() == 3
     assert purge_expired_messages().rows_deleted == 3
+
+
+@pytest.mark.django_db
+def test_a_purge_whose_lock_is_taken_over_stops_before_its_next_batch(org, without_redis):
+    """A purge stalled past its lease (RETENTION_LOCK_TTL_SECONDS) may find another purge holding the lock: it stops
+    before deleting another batch, says why, and what it deleted is recorded."""
+    bulk_texts(org, 9, created_at=datetime.now(UTC) - timedelta(days=401))
+
+    def taken_over(run):
+        PurgeLease.objects.filter(name=LOCK_NAME).update(holder="another-purge")
+
+    run = purge_expired_messages(batch_size=3, progress=taken_over)
+
+    assert run.outcome == PurgeRun.Outcome.FAILED and "Lost the purge lock" in run.detail
+    assert (run.rows_deleted, Message.objects.count()) == (3, 6)
