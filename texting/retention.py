@@ -102,8 +102,10 @@ def purge_expired_messages(
         run = PurgeRun.objects.create(**common)
         try:
             partitions.ensure_partitions_ahead()
-            longest_drop = _drop_expired_partitions(run, cutoff)
-            outcome, detail, longest = _delete_in_batches(run, lease, cutoff, batch_size, max_batches, progress)
+            longest_drop, first_day = _drop_expired_partitions(run, cutoff)
+            outcome, detail, longest = _delete_in_batches(
+                run, lease, cutoff, batch_size, max_batches, progress, _Position(first_day=first_day)
+            )
             longest = max(longest, longest_drop)
         except Exception as exc:
             PurgeRun.objects.filter(pk=run.pk).update(
@@ -137,16 +139,20 @@ def purge_expired_messages(
 PARTITIONS_PER_TRANSACTION = 31
 
 
-def _drop_expired_partitions(run: PurgeRun, cutoff: datetime) -> int:
+def _drop_expired_partitions(run: PurgeRun, cutoff: datetime) -> tuple[int, datetime | None]:
     """PostgreSQL: drop every day partition whose whole range is older than the cutoff; returns the longest of their
-    transactions in ms. Up to PARTITIONS_PER_TRANSACTION partitions per transaction: count each partition's texts,
-    copy the texts an active hold keeps into ASIDE_TABLE (one statement for the whole group, found from the
-    custodians' side through the partitions' number and user indexes, so it costs what the held texts cost, not what
-    the partitions hold), drop the partitions, and put the held texts back into the table, where they land in the
-    default partition (no partition covers their day any more). The held texts keep their ids and timestamps;
-    releasing the hold leaves them to the row-by-row batches of a later purge. A partition whose held texts would
-    cost more to move than the rest of it to delete (`_worth_dropping`) is left to the row-by-row batches; so are
-    partitions whose lock does not come within TEXTS_PARTITION_LOCK_TIMEOUT_MS (a long read of the texts holds it).
+    transactions in ms, and the start of the oldest day partition left that is older than the cutoff (where the
+    row-by-row batches begin, unless the default partition holds older texts).
+
+    Which partitions are worth dropping is decided first, outside any transaction (`_worth_dropping`). Then up to
+    PARTITIONS_PER_TRANSACTION partitions per transaction: copy the texts an active hold keeps into ASIDE_TABLE (one
+    statement for the whole group, found from the custodians' side through the partitions' number and user indexes,
+    so it costs what the held texts cost, not what the partitions hold), count each partition's texts, drop the
+    partitions, and put the held texts back into the table, where they land in the default partition (no partition
+    covers their day any more). The held texts keep their ids and timestamps; releasing the hold leaves them to the
+    row-by-row batches of a later purge. A partition whose held texts would cost more to move than the rest of it to
+    delete is left to the row-by-row batches; so are partitions whose lock does not come within
+    TEXTS_PARTITION_LOCK_TIMEOUT_MS (a long read of the texts holds it).
 
     Emptying a partition with held texts (TRUNCATE, then the held texts back into it) instead of dropping it was
     measured too: a third of the WAL for its catalog rows (2.9 MB against 4.2 MB for the benchmark's month), but
@@ -154,7 +160,9 @@ def _drop_expired_partitions(run: PurgeRun, cutoff: datetime) -> int:
     years one partition a day would stay for good; the default partition keeps their texts in one place instead."""
     longest = 0
     custodians = _custodians()
-    expired = [p.name for p in partitions.partitions() if not p.is_default and p.upper <= cutoff]
+    days = [p for p in partitions.partitions() if not p.is_default and p.lower < cutoff]
+    expired = [p.name for p in days if p.upper <= cutoff]
+    dropped = set()
     quote = connection.ops.quote_name
     with_custodians = set()
     if custodians is not None:
@@ -194,8 +202,9 @@ def _drop_expired_partitions(run: PurgeRun, cutoff: datetime) -> int:
                 raise
             log.warning("Retention purge: the texts table is busy; %s are deleted row by row tonight.", names)
             continue
+        dropped.update(names)
         longest = max(longest, int((time.perf_counter() - began) * 1000))
-    return longest
+    return longest, next((p.lower for p in days if p.name not in dropped), None)
 
 
 # Moving a held text out of a partition (copied aside, then inserted into the default partition with its eight
@@ -321,8 +330,7 @@ def _custodian_rows(table: str) -> str:
     return f"({table}.business_number = ANY(%s) OR {table}.user_id = ANY(%s))"
 
 
-def _delete_in_batches(run, lease, cutoff, batch_size, max_batches, progress) -> tuple[str, str, int]:
-    position = _Position()
+def _delete_in_batches(run, lease, cutoff, batch_size, max_batches, progress, position) -> tuple[str, str, int]:
     longest_ms = 0
     batches = 0
     renew = False
@@ -471,6 +479,8 @@ class _Position:
 
     start: datetime | None = None
     window: timedelta = timedelta(days=1)
+    # The start of the oldest day partition older than the cutoff (None: none, or not partitioned).
+    first_day: datetime | None = None
 
 
 def _delete_batch(cutoff: datetime, batch_size: int, position: _Position) -> tuple[int, int, bool]:
@@ -504,7 +514,7 @@ def _delete_range_postgresql(cursor, table, cutoff, batch_size, position: _Posit
     `ctid = ANY(ARRAY(SELECT ctid ...))` 24-26 s, each batch re-reading the dead entries of all before it."""
     start = position.start
     if start is None:
-        start = position.start = _oldest_expired(cursor, cutoff)
+        start = position.start = _oldest_expired(cursor, cutoff, position.first_day)
         if start is None:
             return 0, 0, False
     limit = min(cutoff, start + position.window)
@@ -557,14 +567,12 @@ def _delete_range_postgresql(cursor, table, cutoff, batch_size, position: _Posit
     return deleted, max(present - deleted, 0), end < cutoff
 
 
-def _oldest_expired(cursor, cutoff) -> datetime | None:
-    """No later than the oldest expired text: the start of the oldest day partition, or the oldest text of the
-    default partition (held texts from dropped days, strays) if older. (`min(created_at)` over the whole table costs
-    ~25 ms of planning over every partition, for a value the partitions' bounds give.)"""
-    days = [p.lower for p in partitions.partitions() if not p.is_default and p.lower < cutoff]
+def _oldest_expired(cursor, cutoff, first_day: datetime | None) -> datetime | None:
+    """No later than the oldest expired text: the start of the oldest day partition (`first_day`), or the oldest text
+    of the default partition (held texts from dropped days, strays) if older. (`min(created_at)` over the whole table
+    costs ~25 ms of planning over every partition, for a value the partitions' bounds give.)"""
     cursor.execute(f'SELECT min(created_at) FROM "{partitions.DEFAULT_PARTITION}" WHERE created_at < %s', [cutoff])
-    found = [moment for moment in (*days[:1], cursor.fetchone()[0]) if moment is not None]
-    return min(found, default=None)
+    return min((moment for moment in (first_day, cursor.fetchone()[0]) if moment is not None), default=None)
 
 
 def _delete_counting(cursor, table, delete, params, where, where_params, *, counting):
