@@ -274,7 +274,9 @@ def run_partitioned(args, url: str) -> int:
     """Issue 12: 10,000,000 texts spread evenly over 430 days (one day partition each), the purge as beat runs it at
     00:10 UTC, whose first run finds 30 days expired, against the plainest way to remove the same rows: one DELETE
     of the expired texts that no hold keeps, then VACUUM of the partitions they were in (VACUUM of only those, the
-    cheapest honest cleanup of the dead rows). A legal hold keeps the texts of one of the 400 numbers (1/400)."""
+    cheapest honest cleanup of the dead rows). A legal hold keeps the texts of one of the 400 numbers (1/400). A third
+    side, DROP alone (DROP TABLE of the same partitions, held texts lost: not a purge), prints the floor of removing
+    these days by partition on this machine, for reference."""
     from django.conf import settings
     from django.db import connection, transaction
 

@@ -509,7 +509,7 @@ def _delete_range_postgresql(cursor, table, cutoff, batch_size, position: _Posit
     The range is then deleted by one plain statement naming it in values, with legal holds one more condition on
     it (`keep`): a range may delete fewer than `batch_size` (or none, when all of it is held) and the next starts at
     its end all the same; what the holds kept is the range's texts less those deleted. Measured on 1,000,000 expired
-    texts over 359 day partitions, 10% of them held: 1.3 s, against 1.0 s for one plain DELETE of the same texts
+    texts over 359 day partitions, 10% of them held: 1.3 s, against 0.9 s for one plain DELETE of the same texts
     (benchmarks/retention.py --variant held). `id IN (SELECT id ... LIMIT n)` took 68-78 s and
     `ctid = ANY(ARRAY(SELECT ctid ...))` 24-26 s, each batch re-reading the dead entries of all before it."""
     start = position.start
