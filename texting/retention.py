@@ -208,19 +208,21 @@ def _drop_expired_partitions(run: PurgeRun, cutoff: datetime) -> tuple[int, date
 
 
 # Moving a held text out of a partition (copied aside, then inserted into the default partition with its eight
-# indexes) costs about ten times what deleting a text costs (measured 55 µs against 5.5 µs per text,
-# benchmarks/retention.py --variant held).
-HELD_TEXT_MOVE_COST = 10
+# indexes) costs about 25 times what deleting a text row by row costs: measured on the held variant of
+# benchmarks/retention.py (100,000 held texts in 359 days), moving them all and dropping the days took 4.7 s, 33 µs a
+# held text, where the batches deleted the other 900,000 in 1.35 s, 1.4 µs a text (session 6 measured 55 µs against
+# 5.5 µs with a temporary table, before the batches named their days).
+HELD_TEXT_MOVE_COST = 25
 
 
 def _worth_dropping(cursor, group: list[str], custodians: list) -> tuple[list[str], list[str]]:
     """The partitions (names) of `group` worth dropping, their held texts moved out first, and those of them with
     texts of custodians: worth it where that costs less than deleting their other texts row by row, i.e. not where
-    holds keep more than about a tenth of a partition. Such a partition stays, its texts that may go are deleted by
-    the batches, and it is dropped on the first night after its holds are released. Decided on what the indexes tell
-    without reading a text: the custodians' texts (those of the held numbers plus those of the held users: no fewer
-    than the holds keep) against the planner's row count of the partition (kept by autovacuum; counted where it has
-    none)."""
+    holds keep more than about one text in 25 of a partition. Such a partition stays, its texts that may go are
+    deleted by the batches, and it is dropped on the first night after its holds are released. Decided on what the
+    indexes tell without reading a text: the custodians' texts (those of the held numbers plus those of the held
+    users: no fewer than the holds keep) against the planner's row count of the partition (kept by autovacuum;
+    counted where it has none)."""
     quote = connection.ops.quote_name
     numbers, users = custodians
     cursor.execute(
@@ -509,7 +511,7 @@ def _delete_range_postgresql(cursor, table, cutoff, batch_size, position: _Posit
     The range is then deleted by one plain statement naming it in values, with legal holds one more condition on
     it (`keep`): a range may delete fewer than `batch_size` (or none, when all of it is held) and the next starts at
     its end all the same; what the holds kept is the range's texts less those deleted. Measured on 1,000,000 expired
-    texts over 359 day partitions, 10% of them held: 1.3 s, against 0.9 s for one plain DELETE of the same texts
+    texts over 359 day partitions, 10% of them held: 1.3-1.4 s, against 0.9-1.0 s for one plain DELETE of the same texts
     (benchmarks/retention.py --variant held). `id IN (SELECT id ... LIMIT n)` took 68-78 s and
     `ctid = ANY(ARRAY(SELECT ctid ...))` 24-26 s, each batch re-reading the dead entries of all before it."""
     start = position.start
@@ -517,14 +519,16 @@ def _delete_range_postgresql(cursor, table, cutoff, batch_size, position: _Posit
         start = position.start = _oldest_expired(cursor, cutoff, position.first_day)
         if start is None:
             return 0, 0, False
+        position.window = _first_window(cursor, position.first_day, batch_size)
     limit = min(cutoff, start + position.window)
+    # The batch_size-th and the next texts' timestamps in the window.
     cursor.execute(
         f"SELECT created_at FROM {table} WHERE created_at >= %s AND created_at < %s"
-        " ORDER BY created_at OFFSET %s LIMIT 1",
-        [start, limit, batch_size],
+        " ORDER BY created_at OFFSET %s LIMIT 2",
+        [start, limit, batch_size - 1],
     )
-    row = cursor.fetchone()
-    end = row[0] if row is not None else limit
+    rows = [row[0] for row in cursor.fetchall()]
+    end = rows[1] if len(rows) == 2 else limit
     if end == start:
         # More than a batch of texts share one timestamp: take a batch of those by physical address instead.
         deleted, present = _delete_counting(
@@ -543,14 +547,11 @@ def _delete_range_postgresql(cursor, table, cutoff, batch_size, position: _Posit
             position.start = start + timedelta(microseconds=1)
             return deleted, present - deleted, True
         return deleted, 0, True
-    # How many texts the range holds, held ones too: exactly batch_size when no other text shares the end's
-    # timestamp (asked with the value, not a subquery, so PostgreSQL plans the one partition of that instant),
-    # else counted.
-    present = None
-    if row is not None:
-        cursor.execute(f"SELECT count(*) = 1 FROM {table} WHERE created_at = %s", [end])
-        present = batch_size if cursor.fetchone()[0] else None
-    if present is None:
+    # How many texts the range holds, held ones too: exactly batch_size when the batch_size-th text is older than
+    # the range's end (or is the window's last), else counted.
+    if rows and (len(rows) == 1 or rows[0] < end):
+        present = batch_size
+    else:
         cursor.execute(f"SELECT count(*) FROM {table} WHERE created_at >= %s AND created_at < %s", [start, end])
         present = cursor.fetchone()[0]
     # Values again, so PostgreSQL plans the DELETE on the partitions' row counts (a sequential scan of a day wholly
@@ -565,6 +566,20 @@ def _delete_range_postgresql(cursor, table, cutoff, batch_size, position: _Posit
     # range between them (none is: texts are stamped when they are written) could make the difference not the held
     # texts passed over.
     return deleted, max(present - deleted, 0), end < cutoff
+
+
+def _first_window(cursor, first_day: datetime | None, batch_size: int) -> timedelta:
+    """A first window of about a batch of texts, from the planner's row count of the oldest day partition (a day
+    where there is none or it has no count), so the first batches need not widen their way to a batch's worth."""
+    if first_day is None:
+        return timedelta(days=1)
+    cursor.execute(
+        "SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", [partitions.partition_name(first_day.date())]
+    )
+    row = cursor.fetchone()
+    if row is None or row[0] <= 0:
+        return timedelta(days=1)
+    return min(max(timedelta(days=batch_size / row[0]), timedelta(seconds=1)), timedelta(days=31))
 
 
 def _oldest_expired(cursor, cutoff, first_day: datetime | None) -> datetime | None:

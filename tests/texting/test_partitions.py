@@ -84,7 +84,7 @@ def test_a_held_text_in_an_expired_day_is_kept_in_the_default_partition_and_goes
 ):
     held = make_text(org, created_at=NOW - timedelta(days=420), user=texter, body="held: keep me")
     # Most of that day is not held: dropping it (and moving the held text out) is the cheaper way.
-    unheld = [make_text(org, created_at=NOW - timedelta(days=420), body="not held") for _ in range(20)]
+    unheld = [make_text(org, created_at=NOW - timedelta(days=420), body="not held") for _ in range(30)]
     hold = place_hold(org, officer, name="Smith v Acme", user_ids=[texter.pk])
     before = Message.objects.filter(pk=held.pk).values().get()
 
@@ -113,7 +113,7 @@ def test_held_texts_keep_every_column_when_the_aside_table_no_longer_matches_the
     migration, it falls behind when a later migration changes the texts table's columns: the purge makes it again
     rather than lose a column of a held text or fail."""
     held = make_text(org, created_at=NOW - timedelta(days=420), user=texter, body="held: keep every word")
-    for _ in range(20):
+    for _ in range(30):
         make_text(org, created_at=NOW - timedelta(days=420), body="not held")
     place_hold(org, officer, name="Smith v Acme", user_ids=[texter.pk])
     before = Message.objects.filter(pk=held.pk).values().get()
@@ -171,7 +171,7 @@ def test_row_by_row_batches_cross_years_of_gaps_and_stay_bounded(org, days):
 
 @pytest.mark.django_db
 def test_a_day_mostly_under_hold_is_not_dropped_its_other_texts_go_row_by_row(org, days, officer, texter):
-    """Moving held texts costs about ten times deleting one: where holds keep more than about a tenth of a day, the
+    """Moving held texts costs about 25 times deleting one: where holds keep more than about one in 25 of a day, the
     day stays and the purge deletes its other texts row by row; released, the day is dropped."""
     day = NOW - timedelta(days=420)
     held = [make_text(org, created_at=day, user=texter, body="held") for _ in range(3)]
