@@ -3,13 +3,12 @@ Campaign records: built in the old shape (every case carrying its own brand and 
 case, form, brand, campaign and number checked to have arrived."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from compliance.models import Brand, Campaign, CampaignNumber, RegistrationCase, RegistrationForm, RegistrationVersion
 from tests.compliance.factories import VALID_FORM
 from tests.factories import make_location, make_numbers, make_org, make_user
+from tests.migrations import migrate, migrate_to_latest
 
 BEFORE = [("compliance", "0001_initial")]
 
@@ -43,9 +42,7 @@ SUBMITTED = {"brand in flight", "brand pending", "brand rejected", "brand approv
 
 @pytest.mark.django_db(transaction=True)
 def test_every_case_form_brand_campaign_and_number_arrives():
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    old = executor.loader.project_state(BEFORE).apps
+    old = migrate(BEFORE)
     OldCase = old.get_model("compliance", "RegistrationCase")
     OldForm = old.get_model("compliance", "RegistrationForm")
     OldCaseNumber = old.get_model("compliance", "CaseNumber")
@@ -94,8 +91,7 @@ def test_every_case_form_brand_campaign_and_number_arrives():
     forms_before = {row["case_id"]: row for row in OldForm.objects.values()}
     cases_before = {row["note"]: row for row in OldCase.objects.values("id", "note", "state", "opened_at")}
 
-    executor = MigrationExecutor(connection)  # a fresh loader sees the migrations as unapplied
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    migrate_to_latest()
 
     cases = {case.note: case for case in RegistrationCase.objects.select_related("brand", "campaign")}
     assert set(cases) == set(OLD_CASES)

@@ -2,8 +2,8 @@
 superusers) and changes nothing else about any user: built in the old shape, migrated, every row checked."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrations import migrate, migrate_to_latest, old_organisation
 
 BEFORE = [("portal", "0001_initial")]
 AFTER = [("portal", "0002_operators")]
@@ -23,13 +23,8 @@ OLD_USERS = {
 
 @pytest.mark.django_db(transaction=True)
 def test_support_staff_lose_the_django_admin_and_every_row_arrives_otherwise_unchanged():
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    old = executor.loader.project_state(BEFORE).apps
-    partner = old.get_model("portal", "Partner").objects.create(name="Old Partner")
-    org = old.get_model("portal", "Organisation").objects.create(
-        name="Old Acme", partner=partner, customer_type="enterprise", country="US"
-    )
+    old = migrate(BEFORE)
+    org = old_organisation(old)
     OldUser = old.get_model("portal", "User")
     for email, (role, in_org, staff, superuser, active) in OLD_USERS.items():
         OldUser.objects.create(
@@ -45,15 +40,14 @@ def test_support_staff_lose_the_django_admin_and_every_row_arrives_otherwise_unc
         )
     before = {row["email"]: row for row in OldUser.objects.values()}
 
-    executor = MigrationExecutor(connection)  # a fresh loader sees the migration as unapplied
-    executor.migrate(AFTER)
+    new = migrate(AFTER)
 
     # Read through the schema as migration 0002 left it (later migrations add columns the old rows lack).
-    migrated = executor.loader.project_state(AFTER).apps.get_model("portal", "User")
+    migrated = new.get_model("portal", "User")
     after = {row["email"]: row for row in migrated.objects.values()}
     assert set(after) == set(OLD_USERS)
     for email, row in after.items():
         assert not row["is_staff"] and not row["is_superuser"], email
         unchanged = {k: v for k, v in before[email].items() if k not in ("is_staff", "is_superuser")}
         assert {k: row[k] for k in unchanged} == unchanged, email
-    MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())  # the schema the other tests expect
+    migrate_to_latest()  # the schema the other tests expect

@@ -2,10 +2,9 @@
 migrated, every location's count checked against its numbers (PostgreSQL: SQLite keeps no count)."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from provisioning.models import AuthorisableCount, PhoneNumber
+from tests.migrations import migrate, migrate_to_latest, old_organisation
 
 BEFORE = [("provisioning", "0004_wizard_selection")]
 AFTER = [("provisioning", "0005_authorisable_count_by_trigger")]
@@ -19,13 +18,8 @@ OLD_NUMBERS = {
 
 @pytest.mark.django_db(transaction=True)
 def test_every_locations_authorisable_numbers_are_counted_and_then_kept(postgres):
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    old = executor.loader.project_state(BEFORE).apps
-    partner = old.get_model("portal", "Partner").objects.create(name="Old Partner")
-    org = old.get_model("portal", "Organisation").objects.create(
-        name="Old Acme", partner=partner, customer_type="enterprise", country="US"
-    )
+    old = migrate(BEFORE)
+    org = old_organisation(old)
     Location, Number = old.get_model("provisioning", "Location"), old.get_model("provisioning", "PhoneNumber")
     locations = {}
     for i, (name, states) in enumerate(OLD_NUMBERS.items()):
@@ -43,12 +37,11 @@ def test_every_locations_authorisable_numbers_are_counted_and_then_kept(postgres
         for j, state in enumerate(states):
             Number.objects.create(e164=f"+1512{300 + i}{j:04d}", location=locations[name], texting_state=state)
 
-    executor = MigrationExecutor(connection)  # a fresh loader sees the migration as unapplied
-    executor.migrate(AFTER)
+    migrate(AFTER)
 
     counts = dict(AuthorisableCount.objects.values_list("location__name", "numbers"))
     assert counts == {"Harbour": 7, "Depot": 1}  # Airport has none to authorise: no row, read as 0
     # From now on the triggers keep it.
     PhoneNumber.objects.filter(location_id=locations["Airport"].pk).update(texting_state="failed")
     assert AuthorisableCount.objects.get(location_id=locations["Airport"].pk).numbers == 3
-    MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())  # the schema the other tests expect
+    migrate_to_latest()  # the schema the other tests expect

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrations import migrate, migrate_to_latest, old_organisation
 
 BEFORE = [("texting", "0009_purge_partitions_dropped")]
 AFTER = [("texting", "0011_message_aside_table")]
@@ -35,13 +36,8 @@ def rows() -> list[tuple]:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_redundant_organisation_index_goes_and_comes_back_with_every_text_unchanged():
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    old = executor.loader.project_state(BEFORE).apps
-    partner = old.get_model("portal", "Partner").objects.create(name="Old Partner")
-    org = old.get_model("portal", "Organisation").objects.create(
-        name="Old Acme", partner=partner, customer_type="enterprise", country="US"
-    )
+    old = migrate(BEFORE)
+    org = old_organisation(old)
     now = datetime.now(UTC)
     for n in range(3):
         old.get_model("texting", "Message").objects.create(
@@ -56,18 +52,17 @@ def test_the_redundant_organisation_index_goes_and_comes_back_with_every_text_un
     before = rows()
     assert f"organisation_id:{REDUNDANT}" in indexes()
 
-    MigrationExecutor(connection).migrate(AFTER)
+    migrate(AFTER)
 
     assert rows() == before
     assert f"organisation_id:{REDUNDANT}" not in indexes()
     assert "organisation_id" in indexes()  # (organisation, created_at) serves every lookup by organisation
     assert table_exists("texting_message_aside") == (connection.vendor == "postgresql")
 
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
+    migrate(BEFORE)
     assert rows() == before
     assert f"organisation_id:{REDUNDANT}" in indexes()
     assert not table_exists("texting_message_aside")
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM texting_message")
-    MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())  # the schema the other tests expect
+    migrate_to_latest()  # the schema the other tests expect

@@ -4,9 +4,8 @@ the old shape, migrated, every row checked (each arrives, marked as a STOP keywo
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
+from tests.migrations import migrate, migrate_to_latest, old_organisation
 from texting.models import OptOut
 
 BEFORE = [("texting", "0004_purge_kept_by_holds")]
@@ -23,15 +22,9 @@ OLD_OPT_OUTS = {
 
 @pytest.mark.django_db(transaction=True)
 def test_every_opt_out_arrives_as_a_stop_keyword_otherwise_unchanged():
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    old = executor.loader.project_state(BEFORE).apps
-    partner = old.get_model("portal", "Partner").objects.create(name="Old Partner")
-    Organisation = old.get_model("portal", "Organisation")
-    orgs = [
-        Organisation.objects.create(name=f"Old {n}", partner=partner, customer_type="enterprise", country="US")
-        for n in ("Acme", "Globex")
-    ]
+    old = migrate(BEFORE)
+    orgs = [old_organisation(old, name="Old Acme")]
+    orgs.append(old_organisation(old, name="Old Globex", partner=orgs[0].partner))
     OldOptOut = old.get_model("texting", "OptOut")
     for i, (party, (number, keyword, opted_in)) in enumerate(OLD_OPT_OUTS.items()):
         OldOptOut.objects.create(
@@ -44,8 +37,7 @@ def test_every_opt_out_arrives_as_a_stop_keyword_otherwise_unchanged():
         )
     before = {row["party"]: row for row in OldOptOut.objects.values()}
 
-    executor = MigrationExecutor(connection)  # a fresh loader sees the migration as unapplied
-    executor.migrate(AFTER)
+    migrate(AFTER)
 
     after = {row["party"]: row for row in OptOut.objects.values()}
     assert set(after) == set(OLD_OPT_OUTS)
@@ -54,4 +46,4 @@ def test_every_opt_out_arrives_as_a_stop_keyword_otherwise_unchanged():
         assert row["removed_by_id"] is None and row["removal_reason"] == "", party
         assert {key: row[key] for key in before[party]} == before[party], party
     assert OptOut.objects.filter(opted_in_at__isnull=True).count() == 3
-    MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())  # the schema the other tests expect
+    migrate_to_latest()  # the schema the other tests expect

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
+from tests.migrations import migrate, migrate_to_latest, old_organisation
 from texting.models import Message
 
 BEFORE = [("texting", "0007_message_body_tsvector")]
@@ -30,13 +30,8 @@ def rows() -> dict[int, dict]:
 
 @pytest.mark.django_db(transaction=True)
 def test_every_text_arrives_in_the_partition_of_its_day_and_back():
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    old = executor.loader.project_state(BEFORE).apps
-    partner = old.get_model("portal", "Partner").objects.create(name="Old Partner")
-    org = old.get_model("portal", "Organisation").objects.create(
-        name="Old Acme", partner=partner, customer_type="enterprise", country="US"
-    )
+    old = migrate(BEFORE)
+    org = old_organisation(old)
     OldMessage = old.get_model("texting", "Message")
     now = datetime.now(UTC)
     ages = {
@@ -65,8 +60,7 @@ def test_every_text_arrives_in_the_partition_of_its_day_and_back():
     before = rows()
     assert len(before) == len(ages)
 
-    executor = MigrationExecutor(connection)  # a fresh loader sees the migration as unapplied
-    executor.migrate(AFTER)
+    migrate(AFTER)
 
     assert rows() == before
     if connection.vendor == "postgresql":
@@ -85,8 +79,7 @@ def test_every_text_arrives_in_the_partition_of_its_day_and_back():
     )
     assert new.pk > max(before)
 
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
+    migrate(BEFORE)
     after_reverse = rows()
     assert {pk: row for pk, row in after_reverse.items() if pk != new.pk} == before
     if connection.vendor == "postgresql":
@@ -95,4 +88,4 @@ def test_every_text_arrives_in_the_partition_of_its_day_and_back():
         # Emptied first: migrating forward again makes a partition for each day since the oldest text, and the tests
         # that follow expect the few partitions of a fresh database (today and the next 14 days).
         cursor.execute("DELETE FROM texting_message")
-    MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())  # the schema the other tests expect
+    migrate_to_latest()  # the schema the other tests expect
