@@ -44,11 +44,9 @@ def insert_texts(organisation_id: int, total: int, expired: int, *, last_days: i
     a day past it, the rest within it, one every 17 s from a day inside it; or, with `last_days`, the rest spread
     evenly over the last `last_days` days up to now (what the portal's pages show)."""
     from django.conf import settings
-    from django.db import connection
     from django.utils import timezone
 
     from texting import partitions
-    from texting.models import Message
 
     # PostgreSQL: a day partition for every day the texts span, as beat would have made them (texting.partitions);
     # without them every text would land in the default partition, a table no installation has.
@@ -57,6 +55,33 @@ def insert_texts(organisation_id: int, total: int, expired: int, *, last_days: i
     if last_days:
         oldest = min(oldest, timezone.now() - timedelta(days=last_days + 1))
     partitions.ensure_partitions(oldest.date(), today + timedelta(days=1))
+    insert_numbered_texts(
+        organisation_id,
+        """
+        SELECT g, CASE WHEN g <= %(expired)s
+                  THEN now() - make_interval(days => %(days)s + 1) - (%(expired)s - g) * interval '31 seconds'
+                  ELSE now() - make_interval(days => %(start)s) + (g - %(expired)s) * %(step)s * interval '1 second'
+                  END AS ts
+        FROM generate_series(1, %(total)s) AS g
+        """,
+        {
+            "expired": expired,
+            "total": total,
+            "days": settings.MESSAGE_RETENTION_DAYS,
+            "start": last_days if last_days else settings.MESSAGE_RETENTION_DAYS - 1,
+            "step": last_days * 86400 / max(total - expired, 1) if last_days else 17,
+        },
+    )
+
+
+def insert_numbered_texts(organisation_id: int, numbered: str, params: dict) -> None:
+    """One `INSERT ... SELECT` of a text for each row (g, ts) of the query `numbered` (named parameters `params`):
+    text number g, stamped ts, through the 400 numbers +15125550000-0399 in turn, to 9,000 other parties, a third of
+    them inbound."""
+    from django.db import connection
+
+    from texting.models import Message
+
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -69,23 +94,9 @@ def insert_texts(organisation_id: int, total: int, expired: int, *, last_days: i
                    'Hi, this is Acme: your order ' || g || ' has shipped and arrives Thursday. Reply STOP to opt out.',
                    'gsm7', 1, CASE WHEN g %% 3 = 0 THEN 'received' ELSE 'delivered' END, '', '', false,
                    'M' || g, ts, ts
-            FROM (
-                SELECT g, CASE WHEN g <= %(expired)s
-                          THEN now() - make_interval(days => %(days)s + 1) - (%(expired)s - g) * interval '31 seconds'
-                          ELSE now() - make_interval(days => %(start)s)
-                               + (g - %(expired)s) * %(step)s * interval '1 second'
-                          END AS ts
-                FROM generate_series(1, %(total)s) AS g
-            ) AS s
-        """,
-            {
-                "org": organisation_id,
-                "expired": expired,
-                "total": total,
-                "days": settings.MESSAGE_RETENTION_DAYS,
-                "start": last_days if last_days else settings.MESSAGE_RETENTION_DAYS - 1,
-                "step": last_days * 86400 / max(total - expired, 1) if last_days else 17,
-            },
+            FROM ({numbered}) AS s
+            """,
+            {"org": organisation_id, **params},
         )
 
 

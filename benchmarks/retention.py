@@ -310,21 +310,11 @@ def run_partitioned(args, url: str) -> int:
     chunk = 1_000_000
     for low in range(1, total + 1, chunk):
         high = min(low + chunk - 1, total)
-        sql(
-            f"""
-            INSERT INTO {table} (organisation_id, user_id, business_number, other_party, direction, body, encoding,
-                        segments, status, blocked_reason, status_detail, is_automatic_reply, carrier_message_id,
-                        created_at, status_changed)
-            SELECT %(org)s, NULL, '+1512555' || lpad((g %% 400)::text, 4, '0'),
-                   '+1737555' || lpad((g %% 9000)::text, 4, '0'),
-                   CASE WHEN g %% 3 = 0 THEN 'inbound' ELSE 'outbound' END,
-                   'Hi, this is Acme: your order ' || g || ' has shipped and arrives Thursday. Reply STOP to opt out.',
-                   'gsm7', 1, CASE WHEN g %% 3 = 0 THEN 'received' ELSE 'delivered' END, '', '', false,
-                   'M' || g, ts, ts
-            FROM (SELECT g, %(first)s::timestamptz + (g - 1) * %(step)s * interval '1 second' AS ts
-                  FROM generate_series(%(low)s, %(high)s) AS g) AS s
-            """,
-            {"org": org.pk, "first": first, "step": step, "low": low, "high": high},
+        _texting_db.insert_numbered_texts(
+            org.pk,
+            "SELECT g, %(first)s::timestamptz + (g - 1) * %(step)s * interval '1 second' AS ts"
+            " FROM generate_series(%(low)s, %(high)s) AS g",
+            {"first": first, "step": step, "low": low, "high": high},
         )
         print(f"  {high:,} texts written ({time.perf_counter() - started:.0f} s)", flush=True)
     for definition in secondary:
