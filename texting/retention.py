@@ -183,12 +183,11 @@ def _drop_expired_partitions(run: PurgeRun, cutoff: datetime) -> tuple[int, date
                 # Deferred foreign-key checks of rows written earlier in this transaction (none in the nightly task;
                 # some where a caller's transaction wrote texts) would forbid the DROP: check them now.
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-                held = _set_held_texts_aside(cursor, [name for name in names if name in with_custodians], custodians)
+                kept = _set_held_texts_aside(cursor, [name for name in names if name in with_custodians], custodians)
                 present = _count_rows(cursor, names)
                 cursor.execute(f"DROP TABLE {', '.join(quote(name) for name in names)}")
-                if held:
-                    _restore_held_texts(cursor, names)
-                kept = sum(held.get(name, 0) for name in names)
+                if kept:
+                    _restore_held_texts(cursor)
                 so_far_ms = int((time.perf_counter() - began) * 1000)
                 PurgeRun.objects.filter(pk=run.pk).update(
                     # The held texts moved are counted in kept_by_holds once, by the row-by-row batches that follow
@@ -254,8 +253,8 @@ def _count_rows(cursor, names: list[str]) -> dict[str, int]:
     return dict(zip(names, cursor.fetchone(), strict=True))
 
 
-# An UNLOGGED table of the texts table's columns (and `source`, the partition a row came from) where the purge keeps
-# held texts while their partitions are dropped. Unlogged, its rows cost no WAL; permanent, it costs no catalog writes
+# An UNLOGGED table of the texts table's columns where the purge keeps held texts while their partitions are
+# dropped. Unlogged, its rows cost no WAL; permanent, it costs no catalog writes
 # either (a temporary table made and dropped every night wrote ~120 kB of WAL for its catalog rows, 3% of the
 # purge's). Empty outside the purge's transaction. Made by migration texting 0011, and made again by the purge when
 # the texts table's columns have changed since (`_aside_table`).
@@ -270,48 +269,38 @@ def _aside_table(cursor) -> None:
         " WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped",
         [ASIDE_TABLE],
     )
-    if cursor.fetchone()[0] == ["source", *cols]:
+    if cursor.fetchone()[0] == cols:
         return
     cursor.execute(f"DROP TABLE IF EXISTS {ASIDE_TABLE}")
     cursor.execute(
-        f"CREATE UNLOGGED TABLE {ASIDE_TABLE} AS SELECT tableoid AS source, {', '.join(cols)}"
-        f' FROM "{partitions.TABLE}" WITH NO DATA'
+        f'CREATE UNLOGGED TABLE {ASIDE_TABLE} AS SELECT {", ".join(cols)} FROM "{partitions.TABLE}" WITH NO DATA'
     )
 
 
-def _set_held_texts_aside(cursor, names: list[str], custodians: list) -> dict[str, int]:
-    """Copy the texts an active hold keeps out of the partitions `names` into ASIDE_TABLE, with the partition each
-    came from (one statement); returns {partition name: texts copied}. `_restore_held_texts` puts them back once the
-    partitions are gone."""
+def _set_held_texts_aside(cursor, names: list[str], custodians: list) -> int:
+    """Copy the texts an active hold keeps out of the partitions `names` (all of them dropped in this transaction)
+    into ASIDE_TABLE, in one statement; returns how many. `_restore_held_texts` puts them back once the partitions
+    are gone."""
     if not names:
-        return {}
+        return 0
     _aside_table(cursor)
     cols = ", ".join(partitions.columns())
     quote = connection.ops.quote_name
     cursor.execute(
         f"INSERT INTO {ASIDE_TABLE} "
         + " UNION ALL ".join(
-            f"SELECT p.tableoid, {cols} FROM {quote(name)} p WHERE {_custodian_rows('p')} AND {_held('p')}"
-            for name in names
+            f"SELECT {cols} FROM {quote(name)} p WHERE {_custodian_rows('p')} AND {_held('p')}" for name in names
         ),
         custodians * len(names),
     )
-    if not cursor.rowcount:
-        return {}
-    cursor.execute(f"SELECT c.relname, count(*) FROM {ASIDE_TABLE} h JOIN pg_class c ON c.oid = h.source GROUP BY 1")
-    return dict(cursor.fetchall())
+    return cursor.rowcount
 
 
-def _restore_held_texts(cursor, dropped: list[str]) -> None:
-    """Put the held texts of the partitions `dropped` back into the table, where the default partition takes them
-    (no partition covers their days any more), and empty ASIDE_TABLE; those of partitions that stay are still
-    there."""
-    if dropped:
-        cols = ", ".join(partitions.columns())
-        cursor.execute(
-            f'INSERT INTO "{partitions.TABLE}" ({cols}) SELECT {cols} FROM {ASIDE_TABLE}'
-            " WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = source)"
-        )
+def _restore_held_texts(cursor) -> None:
+    """Put the held texts set aside back into the table, where the default partition takes them (no partition covers
+    their days any more), and empty ASIDE_TABLE."""
+    cols = ", ".join(partitions.columns())
+    cursor.execute(f'INSERT INTO "{partitions.TABLE}" ({cols}) SELECT {cols} FROM {ASIDE_TABLE}')
     cursor.execute(f"DELETE FROM {ASIDE_TABLE}")
 
 

@@ -10,8 +10,7 @@ def make_aside_table(apps, schema_editor):
     Message = apps.get_model("texting", "Message")
     cols = ", ".join(field.column for field in Message._meta.concrete_fields)
     schema_editor.execute(
-        "CREATE UNLOGGED TABLE IF NOT EXISTS texting_message_aside AS"
-        f" SELECT tableoid AS source, {cols} FROM texting_message WITH NO DATA"
+        f"CREATE UNLOGGED TABLE IF NOT EXISTS texting_message_aside AS SELECT {cols} FROM texting_message WITH NO DATA"
     )
 
 
