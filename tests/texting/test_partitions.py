@@ -170,6 +170,33 @@ def test_row_by_row_batches_cross_years_of_gaps_and_stay_bounded(org, days):
 
 
 @pytest.mark.django_db
+def test_days_kept_by_holds_go_a_whole_day_per_batch_where_they_fit(org, days, officer, texter):
+    """Days that holds keep from being dropped are purged whole days to a batch, as many as fit in its size (their
+    texts counted exactly, held ones too); a day holding more than a batch goes in pieces of at most a batch, and a
+    batch of texts in the default partition stops where the next day begins. Every held text stays and is counted
+    once."""
+    first = datetime.combine(CUTOFF.date() - timedelta(days=10), datetime.min.time(), tzinfo=UTC)
+    held, unheld = [], []
+    # Texts per day, (held, not held): three days that fit two and one to a batch of 7, then one of 9.
+    for offset, (keep, go) in enumerate([(2, 1), (2, 2), (2, 1), (3, 6)]):
+        day = first + timedelta(days=offset, hours=8)
+        for n in range(keep + go):
+            text = make_text(org, created_at=day + timedelta(minutes=n), user=texter if n < keep else None)
+            (held if text.user_id else unheld).append(text)
+    # And a stray from years before, in the default partition: its batch ends where the first day begins.
+    unheld.append(make_text(org, created_at=CUTOFF - timedelta(days=3 * 365)))
+    place_hold(org, officer, name="Smith v Acme", user_ids=[texter.pk])
+    batches = []
+
+    run = purge(batch_size=7, progress=lambda r: batches.append(r.rows_deleted + r.kept_by_holds))
+
+    assert remaining() == {text.pk for text in held}
+    assert (run.rows_deleted, run.kept_by_holds) == (len(unheld), len(held))
+    # Texts passed over per batch: the stray, the first two days, the third, then the fourth in two pieces.
+    assert [after - before for before, after in zip([0, *batches], batches, strict=False)] == [1, 7, 3, 7, 2]
+
+
+@pytest.mark.django_db
 def test_a_day_mostly_under_hold_is_not_dropped_its_other_texts_go_row_by_row(org, days, officer, texter):
     """Moving held texts costs about 25 times deleting one: where holds keep more than about one in 25 of a day, the
     day stays and the purge deletes its other texts row by row; released, the day is dropped."""
@@ -189,6 +216,60 @@ def test_a_day_mostly_under_hold_is_not_dropped_its_other_texts_go_row_by_row(or
     released = purge()
     assert remaining() == set() and name not in names()
     assert released.rows_deleted == len(held)
+
+
+def analyze(*days):
+    with connection.cursor() as cursor:
+        for day in days:
+            cursor.execute(f'ANALYZE "{partitions.partition_name(day.date())}"')
+
+
+@pytest.mark.django_db
+def test_analyzed_days_are_judged_on_their_statistics_without_counting_their_texts(org, days, officer, texter):
+    """Whether a day is worth dropping comes from its statistics (kept by autovacuum) where it has them: the day
+    mostly under hold stays, the day with one held text in 31 goes (its held text moved out), and neither day's
+    texts are counted to decide it."""
+    mostly_held_day, once_held_day = NOW - timedelta(days=420), NOW - timedelta(days=410)
+    mostly_held = [make_text(org, created_at=mostly_held_day, user=texter) for _ in range(3)]
+    for _ in range(5):
+        make_text(org, created_at=mostly_held_day)
+    held_once = make_text(org, created_at=once_held_day, user=texter)
+    for _ in range(30):
+        make_text(org, created_at=once_held_day)
+    place_hold(org, officer, name="Smith v Acme", user_ids=[texter.pk])
+    analyze(mostly_held_day, once_held_day)
+    judged = [partitions.partition_name(day.date()) for day in (mostly_held_day, once_held_day)]
+
+    with CaptureQueriesContext(connection) as queries:
+        run = purge()
+
+    assert remaining() == {text.pk for text in [*mostly_held, held_once]}
+    assert (run.rows_deleted, run.kept_by_holds) == (5 + 30, 4)
+    assert judged[0] in names() and judged[1] not in names()
+    assert partition_of(held_once) == partitions.DEFAULT_PARTITION
+    counts = [
+        q["sql"] for q in queries.captured_queries if "SELECT count(*)" in q["sql"] and "user_id = ANY(" in q["sql"]
+    ]
+    assert not [statement for statement in counts for name in judged if name in statement]
+
+
+@pytest.mark.django_db
+def test_statistics_that_miss_the_held_texts_cost_time_never_a_held_text(org, days, officer, texter):
+    """Statistics taken before a custodian's texts arrived say the day has none: the day is dropped, and every held
+    text is still found exactly and kept."""
+    day = NOW - timedelta(days=420)
+    for _ in range(30):
+        make_text(org, created_at=day)
+    analyze(day)
+    held = [make_text(org, created_at=day, user=texter) for _ in range(20)]
+    place_hold(org, officer, name="Smith v Acme", user_ids=[texter.pk])
+
+    run = purge()
+
+    assert partitions.partition_name(day.date()) not in names()
+    assert remaining() == {text.pk for text in held}
+    assert all(partition_of(text) == partitions.DEFAULT_PARTITION for text in held)
+    assert (run.rows_deleted, run.kept_by_holds) == (30, 20)
 
 
 @pytest.fixture
