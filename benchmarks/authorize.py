@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _texting_db  # noqa: E402
+from _services import run_main  # noqa: E402 (on the path _texting_db adds)
 
 from portal.env import env_int  # noqa: E402
 
@@ -302,4 +303,4 @@ def measure_orders(client, small, medium, large, chunk_size):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

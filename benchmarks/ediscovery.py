@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import _texting_db  # noqa: E402
+from _services import run_main  # noqa: E402 (on the path _texting_db adds)
 
 SEARCH_TARGET_MS = 200
 MEMORY_TARGET_MB = 150
@@ -310,4 +311,4 @@ def run(args, url: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

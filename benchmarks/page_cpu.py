@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "scripts" / "faults"))
 
-from _services import PRODUCTION_ENV  # noqa: E402 (after the sys.path lines above)
+from _services import PRODUCTION_ENV, run_main  # noqa: E402 (after the sys.path lines above)
 from _texting_db import database, insert_texts, on_postgresql  # noqa: E402
 
 # Pages allowed over the target: the most they may cost (x the bare view: about 1.3 times what they measured, so a
@@ -532,4 +532,4 @@ def run(args) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

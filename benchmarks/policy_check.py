@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _texting_db  # noqa: E402
+from _services import run_main  # noqa: E402 (on the path _texting_db adds)
 
 POLICY_TARGET_MS = 5
 
@@ -179,4 +180,4 @@ def run(args) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

@@ -37,6 +37,7 @@ from urllib.parse import urlsplit, urlunsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _texting_db  # noqa: E402
+from _services import run_main  # noqa: E402 (on the path _texting_db adds)
 
 RATIO_TARGET = 1.3
 LONGEST_BATCH_TARGET_MS = 1000
@@ -449,4 +450,4 @@ def run_partitioned(args, url: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

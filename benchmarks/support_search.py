@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _texting_db  # noqa: E402
+from _services import run_main  # noqa: E402 (on the path _texting_db adds)
 
 SMALL = 100
 RATIO_TARGET = 2.0
@@ -386,4 +387,4 @@ def _server_connection(url: str):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

@@ -29,7 +29,6 @@ simulator listens on CHAOS_SIM_PORT (default 8381). Logs: var/faults/carrier_cha
 import os
 import random
 import socket
-import sys
 import time
 import uuid
 from collections import Counter
@@ -46,6 +45,7 @@ from _services import (
     log_dir,
     migrated_database,
     parse_self_check,
+    run_main,
     wait_started,
     wait_until,
     worker_answers,
@@ -285,4 +285,4 @@ def report(order_ids: list[int], stats: dict, placed_in: float, drained_in: floa
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

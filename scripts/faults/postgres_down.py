@@ -16,7 +16,6 @@ the throw-away cluster, FAULTS_WEB_PORT (default 8380) for gunicorn. Logs: var/f
 import itertools
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -33,6 +32,7 @@ from _services import (
     background,
     log_dir,
     migrated_database,
+    run_main,
     sign_in,
     throwaway_postgres,
     wait_started,
@@ -246,4 +246,4 @@ def report(visitor: Visitor, timings: dict, gunicorn_still_running: bool) -> int
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

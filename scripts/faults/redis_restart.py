@@ -32,7 +32,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -49,6 +48,7 @@ from _services import (
     background,
     log_dir,
     migrated_database,
+    run_main,
     sign_in,
     throwaway_redis,
     wait_started,
@@ -438,4 +438,4 @@ def resumed_by(logfile) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

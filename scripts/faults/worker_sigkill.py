@@ -58,6 +58,7 @@ from _services import (
     log_dir,
     migrated_database,
     parse_self_check,
+    run_main,
     throwaway_redis,
     wait_started,
     wait_until,
@@ -506,4 +507,4 @@ def _first(*candidates: tuple[str, float | None]) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)
