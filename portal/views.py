@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.db import DatabaseError, connection
 from django.db.models import Count, Q
 from django.http import HttpResponse
@@ -23,11 +24,15 @@ from .replica import ReplicaStatus, replica_configured, replica_status, reportin
 
 
 def home(request):
-    if request.user.is_authenticated and request.user.is_operator:
+    if not request.user.is_authenticated:
+        # Signed in, they come back here, and from here to their own page: sent on to the overview first, a
+        # compliance officer, support or an operator would land on a page they may not open.
+        return redirect_to_login(request.get_full_path())
+    if request.user.is_operator:
         return redirect("admin:index")
-    if request.user.is_authenticated and request.user.is_support and request.organisation is None:
+    if request.user.is_support and request.organisation is None:
         return redirect("portal:switch_organisation")
-    if request.user.is_authenticated and request.user.is_compliance_officer and not request.user.is_customer_admin:
+    if request.user.is_compliance_officer and not request.user.is_customer_admin:
         return redirect("compliance:discovery")  # a compliance officer with no Control Hub role of their own
     return redirect("portal:overview")
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from portal.middleware import SUPPORT_ORG_SESSION_KEY
 from portal.models import AuditEvent, User
-from tests.factories import make_location, make_numbers, make_org, make_user
+from tests.factories import PASSWORD, make_location, make_numbers, make_org, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -15,6 +15,31 @@ pytestmark = pytest.mark.django_db
 def test_anonymous_visitors_are_sent_to_sign_in(client):
     response = client.get(reverse("provisioning:calling_pstn"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.parametrize(
+    "role, officer, lands_on",
+    [
+        (User.Role.FULL_ADMIN, False, "portal:overview"),
+        (User.Role.END_USER, True, "compliance:discovery"),
+        (User.Role.SUPPORT, False, "portal:switch_organisation"),
+        (User.Role.OPERATOR, False, "admin:index"),
+    ],
+    ids=["administrator", "compliance officer", "support", "operator"],
+)
+def test_signing_in_at_the_front_door_lands_everyone_on_a_page_of_their_own(org, role, officer, lands_on):
+    """http://127.0.0.1:8000 → Sign in → each kind of person on their own page, not on the overview they may not
+    open (a compliance officer with no administrator role used to get "You can't do that here")."""
+    client = Client()
+    front = client.get("/")
+    assert front.status_code == 302 and front["Location"] == f"{reverse('login')}?next=/"
+    person = make_user(None if role in (User.Role.SUPPORT, User.Role.OPERATOR) else org, role=role)
+    User.objects.filter(pk=person.pk).update(is_compliance_officer=officer, is_staff=role == User.Role.OPERATOR)
+
+    signed_in = client.post(front["Location"], {"username": person.email, "password": PASSWORD}, follow=True)
+
+    assert signed_in.status_code == 200
+    assert signed_in.redirect_chain[-1][0] == reverse(lands_on)
 
 
 def test_another_organisations_location_and_user_answer_404(admin_client, other_org):
