@@ -144,7 +144,10 @@ def _signed_callback(w: World):
 
 EXPECTED: dict[str, Target] = {
     # The shell.
-    "home": Target.of((everyone(REDIRECT), everyone(REDIRECT)), note="redirects to the overview (or the switcher)"),
+    "home": Target.of(
+        (roles(LOGIN, *[REDIRECT] * 4), roles(LOGIN, *[REDIRECT] * 4)),
+        note="sign-in for the anonymous; everyone else to their own page (overview, switcher, eDiscovery)",
+    ),
     "healthz": Target.of(PUBLIC_PAGE, note="load balancer health check: says ok/unavailable, nothing else"),
     "metrics": Target.of(
         (everyone(403), everyone(403)), note="Prometheus only (METRICS_TOKEN or METRICS_ALLOWED_ADDRESSES): none here"
