@@ -625,8 +625,14 @@ def _delete_range_postgresql(cursor, table, cutoff, batch_size, position: _Posit
     cursor.execute(f"DELETE FROM {table} WHERE created_at >= %s AND created_at < %s{keep}", [start, end])
     deleted = cursor.rowcount
     # A full batch ended before the window did: look twice as far next time. A window with fewer texts than a batch
-    # is taken whole, and the next looks four times as far (the first reaches a batch's worth in a few steps).
-    position.window = max((end - start) * 2, timedelta(seconds=1)) if end < limit else position.window * 4
+    # is taken whole, and the next looks four times as far (the first reaches a batch's worth in a few steps); but
+    # only where the window itself was the limit: a range cut short by its day's end (or the next day's start, or
+    # the cutoff) says nothing of how far a batch reaches, and growing on it at every gap between kept days would
+    # grow the window past the year 9999 (OverflowError) after a dozen gaps.
+    if end < limit:
+        position.window = max((end - start) * 2, timedelta(seconds=1))
+    elif limit == start + position.window:
+        position.window = min(position.window * 4, MAX_WINDOW)
     position.start = end
     # The count and the DELETE are two statements, each with its own snapshot: only a text written into this expired
     # range between them (none is: texts are stamped when they are written) could make the difference not the held
@@ -636,6 +642,9 @@ def _delete_range_postgresql(cursor, table, cutoff, batch_size, position: _Posit
 
 # The most day partitions one batch counts at once (about a month).
 WHOLE_DAYS_MAX = 31
+# The furthest a boundary read looks past its start (ten years: texts older than that are strays, and a longer
+# window only costs its planning).
+MAX_WINDOW = timedelta(days=3653)
 
 
 def _whole_days(cursor, position: _Position, first: partitions.Partition, cutoff: datetime, batch_size: int):

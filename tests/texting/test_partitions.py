@@ -197,6 +197,26 @@ def test_days_kept_by_holds_go_a_whole_day_per_batch_where_they_fit(org, days, o
 
 
 @pytest.mark.django_db
+def test_many_kept_days_with_dropped_days_between_are_all_purged(org, days, officer, texter):
+    """A custodian who texts every other day: the days between are dropped, each kept day goes in a batch of its own,
+    and the batches across the gaps between them keep their window bounded (it grew fourfold at every gap, past the
+    year 9999 after a dozen of them: OverflowError, every night)."""
+    first = datetime.combine(FIRST_DAY, datetime.min.time(), tzinfo=UTC)
+    held, unheld = [], []
+    for offset in range(0, 30, 2):
+        day = first + timedelta(days=offset, hours=9)
+        held += [make_text(org, created_at=day + timedelta(minutes=n), user=texter) for n in range(2)]
+        unheld.append(make_text(org, created_at=day + timedelta(minutes=5)))
+    place_hold(org, officer, name="Smith v Acme", user_ids=[texter.pk])
+
+    run = purge(batch_size=3)
+
+    assert run.outcome == PurgeRun.Outcome.COMPLETED
+    assert remaining() == {text.pk for text in held}
+    assert (run.rows_deleted, run.kept_by_holds, run.partitions_dropped) == (len(unheld), len(held), 15)
+
+
+@pytest.mark.django_db
 def test_a_day_mostly_under_hold_is_not_dropped_its_other_texts_go_row_by_row(org, days, officer, texter):
     """Moving held texts costs about 25 times deleting one: where holds keep more than about one in 25 of a day, the
     day stays and the purge deletes its other texts row by row; released, the day is dropped."""
