@@ -178,7 +178,8 @@ def _drop_expired_partitions(run: PurgeRun, cutoff: datetime) -> tuple[int, list
                 # Deferred foreign-key checks of rows written earlier in this transaction (none in the nightly task;
                 # some where a caller's transaction wrote texts) would forbid the DROP: check them now.
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-                kept = _set_held_texts_aside(cursor, names, custodians) if custodians is not None else 0
+                held_by = _lock_holds(cursor)
+                kept = _set_held_texts_aside(cursor, names, held_by) if held_by is not None else 0
                 present = _count_rows(cursor, names)
                 cursor.execute(f"DROP TABLE {', '.join(quote(name) for name in names)}")
                 if kept:
@@ -194,7 +195,10 @@ def _drop_expired_partitions(run: PurgeRun, cutoff: datetime) -> tuple[int, list
         except OperationalError as exc:
             if not partitions.is_lock_timeout(exc):
                 raise
-            log.warning("Retention purge: the texts table is busy; %s are deleted row by row tonight.", names)
+            log.warning(
+                "Retention purge: the texts table or the legal holds are busy; %s are deleted row by row tonight.",
+                names,
+            )
             continue
         dropped.update(names)
         longest = max(longest, int((time.perf_counter() - began) * 1000))
@@ -348,6 +352,20 @@ def _restore_held_texts(cursor) -> None:
     cols = ", ".join(partitions.columns())
     cursor.execute(f'INSERT INTO "{partitions.TABLE}" ({cols}) SELECT {cols} FROM {ASIDE_TABLE}')
     cursor.execute(f"DELETE FROM {ASIDE_TABLE}")
+
+
+def _lock_holds(cursor) -> list | None:
+    """Within a transaction that drops partitions: lock the legal holds and their custodians against change until
+    it commits (SHARE: reading them goes on; placing, changing or releasing a hold waits, at most a drop
+    transaction's fraction of a second), then read the custodians (`_custodians`). What the purge read before this
+    transaction (to decide which days to drop) may be out of date by now: a hold committed since would otherwise
+    lose the texts of the days dropped here; one committed from now on sees them gone only once this commits, and
+    then its texts are in the default partition. Waits at most TEXTS_PARTITION_LOCK_TIMEOUT_MS, like the DROP."""
+    quote = connection.ops.quote_name
+    cursor.execute(
+        f"LOCK TABLE {', '.join(quote(model._meta.db_table) for model in _holds())} IN SHARE MODE",
+    )
+    return _custodians()
 
 
 def _custodians() -> list | None:

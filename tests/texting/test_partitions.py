@@ -217,6 +217,33 @@ def test_many_kept_days_with_dropped_days_between_are_all_purged(org, days, offi
 
 
 @pytest.mark.django_db
+def test_a_hold_placed_after_the_purge_began_still_keeps_its_texts(org, days, officer, texter, monkeypatch):
+    """The purge reads the holds before deciding which days to drop; a hold committed just after that still keeps
+    its texts in the days dropped: each drop transaction reads the holds again, under a lock."""
+    held = make_text(org, created_at=NOW - timedelta(days=420), user=texter, body="held: placed late")
+    for _ in range(30):
+        make_text(org, created_at=NOW - timedelta(days=420))
+    read_holds = retention._custodians
+    first_read = []
+
+    def holds_then_one_placed():
+        found = read_holds()
+        if not first_read:
+            first_read.append(found)  # no hold yet; one is placed the moment after
+            place_hold(org, officer, name="Late matter", user_ids=[texter.pk])
+        return found
+
+    monkeypatch.setattr(retention, "_custodians", holds_then_one_placed)
+
+    run = purge()
+
+    assert first_read == [None]
+    assert remaining() == {held.pk} and partition_of(held) == partitions.DEFAULT_PARTITION
+    assert (run.rows_deleted, run.kept_by_holds) == (30, 1)
+    assert run.partitions_dropped == (CUTOFF.date() - FIRST_DAY).days
+
+
+@pytest.mark.django_db
 def test_a_day_mostly_under_hold_is_not_dropped_its_other_texts_go_row_by_row(org, days, officer, texter):
     """Moving held texts costs about 25 times deleting one: where holds keep more than about one in 25 of a day, the
     day stays and the purge deletes its other texts row by row; released, the day is dropped."""
@@ -322,6 +349,28 @@ def test_a_busy_table_is_purged_row_by_row_instead_of_waiting(org, committed_day
     assert remaining() == {kept.pk}
     assert (run.partitions_dropped, run.rows_deleted) == (0, len(expired))
     assert partitions.partition_name(FIRST_DAY) in names()  # the next night drops them
+
+
+@pytest.mark.django_db(transaction=True)
+def test_while_a_hold_is_being_placed_the_days_go_row_by_row_instead_of_waiting(org, committed_days, settings):
+    """A drop transaction locks the holds against change (a hold committed while it runs would otherwise find its
+    texts gone): while another session is placing a hold, the purge waits at most the lock timeout, then deletes
+    row by row, which checks the holds at every batch."""
+    settings.TEXTS_PARTITION_LOCK_TIMEOUT_MS = 100
+    expired = [make_text(org, created_at=NOW - timedelta(days=n)) for n in (401, 410, 425)]
+    kept = make_text(org, created_at=NOW - timedelta(days=399))
+    url = connection.settings_dict
+    with psycopg.connect(
+        host=url["HOST"] or "127.0.0.1", port=url["PORT"] or 5432, user=url["USER"], dbname=url["NAME"]
+    ) as officer_session:
+        officer_session.execute("BEGIN")
+        officer_session.execute("LOCK TABLE compliance_legalhold IN ROW EXCLUSIVE MODE")  # as its INSERT would
+        run = purge()
+        officer_session.execute("ROLLBACK")
+
+    assert run.outcome == PurgeRun.Outcome.COMPLETED
+    assert remaining() == {kept.pk}
+    assert (run.partitions_dropped, run.rows_deleted) == (0, len(expired))
 
 
 @pytest.mark.django_db
