@@ -536,9 +536,19 @@ class _Position:
     window: timedelta = timedelta(days=1)
     # The day partitions that begin before the cutoff, oldest first (none where the table is not partitioned).
     days: list[partitions.Partition] = field(default_factory=list)
-    # Their rows, counted exactly once each (`_whole_days`), and the planner's row counts (reltuples; -1: none).
+    # Their rows, counted exactly once each (`_whole_days`), and the planner's row counts (`row_estimates`).
     counts: dict[str, int] = field(default_factory=dict)
     estimates: dict[str, float] | None = None
+
+    def row_estimates(self, cursor) -> dict[str, float]:
+        """{day partition: the planner's row count (reltuples; -1: none yet)}, read once, in one query."""
+        if self.estimates is None:
+            cursor.execute(
+                "SELECT relname, reltuples FROM pg_class WHERE oid = ANY(%s::regclass[])",
+                [[day.name for day in self.days]],
+            )
+            self.estimates = dict(cursor.fetchall())
+        return self.estimates
 
     @property
     def first_day(self) -> datetime | None:
@@ -592,7 +602,7 @@ def _delete_range_postgresql(cursor, table, cutoff, batch_size, position: _Posit
         start = position.start = _oldest_expired(cursor, cutoff, position.first_day)
         if start is None:
             return 0, 0, False
-        position.window = _first_window(cursor, position.first_day, batch_size)
+        position.window = _first_window(cursor, position, batch_size)
     day, stretch_end = position.day_at(start)
     if day is not None and day.lower == start and day.upper <= cutoff:
         taken = _whole_days(cursor, position, day, cutoff, batch_size)
@@ -674,12 +684,7 @@ def _whole_days(cursor, position: _Position, first: partitions.Partition, cutoff
     count is exactly what the range [start, end) holds, held texts too: a batch needs no boundary read. Counting
     the 359 days of benchmarks/retention.py --variant held so takes 0.12-0.14 s, where reading each batch's boundary
     took 0.15-0.39 s; the held purge went from 1.57 s to 1.51 s (median of 6 alternated rounds)."""
-    if position.estimates is None:
-        cursor.execute(
-            "SELECT relname, reltuples FROM pg_class WHERE oid = ANY(%s::regclass[])",
-            [[day.name for day in position.days]],
-        )
-        position.estimates = dict(cursor.fetchall())
+    estimates = position.row_estimates(cursor)
     at = position.days.index(first)
     run = []
     expected = 0.0
@@ -687,7 +692,7 @@ def _whole_days(cursor, position: _Position, first: partitions.Partition, cutoff
         if day.upper > cutoff or (run and day.lower != run[-1].upper):
             break  # the day straddling the cutoff, or a gap (days dropped, whose held texts the default has)
         run.append(day)
-        expected += position.counts.get(day.name, max(position.estimates.get(day.name, 0), 0))
+        expected += position.counts.get(day.name, max(estimates.get(day.name, 0), 0))
         if expected > batch_size:
             break
     position.counts.update(_count_rows(cursor, [day.name for day in run if day.name not in position.counts]))
@@ -703,18 +708,15 @@ def _whole_days(cursor, position: _Position, first: partitions.Partition, cutoff
     return taken[-1].upper, present
 
 
-def _first_window(cursor, first_day: datetime | None, batch_size: int) -> timedelta:
+def _first_window(cursor, position: _Position, batch_size: int) -> timedelta:
     """A first window of about a batch of texts, from the planner's row count of the oldest day partition (a day
     where there is none or it has no count), so the first batches need not widen their way to a batch's worth."""
-    if first_day is None:
+    if not position.days:
         return timedelta(days=1)
-    cursor.execute(
-        "SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", [partitions.partition_name(first_day.date())]
-    )
-    row = cursor.fetchone()
-    if row is None or row[0] <= 0:
+    rows = position.row_estimates(cursor).get(position.days[0].name, -1)
+    if rows <= 0:
         return timedelta(days=1)
-    return min(max(timedelta(days=batch_size / row[0]), timedelta(seconds=1)), timedelta(days=31))
+    return min(max(timedelta(days=batch_size / rows), timedelta(seconds=1)), timedelta(days=31))
 
 
 def _oldest_expired(cursor, cutoff, first_day: datetime | None) -> datetime | None:
