@@ -331,46 +331,36 @@ def committed_days(postgres):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_busy_table_is_purged_row_by_row_instead_of_waiting(org, committed_days, settings):
+@pytest.mark.parametrize(
+    "lock",
+    [
+        # Another session reads the texts (a long export, say) and holds its lock for the whole purge.
+        "LOCK TABLE texting_message IN ACCESS SHARE MODE",
+        # Another session is placing a legal hold (as its INSERT would): a drop transaction locks the holds against
+        # change, since a hold committed while it runs would otherwise find its texts gone.
+        "LOCK TABLE compliance_legalhold IN ROW EXCLUSIVE MODE",
+    ],
+    ids=["a long read of the texts", "a hold being placed"],
+)
+def test_a_busy_table_is_purged_row_by_row_instead_of_waiting(org, committed_days, settings, lock):
+    """While another session holds a lock a drop transaction needs, the purge waits at most the lock timeout, then
+    deletes row by row (which checks the holds at every batch); the next night drops the days."""
     settings.TEXTS_PARTITION_LOCK_TIMEOUT_MS = 100
     expired = [make_text(org, created_at=NOW - timedelta(days=n)) for n in (401, 410, 425)]
     kept = make_text(org, created_at=NOW - timedelta(days=399))
-    # Another session reads the texts (a long export, say) and holds its lock for the whole purge.
     url = connection.settings_dict
     with psycopg.connect(
         host=url["HOST"] or "127.0.0.1", port=url["PORT"] or 5432, user=url["USER"], dbname=url["NAME"]
-    ) as reader:
-        reader.execute("BEGIN")
-        reader.execute("LOCK TABLE texting_message IN ACCESS SHARE MODE")
+    ) as other_session:
+        other_session.execute("BEGIN")
+        other_session.execute(lock)
         run = purge()
-        reader.execute("ROLLBACK")
+        other_session.execute("ROLLBACK")
 
     assert run.outcome == PurgeRun.Outcome.COMPLETED
     assert remaining() == {kept.pk}
     assert (run.partitions_dropped, run.rows_deleted) == (0, len(expired))
     assert partitions.partition_name(FIRST_DAY) in names()  # the next night drops them
-
-
-@pytest.mark.django_db(transaction=True)
-def test_while_a_hold_is_being_placed_the_days_go_row_by_row_instead_of_waiting(org, committed_days, settings):
-    """A drop transaction locks the holds against change (a hold committed while it runs would otherwise find its
-    texts gone): while another session is placing a hold, the purge waits at most the lock timeout, then deletes
-    row by row, which checks the holds at every batch."""
-    settings.TEXTS_PARTITION_LOCK_TIMEOUT_MS = 100
-    expired = [make_text(org, created_at=NOW - timedelta(days=n)) for n in (401, 410, 425)]
-    kept = make_text(org, created_at=NOW - timedelta(days=399))
-    url = connection.settings_dict
-    with psycopg.connect(
-        host=url["HOST"] or "127.0.0.1", port=url["PORT"] or 5432, user=url["USER"], dbname=url["NAME"]
-    ) as officer_session:
-        officer_session.execute("BEGIN")
-        officer_session.execute("LOCK TABLE compliance_legalhold IN ROW EXCLUSIVE MODE")  # as its INSERT would
-        run = purge()
-        officer_session.execute("ROLLBACK")
-
-    assert run.outcome == PurgeRun.Outcome.COMPLETED
-    assert remaining() == {kept.pk}
-    assert (run.partitions_dropped, run.rows_deleted) == (0, len(expired))
 
 
 @pytest.mark.django_db
