@@ -8,7 +8,7 @@ import pytest
 from compliance.models import LegalHold
 from portal.models import AuditEvent, User
 from tests.conftest import login
-from tests.factories import make_org, make_user
+from tests.factories import make_compliance_officer, make_org, make_user
 from tests.texting.factories import make_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -16,8 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.services, pytest.mark.django_db(t
 
 def test_an_officer_places_a_hold_sees_its_count_and_releases_it(page, live_server):
     org = make_org("Hold Journey Corp")
-    officer = make_user(org, role=User.Role.READONLY_ADMIN, email="officer@hold.test")
-    User.objects.filter(pk=officer.pk).update(is_compliance_officer=True)
+    make_compliance_officer(org, role=User.Role.READONLY_ADMIN, email="officer@hold.test")
     texter = make_user(org, role=User.Role.END_USER, email="texter@hold.test")
     User.objects.filter(pk=texter.pk).update(full_name="Terry Texter")
     make_user(org, role=User.Role.END_USER, email="bystander@hold.test")

@@ -18,7 +18,7 @@ from compliance.actions import discovery as actions
 from compliance.discovery import Search, highlight
 from compliance.models import DiscoveryExport
 from portal.models import AuditEvent, User
-from tests.factories import make_org, make_user
+from tests.factories import client_for, make_compliance_officer, make_org, make_user
 from tests.texting.factories import make_text
 from texting.models import Message
 
@@ -33,27 +33,14 @@ def _exports_dir(settings, tmp_path):
     return settings.EDISCOVERY_EXPORT_DIR
 
 
-def officer_of(org, role=User.Role.END_USER, email=None):
-    user = make_user(org, role=role, email=email)
-    User.objects.filter(pk=user.pk).update(is_compliance_officer=True)
-    user.refresh_from_db()
-    return user
-
-
-def client_of(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 @pytest.fixture
 def officer(org):
-    return officer_of(org, email="officer@acme.test")
+    return make_compliance_officer(org, email="officer@acme.test")
 
 
 @pytest.fixture
 def officer_client(officer):
-    return client_of(officer)
+    return client_for(officer)
 
 
 @pytest.fixture
@@ -201,7 +188,7 @@ def test_only_the_organisations_compliance_officers_reach_texts_and_exports(
     export = _export_for(org, officer, django_capture_on_commit_callbacks)
     assert export.status == DiscoveryExport.Status.READY
     other_org = make_org("Globex Test")
-    stranger_officer = officer_of(other_org, role=User.Role.FULL_ADMIN)
+    stranger_officer = make_compliance_officer(other_org, role=User.Role.FULL_ADMIN)
     end_user = make_user(org, role=User.Role.END_USER)
     urls = {
         "search": search_url(keywords="invoice"),
@@ -211,13 +198,13 @@ def test_only_the_organisations_compliance_officers_reach_texts_and_exports(
         "download": reverse("compliance:export_download", args=[export.pk]),
     }
     for who in (admin, readonly, end_user):  # a full admin without the role, a read-only admin, an end user
-        client = client_of(who)
+        client = client_for(who)
         for name, url in urls.items():
             assert client.get(url).status_code == 403, (who.role, name)
         before = DiscoveryExport.objects.count()
         assert client.post(reverse("compliance:export_create"), {"keywords": "invoice"}).status_code == 403
         assert DiscoveryExport.objects.count() == before
-    stranger = client_of(stranger_officer)
+    stranger = client_for(stranger_officer)
     for name in ("text", "export", "download"):
         assert stranger.get(urls[name]).status_code == 404, name
     their_search = stranger.get(urls["search"])
@@ -227,8 +214,8 @@ def test_only_the_organisations_compliance_officers_reach_texts_and_exports(
 
 
 def test_the_activity_page_shows_no_text_bodies_even_to_an_officer(org, texts):
-    both = officer_of(org, role=User.Role.FULL_ADMIN)
-    page = client_of(both).get(reverse("texting:activity")).content.decode()
+    both = make_compliance_officer(org, role=User.Role.FULL_ADMIN)
+    page = client_for(both).get(reverse("texting:activity")).content.decode()
     assert "Your invoice 4411 is attached." not in page and "Where is my invoice?" not in page
 
 
@@ -358,14 +345,14 @@ def test_nobody_else_grants_the_role(org, admin, readonly_client, readonly):
     subject = make_user(org, role=User.Role.END_USER)
     url = reverse("portal:user_compliance_officer", args=[subject.pk])
     assert readonly_client.post(url, {"grant": "1"}).status_code == 403
-    officer = officer_of(org)
-    assert client_of(officer).post(url, {"grant": "1"}).status_code == 403
+    officer = make_compliance_officer(org)
+    assert client_for(officer).post(url, {"grant": "1"}).status_code == 403
     stranger_admin = make_user(make_org("Globex Test"), role=User.Role.FULL_ADMIN)
-    assert client_of(stranger_admin).post(url, {"grant": "1"}).status_code == 404
+    assert client_for(stranger_admin).post(url, {"grant": "1"}).status_code == 404
     csrf_client = Client(enforce_csrf_checks=True)
     csrf_client.force_login(admin)
     assert csrf_client.post(url, {"grant": "1"}).status_code == 403
-    assert client_of(admin).get(url).status_code == 405
+    assert client_for(admin).get(url).status_code == 405
     subject.refresh_from_db()
     assert not subject.is_compliance_officer
     assert not AuditEvent.objects.filter(action__startswith="user.compliance_officer").exists()

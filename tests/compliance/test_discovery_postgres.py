@@ -17,7 +17,7 @@ from django.utils import timezone
 from compliance.discovery import Search, _keyword_condition, capped_count, texts_matching
 from compliance.models import DiscoveryExport
 from portal.models import User
-from tests.factories import make_user
+from tests.factories import make_compliance_officer
 from tests.texting.factories import make_text
 from texting.models import Message
 
@@ -124,8 +124,7 @@ def test_a_real_worker_builds_the_export_while_the_page_shows_progress(celery_wo
     from tests.factories import make_org
 
     org = make_org("Acme Worker Test")
-    officer = make_user(org, role=User.Role.END_USER, email="officer@worker.test")
-    User.objects.filter(pk=officer.pk).update(is_compliance_officer=True)
+    officer = make_compliance_officer(org, role=User.Role.END_USER, email="officer@worker.test")
     for i in range(30):
         make_text(org, body=f"Invoice number {i}", created_at=NOW - timedelta(minutes=i + 1))
     client.force_login(officer)

@@ -11,33 +11,20 @@ from django.urls import reverse
 from compliance.actions.holds import HoldRefused, change_hold, place_hold, release_hold
 from compliance.models import LegalHold, LegalHoldNumber, LegalHoldUser
 from portal.models import AuditEvent, User
-from tests.factories import make_location, make_numbers, make_user
+from tests.factories import client_for, make_compliance_officer, make_location, make_numbers, make_user
 from tests.texting.factories import make_text
 
 OLD = datetime.now(UTC) - timedelta(days=500)
 
 
-def officer_of(org, email, role=User.Role.READONLY_ADMIN):
-    user = make_user(org, role=role, email=email)
-    User.objects.filter(pk=user.pk).update(is_compliance_officer=True)
-    user.refresh_from_db()
-    return user
-
-
-def client_of(user, **kwargs):
-    client = Client(**kwargs)
-    client.force_login(user)
-    return client
-
-
 @pytest.fixture
 def officer(org):
-    return officer_of(org, "officer@acme.test")
+    return make_compliance_officer(org, role=User.Role.READONLY_ADMIN, email="officer@acme.test")
 
 
 @pytest.fixture
 def officer_client(officer):
-    return client_of(officer)
+    return client_for(officer)
 
 
 @pytest.fixture
@@ -208,7 +195,7 @@ def _every_hold_request(hold):
 @pytest.mark.parametrize("role", [User.Role.FULL_ADMIN, User.Role.READONLY_ADMIN, User.Role.END_USER])
 def test_without_the_officer_role_every_hold_page_and_action_is_refused(org, hold, role):
     user = make_user(org, role=role, email=f"{role}@acme.test")
-    client = client_of(user)
+    client = client_for(user)
     before = (tables(), list(LegalHold.objects.values_list("name", "status")), AuditEvent.objects.count())
     for method, url, data in _every_hold_request(hold):
         response = getattr(client, method)(url, data) if data else getattr(client, method)(url)
@@ -220,7 +207,7 @@ def test_without_the_officer_role_every_hold_page_and_action_is_refused(org, hol
 
 @pytest.mark.django_db
 def test_another_organisations_officer_gets_404_and_changes_nothing(other_org, hold):
-    stranger = client_of(officer_of(other_org, "officer@globex.test", role=User.Role.FULL_ADMIN))
+    stranger = client_for(make_compliance_officer(other_org, role=User.Role.FULL_ADMIN, email="officer@globex.test"))
     before = (tables(), list(LegalHold.objects.values_list("name", "status")), AuditEvent.objects.count())
     for method, url, data in _every_hold_request(hold)[3:]:
         response = getattr(stranger, method)(url, data) if data else getattr(stranger, method)(url)
@@ -232,7 +219,7 @@ def test_another_organisations_officer_gets_404_and_changes_nothing(other_org, h
 
 @pytest.mark.django_db
 def test_changes_need_the_csrf_token(officer, hold, texter):
-    client = client_of(officer, enforce_csrf_checks=True)
+    client = client_for(officer, enforce_csrf_checks=True)
     assert client.post(reverse("compliance:hold_new"), {"name": "x", "users": [texter.pk]}).status_code == 403
     assert client.post(reverse("compliance:hold_release", args=[hold.pk]), {"confirm": "on"}).status_code == 403
     assert LegalHold.objects.count() == 1 and LegalHold.objects.get().is_active

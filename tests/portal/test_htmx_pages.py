@@ -14,7 +14,7 @@ from compliance.models import DiscoveryExport
 from portal.models import User
 from provisioning.actions import place_authorisation_order
 from tests.compliance.factories import make_authorised_numbers, make_case
-from tests.factories import make_location, make_numbers, make_user
+from tests.factories import make_compliance_officer, make_location, make_numbers
 from tests.texting.factories import make_text, make_texter
 
 pytestmark = pytest.mark.django_db
@@ -32,8 +32,7 @@ def pages(org, admin, support):
     _, texting_number = make_texter(org)
     make_text(org, number=texting_number.e164)
     order, _ = place_authorisation_order(org, admin, location, [numbers[0].pk], str(uuid.uuid4()))
-    officer = make_user(org, role=User.Role.END_USER, email="officer@swap.test")
-    User.objects.filter(pk=officer.pk).update(is_compliance_officer=True)
+    officer = make_compliance_officer(org, role=User.Role.END_USER, email="officer@swap.test")
     export = DiscoveryExport.objects.create(
         organisation=org, requested_by=officer, criteria=Search(start=date(2026, 1, 1), end=date(2026, 1, 31)).as_json()
     )

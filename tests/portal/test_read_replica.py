@@ -20,7 +20,7 @@ from compliance.models import DiscoveryExport, RegistrationCase
 from portal.models import AuditEvent, Organisation, User
 from portal.replica import PRIMARY_COOKIE, REPLICA, replica_configured, reporting_db
 from tests.compliance.factories import make_case
-from tests.factories import make_org, make_user
+from tests.factories import client_for, make_compliance_officer, make_org, make_user
 from tests.texting.factories import make_text, make_texter
 from texting import queries
 from texting.models import Message
@@ -57,20 +57,13 @@ class Captured:
         return [sql for sql in self.on(alias) if sql.lstrip().upper().startswith(WRITES)]
 
 
-def client_of(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 @pytest.fixture
 def world(settings, tmp_path):
     """An organisation with texts, an administrator, a compliance officer, support staff and a case."""
     settings.EDISCOVERY_EXPORT_DIR = tmp_path / "exports"
     org = make_org("Replica Test")
     admin = make_user(org, role=User.Role.FULL_ADMIN, email="admin@replica.test")
-    officer = make_user(org, role=User.Role.END_USER, email="officer@replica.test")
-    User.objects.filter(pk=officer.pk).update(is_compliance_officer=True)
+    officer = make_compliance_officer(org, role=User.Role.END_USER, email="officer@replica.test")
     user, number = make_texter(org, email="texter@replica.test")
     now = timezone.now()  # the texts' instant, which the pages' date windows are computed from
     for days_ago in (0, 1, 2):
@@ -79,9 +72,9 @@ def world(settings, tmp_path):
     make_case(org)
     return {
         "org": org,
-        "admin": client_of(admin),
-        "officer": client_of(User.objects.get(pk=officer.pk)),
-        "support": client_of(make_user(None, role=User.Role.SUPPORT, email="support@replica.test")),
+        "admin": client_for(admin),
+        "officer": client_for(User.objects.get(pk=officer.pk)),
+        "support": client_for(make_user(None, role=User.Role.SUPPORT, email="support@replica.test")),
         "admin_user": admin,
         "officer_user": User.objects.get(pk=officer.pk),
         "today": now.astimezone(UTC).date(),
@@ -152,7 +145,7 @@ def test_after_a_change_the_users_own_reads_stay_on_the_primary(replica, world):
     assert PRIMARY_COOKIE not in Client().post("/api/texting/messages", {}, content_type="application/json").cookies
 
     # Another administrator, who changed nothing, reads the replica meanwhile.
-    other = client_of(make_user(world["org"], role=User.Role.FULL_ADMIN, email="other@replica.test"))
+    other = client_for(make_user(world["org"], role=User.Role.FULL_ADMIN, email="other@replica.test"))
     with Captured() as captured:
         other.get("/audit/")
     assert captured.reads_of(REPLICA, AuditEvent)

@@ -17,7 +17,7 @@ from compliance.discovery import Search
 from compliance.models import DiscoveryExport
 from portal.celery import app, override
 from portal.models import User
-from tests.factories import make_user
+from tests.factories import make_compliance_officer
 from tests.texting.factories import make_text
 
 QUEUES = {"carrier", "purge", "exports", "default"}
@@ -86,9 +86,7 @@ def broker_or_skip(redis_url) -> str:
 def test_a_worker_listening_only_to_the_exports_queue_builds_an_export(redis_url, org, settings, tmp_path):
     settings.EDISCOVERY_EXPORT_DIR = tmp_path / "exports"
     broker = broker_or_skip(redis_url)
-    officer = make_user(org, role=User.Role.END_USER, email="officer@acme.test")
-    User.objects.filter(pk=officer.pk).update(is_compliance_officer=True)
-    officer.refresh_from_db()
+    officer = make_compliance_officer(org, role=User.Role.END_USER, email="officer@acme.test")
     make_text(org, body="Quarterly invoice")
     search = Search(start=timezone.localdate() - timedelta(days=1), end=timezone.localdate(), keywords="invoice")
 

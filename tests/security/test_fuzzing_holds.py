@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from compliance.models import LegalHold
 from portal.models import User
-from tests.factories import make_user
+from tests.factories import make_compliance_officer
 
 from .fuzzing import ids, mutated, submit, undone, value
 from .test_fuzzing import FUZZ, bench  # noqa: F401 (the fixture)
@@ -21,8 +21,7 @@ HOLD_MODELS = {"compliance.LegalHold", "compliance.LegalHoldUser", "compliance.L
 
 @pytest.fixture
 def hold_bench(bench):  # noqa: F811
-    officer = make_user(bench.org, role=User.Role.READONLY_ADMIN, email="officer@fuzz.test")
-    User.objects.filter(pk=officer.pk).update(is_compliance_officer=True)
+    officer = make_compliance_officer(bench.org, role=User.Role.READONLY_ADMIN, email="officer@fuzz.test")
     bench.sign_in(officer)
     bench._baseline = None  # the officer's session is part of every example's starting point
     bench.officer = officer

@@ -2,7 +2,7 @@ import pytest
 import redis
 
 from portal.models import User
-from tests.factories import make_user
+from tests.factories import make_compliance_officer, make_user
 from texting.volume import KEY_PREFIX, redis_client
 
 
@@ -54,9 +54,7 @@ def _compiled_catalogues(compiled_catalogues):
 @pytest.fixture
 def officer(org):
     """A compliance officer of the organisation (the legal-hold tests: retention and partitions)."""
-    user = make_user(org, role=User.Role.READONLY_ADMIN, email="officer@acme.test")
-    User.objects.filter(pk=user.pk).update(is_compliance_officer=True)
-    user.refresh_from_db()
+    user = make_compliance_officer(org, role=User.Role.READONLY_ADMIN, email="officer@acme.test")
     return user
 
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.models import User
-from tests.factories import make_user
+from tests.factories import make_compliance_officer
 from tests.texting.factories import make_text
 from texting import partitions, queries, volume
 
@@ -90,8 +90,7 @@ def test_the_metadata_export_reads_only_the_days_asked_for(admin_client, org, da
 
 @pytest.mark.django_db
 def test_an_ediscovery_search_reads_only_the_days_of_its_range(client, org, days):
-    officer = make_user(org, role=User.Role.READONLY_ADMIN, email="officer@acme.test")
-    User.objects.filter(pk=officer.pk).update(is_compliance_officer=True)
+    officer = make_compliance_officer(org, role=User.Role.READONLY_ADMIN, email="officer@acme.test")
     client.force_login(officer)
     make_text(org, created_at=timezone.now() - timedelta(days=20), body="invoice attached")
     start, end = days - timedelta(days=30), days - timedelta(days=10)

@@ -10,7 +10,7 @@ import time_machine
 from compliance.actions.holds import day_after, day_start, place_hold, release_hold
 from compliance.queries import held_text_counts
 from portal.models import User
-from tests.factories import make_location, make_numbers, make_user
+from tests.factories import make_compliance_officer, make_location, make_numbers
 from tests.texting.factories import bulk_texts, make_text
 from texting.models import Message, PurgeRun
 from texting.retention import purge_expired_messages, retention_cutoff
@@ -94,9 +94,7 @@ def test_the_400_day_boundary_stays_exact_with_holds_present(org, officer, texte
 
 @pytest.mark.django_db
 def test_another_organisations_hold_keeps_nothing_here(org, other_org, texter):
-    other_officer = make_user(other_org, role=User.Role.FULL_ADMIN, email="officer@globex.test")
-    User.objects.filter(pk=other_officer.pk).update(is_compliance_officer=True)
-    other_officer.refresh_from_db()
+    other_officer = make_compliance_officer(other_org, role=User.Role.FULL_ADMIN, email="officer@globex.test")
     other_number = make_numbers(make_location(other_org), 1, start=7)[0]
     # A text of ours that claims the other organisation's number (a refused sender is stored as typed).
     ours = make_text(org, created_at=OLD, number=other_number.e164)
