@@ -239,26 +239,32 @@ def run(args, url: str) -> int:
 
 PARTITIONED_TARGETS = {"wall": 0.05, "wal": 0.01, "longest_ms": 1000}
 FLOOR = "DROP alone"
+RAW = "DELETE + VACUUM"
+
+
+def admin(url: str, *statements) -> None:
+    """Run `statements` on the server's postgres database (creating and dropping databases), autocommitted."""
+    import psycopg
+
+    admin_url = urlunsplit(urlsplit(url)._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as admin_connection:
+        for statement in statements:
+            admin_connection.execute(statement)
 
 
 @contextmanager
-def database_copy(url: str):
-    """A file copy of the benchmark database (CREATE DATABASE ... TEMPLATE) that this process uses until the block
-    ends: the same rows on the same pages for each side of a comparison, without building them again."""
-    import psycopg
+def database_copy(url: str, source: str | None = None):
+    """A file copy of the benchmark database (or of `source`, another database of this run) made with CREATE DATABASE
+    ... TEMPLATE, that this process uses until the block ends: the same rows on the same pages for each side of a
+    comparison, without building them again."""
     from django.db import connection, connections
 
-    source = connection.settings_dict["NAME"]
-    copy = f"{source}_copy"
-    admin_url = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-
-    def admin(*statements):
-        with psycopg.connect(admin_url, autocommit=True) as admin_connection:
-            for statement in statements:
-                admin_connection.execute(statement)
-
+    own = connection.settings_dict["NAME"]
+    source = source or own
+    copy = f"{own}_copy"
     connections.close_all()
     admin(
+        url,
         f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)',
         f'CREATE DATABASE "{copy}" TEMPLATE "{source}" STRATEGY FILE_COPY',
     )
@@ -267,17 +273,55 @@ def database_copy(url: str):
         yield
     finally:
         connections.close_all()
-        connection.settings_dict["NAME"] = source
-        admin(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
+        connection.settings_dict["NAME"] = own
+        admin(url, f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
+
+
+@contextmanager
+def unpartitioned_database(url: str, table: str, secondary: list[str]):
+    """A second database for the store as it was before issue 12: a file copy of the benchmark database whose texts
+    table is made one plain table again, with the same rows in the same order (body_vector copied as values, not
+    computed again), the same primary key and the same indexes, vacuumed and analyzed. Yields its name; dropped at
+    the end."""
+    from django.db import connection, connections
+
+    own = connection.settings_dict["NAME"]
+    name = f"{own}_unpartitioned"
+    connections.close_all()
+    admin(
+        url,
+        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+        f'CREATE DATABASE "{name}" TEMPLATE "{own}" STRATEGY FILE_COPY',
+    )
+    try:
+        connection.settings_dict["NAME"] = name
+        plain = f"{table}_plain"
+        sql(f"CREATE TABLE {plain} (LIKE {table} INCLUDING DEFAULTS)")
+        sql(f"INSERT INTO {plain} SELECT * FROM {table}")  # the partitions in turn, each in time order
+        sql(f"DROP TABLE {table} CASCADE")
+        sql(f"ALTER TABLE {plain} RENAME TO {table}")
+        sql(f"ALTER TABLE {table} ADD PRIMARY KEY (id, created_at)")
+        for definition in secondary:
+            sql(definition)
+        sql("VACUUM (ANALYZE)")
+        connections.close_all()
+        connection.settings_dict["NAME"] = own
+        yield name
+    finally:
+        connections.close_all()
+        connection.settings_dict["NAME"] = own
+        admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def run_partitioned(args, url: str) -> int:
     """Issue 12: 10,000,000 texts spread evenly over 430 days (one day partition each), the purge as beat runs it at
-    00:10 UTC, whose first run finds 30 days expired, against the plainest way to remove the same rows: one DELETE
-    of the expired texts that no hold keeps, then VACUUM of the partitions they were in (VACUUM of only those, the
-    cheapest honest cleanup of the dead rows). A legal hold keeps the texts of one of the 400 numbers (1/400). A third
-    side, DROP alone (DROP TABLE of the same partitions, held texts lost: not a purge), prints the floor of removing
-    these days by partition on this machine, for reference."""
+    00:10 UTC, whose first run finds 30 days expired, against the issue's baseline, raw DELETE + VACUUM of the same
+    rows: the store as it was before partitioning (the same rows, primary key and indexes in one plain table, in a
+    database of its own), one DELETE of the expired texts that no hold keeps, then VACUUM of the table. A legal hold
+    keeps the texts of one of the 400 numbers (1/400). Two more sides, for reference: DELETE + VACUUM on the
+    partitioned table itself, vacuuming only the partitions the rows were in (the cheapest cleanup of the dead rows,
+    which partitioning itself makes possible: sessions 6-8 measured against it alone), and DROP alone (DROP TABLE of
+    the same partitions, held texts lost: not a purge), the floor of removing these days by partition here."""
     from django.conf import settings
     from django.db import connection, transaction
 
@@ -347,19 +391,22 @@ def run_partitioned(args, url: str) -> int:
         flush=True,
     )
 
-    def baseline():
-        with connection.cursor() as cursor:
-            began = time.perf_counter()
-            cursor.execute(
-                f"DELETE FROM {table} m WHERE created_at < %s AND NOT EXISTS (SELECT 1 FROM"
-                f" {LegalHoldNumber._meta.db_table} hn WHERE hn.e164 = m.business_number)",
-                [cutoff],
-            )
-            deleted = cursor.rowcount
-            longest = time.perf_counter() - began
-            for name in doomed_partitions:
-                cursor.execute(f'VACUUM "{name}"')
-        return deleted, int(longest * 1000)
+    def delete_and_vacuum(*vacuumed):
+        def side():
+            with connection.cursor() as cursor:
+                began = time.perf_counter()
+                cursor.execute(
+                    f"DELETE FROM {table} m WHERE created_at < %s AND NOT EXISTS (SELECT 1 FROM"
+                    f" {LegalHoldNumber._meta.db_table} hn WHERE hn.e164 = m.business_number)",
+                    [cutoff],
+                )
+                deleted = cursor.rowcount
+                longest = time.perf_counter() - began
+                for name in vacuumed:
+                    cursor.execute(f'VACUUM "{name}"')
+            return deleted, int(longest * 1000)
+
+        return side
 
     def purge():
         run = purge_expired_messages(now=at)
@@ -378,55 +425,71 @@ def run_partitioned(args, url: str) -> int:
         return expired - held, int((time.perf_counter() - began) * 1000)
 
     runs = []
-    sides = [("DELETE + VACUUM", baseline), ("purge", purge), (FLOOR, drop_alone)]
+    base, ours, partitioned_base = RAW, "purge", "DELETE + VACUUM p."
+    sides = [
+        (base, delete_and_vacuum(table)),
+        (ours, purge),
+        (partitioned_base, delete_and_vacuum(*doomed_partitions)),
+        (FLOOR, drop_alone),
+    ]
     seconds = {name: [] for name, _ in sides}
     wal = {name: [] for name, _ in sides}
     longest = {name: [] for name, _ in sides}
-    for round_ in range(args.rounds):
-        # The sides in turn, starting one further each round (every side runs first, between, and last).
-        for name, side in sides[round_ % len(sides) :] + sides[: round_ % len(sides)]:
-            with database_copy(url):
-                sql("CHECKPOINT")
-                lsn = sql("SELECT pg_current_wal_insert_lsn()")[0][0]
-                began = time.perf_counter()
-                deleted, longest_ms = side()
-                elapsed = time.perf_counter() - began
-                written = sql("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s)", [lsn])[0][0]
-                if name != FLOOR:
-                    left_unexpired = count("created_at >= %s", cutoff)
-                    left_held = count("created_at < %s AND business_number = %s", cutoff, held_number)
-                    left_expired = count("created_at < %s", cutoff)
-                    assert deleted == expired - held, (name, deleted, expired - held)
-                    assert (left_unexpired, left_held, left_expired) == (unexpired, held, held), name
-            seconds[name].append(elapsed)
-            wal[name].append(float(written))
-            longest[name].append(longest_ms)
-            print(
-                f"  round {round_ + 1} {name:<16} {elapsed:8.2f} s  WAL {float(written) / 2**20:8.1f} MB"
-                f"  longest transaction {longest_ms} ms",
-                flush=True,
-            )
+
+    def run_side(name, side, source):
+        # The sides in turn, starting one further each round (every side runs first, between, and last), each on a
+        # file copy of its database (the unpartitioned one for the raw baseline).
+        with database_copy(url, source):
+            sql("CHECKPOINT")
+            lsn = sql("SELECT pg_current_wal_insert_lsn()")[0][0]
+            began = time.perf_counter()
+            deleted, longest_ms = side()
+            elapsed = time.perf_counter() - began
+            written = sql("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s)", [lsn])[0][0]
+            if name != FLOOR:
+                left_unexpired = count("created_at >= %s", cutoff)
+                left_held = count("created_at < %s AND business_number = %s", cutoff, held_number)
+                left_expired = count("created_at < %s", cutoff)
+                assert deleted == expired - held, (name, deleted, expired - held)
+                assert (left_unexpired, left_held, left_expired) == (unexpired, held, held), name
+        seconds[name].append(elapsed)
+        wal[name].append(float(written))
+        longest[name].append(longest_ms)
+        print(
+            f"  round {round_ + 1} {name:<18} {elapsed:8.2f} s  WAL {float(written) / 2**20:8.1f} MB"
+            f"  longest transaction {longest_ms} ms",
+            flush=True,
+        )
+
+    with unpartitioned_database(url, table, secondary) as unpartitioned:
+        print(f"unpartitioned copy for {RAW}: {time.perf_counter() - started:.0f} s", flush=True)
+        for round_ in range(args.rounds):
+            for name, side in sides[round_ % len(sides) :] + sides[: round_ % len(sides)]:
+                run_side(name, side, unpartitioned if name == RAW else None)
     print()
     for name, _ in sides:
         print(
-            f"{name:<16} median {statistics.median(seconds[name]):7.2f} s (spread {min(seconds[name]):.2f}-"
+            f"{name:<18} median {statistics.median(seconds[name]):7.2f} s (spread {min(seconds[name]):.2f}-"
             f"{max(seconds[name]):.2f})  WAL {statistics.median(wal[name]) / 2**20:8.1f} MB"
             f"  longest transaction {max(longest[name])} ms  ({expired - held:,} rows each time)"
         )
-    base, ours = "DELETE + VACUUM", "purge"
-    wall_ratio = statistics.median(seconds[ours]) / statistics.median(seconds[base])
-    wal_ratio = statistics.median(wal[ours]) / statistics.median(wal[base])
-    floor_ratio = statistics.median(seconds[FLOOR]) / statistics.median(seconds[base])
-    floor_wal_ratio = statistics.median(wal[FLOOR]) / statistics.median(wal[base])
+
+    def ratios(side, against):
+        return (
+            statistics.median(seconds[side]) / statistics.median(seconds[against]),
+            statistics.median(wal[side]) / statistics.median(wal[against]),
+        )
+
+    wall_ratio, wal_ratio = ratios(ours, base)
     dropped = runs[-1].partitions_dropped
     verdicts = [
         (
-            f"wall: purge / (DELETE + VACUUM): {wall_ratio:.4f} x ({dropped} partitions dropped)",
+            f"wall: purge / ({base}): {wall_ratio:.4f} x ({dropped} partitions dropped)",
             "<= 0.05",
             wall_ratio <= PARTITIONED_TARGETS["wall"],
         ),
         (
-            f"WAL written: purge / (DELETE + VACUUM): {wal_ratio:.4f} x",
+            f"WAL written: purge / ({base}): {wal_ratio:.4f} x",
             "<= 0.01",
             wal_ratio <= PARTITIONED_TARGETS["wal"],
         ),
@@ -439,10 +502,13 @@ def run_partitioned(args, url: str) -> int:
     ]
     for figure, target, ok in verdicts:
         print(f"{figure:<78} (target {target})  {'OK' if ok else 'MISSED'}")
-    print(
-        f"for reference, {FLOOR} (held texts lost, nothing counted; not a purge): wall {floor_ratio:.4f} x,"
-        f" WAL {floor_wal_ratio:.4f} x of DELETE + VACUUM"
-    )
+    for side, against, what in (
+        (ours, partitioned_base, "the purge"),
+        (FLOOR, base, f"{FLOOR} (held texts lost, nothing counted; not a purge)"),
+        (FLOOR, partitioned_base, FLOOR),
+    ):
+        wall_of, wal_of = ratios(side, against)
+        print(f"for reference, {what}: wall {wall_of:.4f} x, WAL {wal_of:.4f} x of {against}")
     if not all(ok for _, _, ok in verdicts):
         print("benchmarks/retention.py --partitioned: MISSED")
         return 1
