@@ -11,8 +11,8 @@
 - Resumable: every batch commits with the run's counters, so a purge killed halfway leaves a consistent table and
   an honest PurgeRun; the next run computes its own cutoff and simply continues. Nothing younger than the cutoff
   is ever touched (the DELETE itself re-checks `created_at < cutoff`). The batches commit without waiting for the
-  disk (`_commit_without_waiting`): a crash loses a last batch and its counters together, and the next run redoes
-  it.
+  disk (`_commit_without_waiting`): a crash of the database server loses the last batches and their counters
+  together, and the next run redoes them.
 - Legal holds (compliance.models.LegalHold, SPEC.md 9): a text an active hold matches is never deleted, however old.
   Every statement that picks texts to delete carries one more condition, `_not_held` (NOT EXISTS against the holds'
   custodian tables, which PostgreSQL runs as a hash anti-join), only while an active hold exists (checked in each
@@ -431,13 +431,16 @@ def _delete_in_batches(run, lease, cutoff, batch_size, max_batches, progress, po
 
 def _commit_without_waiting() -> None:
     """PostgreSQL: this transaction's COMMIT does not wait for its WAL to reach the disk (`synchronous_commit = off`
-    for it alone). A batch's deletions and the run's counters commit together, so a crash in the next moment loses
-    both, consistently, and the next purge deletes those texts again: nothing a purge does needs its batches durable
+    for it alone). A batch's deletions and the run's counters commit together, so a crash of the database server
+    within the next moments (up to three times wal_writer_delay) loses the last batches and their counters
+    consistently, and the next purge deletes those texts again: nothing a purge does needs its batches durable
     one by one, and the run's last update (its outcome, an ordinary commit) flushes every batch before it. Waiting for
     the disk at each of a night's COMMITs cost 6-8 ms each, 0.13-0.19 s of the held variant's 22 batches
     (benchmarks/retention.py --variant held). The transactions that drop partitions are left as they are: PostgreSQL
-    flushes a transaction that deletes files at its COMMIT whatever this setting says."""
-    if connection.vendor == "postgresql":
+    flushes a transaction that deletes files at its COMMIT whatever this setting says. Only a batch that is its own
+    transaction: inside a caller's transaction (the batch a savepoint) `SET LOCAL` would outlive the batch and spare
+    the caller's COMMIT the wait too."""
+    if connection.vendor == "postgresql" and not connection.savepoint_ids and connection.commit_on_exit:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit = off")
 

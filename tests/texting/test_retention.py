@@ -337,3 +337,16 @@ def test_a_purge_whose_lock_is_taken_over_stops_before_its_next_batch(org, witho
 
     assert run.outcome == PurgeRun.Outcome.FAILED and "Lost the purge lock" in run.detail
     assert (run.rows_deleted, Message.objects.count()) == (3, 6)
+
+
+@pytest.mark.django_db
+def test_a_purge_inside_a_callers_transaction_leaves_that_transaction_durable(postgres, org):
+    """The batches commit without waiting for the disk only where each is its own transaction: called inside a
+    caller's transaction (as here, the test's), a batch is a savepoint, and `SET LOCAL synchronous_commit = off` would
+    last until the caller's COMMIT, which would then not wait for the disk either."""
+    make_text(org, created_at=datetime.now(UTC) - timedelta(days=500))
+    run = purge_expired_messages()
+    assert run.rows_deleted == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
