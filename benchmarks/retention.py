@@ -239,7 +239,7 @@ def run(args, url: str) -> int:
 
 PARTITIONED_TARGETS = {"wall": 0.05, "wal": 0.01, "longest_ms": 1000}
 FLOOR = "DROP alone"
-RAW = "DELETE + VACUUM"
+RAW = "raw DELETE + VACUUM"
 
 
 def admin(url: str, *statements) -> None:
@@ -249,7 +249,13 @@ def admin(url: str, *statements) -> None:
     admin_url = urlunsplit(urlsplit(url)._replace(path="/postgres"))
     with psycopg.connect(admin_url, autocommit=True) as admin_connection:
         for statement in statements:
-            admin_connection.execute(statement)
+            try:
+                admin_connection.execute(statement)
+            except BaseException:
+                # Stopped (SIGTERM) mid-statement: cancel it on the server too, so a CREATE DATABASE cannot finish
+                # after the cleanup has dropped what it makes.
+                admin_connection.cancel_safe()
+                raise
 
 
 @contextmanager
@@ -263,13 +269,13 @@ def database_copy(url: str, source: str | None = None):
     source = source or own
     copy = f"{own}_copy"
     connections.close_all()
-    admin(
-        url,
-        f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)',
-        f'CREATE DATABASE "{copy}" TEMPLATE "{source}" STRATEGY FILE_COPY',
-    )
-    connection.settings_dict["NAME"] = copy
     try:
+        admin(
+            url,
+            f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)',
+            f'CREATE DATABASE "{copy}" TEMPLATE "{source}" STRATEGY FILE_COPY',
+        )
+        connection.settings_dict["NAME"] = copy
         yield
     finally:
         connections.close_all()
@@ -279,21 +285,21 @@ def database_copy(url: str, source: str | None = None):
 
 @contextmanager
 def unpartitioned_database(url: str, table: str, secondary: list[str]):
-    """A second database for the store as it was before issue 12: a file copy of the benchmark database whose texts
-    table is made one plain table again, with the same rows in the same order (body_vector copied as values, not
-    computed again), the same primary key and the same indexes, vacuumed and analyzed. Yields its name; dropped at
-    the end."""
+    """A second database for the store without partitions (the raw baseline): a file copy of the benchmark database
+    whose texts table is made one plain table, with the same rows in the same order (body_vector copied as values, not
+    computed again) and the partitioned table's primary key (id, created_at; before partitioning it was id alone) and
+    indexes, vacuumed and analyzed. Yields its name; dropped at the end."""
     from django.db import connection, connections
 
     own = connection.settings_dict["NAME"]
     name = f"{own}_unpartitioned"
     connections.close_all()
-    admin(
-        url,
-        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
-        f'CREATE DATABASE "{name}" TEMPLATE "{own}" STRATEGY FILE_COPY',
-    )
     try:
+        admin(
+            url,
+            f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+            f'CREATE DATABASE "{name}" TEMPLATE "{own}" STRATEGY FILE_COPY',
+        )
         connection.settings_dict["NAME"] = name
         plain = f"{table}_plain"
         sql(f"CREATE TABLE {plain} (LIKE {table} INCLUDING DEFAULTS)")
@@ -316,12 +322,13 @@ def unpartitioned_database(url: str, table: str, secondary: list[str]):
 def run_partitioned(args, url: str) -> int:
     """Issue 12: 10,000,000 texts spread evenly over 430 days (one day partition each), the purge as beat runs it at
     00:10 UTC, whose first run finds 30 days expired, against the issue's baseline, raw DELETE + VACUUM of the same
-    rows: the store as it was before partitioning (the same rows, primary key and indexes in one plain table, in a
-    database of its own), one DELETE of the expired texts that no hold keeps, then VACUUM of the table. A legal hold
-    keeps the texts of one of the 400 numbers (1/400). Two more sides, for reference: DELETE + VACUUM on the
-    partitioned table itself, vacuuming only the partitions the rows were in (the cheapest cleanup of the dead rows,
-    which partitioning itself makes possible: sessions 6-8 measured against it alone), and DROP alone (DROP TABLE of
-    the same partitions, held texts lost: not a purge), the floor of removing these days by partition here."""
+    rows on a store without partitions (the same rows, primary key and indexes in one plain table, in a database of
+    its own: `unpartitioned_database`): one DELETE of the expired texts that no hold keeps, then VACUUM of the
+    table. A legal hold keeps the texts of one of the 400 numbers (1/400). Two more sides, for reference: DELETE +
+    VACUUM on the partitioned table itself, vacuuming only the partitions the rows were in (the cheapest cleanup
+    of the dead rows, which partitioning itself makes possible: sessions 6-8 measured against it alone), and DROP
+    alone (DROP TABLE of the same partitions, held texts lost: not a purge), the floor of removing these days by
+    partition here."""
     from django.conf import settings
     from django.db import connection, transaction
 
@@ -436,9 +443,8 @@ def run_partitioned(args, url: str) -> int:
     wal = {name: [] for name, _ in sides}
     longest = {name: [] for name, _ in sides}
 
-    def run_side(name, side, source):
-        # The sides in turn, starting one further each round (every side runs first, between, and last), each on a
-        # file copy of its database (the unpartitioned one for the raw baseline).
+    def run_side(round_, name, side, source):
+        # One side on a file copy of its database (the unpartitioned one for the raw baseline).
         with database_copy(url, source):
             sql("CHECKPOINT")
             lsn = sql("SELECT pg_current_wal_insert_lsn()")[0][0]
@@ -456,20 +462,22 @@ def run_partitioned(args, url: str) -> int:
         wal[name].append(float(written))
         longest[name].append(longest_ms)
         print(
-            f"  round {round_ + 1} {name:<18} {elapsed:8.2f} s  WAL {float(written) / 2**20:8.1f} MB"
+            f"  round {round_ + 1} {name:<20} {elapsed:8.2f} s  WAL {float(written) / 2**20:8.1f} MB"
             f"  longest transaction {longest_ms} ms",
             flush=True,
         )
 
+    copying = time.perf_counter()
     with unpartitioned_database(url, table, secondary) as unpartitioned:
-        print(f"unpartitioned copy for {RAW}: {time.perf_counter() - started:.0f} s", flush=True)
+        print(f"unpartitioned copy for the {RAW} side: {time.perf_counter() - copying:.0f} s", flush=True)
+        # The sides in turn, starting one further each round (with as many rounds as sides, each side runs first once).
         for round_ in range(args.rounds):
             for name, side in sides[round_ % len(sides) :] + sides[: round_ % len(sides)]:
-                run_side(name, side, unpartitioned if name == RAW else None)
+                run_side(round_, name, side, unpartitioned if name == RAW else None)
     print()
     for name, _ in sides:
         print(
-            f"{name:<18} median {statistics.median(seconds[name]):7.2f} s (spread {min(seconds[name]):.2f}-"
+            f"{name:<20} median {statistics.median(seconds[name]):7.2f} s (spread {min(seconds[name]):.2f}-"
             f"{max(seconds[name]):.2f})  WAL {statistics.median(wal[name]) / 2**20:8.1f} MB"
             f"  longest transaction {max(longest[name])} ms  ({expired - held:,} rows each time)"
         )
