@@ -77,6 +77,18 @@ def sql(statement, params=None):
         return cursor.fetchall() if cursor.description else None
 
 
+def measured(side):
+    """After a CHECKPOINT (every change starts from full-page images, on every side alike), run `side`: (what it
+    returns, its wall time in seconds, the WAL bytes written meanwhile, from pg_current_wal_insert_lsn())."""
+    sql("CHECKPOINT")
+    lsn = sql("SELECT pg_current_wal_insert_lsn()")[0][0]
+    began = time.perf_counter()
+    result = side()
+    elapsed = time.perf_counter() - began
+    written = sql("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s)", [lsn])[0][0]
+    return result, elapsed, float(written)
+
+
 def run(args, url: str) -> int:
     from django.conf import settings
     from django.db import connection
@@ -133,12 +145,7 @@ def run(args, url: str) -> int:
         with database_copy(url):
             if held:
                 place_holds()
-            sql("CHECKPOINT")
-            lsn = sql("SELECT pg_current_wal_insert_lsn()")[0][0]
-            began = time.perf_counter()
-            deleted = side()
-            elapsed = time.perf_counter() - began
-            wal = sql("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s)", [lsn])[0][0]
+            deleted, elapsed, wal = measured(side)
             left = sql(f"SELECT count(*) FROM {table} WHERE created_at < %s", [retention_cutoff()])[0][0]
             kept = sql(f"SELECT count(*) FROM {table}")[0][0]
             stays = held_expired if held else 0
@@ -259,28 +266,49 @@ def admin(url: str, *statements) -> None:
 
 
 @contextmanager
-def database_copy(url: str, source: str | None = None):
-    """A file copy of the benchmark database (or of `source`, another database of this run) made with CREATE DATABASE
-    ... TEMPLATE, that this process uses until the block ends: the same rows on the same pages for each side of a
-    comparison, without building them again."""
-    from django.db import connection, connections
+def database_from(url: str, name: str, template: str):
+    """Database `name`, a file copy of `template` (CREATE DATABASE ... TEMPLATE: no session may be connected to the
+    template, so this process's connections are closed first), dropped when the block ends."""
+    from django.db import connections
 
-    own = connection.settings_dict["NAME"]
-    source = source or own
-    copy = f"{own}_copy"
     connections.close_all()
     try:
         admin(
             url,
-            f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)',
-            f'CREATE DATABASE "{copy}" TEMPLATE "{source}" STRATEGY FILE_COPY',
+            f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+            f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY',
         )
-        connection.settings_dict["NAME"] = copy
+        yield name
+    finally:
+        connections.close_all()
+        admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def connected_to(name: str):
+    """This process's Django connection on database `name` until the block ends, then on its own again."""
+    from django.db import connection, connections
+
+    own = connection.settings_dict["NAME"]
+    connections.close_all()
+    connection.settings_dict["NAME"] = name
+    try:
         yield
     finally:
         connections.close_all()
         connection.settings_dict["NAME"] = own
-        admin(url, f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
+
+
+@contextmanager
+def database_copy(url: str, source: str | None = None):
+    """A file copy of the benchmark database (or of `source`, another database of this run) that this process uses
+    until the block ends: the same rows on the same pages for each side of a comparison, without building them
+    again."""
+    from django.db import connection
+
+    own = connection.settings_dict["NAME"]
+    with database_from(url, f"{own}_copy", source or own) as copy, connected_to(copy):
+        yield
 
 
 @contextmanager
@@ -289,34 +317,21 @@ def unpartitioned_database(url: str, table: str, secondary: list[str]):
     whose texts table is made one plain table, with the same rows in the same order (body_vector copied as values, not
     computed again) and the partitioned table's primary key (id, created_at; before partitioning it was id alone) and
     indexes, vacuumed and analyzed. Yields its name; dropped at the end."""
-    from django.db import connection, connections
+    from django.db import connection
 
     own = connection.settings_dict["NAME"]
-    name = f"{own}_unpartitioned"
-    connections.close_all()
-    try:
-        admin(
-            url,
-            f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
-            f'CREATE DATABASE "{name}" TEMPLATE "{own}" STRATEGY FILE_COPY',
-        )
-        connection.settings_dict["NAME"] = name
-        plain = f"{table}_plain"
-        sql(f"CREATE TABLE {plain} (LIKE {table} INCLUDING DEFAULTS)")
-        sql(f"INSERT INTO {plain} SELECT * FROM {table}")  # the partitions in turn, each in time order
-        sql(f"DROP TABLE {table} CASCADE")
-        sql(f"ALTER TABLE {plain} RENAME TO {table}")
-        sql(f"ALTER TABLE {table} ADD PRIMARY KEY (id, created_at)")
-        for definition in secondary:
-            sql(definition)
-        sql("VACUUM (ANALYZE)")
-        connections.close_all()
-        connection.settings_dict["NAME"] = own
+    with database_from(url, f"{own}_unpartitioned", own) as name:
+        with connected_to(name):
+            plain = f"{table}_plain"
+            sql(f"CREATE TABLE {plain} (LIKE {table} INCLUDING DEFAULTS)")
+            sql(f"INSERT INTO {plain} SELECT * FROM {table}")  # the partitions in turn, each in time order
+            sql(f"DROP TABLE {table} CASCADE")
+            sql(f"ALTER TABLE {plain} RENAME TO {table}")
+            sql(f"ALTER TABLE {table} ADD PRIMARY KEY (id, created_at)")
+            for definition in secondary:
+                sql(definition)
+            sql("VACUUM (ANALYZE)")
         yield name
-    finally:
-        connections.close_all()
-        connection.settings_dict["NAME"] = own
-        admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def run_partitioned(args, url: str) -> int:
@@ -446,12 +461,7 @@ def run_partitioned(args, url: str) -> int:
     def run_side(round_, name, side, source):
         # One side on a file copy of its database (the unpartitioned one for the raw baseline).
         with database_copy(url, source):
-            sql("CHECKPOINT")
-            lsn = sql("SELECT pg_current_wal_insert_lsn()")[0][0]
-            began = time.perf_counter()
-            deleted, longest_ms = side()
-            elapsed = time.perf_counter() - began
-            written = sql("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s)", [lsn])[0][0]
+            (deleted, longest_ms), elapsed, written = measured(side)
             if name != FLOOR:
                 left_unexpired = count("created_at >= %s", cutoff)
                 left_held = count("created_at < %s AND business_number = %s", cutoff, held_number)
@@ -459,10 +469,10 @@ def run_partitioned(args, url: str) -> int:
                 assert deleted == expired - held, (name, deleted, expired - held)
                 assert (left_unexpired, left_held, left_expired) == (unexpired, held, held), name
         seconds[name].append(elapsed)
-        wal[name].append(float(written))
+        wal[name].append(written)
         longest[name].append(longest_ms)
         print(
-            f"  round {round_ + 1} {name:<20} {elapsed:8.2f} s  WAL {float(written) / 2**20:8.1f} MB"
+            f"  round {round_ + 1} {name:<20} {elapsed:8.2f} s  WAL {written / 2**20:8.1f} MB"
             f"  longest transaction {longest_ms} ms",
             flush=True,
         )

@@ -54,8 +54,7 @@ def _compiled_catalogues(compiled_catalogues):
 @pytest.fixture
 def officer(org):
     """A compliance officer of the organisation (the legal-hold tests: retention and partitions)."""
-    user = make_compliance_officer(org, role=User.Role.READONLY_ADMIN, email="officer@acme.test")
-    return user
+    return make_compliance_officer(org, role=User.Role.READONLY_ADMIN, email="officer@acme.test")
 
 
 @pytest.fixture
