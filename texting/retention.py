@@ -314,14 +314,16 @@ ASIDE_TABLE = "texting_message_aside"
 
 
 def _aside_table(cursor) -> None:
-    """Make ASIDE_TABLE, or make it again when its columns are no longer the texts table's."""
+    """Make ASIDE_TABLE, or make it again when its columns are no longer the texts table's. Their order does not
+    matter (every statement names them): migration 0011 made it in the historical model's order, foreign keys last,
+    and comparing orders made every database's first purge write its catalog rows again."""
     cols = partitions.columns()
     cursor.execute(
-        "SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute"
+        "SELECT array_agg(attname::text) FROM pg_attribute"
         " WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped",
         [ASIDE_TABLE],
     )
-    if cursor.fetchone()[0] == cols:
+    if sorted(cursor.fetchone()[0] or []) == sorted(cols):
         return
     cursor.execute(f"DROP TABLE IF EXISTS {ASIDE_TABLE}")
     cursor.execute(
@@ -339,7 +341,7 @@ def _set_held_texts_aside(cursor, names: list[str], custodians: list) -> int:
     cols = ", ".join(partitions.columns())
     quote = connection.ops.quote_name
     cursor.execute(
-        f"INSERT INTO {ASIDE_TABLE} "
+        f"INSERT INTO {ASIDE_TABLE} ({cols}) "
         + " UNION ALL ".join(
             f"SELECT {cols} FROM {quote(name)} p WHERE {_custodian_rows('p')} AND {_held('p')}" for name in names
         ),
