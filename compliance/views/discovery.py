@@ -113,7 +113,7 @@ def export_create(request):
                 messages.error(request, error)
         return redirect("compliance:discovery")
     export = actions.request_export(request.organisation, request.user, search)
-    messages.success(request, _("Export #%(id)s is queued: this page shows its progress.") % {"id": export.pk})
+    messages.success(request, _("Export #%(id)s requested.") % {"id": export.pk})
     return redirect("compliance:export", pk=export.pk)
 
 

@@ -240,6 +240,8 @@ def test_an_export_archives_the_search_with_a_manifest_whose_hashes_match(
     assert export.expires_at > timezone.now() + timedelta(days=6)
     page = officer_client.get(response.url).content.decode()
     assert "Ready to download" in page and export.sha256 in page
+    # The confirmation stays true once the export is done (it said "is queued" above "Ready to download").
+    assert f"Export #{export.pk} requested." in page and "queued" not in page
 
     download = officer_client.get(reverse("compliance:export_download", args=[export.pk]))
     assert download.status_code == 200 and download.streaming
