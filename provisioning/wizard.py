@@ -26,6 +26,12 @@ SESSION_KEY = "authorize_wizard"
 PARAM = "wizard"
 
 
+class SelectionNotOpen(Http404):
+    """A wizard token that names no open selection of this user: ordered already, expired, someone else's, unknown or
+    not a token. A 404 whichever it is (the answer tells nothing about other selections); the wizard's pages show it
+    as a page that says so and where to go on (`provisioning.views.authorize`)."""
+
+
 def _uuid(value) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value)) if value else None
@@ -44,7 +50,7 @@ def find(request, token=None, *, lock: bool = False) -> WizardSelection | None:
     transaction ends, so changes to one selection queue up and its counter stays exact."""
     named = _uuid(token)
     if token and named is None:
-        raise Http404("No such selection.")
+        raise SelectionNotOpen("No such selection.")
     key = named or _uuid(request.session.get(SESSION_KEY))
     if key is None:
         return None
@@ -60,7 +66,7 @@ def find(request, token=None, *, lock: bool = False) -> WizardSelection | None:
         return selection
     if named:
         # Someone else's, expired or unknown: the same answer, which tells nothing about other selections.
-        raise Http404("No such selection.")
+        raise SelectionNotOpen("No such selection.")
     return None
 
 
@@ -72,7 +78,7 @@ def open_for(request, location: Location, token=None, *, lock: bool = False) -> 
     selection = find(request, token, lock=lock)
     if selection is not None and selection.location_id != location.pk:
         if token:
-            raise Http404("No such selection.")
+            raise SelectionNotOpen("No such selection.")
         selection = None
     if selection is None:
         selection = WizardSelection.objects.create(

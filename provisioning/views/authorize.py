@@ -2,8 +2,10 @@
 read the order summary, submit. The selection lives in the database (provisioning.wizard), named by the wizard's
 token that every form and link of the wizard carries."""
 
+import functools
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -32,6 +34,22 @@ from ..queries import (
 )
 
 PAGE_SIZE = 50
+
+
+def _selection_not_open_page(view):
+    """A wizard page or change naming a selection that is not open (ordered already, expired, someone else's): the
+    same 404 for every case, as a page that says the selection is no longer open and links to a new authorisation and
+    to the orders, rather than the generic "not found" (the back button after placing an order lands here)."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except wizard.SelectionNotOpen:
+            context = {"hours": settings.WIZARD_SELECTION_HOURS}
+            return render(request, "provisioning/selection_not_open.html", context, status=404)
+
+    return wrapped
 
 
 def _filters(params) -> dict:
@@ -81,6 +99,7 @@ def _numbers_context(location, selection, filters, page_number, error=""):
 
 
 @organisation_view(manage=True)
+@_selection_not_open_page
 def authorize(request):
     org = request.organisation
     if not check_eligibility(org, advisory=False).eligible:
@@ -108,6 +127,7 @@ def authorize(request):
 
 @require_POST
 @organisation_view(manage=True)
+@_selection_not_open_page
 def authorize_selection(request):
     """Change the selection: tick or untick one number, select the page or all matching, clear.
 
@@ -199,6 +219,7 @@ def _refuse_stale(request, selection, location, exc) -> None:
 
 
 @organisation_view(manage=True)
+@_selection_not_open_page
 def authorize_summary(request):
     """Step 3: the order summary of the current selection, with a one-time submission token."""
     selection, location = _current_selection(request, request.GET.get(wizard.PARAM))
@@ -229,6 +250,7 @@ def authorize_summary(request):
 
 @require_POST
 @organisation_view(manage=True)
+@_selection_not_open_page
 def authorize_submit(request):
     """Place the order shown on the summary. The same summary submitted twice leads to the same order."""
     token = request.POST.get("token", "")

@@ -99,6 +99,31 @@ def test_someone_elses_wizard_token_answers_404_and_changes_nothing(admin_client
     assert admin_client.get(AUTHORIZE, {"location": elsewhere.pk, "wizard": token}).status_code == 404
 
 
+def test_the_back_button_after_the_order_says_the_selection_is_no_longer_open(
+    admin_client, org, location, django_capture_on_commit_callbacks
+):
+    """After placing the order, the wizard's pages of its selection (the back button, a bookmark) answer 404 with a
+    page that says why and where to go on; someone else's token gets the very same page, which tells nothing."""
+    order, selection, _ = _place_order_of(admin_client, location, 3, django_capture_on_commit_callbacks)
+    token = str(selection.token)
+    for response in (
+        admin_client.get(SUMMARY, {"wizard": token}),
+        admin_client.get(AUTHORIZE, {"location": location.pk, "wizard": token}),
+        admin_client.post(SELECT, {"op": "clear", "location": location.pk, "wizard": token}),
+    ):
+        page = response.content.decode()
+        assert response.status_code == 404 and "This selection is no longer open" in page
+        assert f'href="{reverse("provisioning:orders")}"' in page and f'href="{AUTHORIZE}"' in page
+    assert list(AuthorisationOrder.objects.values_list("pk", flat=True)) == [order.pk]
+
+    # A selection still open, but another administrator's: the same page.
+    admin_client.get(AUTHORIZE, {"location": location.pk})
+    theirs = Client()
+    theirs.force_login(make_user(org, role=User.Role.FULL_ADMIN))
+    response = theirs.get(SUMMARY, {"wizard": str(current(admin_client).token)})
+    assert response.status_code == 404 and "This selection is no longer open" in response.content.decode()
+
+
 def test_select_all_matching_is_one_insert_whatever_the_count_and_the_count_comes_from_the_selection(
     admin_client, org, location
 ):
