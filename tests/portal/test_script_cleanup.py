@@ -24,9 +24,12 @@ print(worker.pid, flush=True)
 time.sleep(120)
 """
 
+# SIGHUP at its default, as in a terminal: a test run started under nohup would otherwise hand the script an ignored
+# SIGHUP, which run_main rightly leaves ignored.
 SCRIPT = f"""
-import os, sys, time
+import os, signal, sys, time
 from pathlib import Path
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
 sys.path.insert(0, {str(FAULTS)!r})
 from _services import background, run_main
 
