@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from portal.access import organisation_view
@@ -218,10 +219,13 @@ def _refuse_stale(request, selection, location, exc) -> None:
     messages.error(request, message)
 
 
+@never_cache
 @organisation_view(manage=True)
 @_selection_not_open_page
 def authorize_summary(request):
-    """Step 3: the order summary of the current selection, with a one-time submission token."""
+    """Step 3: the order summary of the current selection, with a one-time submission token. Never cached, by the
+    browser's back-forward cache either: going back to it after the order asks for it again, and says the selection
+    is no longer open, rather than showing a summary that was already submitted."""
     selection, location = _current_selection(request, request.GET.get(wizard.PARAM))
     if location is None or not selection.selected_count:
         messages.error(request, _("Select at least one number to authorise."))

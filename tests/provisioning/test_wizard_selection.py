@@ -116,8 +116,15 @@ def test_the_back_button_after_the_order_says_the_selection_is_no_longer_open(
         assert f'href="{reverse("provisioning:orders")}"' in page and f'href="{AUTHORIZE}"' in page
     assert list(AuthorisationOrder.objects.values_list("pk", flat=True)) == [order.pk]
 
-    # A selection still open, but another administrator's: the same page.
+    # The summary is never cached, by the back-forward cache either: Back after the order asks for it again and
+    # lands on the page above, rather than on a summary already submitted.
+    make_numbers(location, 2)
     admin_client.get(AUTHORIZE, {"location": location.pk})
+    select_matching(admin_client, location)
+    summary = admin_client.get(SUMMARY, {"wizard": str(current(admin_client).token)})
+    assert summary.status_code == 200 and "no-store" in summary["Cache-Control"]
+
+    # A selection still open, but another administrator's: the same page.
     theirs = Client()
     theirs.force_login(make_user(org, role=User.Role.FULL_ADMIN))
     response = theirs.get(SUMMARY, {"wizard": str(current(admin_client).token)})
