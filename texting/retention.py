@@ -314,16 +314,21 @@ ASIDE_TABLE = "texting_message_aside"
 
 
 def _aside_table(cursor) -> None:
-    """Make ASIDE_TABLE, or make it again when its columns are no longer the texts table's. Their order does not
-    matter (every statement names them): migration 0011 made it in the historical model's order, foreign keys last,
-    and comparing orders made every database's first purge write its catalog rows again."""
+    """Make ASIDE_TABLE, or make it again when its columns are no longer the texts table's: one missing, or of
+    another type (a column widened since would not take a held text's value). Their order does not matter (every
+    statement names them): migration 0011 made it in the historical model's order, foreign keys last, and comparing
+    orders made every database's first purge write its catalog rows again."""
     cols = partitions.columns()
     cursor.execute(
-        "SELECT array_agg(attname::text) FROM pg_attribute"
-        " WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped",
-        [ASIDE_TABLE],
+        "SELECT attrelid = to_regclass(%s), attname::text, format_type(atttypid, atttypmod) FROM pg_attribute"
+        " WHERE attrelid IN (to_regclass(%s), to_regclass(%s)) AND attnum > 0 AND NOT attisdropped"
+        " AND attname = ANY(%s)",
+        [ASIDE_TABLE, ASIDE_TABLE, partitions.TABLE, cols],
     )
-    if sorted(cursor.fetchone()[0] or []) == sorted(cols):
+    aside, texts = set(), set()
+    for in_aside, name, kind in cursor.fetchall():
+        (aside if in_aside else texts).add((name, kind))
+    if aside == texts:
         return
     cursor.execute(f"DROP TABLE IF EXISTS {ASIDE_TABLE}")
     cursor.execute(
