@@ -24,12 +24,13 @@ print(worker.pid, flush=True)
 time.sleep(120)
 """
 
-# SIGHUP at its default, as in a terminal: a test run started under nohup would otherwise hand the script an ignored
-# SIGHUP, which run_main rightly leaves ignored.
+# SIGHUP and SIGINT as in a terminal: a test run started under nohup, or in the background without job control,
+# would otherwise hand the script an ignored SIGHUP or SIGINT, which run_main rightly leaves ignored.
 SCRIPT = f"""
 import os, signal, sys, time
 from pathlib import Path
 signal.signal(signal.SIGHUP, signal.SIG_DFL)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.path.insert(0, {str(FAULTS)!r})
 from _services import background, run_main
 
