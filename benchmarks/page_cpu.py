@@ -19,7 +19,7 @@ meaningful summed over a page's requests) next to the query count.
 --requests times (default 10) after one untimed request; a round's figure for a page is its CPU time divided by
 the requests. The table: median ms of CPU per request with the lowest and highest round, the ratio of the medians to
 the bare view's, queries per request. Target: every page at most --target (3.0) times the bare view, except the
-pages listed in EXCEPTIONS, each with its reason and a ceiling of its own (about 1.3x what it measured, so that a
+pages listed in EXCEPTIONS, each with its reason and a ceiling of its own (about 1.3x the most it measured, so that a
 regression still fails); exits 1 if a page misses, or a page answers other than expected. The empty shell
 (base.html with nothing in it) is shown for reference: what every whole page pays for its frame.
 

@@ -223,9 +223,10 @@ def _refuse_stale(request, selection, location, exc) -> None:
 @organisation_view(manage=True)
 @_selection_not_open_page
 def authorize_summary(request):
-    """Step 3: the order summary of the current selection, with a one-time submission token. Never cached, by the
-    browser's back-forward cache either: going back to it after the order asks for it again, and says the selection
-    is no longer open, rather than showing a summary that was already submitted."""
+    """Step 3: the order summary of the current selection, with a one-time submission token. Sent `no-store`, which
+    asks the browser not to keep it, in its back-forward cache either: going back to it after the order then asks for
+    it again (Chromium does) and says the selection is no longer open, rather than showing a summary already
+    submitted (submitting that again would find the order placed)."""
     selection, location = _current_selection(request, request.GET.get(wizard.PARAM))
     if location is None or not selection.selected_count:
         messages.error(request, _("Select at least one number to authorise."))
