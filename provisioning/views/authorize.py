@@ -48,7 +48,13 @@ def _selection_not_open_page(view):
             return view(request, *args, **kwargs)
         except wizard.SelectionNotOpen:
             context = {"hours": settings.WIZARD_SELECTION_HOURS}
-            return render(request, "provisioning/selection_not_open.html", context, status=404)
+            response = render(request, "provisioning/selection_not_open.html", context, status=404)
+            if wants_fragment(request):
+                # A change made on the page (a tick, a page of numbers): htmx swaps no 4xx answer, so nothing would
+                # show. The browser reloads the page instead: this page where its address names the selection, else
+                # the wizard afresh (the order placed meanwhile no longer lists its numbers).
+                response["HX-Refresh"] = "true"
+            return vary_on_htmx(response)
 
     return wrapped
 
