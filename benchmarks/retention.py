@@ -433,12 +433,17 @@ def run_partitioned(args, url: str) -> int:
 
         return side
 
-    def purge():
-        run = purge_expired_messages(now=at)
-        assert run.outcome == "completed", run.detail
-        assert run.kept_by_holds == held, (run.kept_by_holds, held)
-        runs.append(run)
-        return run.rows_deleted, run.longest_batch_ms
+    def purge(keeps):
+        # The purge, which must keep `keeps` expired texts: the held ones, or none once run_side has released the hold
+        # (before the CHECKPOINT: what the purge costs with nothing to keep, its exact count and bookkeeping included).
+        def side():
+            run = purge_expired_messages(now=at)
+            assert run.outcome == "completed", run.detail
+            assert run.kept_by_holds == keeps, (run.kept_by_holds, keeps)
+            runs.append(run)
+            return run.rows_deleted, run.longest_batch_ms
+
+        return side
 
     def drop_alone():
         # Not a purge (the held texts go with their partitions, and nothing is counted): the least that removing
@@ -449,21 +454,14 @@ def run_partitioned(args, url: str) -> int:
             cursor.execute(f"DROP TABLE {', '.join(connection.ops.quote_name(name) for name in expired_partitions)}")
         return expired - held, int((time.perf_counter() - began) * 1000)
 
-    def purge_with_no_hold():
-        # The same purge with the hold released beforehand (run_side, before the CHECKPOINT): what it costs with
-        # nothing to keep (no held text set aside and written back), its exact count and bookkeeping included.
-        run = purge_expired_messages(now=at)
-        assert run.outcome == "completed" and run.kept_by_holds == 0, (run.outcome, run.kept_by_holds)
-        return run.rows_deleted, run.longest_batch_ms
-
     runs = []
     base, ours, partitioned_base = RAW, "purge", "DELETE + VACUUM p."
     sides = [
         (base, delete_and_vacuum(table)),
-        (ours, purge),
+        (ours, purge(held)),
         (partitioned_base, delete_and_vacuum(*doomed_partitions)),
         (FLOOR, drop_alone),
-        (UNHELD, purge_with_no_hold),
+        (UNHELD, purge(0)),
     ]
     seconds = {name: [] for name, _ in sides}
     wal = {name: [] for name, _ in sides}
@@ -472,10 +470,9 @@ def run_partitioned(args, url: str) -> int:
     def run_side(round_, name, side, source):
         # One side on a file copy of its database (the unpartitioned one for the raw baseline).
         with database_copy(url, source):
-            kept = held
+            kept = 0 if name == UNHELD else held
             if name == UNHELD:
                 release_hold(LegalHold.objects.get(pk=hold.pk), officer)
-                kept = 0
             (deleted, longest_ms), elapsed, written = measured(side)
             if name != FLOOR:
                 left_unexpired = count("created_at >= %s", cutoff)

@@ -116,10 +116,10 @@ def test_the_back_button_after_the_order_says_the_selection_is_no_longer_open(
         assert f'href="{reverse("provisioning:orders")}"' in page and f'href="{AUTHORIZE}"' in page
     assert list(AuthorisationOrder.objects.values_list("pk", flat=True)) == [order.pk]
     # A change made on the stale page (htmx, which swaps no 404) has the browser reload the page, so it shows.
-    ticked_on_stale_page = admin_client.post(
+    changed_on_stale_page = admin_client.post(
         SELECT, {"op": "clear", "location": location.pk, "wizard": token}, HTTP_HX_REQUEST="true"
     )
-    assert ticked_on_stale_page.status_code == 404 and ticked_on_stale_page["HX-Refresh"] == "true"
+    assert changed_on_stale_page.status_code == 404 and changed_on_stale_page["HX-Refresh"] == "true"
     assert not admin_client.get(SUMMARY, {"wizard": token}).has_header("HX-Refresh")
 
     # The summary is never cached, by the back-forward cache either: Back after the order asks for it again and
